@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# tvmm: out-of-tree KVM extensions for Linux 6.12 LTS and the VMM that drives
+# them.  See README.md.  Everything below is a thin front for scripts/.
+#
+#   make check            all tests, both arches, + the patch-series proof
+#   make check-full       the same with every upstream KVM selftest
+#   make shell ARCH=...   boot the dev kernel with our modules, interactively
+#   make patches          export patches/series as a git-am-able series
+
+ARCH ?= x86_64
+ARCHES := x86_64 riscv64
+
+.PHONY: all deps prepare modules selftests check check-full shell patches \
+	clean distclean $(addprefix modules-,$(ARCHES)) \
+	$(addprefix selftests-,$(ARCHES)) $(addprefix check-,$(ARCHES))
+
+all: modules selftests
+
+deps:
+	@scripts/deps.sh
+
+prepare: deps
+	@scripts/prepare.sh
+
+modules: $(addprefix modules-,$(ARCHES))
+selftests: $(addprefix selftests-,$(ARCHES))
+
+# prepare is ordered first so that parallel makes never prepare twice at once.
+modules-x86_64: prepare
+	@scripts/build-x86.sh
+modules-riscv64: prepare
+	@scripts/build-riscv.sh
+selftests-%: prepare
+	@scripts/build-selftests.sh $*
+
+check: deps
+	@scripts/check.sh
+
+check-full: deps
+	@scripts/check.sh --full
+
+check-%: deps
+	@scripts/check.sh --arch $*
+
+shell: modules-$(ARCH) selftests-$(ARCH)
+	@scripts/harness.py shell $(ARCH)
+
+patches: prepare
+	@scripts/export-patches.sh out/patches
+
+clean:
+	rm -rf build out
+
+# Also drop the content-keyed cache (riscv64 kernel, stock results, sources).
+distclean: clean
+	rm -rf "$${TVMM_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/tvmm}"

@@ -1,0 +1,46 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the KVM selftests (upstream's and ours, which the prepared tree holds
+# side by side) as static binaries for one arch, plus the guest init.
+#   usage: build-selftests.sh x86_64|riscv64
+# Output: build/<arch>/selftests/ (objects), build/<arch>/tests/bin/<name>
+# (stripped binaries) and build/<arch>/tests/all (one test name per line).
+. "$(dirname "$0")/lib.sh"
+
+arch=${1:?usage: build-selftests.sh x86_64|riscv64}
+case $arch in
+x86_64) karch=x86_64 cross= ;;
+riscv64) karch=riscv cross=riscv64-linux-gnu- ;;
+*) die "unknown arch $arch" ;;
+esac
+"$TOP/scripts/prepare.sh"
+TREE=$BUILD/src/tree
+OUT=$BUILD/$arch
+key=$(cat "$TREE/.tvmm-stamp")-$(hash_files "$TOP/scripts/build-selftests.sh" "$TOP/scripts/guest/init.c")
+mkdir -p "$OUT"
+stamp_ok "$OUT/tests" "$key" && exit 0
+
+log "building $arch KVM selftests"
+make -s -C "$TREE" O="$OUT/hdr-obj" ARCH=${karch%_64} CROSS_COMPILE=$cross \
+	INSTALL_HDR_PATH="$OUT/usr" headers_install >/dev/null
+sdir=$TREE/tools/testing/selftests/kvm
+mk=(-C "$sdir" OUTPUT="$OUT/selftests" ARCH=$karch CROSS_COMPILE=$cross
+    KHDR_INCLUDES="-isystem $OUT/usr/include" LDFLAGS=-static)
+make -s -j"$JOBS" "${mk[@]}" all
+progs=$(make -s "${mk[@]}" -f Makefile -f - tvmm-print-progs <<'MK'
+tvmm-print-progs:
+	@echo $(TEST_GEN_PROGS)
+MK
+)
+
+rm -rf "$OUT/tests"
+mkdir -p "$OUT/tests/bin"
+for p in $progs; do
+	name=$(basename "$p")
+	${cross}strip -o "$OUT/tests/bin/$name" "$p"
+	echo "$name"
+done | LC_ALL=C sort > "$OUT/tests/all"
+${cross}gcc -static -O2 -Wall -Wextra -Werror -o "$OUT/tests/init" "$TOP/scripts/guest/init.c"
+${cross}strip "$OUT/tests/init"
+stamp_set "$OUT/tests" "$key"
+log "$arch: $(wc -l < "$OUT/tests/all") selftests"

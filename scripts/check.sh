@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: build everything, run each arch's tests and regression gate in
+# its own TCG guest (the two arches side by side), prove the patch series,
+# and end with one line: "N passed, N failed, N skipped".
+#   usage: check.sh [--full] [--arch ARCH]
+. "$(dirname "$0")/lib.sh"
+
+full= arches="x86_64 riscv64"
+while [ $# -gt 0 ]; do
+	case $1 in
+	--full) full=--full ;;
+	--arch) arches=$2; shift ;;
+	*) die "unknown option $1" ;;
+	esac
+	shift
+done
+
+"$TOP/scripts/prepare.sh"
+rm -f "$BUILD"/*/summary.json "$BUILD/patches/summary.json"
+
+# Builds first, sequentially (they share the prepared tree and two cores).
+for a in $arches; do
+	mkdir -p "$BUILD/$a"
+	case $a in
+	x86_64) "$TOP/scripts/build-x86.sh" ;;
+	riscv64) "$TOP/scripts/build-riscv.sh" ;;
+	esac
+	"$TOP/scripts/build-selftests.sh" "$a"
+done
+
+# Each guest runs one TCG thread; the arches run side by side.
+pids=()
+for a in $arches; do
+	python3 "$TOP/scripts/harness.py" check "$a" $full > "$BUILD/$a/check.txt" 2>&1 &
+	pids+=($!)
+done
+
+# Meanwhile: the exported series must git-am and be checkpatch-clean.
+mkdir -p "$BUILD/patches"
+if "$TOP/scripts/export-patches.sh" "$TOP/out/patches" > "$BUILD/patches/check.txt" 2>&1; then
+	echo '{"passed": 1, "failed": 0, "skipped": 0}' > "$BUILD/patches/summary.json"
+else
+	echo '{"passed": 0, "failed": 1, "skipped": 0}' > "$BUILD/patches/summary.json"
+fi
+
+for p in "${pids[@]}"; do wait "$p" || true; done
+for a in $arches patches; do
+	echo "==== $a"
+	cat "$BUILD/$a/check.txt"
+done
+python3 "$TOP/scripts/harness.py" summary $arches patches

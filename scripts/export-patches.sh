@@ -1,0 +1,87 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Export patches/series as a git format-patch series against the pristine
+# 6.12 tree, with each new file in the patch that names it on its
+# "tvmm-new-files:" line.  Then prove the series: it must "git am" onto a
+# fresh pristine tree and checkpatch.pl --strict must find no errors.
+#   usage: export-patches.sh [outdir]      (default: out/patches)
+. "$(dirname "$0")/lib.sh"
+
+OUTDIR=$(realpath -m "${1:-$TOP/out/patches}")
+"$TOP/scripts/prepare.sh"
+PRISTINE=$(cat "$BUILD/src/pristine-path")
+ver=$(src_pkg_version)
+REPO=$CACHE/git/linux-source-$ver
+export GIT_AUTHOR_DATE="@0 +0000" GIT_COMMITTER_DATE="@0 +0000"
+git_() { git -C "$REPO" -c user.name=tvmm -c user.email=tvmm@localhost \
+		-c advice.detachedHead=false "$@"; }
+
+if ! git -C "$REPO" rev-parse -q --verify refs/tags/pristine >/dev/null 2>&1; then
+	log "creating the pristine git tree for $ver (once)"
+	rm -rf "$REPO"
+	mkdir -p "$(dirname "$REPO")"
+	cp -a "$PRISTINE" "$REPO"
+	rm -f "$REPO/.tvmm-stamp"
+	git_ init -q
+	git_ add -A -f .
+	git_ commit -q -m "linux-source-6.12 $ver"
+	git_ tag pristine
+fi
+
+series() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/patches/series"; }
+
+git_ checkout -q -f --detach pristine
+git_ clean -q -fdx
+for p in $(series); do
+	f=$TOP/patches/$p
+	if grep -q '^--- ' "$f"; then
+		git_ apply --index "$f" || die "$p does not apply"
+	fi
+	for n in $(sed -n 's/^tvmm-new-files://p' "$f"); do
+		case $n in selftests/*) dest=tools/testing/$n ;; *) dest=$n ;; esac
+		[ -f "$TOP/$n" ] || die "$p names $n, which does not exist"
+		mkdir -p "$REPO/$(dirname "$dest")"
+		cp "$TOP/$n" "$REPO/$dest"
+		git_ add -f "$dest"
+	done
+	from=$(sed -n 's/^From: //p;/^$/q' "$f")
+	# Subject (minus "[PATCH]") and body up to the "---" separator.
+	sed -n '/^Subject: /,/^---$/p' "$f" | sed -e '$d' \
+		-e '1s/^Subject: \(\[PATCH[^]]*\] \)\{0,1\}//' > "$BUILD/commit-msg"
+	git_ commit -q --author="$from" -F "$BUILD/commit-msg" ||
+		die "$p: nothing to commit"
+done
+
+# Every new file must belong to some patch.
+for n in $(cd "$TOP" && find virt arch include Documentation selftests -type f \
+		! -name tvmm.config ! -path 'arch/riscv/configs/*' 2>/dev/null); do
+	grep -qx "tvmm-new-files:.*\b$n\b.*" "$TOP"/patches/*.patch ||
+		die "$n is not named by any patch's tvmm-new-files line"
+done
+
+rm -rf "$OUTDIR"
+mkdir -p "$OUTDIR"
+git_ format-patch -q --no-signature -o "$OUTDIR" pristine..HEAD
+n=$(ls "$OUTDIR" | wc -l)
+
+# Proof 1: git am onto a fresh pristine tree.
+git_ checkout -q -f --detach pristine
+git_ clean -q -fdx
+git_ -c am.threeWay=false am -q "$OUTDIR"/*.patch || {
+	git_ am --abort 2>/dev/null || true
+	die "the exported series does not git-am onto the pristine tree"
+}
+git_ checkout -q -f --detach pristine
+
+# Proof 2: checkpatch --strict, zero errors.
+errors=0
+for f in "$OUTDIR"/*.patch; do
+	out=$(cd "$REPO" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict -q "$f" 2>&1) || true
+	e=$(printf '%s\n' "$out" | grep -c '^ERROR:' || true)
+	w=$(printf '%s\n' "$out" | grep -c -E '^(WARNING|CHECK):' || true)
+	errors=$((errors + e))
+	printf '%-70s %d errors, %d warnings/checks\n' "$(basename "$f")" "$e" "$w"
+	[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/    /'
+done
+log "$n patches in ${OUTDIR#$TOP/}: git am clean, checkpatch --strict: $errors errors"
+[ "$errors" = 0 ]

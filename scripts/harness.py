@@ -1,0 +1,433 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""tvmm test harness: boot a dev kernel in QEMU (TCG) with a chosen set of KVM
+modules, run selftests in it, and turn the console into results.
+
+  harness.py check ARCH [--full]   our tests + the upstream regression gate
+  harness.py shell ARCH [--stock]  interactive shell with the modules loaded
+  harness.py summary               closing line over the arches checked
+
+The guest side is scripts/guest/init.c; it prints kselftest-style KTAP.  The
+kernel log is scanned for splats (scripts/guest/splat-patterns) both in the
+guest, which fails the test that caused one, and here, which fails the run.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("TVMM_BUILD", TOP / "build"))
+CACHE = Path(os.environ.get("TVMM_CACHE", Path(os.environ.get(
+    "XDG_CACHE_HOME", Path.home() / ".cache")) / "tvmm"))
+GUEST = TOP / "scripts" / "guest"
+TESTS = TOP / "tests"
+
+DEFAULT_TIMEOUT = 300
+# Seconds QEMU may take beyond the sum of test timeouts (boot, module load).
+BOOT_SLACK = 180
+# Multi-threaded TCG races cross-modifying code: a static key flipped by KVM
+# (e.g. the preempt notifiers on first VM create) was seen to Oops on a stale
+# int3.  One TCG thread was measured as fast for these tests; override with
+# TVMM_TCG_THREAD=multi.
+TCG_THREAD = os.environ.get("TVMM_TCG_THREAD", "single")
+
+RESULT_RE = re.compile(
+    r"^(ok|not ok) (\d+) selftests: kvm: (\S+)(?: # (.*))?$")
+
+
+def log(msg):
+    print(f"[tvmm] {msg}", file=sys.stderr, flush=True)
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, text=True, **kw)
+
+
+def krelease():
+    return (BUILD / "krelease").read_text().split("\n")[0]
+
+
+def sha(*parts):
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p if isinstance(p, bytes) else str(p).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def file_sha(path):
+    return sha(Path(path).read_bytes())
+
+
+# --------------------------------------------------------------- module sets
+
+def module_set(arch, which):
+    """Ordered list of (name, path) to insert for 'stock' or 'ours'."""
+    if arch == "x86_64":
+        kr = krelease()
+        mdir = Path("/lib/modules") / kr / "kernel"
+        stock = [("irqbypass", mdir / "virt/lib/irqbypass.ko.xz"),
+                 ("kvm", mdir / "arch/x86/kvm/kvm.ko.xz"),
+                 ("ccp", mdir / "drivers/crypto/ccp/ccp.ko.xz"),
+                 ("kvm-amd", mdir / "arch/x86/kvm/kvm-amd.ko.xz")]
+        if which == "stock":
+            return stock
+        ours = BUILD / "x86_64" / "modules"
+        return [(n, ours / f"{n}.ko" if n in ("kvm", "kvm-amd") else p)
+                for n, p in stock]
+    sub = "stock" if which == "stock" else "modules"
+    return [("kvm", BUILD / "riscv64" / sub / "kvm.ko")]
+
+
+def module_blob(path):
+    """Module contents, uncompressed and without debug info."""
+    path = Path(path)
+    if path.suffix == ".xz":
+        return subprocess.run(["xz", "-dc", str(path)], check=True,
+                              capture_output=True).stdout
+    return path.read_bytes()
+
+
+# ------------------------------------------------------------------ initramfs
+
+def cpio_of(stage, out):
+    files = subprocess.run(["find", "."], cwd=stage, check=True, text=True,
+                           capture_output=True).stdout
+    with open(out, "wb") as f:
+        subprocess.run(["cpio", "--quiet", "-o", "-H", "newc", "-R", "0:0"],
+                       cwd=stage, input=files.encode(), stdout=f, check=True)
+
+
+def base_cpio(arch):
+    """init, test binaries, busybox (x86-64): rebuilt when the tests are."""
+    tests = BUILD / arch / "tests"
+    key = (tests / ".tvmm-stamp").read_text().strip() + file_sha(
+        GUEST / "splat-patterns")
+    out = BUILD / arch / "initrd-base.cpio"
+    stampf = out.with_suffix(".stamp")
+    if out.exists() and stampf.exists() and stampf.read_text() == key:
+        return out
+    stage = BUILD / arch / "initrd-stage"
+    shutil.rmtree(stage, ignore_errors=True)
+    for d in ("bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "modules",
+              "tests", "root", "dev/hugepages"):
+        (stage / d).mkdir(parents=True, exist_ok=True)
+    shutil.copy(tests / "init", stage / "init")
+    shutil.copy(GUEST / "splat-patterns", stage / "etc" / "splat-patterns")
+    shutil.copytree(tests / "bin", stage / "tests" / "bin")
+    if arch == "x86_64":
+        shutil.copy("/bin/busybox", stage / "bin" / "busybox")
+        applets = subprocess.run(["/bin/busybox", "--list"], check=True,
+                                 text=True, capture_output=True).stdout.split()
+        for a in applets:
+            if a != "busybox":
+                os.symlink("busybox", stage / "bin" / a)
+    cpio_of(stage, out)
+    shutil.rmtree(stage)
+    stampf.write_text(key)
+    return out
+
+
+def make_initrd(arch, which, tests, name):
+    """base + this module set + this test list, as concatenated archives."""
+    stage = BUILD / arch / f"stage-{name}"
+    shutil.rmtree(stage, ignore_errors=True)
+    (stage / "modules").mkdir(parents=True)
+    (stage / "tests").mkdir()
+    order = []
+    for mod, path in module_set(arch, which):
+        (stage / "modules" / f"{mod}.ko").write_bytes(module_blob(path))
+        order.append(f"{mod}.ko")
+    (stage / "modules" / "order").write_text("\n".join(order) + "\n")
+    (stage / "tests" / "list").write_text(
+        "".join(f"{t} {to}\n" for t, to in tests))
+    extra = BUILD / arch / f"initrd-{name}.extra.cpio"
+    cpio_of(stage, extra)
+    shutil.rmtree(stage)
+    initrd = BUILD / arch / f"initrd-{name}.cpio"
+    with open(initrd, "wb") as out:
+        for part in (base_cpio(arch), extra):
+            out.write(part.read_bytes())
+    return initrd
+
+
+# ----------------------------------------------------------------------- QEMU
+
+def qemu_cmd(arch, initrd, mode, tcg_thread=TCG_THREAD):
+    append = (f"panic=-1 log_buf_len=4M tvmm.mode={mode} "
+              + ("loglevel=1" if mode == "test" else "loglevel=4"))
+    if arch == "x86_64":
+        return ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max",
+                "-smp", "2", "-m", "2G", "-accel", f"tcg,thread={tcg_thread}",
+                "-kernel", f"/boot/vmlinuz-{krelease()}",
+                "-initrd", str(initrd), "-append", f"console=ttyS0 {append}",
+                "-nographic", "-no-reboot", "-nic", "none"]
+    return ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64,h=true",
+            "-smp", "2", "-m", "1G", "-accel", f"tcg,thread={tcg_thread}",
+            "-kernel", str(BUILD / "riscv64" / "Image"),
+            "-initrd", str(initrd), "-append", f"console=ttyS0 {append}",
+            "-nographic", "-no-reboot", "-nic", "none"]
+
+
+def boot(arch, initrd, logfile, timeout, tcg_thread=TCG_THREAD):
+    """Run the guest to completion; returns (console text, qemu status)."""
+    cmd = qemu_cmd(arch, initrd, "test", tcg_thread)
+    with open(logfile, "w") as out:
+        try:
+            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                               stderr=subprocess.STDOUT, timeout=timeout)
+            status = p.returncode
+        except subprocess.TimeoutExpired:
+            status = "timeout"
+    return Path(logfile).read_text(errors="replace"), status
+
+
+def splat_lines(console):
+    pats = [re.compile(p) for p in
+            (GUEST / "splat-patterns").read_text().split("\n") if p]
+    bad = []
+    for line in console.splitlines():
+        line = line.rstrip("\r")
+        if line.startswith("# dmesg: "):
+            text = line[len("# dmesg: "):]
+        elif line.startswith(("# ", "ok ", "not ok ", "TAP ", "1..")):
+            continue
+        else:
+            text = line
+        if any(p.search(text) for p in pats):
+            bad.append(text)
+    return bad
+
+
+def parse(console, tests):
+    results = {}
+    for line in console.splitlines():
+        m = RESULT_RE.match(line.rstrip("\r"))
+        if not m:
+            continue
+        ok, _, name, directive = m.groups()
+        directive = directive or ""
+        if ok == "ok":
+            st = "skip" if directive.startswith("SKIP") else "pass"
+        else:
+            st = "timeout" if directive.startswith("TIMEOUT") else "fail"
+        results[name] = {"status": st, "note": directive}
+    for name, _ in tests:
+        results.setdefault(name, {"status": "fail", "note": "no result"})
+    return results
+
+
+def run(arch, which, tests, name):
+    """Boot once with module set 'which' and run 'tests' [(name, timeout)]."""
+    initrd = make_initrd(arch, which, tests, name)
+    logdir = BUILD / arch / "logs"
+    logdir.mkdir(parents=True, exist_ok=True)
+    logfile = logdir / f"{name}.log"
+    budget = sum(t for _, t in tests) + BOOT_SLACK
+    log(f"{arch}: booting with {which} modules, {len(tests)} tests "
+        f"(console: {logfile.relative_to(TOP) if logfile.is_relative_to(TOP) else logfile})")
+    start = time.time()
+    console, status = boot(arch, initrd, logfile, budget)
+    elapsed = time.time() - start
+    results = parse(console, tests)
+    problems = []
+    if "tvmm-init: done" not in console:
+        problems.append(f"guest did not finish (qemu status {status})")
+    if re.search(r"qemu-system-\w+: .*(assertion|Assertion)", console):
+        problems.append("outer QEMU crashed")
+    splats = splat_lines(console)
+    if splats:
+        problems.append(f"kernel log shows {len(splats)} splat line(s): "
+                        + "; ".join(splats[:3]))
+    return {"results": results, "problems": problems, "seconds": elapsed,
+            "log": str(logfile)}
+
+
+# ------------------------------------------------------------------ test lists
+
+def read_table(path):
+    """Lines 'name [timeout] ...' or 'name  # reason'; returns ordered dict."""
+    out = {}
+    if not path.exists():
+        return out
+    for raw in path.read_text().splitlines():
+        line = raw.split("#", 1)
+        reason = line[1].strip() if len(line) > 1 else ""
+        fields = line[0].split()
+        if fields:
+            out[fields[0]] = (fields[1:], reason)
+    return out
+
+
+def selections(arch, full):
+    """(ours, upstream) as [(name, timeout)]; upstream minus exclusions."""
+    built = (BUILD / arch / "tests" / "all").read_text().split()
+    ours_list = read_table(TESTS / arch / "tvmm.list")
+    excluded = read_table(TESTS / arch / "upstream-exclude")
+    slow = read_table(TESTS / arch / "upstream-full-only")
+    timeouts = read_table(TESTS / arch / "timeouts")
+
+    def timeout(name):
+        t = timeouts.get(name) or ours_list.get(name)
+        return int(t[0][0]) if t and t[0] else DEFAULT_TIMEOUT
+
+    for name in list(excluded) + list(slow) + list(ours_list):
+        if name not in built:
+            raise SystemExit(f"tests/{arch}: {name} is listed but not built")
+    for name, (_, reason) in list(excluded.items()) + list(slow.items()):
+        if not reason:
+            raise SystemExit(f"tests/{arch}: {name} is excluded without a reason")
+    ours = [(n, timeout(n)) for n in ours_list]
+    upstream = [(n, timeout(n)) for n in built
+                if n not in ours_list and n not in excluded
+                and (full or n not in slow)]
+    return ours, upstream, excluded, slow
+
+
+# ----------------------------------------------------------------- check/gate
+
+def stock_results(arch, upstream):
+    """Upstream tests on stock modules, cached by everything they depend on:
+    the test binaries, the stock modules, the boot image and the harness."""
+    parts = [arch, krelease() if arch == "x86_64" else "",
+             file_sha(TOP / "scripts" / "harness.py"),
+             file_sha(BUILD / arch / "tests" / "init"),
+             file_sha(GUEST / "splat-patterns")]
+    for name, to in upstream:
+        parts += [name, to, file_sha(BUILD / arch / "tests" / "bin" / name)]
+    for _, path in module_set(arch, "stock"):
+        parts.append(file_sha(path))
+    if arch == "riscv64":
+        parts.append(file_sha(BUILD / "riscv64" / "Image"))
+    key = sha(*parts)
+    cached = CACHE / "stock-results" / f"{arch}-{key}.json"
+    if cached.exists():
+        log(f"{arch}: stock results from cache ({cached.name})")
+        return json.loads(cached.read_text())
+    res = run(arch, "stock", upstream, "stock")
+    if not res["problems"]:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(res, indent=1))
+    return res
+
+
+def check(arch, full):
+    ours, upstream, excluded, slow = selections(arch, full)
+    mine = run(arch, "ours", ours + upstream, "ours")
+    stock = stock_results(arch, upstream)
+
+    failed, passed, skipped, regressions = [], 0, 0, []
+    print(f"\n== {arch}: results on our modules "
+          f"({mine['seconds']:.0f} s; stock run "
+          f"{stock['seconds']:.0f} s{'' if 'cached' else ''})")
+    print(f"{'test':44} {'stock':8} {'ours':8} note")
+    for name, _ in ours + upstream:
+        r = mine["results"][name]
+        s = stock["results"].get(name, {"status": "-"}) if (
+            name, _) in upstream else {"status": "-"}
+        verdict = ""
+        if r["status"] == "pass":
+            passed += 1
+        elif r["status"] == "skip":
+            skipped += 1
+        else:
+            failed.append(name)
+            if s["status"] == "pass":
+                regressions.append(name)
+                verdict = "REGRESSION"
+            elif s["status"] in ("fail", "timeout"):
+                verdict = "fails on stock too: exclude it with a reason?"
+        if s["status"] == "skip" and r["status"] == "pass":
+            verdict = verdict or "newly passing"
+        note = " ".join(x for x in (verdict, r["note"]) if x)
+        print(f"{name:44} {s['status']:8} {r['status']:8} {note}")
+    for name, (_, reason) in excluded.items():
+        print(f"{name:44} {'-':8} {'-':8} excluded: {reason}")
+    if not full:
+        for name, (_, reason) in slow.items():
+            print(f"{name:44} {'-':8} {'-':8} check-full only: {reason}")
+    problems = [f"ours: {p}" for p in mine["problems"]]
+    problems += [f"stock: {p}" for p in stock["problems"]]
+    for p in problems:
+        print(f"!! {arch}: {p}")
+    if regressions:
+        print(f"!! {arch}: passes on stock, fails on ours: "
+              + " ".join(regressions))
+    summary = {"passed": passed, "failed": len(failed) + len(problems),
+               "skipped": skipped, "failures": failed, "problems": problems}
+    (BUILD / arch / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(f"== {arch}: {passed} passed, {summary['failed']} failed, "
+          f"{skipped} skipped")
+    return summary
+
+
+def summary_cmd(arches):
+    total = {"passed": 0, "failed": 0, "skipped": 0}
+    for arch in arches:
+        f = BUILD / arch / "summary.json"
+        if not f.exists():
+            print(f"!! {arch}: no results")
+            total["failed"] += 1
+            continue
+        s = json.loads(f.read_text())
+        for k in total:
+            total[k] += s[k]
+    print(f"{total['passed']} passed, {total['failed']} failed, "
+          f"{total['skipped']} skipped")
+    return 1 if total["failed"] else 0
+
+
+def shell(arch, stock):
+    initrd = make_initrd(arch, "stock" if stock else "ours", [], "shell")
+    cmd = qemu_cmd(arch, initrd, "shell")
+    log("shell: " + " ".join(cmd))
+    log("exit the shell (or Ctrl-A X) to stop the VM")
+    os.execvp(cmd[0], cmd)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("check")
+    c.add_argument("arch", choices=["x86_64", "riscv64"])
+    c.add_argument("--full", action="store_true")
+    s = sub.add_parser("shell")
+    s.add_argument("arch", choices=["x86_64", "riscv64"])
+    s.add_argument("--stock", action="store_true")
+    m = sub.add_parser("summary")
+    m.add_argument("arches", nargs="+")
+    r = sub.add_parser("run", help="run named tests once (no gate)")
+    r.add_argument("arch", choices=["x86_64", "riscv64"])
+    r.add_argument("--stock", action="store_true")
+    r.add_argument("tests", nargs="+")
+    a = ap.parse_args()
+    if a.cmd == "check":
+        s = check(a.arch, a.full)
+        return 1 if s["failed"] else 0
+    if a.cmd == "summary":
+        return summary_cmd(a.arches)
+    if a.cmd == "shell":
+        shell(a.arch, a.stock)
+    if a.cmd == "run":
+        tests = [(t, DEFAULT_TIMEOUT) for t in a.tests]
+        res = run(a.arch, "stock" if a.stock else "ours", tests, "adhoc")
+        for n, r in res["results"].items():
+            print(f"{n:44} {r['status']:8} {r['note']}")
+        for p in res["problems"]:
+            print(f"!! {p}")
+        return 1 if res["problems"] or any(
+            r["status"] in ("fail", "timeout") for r in res["results"].values()) else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

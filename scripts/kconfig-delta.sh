@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: GPL-2.0
+# Config deltas that only affect our modules.  A fragment holds CONFIG_FOO=y
+# lines; each becomes a make variable (for obj-/kvm-$(CONFIG_FOO) lines) and a
+# define in KCFLAGS (for IS_ENABLED()/#ifdef), so the kernel the modules load
+# into is left untouched.  A "# requires CONFIG_BAR" line names an option the
+# running kernel must already have (a Kconfig dependency or select of FOO);
+# the build stops if it does not.
+
+kconfig_delta_args() {
+	local frag=$1 kconfig=$2 line opt kcflags=
+	[ -f "$frag" ] || return 0
+	while read -r line; do
+		case $line in
+		"# requires "CONFIG_*)
+			opt=${line#\# requires }
+			grep -q "^$opt=[ym]" "$kconfig" ||
+				die "$frag needs $opt, which $kconfig does not set"
+			;;
+		CONFIG_*=y)
+			opt=${line%=y}
+			echo "$opt=y"
+			kcflags+=" -D$opt=1"
+			;;
+		''|'#'*) ;;
+		*) die "$frag: unsupported line: $line" ;;
+		esac
+	done < "$frag"
+	[ -z "$kcflags" ] || echo "KCFLAGS=${kcflags# }"
+}

@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Prepare the kernel tree the modules and selftests are built from:
+#   pristine linux-source-6.12  +  patches/series  +  the repo's new files.
+#
+# $CACHE/src/...       the untouched source (re-extracted only when the
+#                      linux-source-6.12 package changes)
+# build/src/tree       the prepared tree; updated in place so that only files
+#                      whose content changed get a new mtime and make rebuilds
+#                      just what depends on them
+. "$(dirname "$0")/lib.sh"
+
+SRC=$BUILD/src
+ver=$(src_pkg_version)
+# The pristine source is shared through the cache: the riscv64 kernel build
+# (also cached) refers to it by path.
+PRISTINE=$CACHE/src/linux-source-$ver
+TREE=$SRC/tree
+STAGE=$SRC/stage
+
+# Repo directories overlaid onto the tree, and where they land.
+overlay_files() {
+	(cd "$TOP" && find virt arch include Documentation -type f 2>/dev/null
+	 cd "$TOP" && find selftests -type f 2>/dev/null) | LC_ALL=C sort
+}
+overlay_dest() {
+	case $1 in
+	selftests/*) echo "tools/testing/$1" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+series() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/patches/series" 2>/dev/null || true; }
+
+mkdir -p "$SRC" "$(dirname "$PRISTINE")"
+echo "$PRISTINE" > "$SRC/pristine-path"
+if ! stamp_ok "$PRISTINE" "$ver"; then
+	log "extracting linux-source-6.12 $ver"
+	rm -rf "$PRISTINE" "$PRISTINE.tmp" "$TREE"
+	# Drop sources of other 6.12.y releases.
+	find "$(dirname "$PRISTINE")" -maxdepth 1 -name 'linux-source-*' -exec rm -rf {} +
+	mkdir -p "$PRISTINE.tmp"
+	tar -xf /usr/src/linux-source-6.12.tar.xz -C "$PRISTINE.tmp" --strip-components=1
+	stamp_set "$PRISTINE.tmp" "$ver"
+	mv "$PRISTINE.tmp" "$PRISTINE"
+fi
+
+mapfile -t files < <(overlay_files)
+mapfile -t patches < <(series)
+inputs=("$TOP/Kbuild" "$TOP/scripts/prepare.sh")
+for p in "${patches[@]}"; do inputs+=("$TOP/patches/$p"); done
+for f in "${files[@]}"; do inputs+=("$TOP/$f"); done
+key="$ver $(hash_files "${inputs[@]}")"
+if stamp_ok "$TREE" "$key"; then
+	exit 0
+fi
+
+log "preparing tree (${#patches[@]} patches, ${#files[@]} new files)"
+rm -rf "$STAGE"
+cp -al "$PRISTINE" "$STAGE"
+rm -f "$STAGE/.tvmm-stamp"
+for p in "${patches[@]}"; do
+	[ -f "$TOP/patches/$p" ] || die "patches/series names $p, which does not exist"
+	# A patch may only add new files (listed in its notes); then there is no diff.
+	grep -q '^--- ' "$TOP/patches/$p" || continue
+	rej=$SRC/$p.rej
+	if ! out=$(cd "$STAGE" && patch -p1 --forward --batch --no-backup-if-mismatch -r "$rej" < "$TOP/patches/$p" 2>&1); then
+		printf '%s\n' "$out" >&2
+		[ -f "$rej" ] && { echo "--- reject:" >&2; cat "$rej" >&2; }
+		die "patch $p does not apply to linux-source-6.12 $ver"
+	fi
+done
+for f in "${files[@]}"; do
+	d=$STAGE/$(overlay_dest "$f")
+	mkdir -p "$(dirname "$d")"
+	rm -f "$d"
+	cp "$TOP/$f" "$d"
+done
+# Out-of-tree entry for each arch's KVM directory (see Kbuild).
+for a in x86 riscv; do
+	rm -f "$STAGE/arch/$a/kvm/Kbuild"
+	cp "$TOP/Kbuild" "$STAGE/arch/$a/kvm/Kbuild"
+done
+
+# Sync by content: unchanged files keep their mtime, so builds stay incremental.
+mkdir -p "$TREE"
+rsync -rlc "$STAGE/" "$TREE/"
+# Files an earlier overlay added that are gone now.
+manifest=$SRC/overlay.list
+if [ -f "$manifest" ]; then
+	comm -23 "$manifest" <(for f in "${files[@]}"; do overlay_dest "$f"; done | LC_ALL=C sort) |
+		while read -r gone; do [ -e "$PRISTINE/$gone" ] || rm -f "$TREE/$gone"; done
+fi
+for f in "${files[@]}"; do overlay_dest "$f"; done | LC_ALL=C sort > "$manifest"
+rm -rf "$STAGE"
+stamp_set "$TREE" "$key"
