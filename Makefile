@@ -7,11 +7,13 @@
 #   make check-full       the same with every upstream KVM selftest
 #   make shell ARCH=...   boot the dev kernel with our modules, interactively
 #   make patches          export patches/series as a git-am-able series
+#   make patches-bisect   build after every patch of the series
 
 ARCH ?= x86_64
 ARCHES := x86_64 riscv64
 
 .PHONY: all deps prepare modules selftests check check-full shell patches \
+	patches-bisect \
 	clean distclean $(addprefix modules-,$(ARCHES)) \
 	$(addprefix selftests-,$(ARCHES)) $(addprefix check-,$(ARCHES))
 
@@ -44,10 +46,15 @@ check-%: deps
 	@scripts/check.sh --arch $*
 
 shell: modules-$(ARCH) selftests-$(ARCH)
+	@if [ $(ARCH) = riscv64 ]; then scripts/build-busybox-riscv.sh; fi
 	@scripts/harness.py shell $(ARCH)
 
 patches: prepare
 	@scripts/export-patches.sh out/patches
+
+# Every prefix of the series builds (slow: a full module build per patch).
+patches-bisect: prepare
+	@scripts/bisect-series.sh
 
 clean:
 	rm -rf build out

@@ -38,6 +38,8 @@ BOOT_SLACK = 180
 # int3.  One TCG thread was measured as fast for these tests; override with
 # TVMM_TCG_THREAD=multi.
 TCG_THREAD = os.environ.get("TVMM_TCG_THREAD", "single")
+# Tests size their memory for real machines; TCG allocates guest RAM lazily.
+GUEST_MEM = "4G"
 
 RESULT_RE = re.compile(
     r"^(ok|not ok) (\d+) selftests: kvm: (\S+)(?: # (.*))?$")
@@ -110,7 +112,8 @@ def base_cpio(arch):
     """init, test binaries, busybox (x86-64): rebuilt when the tests are."""
     tests = BUILD / arch / "tests"
     key = (tests / ".tvmm-stamp").read_text().strip() + file_sha(
-        GUEST / "splat-patterns")
+        GUEST / "splat-patterns") + str(
+            (BUILD / arch / "busybox").exists())
     out = BUILD / arch / "initrd-base.cpio"
     stampf = out.with_suffix(".stamp")
     if out.exists() and stampf.exists() and stampf.read_text() == key:
@@ -118,13 +121,16 @@ def base_cpio(arch):
     stage = BUILD / arch / "initrd-stage"
     shutil.rmtree(stage, ignore_errors=True)
     for d in ("bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "modules",
-              "tests", "root", "dev/hugepages"):
+              "tests", "root"):
         (stage / d).mkdir(parents=True, exist_ok=True)
     shutil.copy(tests / "init", stage / "init")
     shutil.copy(GUEST / "splat-patterns", stage / "etc" / "splat-patterns")
     shutil.copytree(tests / "bin", stage / "tests" / "bin")
-    if arch == "x86_64":
-        shutil.copy("/bin/busybox", stage / "bin" / "busybox")
+    busybox = Path("/bin/busybox") if arch == "x86_64" else (
+        BUILD / "riscv64" / "busybox")   # scripts/build-busybox-riscv.sh
+    if busybox.exists():
+        shutil.copy(busybox, stage / "bin" / "busybox")
+        # Applet names: the host's busybox is built from the same source.
         applets = subprocess.run(["/bin/busybox", "--list"], check=True,
                                  text=True, capture_output=True).stdout.split()
         for a in applets:
@@ -148,7 +154,7 @@ def make_initrd(arch, which, tests, name):
         order.append(f"{mod}.ko")
     (stage / "modules" / "order").write_text("\n".join(order) + "\n")
     (stage / "tests" / "list").write_text(
-        "".join(f"{t} {to}\n" for t, to in tests))
+        "".join(" ".join([t, str(to), *args]) + "\n" for t, to, args in tests))
     extra = BUILD / arch / f"initrd-{name}.extra.cpio"
     cpio_of(stage, extra)
     shutil.rmtree(stage)
@@ -166,12 +172,12 @@ def qemu_cmd(arch, initrd, mode, tcg_thread=TCG_THREAD):
               + ("loglevel=1" if mode == "test" else "loglevel=4"))
     if arch == "x86_64":
         return ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max",
-                "-smp", "2", "-m", "2G", "-accel", f"tcg,thread={tcg_thread}",
+                "-smp", "2", "-m", GUEST_MEM, "-accel", f"tcg,thread={tcg_thread}",
                 "-kernel", f"/boot/vmlinuz-{krelease()}",
                 "-initrd", str(initrd), "-append", f"console=ttyS0 {append}",
                 "-nographic", "-no-reboot", "-nic", "none"]
     return ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64,h=true",
-            "-smp", "2", "-m", "1G", "-accel", f"tcg,thread={tcg_thread}",
+            "-smp", "2", "-m", GUEST_MEM, "-accel", f"tcg,thread={tcg_thread}",
             "-kernel", str(BUILD / "riscv64" / "Image"),
             "-initrd", str(initrd), "-append", f"console=ttyS0 {append}",
             "-nographic", "-no-reboot", "-nic", "none"]
@@ -220,18 +226,18 @@ def parse(console, tests):
         else:
             st = "timeout" if directive.startswith("TIMEOUT") else "fail"
         results[name] = {"status": st, "note": directive}
-    for name, _ in tests:
+    for name, _, _ in tests:
         results.setdefault(name, {"status": "fail", "note": "no result"})
     return results
 
 
 def run(arch, which, tests, name):
-    """Boot once with module set 'which' and run 'tests' [(name, timeout)]."""
+    """Boot once with module set 'which' and run 'tests' [(name, timeout, args)]."""
     initrd = make_initrd(arch, which, tests, name)
     logdir = BUILD / arch / "logs"
     logdir.mkdir(parents=True, exist_ok=True)
     logfile = logdir / f"{name}.log"
-    budget = sum(t for _, t in tests) + BOOT_SLACK
+    budget = sum(t for _, t, _ in tests) + BOOT_SLACK
     log(f"{arch}: booting with {which} modules, {len(tests)} tests "
         f"(console: {logfile.relative_to(TOP) if logfile.is_relative_to(TOP) else logfile})")
     start = time.time()
@@ -268,25 +274,30 @@ def read_table(path):
 
 
 def selections(arch, full):
-    """(ours, upstream) as [(name, timeout)]; upstream minus exclusions."""
+    """(ours, upstream) as [(name, timeout, args)]; upstream minus exclusions.
+
+    tests/<arch>/tvmm.list      our tests: "name [timeout [args...]]"
+    tests/<arch>/settings       upstream tests' timeout and arguments, with why
+    tests/<arch>/upstream-exclude, upstream-full-only: "name  # why"
+    """
     built = (BUILD / arch / "tests" / "all").read_text().split()
     ours_list = read_table(TESTS / arch / "tvmm.list")
     excluded = read_table(TESTS / arch / "upstream-exclude")
     slow = read_table(TESTS / arch / "upstream-full-only")
-    timeouts = read_table(TESTS / arch / "timeouts")
+    settings = read_table(TESTS / arch / "settings")
 
-    def timeout(name):
-        t = timeouts.get(name) or ours_list.get(name)
-        return int(t[0][0]) if t and t[0] else DEFAULT_TIMEOUT
+    def setting(name):
+        fields = (settings.get(name) or ours_list.get(name) or ([], ""))[0]
+        return (name, int(fields[0]) if fields else DEFAULT_TIMEOUT, fields[1:])
 
-    for name in list(excluded) + list(slow) + list(ours_list):
+    for name in list(excluded) + list(slow) + list(ours_list) + list(settings):
         if name not in built:
             raise SystemExit(f"tests/{arch}: {name} is listed but not built")
     for name, (_, reason) in list(excluded.items()) + list(slow.items()):
         if not reason:
             raise SystemExit(f"tests/{arch}: {name} is excluded without a reason")
-    ours = [(n, timeout(n)) for n in ours_list]
-    upstream = [(n, timeout(n)) for n in built
+    ours = [setting(n) for n in ours_list]
+    upstream = [setting(n) for n in built
                 if n not in ours_list and n not in excluded
                 and (full or n not in slow)]
     return ours, upstream, excluded, slow
@@ -301,8 +312,8 @@ def stock_results(arch, upstream):
              file_sha(TOP / "scripts" / "harness.py"),
              file_sha(BUILD / arch / "tests" / "init"),
              file_sha(GUEST / "splat-patterns")]
-    for name, to in upstream:
-        parts += [name, to, file_sha(BUILD / arch / "tests" / "bin" / name)]
+    for name, to, args in upstream:
+        parts += [name, to, *args, file_sha(BUILD / arch / "tests" / "bin" / name)]
     for _, path in module_set(arch, "stock"):
         parts.append(file_sha(path))
     if arch == "riscv64":
@@ -325,14 +336,14 @@ def check(arch, full):
     stock = stock_results(arch, upstream)
 
     failed, passed, skipped, regressions = [], 0, 0, []
-    print(f"\n== {arch}: results on our modules "
-          f"({mine['seconds']:.0f} s; stock run "
-          f"{stock['seconds']:.0f} s{'' if 'cached' else ''})")
+    print(f"\n== {arch}: results on our modules ({mine['seconds']:.0f} s; "
+          f"stock run {stock['seconds']:.0f} s, log {stock['log']})")
     print(f"{'test':44} {'stock':8} {'ours':8} note")
-    for name, _ in ours + upstream:
+    upstream_names = {n for n, _, _ in upstream}
+    for name, _, _ in ours + upstream:
         r = mine["results"][name]
         s = stock["results"].get(name, {"status": "-"}) if (
-            name, _) in upstream else {"status": "-"}
+            name in upstream_names) else {"status": "-"}
         verdict = ""
         if r["status"] == "pass":
             passed += 1
@@ -418,7 +429,7 @@ def main():
     if a.cmd == "shell":
         shell(a.arch, a.stock)
     if a.cmd == "run":
-        tests = [(t, DEFAULT_TIMEOUT) for t in a.tests]
+        tests = [(t, DEFAULT_TIMEOUT, []) for t in a.tests]
         res = run(a.arch, "stock" if a.stock else "ours", tests, "adhoc")
         for n, r in res["results"].items():
             print(f"{n:44} {r['status']:8} {r['note']}")

@@ -20,8 +20,10 @@ STAGE=$SRC/stage
 
 # Repo directories overlaid onto the tree, and where they land.
 overlay_files() {
-	(cd "$TOP" && find virt arch include Documentation -type f 2>/dev/null
-	 cd "$TOP" && find selftests -type f 2>/dev/null) | LC_ALL=C sort
+	local d
+	for d in virt arch include Documentation selftests; do
+		[ ! -d "$TOP/$d" ] || (cd "$TOP" && find "$d" -type f)
+	done | LC_ALL=C sort
 }
 overlay_dest() {
 	case $1 in
@@ -31,6 +33,9 @@ overlay_dest() {
 }
 
 series() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/patches/series" 2>/dev/null || true; }
+
+# TVMM_SERIES_UPTO=N prepares the tree as of the N-th patch (for bisecting the
+# series): later patches, and the new files only they name, are left out.
 
 mkdir -p "$SRC" "$(dirname "$PRISTINE")"
 echo "$PRISTINE" > "$SRC/pristine-path"
@@ -47,6 +52,12 @@ fi
 
 mapfile -t files < <(overlay_files)
 mapfile -t patches < <(series)
+if [ -n "${TVMM_SERIES_UPTO:-}" ]; then
+	patches=("${patches[@]:0:$TVMM_SERIES_UPTO}")
+	mapfile -t later < <(series | tail -n +$((TVMM_SERIES_UPTO + 1)) |
+		sed "s|^|$TOP/patches/|" | xargs -r sed -n 's/^tvmm-new-files://p' | tr ' ' '\n' | sed '/^$/d')
+	mapfile -t files < <(printf '%s\n' "${files[@]}" | grep -vxF -f <(printf '%s\n' "${later[@]}" "") )
+fi
 inputs=("$TOP/Kbuild" "$TOP/scripts/prepare.sh")
 for p in "${patches[@]}"; do inputs+=("$TOP/patches/$p"); done
 for f in "${files[@]}"; do inputs+=("$TOP/$f"); done
@@ -57,7 +68,8 @@ fi
 
 log "preparing tree (${#patches[@]} patches, ${#files[@]} new files)"
 rm -rf "$STAGE"
-cp -al "$PRISTINE" "$STAGE"
+# Hard links are cheap; fall back to a copy across file systems.
+cp -al "$PRISTINE" "$STAGE" 2>/dev/null || { rm -rf "$STAGE"; cp -a "$PRISTINE" "$STAGE"; }
 rm -f "$STAGE/.tvmm-stamp"
 for p in "${patches[@]}"; do
 	[ -f "$TOP/patches/$p" ] || die "patches/series names $p, which does not exist"

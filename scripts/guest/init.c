@@ -298,6 +298,10 @@ int main(void)
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
 	mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
 	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	/* POSIX semaphores (sem_open) and hugetlb-backed test memory. */
+	mkdir("/dev/shm", 01777);
+	mount("tmpfs", "/dev/shm", "tmpfs", 0, NULL);
+	mkdir("/dev/hugepages", 0755);
 	mount("hugetlbfs", "/dev/hugepages", "hugetlbfs", 0, NULL);
 	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);
 
