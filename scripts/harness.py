@@ -419,7 +419,7 @@ def main():
     r = sub.add_parser("run", help="run named tests once (no gate)")
     r.add_argument("arch", choices=["x86_64", "riscv64"])
     r.add_argument("--stock", action="store_true")
-    r.add_argument("tests", nargs="+")
+    r.add_argument("tests", nargs="+", help="name[:arg[:arg...]]")
     a = ap.parse_args()
     if a.cmd == "check":
         s = check(a.arch, a.full)
@@ -429,7 +429,8 @@ def main():
     if a.cmd == "shell":
         shell(a.arch, a.stock)
     if a.cmd == "run":
-        tests = [(t, DEFAULT_TIMEOUT, []) for t in a.tests]
+        tests = [(t.split(":")[0], DEFAULT_TIMEOUT, t.split(":")[1:])
+                 for t in a.tests]
         res = run(a.arch, "stock" if a.stock else "ours", tests, "adhoc")
         for n, r in res["results"].items():
             print(f"{n:44} {r['status']:8} {r['note']}")
