@@ -22,10 +22,12 @@ SRC
 fi
 dpkg-query -W dpkg-dev >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends dpkg-dev >&2
 ver=$(apt-cache showsrc busybox | sed -n 's/^Version: //p' | sort -V | tail -1)
-bin=$CACHE/busybox-riscv64/$ver/busybox
+# No ":" (the epoch) in paths: make cannot handle it.
+dir_ver=$(echo "$ver" | tr ":" "_")
+bin=$CACHE/busybox-riscv64/$dir_ver/busybox
 if [ ! -x "$bin" ]; then
 	log "cross-building busybox $ver for riscv64 (once)"
-	work=$CACHE/busybox-riscv64/$ver/src
+	work=$CACHE/busybox-riscv64/$dir_ver/src
 	rm -rf "$work"
 	mkdir -p "$work"
 	(cd "$work" && apt-get source -qq "busybox=$ver" >/dev/null)
