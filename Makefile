@@ -8,12 +8,13 @@
 #   make shell ARCH=...   boot the dev kernel with our modules, interactively
 #   make patches          export patches/series as a git-am-able series
 #   make patches-bisect   build after every patch of the series
+#   make bench            run the benchmarks in bench/
 
 ARCH ?= x86_64
 ARCHES := x86_64 riscv64
 
 .PHONY: all deps prepare modules selftests check check-full shell patches \
-	patches-bisect \
+	patches-bisect bench \
 	clean distclean $(addprefix modules-,$(ARCHES)) \
 	$(addprefix selftests-,$(ARCHES)) $(addprefix check-,$(ARCHES))
 
@@ -33,7 +34,7 @@ modules-x86_64: prepare
 	@scripts/build-x86.sh
 modules-riscv64: prepare
 	@scripts/build-riscv.sh
-selftests-%: prepare
+$(addprefix selftests-,$(ARCHES)): selftests-%: prepare
 	@scripts/build-selftests.sh $*
 
 check: deps
@@ -42,12 +43,16 @@ check: deps
 check-full: deps
 	@scripts/check.sh --full
 
-check-%: deps
+$(addprefix check-,$(ARCHES)): check-%: deps
 	@scripts/check.sh --arch $*
 
 shell: modules-$(ARCH) selftests-$(ARCH)
 	@if [ $(ARCH) = riscv64 ]; then scripts/build-busybox-riscv.sh; fi
 	@scripts/harness.py shell $(ARCH)
+
+# Benchmarks (bench/): results and the command go into bench/RESULTS.md.
+bench: deps
+	@scripts/bench.sh
 
 patches: prepare
 	@scripts/export-patches.sh out/patches

@@ -16,7 +16,8 @@ esac
 "$TOP/scripts/prepare.sh"
 TREE=$BUILD/src/tree
 OUT=$BUILD/$arch
-key=$(cat "$TREE/.tvmm-stamp")-$(hash_files "$TOP/scripts/build-selftests.sh" "$TOP/scripts/guest/init.c")
+benches=$(ls "$TOP"/bench/*.c 2>/dev/null || true)
+key=$(cat "$TREE/.tvmm-stamp")-$(hash_files "$TOP/scripts/build-selftests.sh" "$TOP/scripts/guest/init.c" $benches)
 mkdir -p "$OUT"
 stamp_ok "$OUT/tests" "$key" && exit 0
 
@@ -40,6 +41,26 @@ for p in $progs; do
 	${cross}strip -o "$OUT/tests/bin/$name" "$p"
 	echo "$name"
 done | LC_ALL=C sort > "$OUT/tests/all"
+
+# Benchmarks (bench/*.c, x86-64 only): compiled and linked exactly like a
+# selftest, shipped in tests/bin beside them, run by scripts/bench.sh.
+if [ "$arch" = x86_64 ] && [ -n "$benches" ]; then
+	# A prerequisite gives CFLAGS' -I$(<D) a directory to name.
+	query() {
+		make -s "${mk[@]}" -f Makefile -f - tvmm-query <<MK
+tvmm-query: Makefile
+	@echo $1
+MK
+	}
+	cflags=$(query '$(CFLAGS) $(CPPFLAGS) $(LDFLAGS)')
+	objs=$(query '$(LIBKVM_OBJS)')
+	libs=$(query '$(LDLIBS)')
+	for b in $benches; do
+		name=$(basename "$b" .c)
+		(cd "$sdir" && ${cross}gcc $cflags "$b" $objs $libs -o "$OUT/tests/bin/$name")
+		${cross}strip "$OUT/tests/bin/$name"
+	done
+fi
 ${cross}gcc -static -O2 -Wall -Wextra -Werror -o "$OUT/tests/init" "$TOP/scripts/guest/init.c"
 ${cross}strip "$OUT/tests/init"
 stamp_set "$OUT/tests" "$key"

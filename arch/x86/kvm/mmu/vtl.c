@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-VTL memory attribute layers.
+ *
+ * Hyper-V's Virtual Secure Mode gives each Virtual Trust Level (VTL) its own
+ * read/write/execute protections for every guest-physical page.  A VM that
+ * enables KVM_CAP_VTL_MEMORY_ATTRIBUTES gets one attribute layer per VTL;
+ * each vCPU executes at one VTL, the TDP MMU builds separate roots per VTL
+ * (the VTL is part of the page role), and the fault path maps a gfn with
+ * the permissions the faulting vCPU's layer leaves, or exits to userspace
+ * with KVM_EXIT_MEMORY_FAULT when the access is not allowed.
+ *
+ * Documentation/virt/kvm/x86/vtl-memory-attributes.rst describes the UAPI.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm_host.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "mmu.h"
+#include "mmu_internal.h"
+#include "tdp_mmu.h"
+#include "vtl.h"
+#include "spte.h"
+#include "x86.h"
+
+#define KVM_VTL_RWX_ATTRS	(KVM_MEMORY_ATTRIBUTE_NR |		\
+				 KVM_MEMORY_ATTRIBUTE_NW |		\
+				 KVM_MEMORY_ATTRIBUTE_NX)
+#define KVM_VTL_NR_HUGE_LEVELS	(KVM_MAX_HUGEPAGE_LEVEL - PG_LEVEL_4K)
+
+/*
+ * One VTL's attributes.  @attrs maps a gfn to its attributes (a value entry)
+ * and holds only restricted gfns, so an unrestricted layer is an empty
+ * xarray.  @uniform[level - PG_LEVEL_2M] marks the hugepage-sized blocks at
+ * @level whose gfns all carry the same, non-zero attributes; a block with
+ * no restricted gfn is uniform without a mark.  Only a uniform block may be
+ * mapped with a hugepage.  A mark that cannot be allocated is simply not
+ * there, which costs a hugepage but never a protection.
+ */
+struct kvm_vtl_layer {
+	struct xarray attrs;
+	struct xarray uniform[KVM_VTL_NR_HUGE_LEVELS];
+};
+
+struct kvm_vtl_attrs {
+	unsigned int nr_vtls;
+	struct kvm_vtl_layer layers[] __counted_by(nr_vtls);
+};
+
+/* Kernel view of one change: the UAPI entry plus what applying it did. */
+struct kvm_vtl_change {
+	gfn_t start, end;
+	unsigned long attrs;
+	/* The range to zap, widened to hugepage blocks that became uniform. */
+	gfn_t zap_start, zap_end;
+	bool changed;
+};
+
+static struct kvm_vtl_attrs *kvm_vtl_attrs(struct kvm *kvm)
+{
+	/* Pairs with smp_store_release() in kvm_vtl_enable_cap(). */
+	return smp_load_acquire(&kvm->arch.vtl_attrs);
+}
+
+static bool kvm_vtl_supported(struct kvm *kvm)
+{
+	/*
+	 * Reduced permissions are applied where the TDP MMU installs a leaf
+	 * SPTE; the shadow MMU prefetches SPTEs with full permissions.
+	 */
+	if (!tdp_enabled || !tdp_mmu_enabled)
+		return false;
+
+	return !kvm || kvm->arch.vm_type == KVM_X86_DEFAULT_VM ||
+	       kvm->arch.vm_type == KVM_X86_SW_PROTECTED_VM;
+}
+
+int kvm_vtl_check_extension(struct kvm *kvm, long ext)
+{
+	if (ext != KVM_CAP_VTL_MEMORY_ATTRIBUTES)
+		return 0;
+
+	return kvm_vtl_supported(kvm) ? KVM_MAX_VTLS : 0;
+}
+
+int kvm_vtl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
+{
+	struct kvm_vtl_attrs *va;
+	unsigned int i, level;
+	u64 nr = cap->args[0];
+	int r;
+
+	if (cap->cap != KVM_CAP_VTL_MEMORY_ATTRIBUTES)
+		return -EINVAL;
+	if (cap->flags || cap->args[1] || cap->args[2] || cap->args[3])
+		return -EINVAL;
+	if (!kvm_vtl_supported(kvm) || !nr || nr > KVM_MAX_VTLS)
+		return -EINVAL;
+
+	va = kzalloc(struct_size(va, layers, nr), GFP_KERNEL_ACCOUNT);
+	if (!va)
+		return -ENOMEM;
+
+	va->nr_vtls = nr;
+	for (i = 0; i < nr; i++) {
+		xa_init(&va->layers[i].attrs);
+		for (level = 0; level < KVM_VTL_NR_HUGE_LEVELS; level++)
+			xa_init(&va->layers[i].uniform[level]);
+	}
+
+	mutex_lock(&kvm->lock);
+	if (kvm->created_vcpus) {
+		r = -EBUSY;
+	} else if (kvm->arch.vtl_attrs) {
+		r = -EEXIST;
+	} else {
+		/* Pairs with smp_load_acquire() in kvm_vtl_attrs(). */
+		smp_store_release(&kvm->arch.vtl_attrs, va);
+		va = NULL;
+		r = 0;
+	}
+	mutex_unlock(&kvm->lock);
+
+	kfree(va);
+	return r;
+}
+
+void kvm_vtl_destroy_vm(struct kvm *kvm)
+{
+	struct kvm_vtl_attrs *va = kvm->arch.vtl_attrs;
+	unsigned int i, level;
+
+	if (!va)
+		return;
+
+	for (i = 0; i < va->nr_vtls; i++) {
+		xa_destroy(&va->layers[i].attrs);
+		for (level = 0; level < KVM_VTL_NR_HUGE_LEVELS; level++)
+			xa_destroy(&va->layers[i].uniform[level]);
+	}
+	kfree(va);
+	kvm->arch.vtl_attrs = NULL;
+}
+
+static struct xarray *kvm_vtl_uniform(struct kvm_vtl_layer *layer, int level)
+{
+	return &layer->uniform[level - PG_LEVEL_2M];
+}
+
+static gfn_t kvm_vtl_block(gfn_t gfn, int level)
+{
+	return gfn & ~(KVM_PAGES_PER_HPAGE(level) - 1);
+}
+
+static bool kvm_vtl_has_attrs(struct kvm_vtl_layer *layer, gfn_t start,
+			      gfn_t end)
+{
+	unsigned long index = start;
+
+	return xa_find(&layer->attrs, &index, end - 1, XA_PRESENT);
+}
+
+/* The largest level at which @gfn's block is uniform in @layer. */
+static u8 kvm_vtl_max_level(struct kvm_vtl_layer *layer, gfn_t gfn,
+			    u8 max_level)
+{
+	int level;
+
+	for (level = max_level; level > PG_LEVEL_4K; level--) {
+		gfn_t base = kvm_vtl_block(gfn, level);
+
+		if (!kvm_vtl_has_attrs(layer, base,
+				       base + KVM_PAGES_PER_HPAGE(level)))
+			break;
+		if (xa_load(kvm_vtl_uniform(layer, level),
+			    gfn >> KVM_HPAGE_GFN_SHIFT(level)))
+			break;
+	}
+	return level;
+}
+
+static void kvm_vtl_prepare_exit(struct kvm_vcpu *vcpu,
+				 struct kvm_page_fault *fault, u64 access)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_MEMORY_FAULT;
+	run->memory_fault.gpa = gfn_to_gpa(fault->gfn);
+	run->memory_fault.size = PAGE_SIZE;
+	run->memory_fault.flags = access | KVM_MEMORY_EXIT_FLAG_VTL |
+		((u64)vcpu->arch.vtl << KVM_MEMORY_EXIT_VTL_SHIFT);
+}
+
+int __kvm_vtl_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm_vtl_attrs *va = vcpu->kvm->arch.vtl_attrs;
+	struct kvm_vtl_layer *layer = &va->layers[vcpu->arch.vtl];
+	unsigned long attrs;
+	u64 access;
+
+	/* RWX restrictions are never set on private gfns. */
+	if (fault->is_private || xa_empty(&layer->attrs))
+		return RET_PF_CONTINUE;
+
+	attrs = xa_to_value(xa_load(&layer->attrs, fault->gfn));
+	if (fault->exec)
+		access = KVM_MEMORY_EXIT_FLAG_EXEC;
+	else if (fault->write)
+		access = KVM_MEMORY_EXIT_FLAG_WRITE;
+	else
+		access = KVM_MEMORY_EXIT_FLAG_READ;
+
+	if ((attrs & KVM_MEMORY_ATTRIBUTE_NR) ||
+	    ((attrs & KVM_MEMORY_ATTRIBUTE_NW) && fault->write) ||
+	    ((attrs & KVM_MEMORY_ATTRIBUTE_NX) && fault->exec)) {
+		/* A prefetch maps nothing and reports nothing. */
+		if (fault->prefetch)
+			return RET_PF_RETRY;
+		kvm_vtl_prepare_exit(vcpu, fault, access);
+		return -EFAULT;
+	}
+
+	if (attrs & KVM_MEMORY_ATTRIBUTE_NW)
+		fault->vtl_deny |= ACC_WRITE_MASK;
+	if (attrs & KVM_MEMORY_ATTRIBUTE_NX)
+		fault->vtl_deny |= ACC_EXEC_MASK;
+
+	if (fault->max_level > PG_LEVEL_4K)
+		fault->max_level = kvm_vtl_max_level(layer, fault->gfn,
+						     fault->max_level);
+	return RET_PF_CONTINUE;
+}
+
+static bool kvm_vtl_range_has_private(struct kvm *kvm, gfn_t start, gfn_t end)
+{
+#ifdef CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES
+	unsigned long index;
+	void *entry;
+
+	if (!kvm_arch_has_private_mem(kvm))
+		return false;
+
+	xa_for_each_range(&kvm->mem_attr_array, index, entry, start, end - 1) {
+		if (xa_to_value(entry) & KVM_MEMORY_ATTRIBUTE_PRIVATE)
+			return true;
+	}
+#endif
+	return false;
+}
+
+static int kvm_vtl_check_entry(struct kvm *kvm,
+			       const struct kvm_vtl_memory_attributes_entry *e,
+			       struct kvm_vtl_change *c)
+{
+	u64 attrs = e->attributes;
+
+	if (e->reserved || (attrs & ~KVM_VTL_RWX_ATTRS))
+		return -EINVAL;
+	/* x86 page tables cannot express write or execute without read. */
+	if ((attrs & KVM_MEMORY_ATTRIBUTE_NR) &&
+	    (attrs & KVM_VTL_RWX_ATTRS) != KVM_VTL_RWX_ATTRS)
+		return -EINVAL;
+	if (!e->size || e->address + e->size < e->address)
+		return -EINVAL;
+	if (!PAGE_ALIGNED(e->address) || !PAGE_ALIGNED(e->size))
+		return -EINVAL;
+
+	c->start = e->address >> PAGE_SHIFT;
+	c->end = (e->address + e->size) >> PAGE_SHIFT;
+	if (c->end - 1 > kvm_mmu_max_gfn())
+		return -EINVAL;
+	if (attrs && kvm_vtl_range_has_private(kvm, c->start, c->end))
+		return -EINVAL;
+
+	c->attrs = attrs;
+	c->zap_start = c->start;
+	c->zap_end = c->end;
+	c->changed = false;
+	return 0;
+}
+
+/*
+ * xa_lock(&layer->attrs) is held across many stores; drop it for a moment
+ * every KVM_VTL_LOCK_BATCH gfns.  Reservations keep the stores from
+ * allocating, so they never drop the lock themselves.
+ */
+#define KVM_VTL_LOCK_BATCH	512
+
+static void kvm_vtl_relax_lock(struct xarray *xa, unsigned int *count)
+{
+	if (++*count < KVM_VTL_LOCK_BATCH)
+		return;
+	*count = 0;
+	xa_unlock(xa);
+	cond_resched();
+	xa_lock(xa);
+}
+
+/* Store the attributes of @nr changes; note which ones changed anything. */
+static void kvm_vtl_store(struct kvm_vtl_layer *layer,
+			  struct kvm_vtl_change *changes, u32 nr)
+{
+	struct xarray *xa = &layer->attrs;
+	unsigned int count = 0;
+	unsigned long index;
+	void *entry, *old;
+	u32 i;
+
+	xa_lock(xa);
+	for (i = 0; i < nr; i++) {
+		struct kvm_vtl_change *c = &changes[i];
+		gfn_t gfn;
+
+		if (!c->attrs) {
+			xa_for_each_range(xa, index, entry, c->start, c->end - 1) {
+				__xa_erase(xa, index);
+				c->changed = true;
+				kvm_vtl_relax_lock(xa, &count);
+			}
+			continue;
+		}
+
+		/*
+		 * The entries were reserved, so a store allocates only when an
+		 * earlier change of this batch cleared the same gfn.  A batch
+		 * must not fail halfway, hence __GFP_NOFAIL for that rare case.
+		 */
+		entry = xa_mk_value(c->attrs);
+		for (gfn = c->start; gfn < c->end; gfn++) {
+			old = __xa_store(xa, gfn, entry,
+					 GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
+			if (old != entry)
+				c->changed = true;
+			kvm_vtl_relax_lock(xa, &count);
+		}
+	}
+	xa_unlock(xa);
+}
+
+/*
+ * Whether all gfns of the block at @base and @level carry the same non-zero
+ * attributes, given that the block has at least one restricted gfn.  Levels
+ * above 2M are decided from the marks one level down.  Every check exits at
+ * the first difference, which for scattered single-page changes is the
+ * first lookup.
+ */
+static bool kvm_vtl_block_uniform(struct kvm_vtl_layer *layer, gfn_t base,
+				  int level)
+{
+	gfn_t end = base + KVM_PAGES_PER_HPAGE(level), next, step;
+	void *first = xa_load(&layer->attrs, base);
+	unsigned long index;
+	void *entry;
+
+	if (!first)
+		return false;
+
+	if (level == PG_LEVEL_2M) {
+		next = base;
+		xa_for_each_range(&layer->attrs, index, entry, base, end - 1) {
+			if (index != next || entry != first)
+				return false;
+			next++;
+		}
+		return next == end;
+	}
+
+	step = KVM_PAGES_PER_HPAGE(level - 1);
+	for (next = base; next < end; next += step) {
+		if (xa_load(&layer->attrs, next) != first ||
+		    !xa_load(kvm_vtl_uniform(layer, level - 1),
+			     next >> KVM_HPAGE_GFN_SHIFT(level - 1)))
+			return false;
+	}
+	return true;
+}
+
+static void kvm_vtl_mark(struct xarray *marks, unsigned long index,
+			 bool uniform)
+{
+	/* A failed allocation leaves the block non-uniform, which is safe. */
+	if (uniform)
+		xa_store(marks, index, xa_mk_value(1), GFP_KERNEL_ACCOUNT);
+	else if (!xa_empty(marks))
+		xa_erase(marks, index);
+}
+
+/*
+ * Recompute the uniform marks of every block @c touches, smallest level
+ * first, and widen @c's zap range to the blocks that are now uniform so the
+ * next fault can map them with a hugepage again.  A block whose sub-block
+ * is restricted and mixed is mixed too, without looking further.
+ */
+static void kvm_vtl_update_uniform(struct kvm_vtl_layer *layer,
+				   struct kvm_vtl_change *c)
+{
+	unsigned int count = 0;
+	bool sub_mixed = false;
+	int level;
+	gfn_t base;
+
+	for (level = PG_LEVEL_2M; level <= KVM_MAX_HUGEPAGE_LEVEL; level++) {
+		struct xarray *marks = kvm_vtl_uniform(layer, level);
+		gfn_t pages = KVM_PAGES_PER_HPAGE(level);
+		bool single = kvm_vtl_block(c->start, level) ==
+			      kvm_vtl_block(c->end - 1, level);
+		bool restricted, uniform = false;
+
+		for (base = kvm_vtl_block(c->start, level); base < c->end;
+		     base += pages) {
+			unsigned long index = base >> KVM_HPAGE_GFN_SHIFT(level);
+
+			if (single && sub_mixed) {
+				restricted = true;
+				uniform = false;
+			} else {
+				restricted = kvm_vtl_has_attrs(layer, base,
+							       base + pages);
+				uniform = !restricted ||
+					  kvm_vtl_block_uniform(layer, base, level);
+			}
+			kvm_vtl_mark(marks, index, restricted && uniform);
+
+			if (uniform) {
+				c->zap_start = min(c->zap_start, base);
+				c->zap_end = max(c->zap_end, base + pages);
+			}
+			if (++count % 64 == 0)
+				cond_resched();
+		}
+		/* Only a change within one block lets the next level skip. */
+		sub_mixed = single && !uniform;
+	}
+}
+
+/* Reserve the attribute entries @nr changes will store. */
+static int kvm_vtl_reserve(struct kvm_vtl_layer *layer,
+			   const struct kvm_vtl_change *changes, u32 nr)
+{
+	struct xarray *xa = &layer->attrs;
+	unsigned int count = 0;
+	int r = 0;
+	gfn_t gfn;
+	u32 i;
+
+	xa_lock(xa);
+	for (i = 0; i < nr && !r; i++) {
+		const struct kvm_vtl_change *c = &changes[i];
+
+		if (!c->attrs)
+			continue;
+		for (gfn = c->start; gfn < c->end; gfn++) {
+			/* Like xa_reserve(), under the lock already held. */
+			r = __xa_insert(xa, gfn, NULL, GFP_KERNEL_ACCOUNT);
+			if (r == -EBUSY)	/* already present or reserved */
+				r = 0;
+			if (r)
+				break;
+			if (++count % KVM_VTL_LOCK_BATCH == 0) {
+				xa_unlock(xa);
+				if (fatal_signal_pending(current))
+					return -EINTR;
+				cond_resched();
+				xa_lock(xa);
+			}
+		}
+	}
+	xa_unlock(xa);
+	return r;
+}
+
+/*
+ * Apply @nr entries to @vtl's layer, all or nothing: every entry is checked
+ * and every allocation made before the first one is applied.  On failure
+ * *@error_index is the entry at fault; on success it is @nr.
+ */
+static int kvm_vtl_set(struct kvm *kvm, u32 vtl,
+		       const struct kvm_vtl_memory_attributes_entry *entries,
+		       u32 nr, u32 *error_index)
+{
+	struct kvm_vtl_attrs *va = kvm_vtl_attrs(kvm);
+	struct kvm_vtl_change *changes, *c;
+	struct kvm_vtl_layer *layer;
+	bool flush = false;
+	u32 i;
+	int r;
+
+	*error_index = 0;
+	if (!va)
+		return -ENXIO;
+	if (vtl >= va->nr_vtls)
+		return -EINVAL;
+	layer = &va->layers[vtl];
+
+	changes = kvmalloc_array(nr, sizeof(*changes), GFP_KERNEL_ACCOUNT);
+	if (!changes)
+		return -ENOMEM;
+
+	mutex_lock(&kvm->slots_lock);
+
+	for (i = 0; i < nr; i++) {
+		r = kvm_vtl_check_entry(kvm, &entries[i], &changes[i]);
+		if (r)
+			goto out_unlock;
+	}
+	r = kvm_vtl_reserve(layer, changes, nr);
+	if (r) {
+		i = 0;	/* not an entry's fault */
+		goto out_unlock;
+	}
+
+	/*
+	 * Faults on the ranges retry from here until the invalidation ends,
+	 * so none can install an SPTE from attributes read before the store.
+	 */
+	write_lock(&kvm->mmu_lock);
+	kvm_mmu_invalidate_begin(kvm);
+	for (i = 0; i < nr; i++)
+		kvm_mmu_invalidate_range_add(kvm, changes[i].start,
+					     changes[i].end);
+	write_unlock(&kvm->mmu_lock);
+
+	kvm_vtl_store(layer, changes, nr);
+	for (i = 0; i < nr; i++) {
+		if (changes[i].changed)
+			kvm_vtl_update_uniform(layer, &changes[i]);
+	}
+
+	write_lock(&kvm->mmu_lock);
+	for (i = 0; i < nr; i++) {
+		c = &changes[i];
+		if (c->changed)
+			flush = kvm_tdp_mmu_zap_vtl_leafs(kvm, vtl, c->zap_start,
+							  c->zap_end, flush);
+	}
+	if (flush)
+		kvm_flush_remote_tlbs(kvm);
+	kvm_mmu_invalidate_end(kvm);
+	write_unlock(&kvm->mmu_lock);
+
+	/* Shadow pages exist once L1 runs a nested guest; zap those too. */
+	if (kvm_memslots_have_rmaps(kvm)) {
+		for (i = 0; i < nr; i++) {
+			c = &changes[i];
+			if (c->changed)
+				kvm_zap_gfn_range(kvm, c->zap_start, c->zap_end);
+		}
+	}
+	i = nr;
+	r = 0;
+
+out_unlock:
+	mutex_unlock(&kvm->slots_lock);
+	kvfree(changes);
+	*error_index = i;
+	return r;
+}
+
+static int kvm_vtl_ioctl_set(struct kvm *kvm,
+			     struct kvm_vtl_memory_attributes __user *argp)
+{
+	struct kvm_vtl_memory_attributes_entry entry = {};
+	struct kvm_vtl_memory_attributes attrs;
+	u32 error_index;
+
+	if (copy_from_user(&attrs, argp, sizeof(attrs)))
+		return -EFAULT;
+	if (attrs.flags)
+		return -EINVAL;
+
+	entry.address = attrs.address;
+	entry.size = attrs.size;
+	entry.attributes = attrs.attributes;
+	return kvm_vtl_set(kvm, attrs.vtl, &entry, 1, &error_index);
+}
+
+static int kvm_vtl_ioctl_set_batch(struct kvm *kvm,
+				   struct kvm_vtl_memory_attributes_batch __user *argp)
+{
+	struct kvm_vtl_memory_attributes_entry *entries;
+	struct kvm_vtl_memory_attributes_batch batch;
+	u32 error_index = 0;
+	int r;
+
+	if (copy_from_user(&batch, argp, sizeof(batch)))
+		return -EFAULT;
+
+	if (batch.flags || memchr_inv(batch.reserved, 0, sizeof(batch.reserved)) ||
+	    !batch.nr_entries) {
+		r = -EINVAL;
+	} else if (batch.nr_entries > KVM_VTL_MAX_BATCH_ENTRIES) {
+		r = -E2BIG;
+	} else {
+		entries = vmemdup_array_user(u64_to_user_ptr(batch.entries),
+					     batch.nr_entries, sizeof(*entries));
+		if (IS_ERR(entries)) {
+			r = PTR_ERR(entries);
+		} else {
+			r = kvm_vtl_set(kvm, batch.vtl, entries,
+					batch.nr_entries, &error_index);
+			kvfree(entries);
+		}
+	}
+
+	if (put_user(error_index, &argp->error_index))
+		return -EFAULT;
+	return r;
+}
+
+int kvm_vtl_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
+{
+	switch (ioctl) {
+	case KVM_SET_VTL_MEMORY_ATTRIBUTES:
+		return kvm_vtl_ioctl_set(kvm, argp);
+	case KVM_SET_VTL_MEMORY_ATTRIBUTES_BATCH:
+		return kvm_vtl_ioctl_set_batch(kvm, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int kvm_vtl_ioctl_set_vcpu_vtl(struct kvm_vcpu *vcpu,
+				      struct kvm_vcpu_vtl __user *argp)
+{
+	struct kvm_vtl_attrs *va = kvm_vtl_attrs(vcpu->kvm);
+	struct kvm_vcpu_vtl v;
+
+	if (copy_from_user(&v, argp, sizeof(v)))
+		return -EFAULT;
+	if (v.flags)
+		return -EINVAL;
+	if (!va)
+		return -ENXIO;
+	if (v.vtl >= va->nr_vtls)
+		return -EINVAL;
+	if (kvm_vcpu_has_run(vcpu))
+		return -EBUSY;
+
+	vcpu->arch.vtl = v.vtl;
+	/* The VTL is part of the root's role: rebuild the MMU context. */
+	kvm_mmu_reset_context(vcpu);
+	return 0;
+}
+
+int kvm_vtl_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
+		       void __user *argp)
+{
+	switch (ioctl) {
+	case KVM_SET_VCPU_VTL:
+		return kvm_vtl_ioctl_set_vcpu_vtl(vcpu, argp);
+	default:
+		return -EINVAL;
+	}
+}
