@@ -341,7 +341,7 @@ static void trace_batch(void)
 			.attributes = KVM_MEMORY_ATTRIBUTE_NW,
 		};
 	trace_write("set_graph_function", "kvm_vtl_set");
-	trace_write("max_graph_depth", "3");
+	trace_write("max_graph_depth", "2");
 	trace_write("current_tracer", "function_graph");
 	trace_write("tracing_on", "1");
 	vm_ioctl(r.vm, KVM_SET_VTL_MEMORY_ATTRIBUTES_BATCH, &b);

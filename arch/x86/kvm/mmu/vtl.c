@@ -417,7 +417,14 @@ static void kvm_vtl_update_uniform(struct kvm_vtl_layer *layer,
 				restricted = true;
 				uniform = false;
 			} else {
-				restricted = kvm_vtl_has_attrs(layer, base,
+				/*
+				 * A restricting change leaves the block
+				 * restricted (but for an overlapping later
+				 * change, where the answer below is merely
+				 * conservative).
+				 */
+				restricted = c->attrs ||
+					     kvm_vtl_has_attrs(layer, base,
 							       base + pages);
 				uniform = !restricted ||
 					  kvm_vtl_block_uniform(layer, base, level);
@@ -482,10 +489,11 @@ static int kvm_vtl_set(struct kvm *kvm, u32 vtl,
 		       u32 nr, u32 *error_index)
 {
 	struct kvm_vtl_attrs *va = kvm_vtl_attrs(kvm);
+	struct kvm_tdp_mmu_zap_range *zaps = NULL;
 	struct kvm_vtl_change *changes, *c;
 	struct kvm_vtl_layer *layer;
+	u32 i, nr_zaps;
 	bool flush = false;
-	u32 i;
 	int r;
 
 	*error_index = 0;
@@ -496,8 +504,11 @@ static int kvm_vtl_set(struct kvm *kvm, u32 vtl,
 	layer = &va->layers[vtl];
 
 	changes = kvmalloc_array(nr, sizeof(*changes), GFP_KERNEL_ACCOUNT);
-	if (!changes)
-		return -ENOMEM;
+	zaps = kvmalloc_array(nr, sizeof(*zaps), GFP_KERNEL_ACCOUNT);
+	if (!changes || !zaps) {
+		r = -ENOMEM;
+		goto out_free;
+	}
 
 	mutex_lock(&kvm->slots_lock);
 
@@ -529,13 +540,17 @@ static int kvm_vtl_set(struct kvm *kvm, u32 vtl,
 			kvm_vtl_update_uniform(layer, &changes[i]);
 	}
 
-	write_lock(&kvm->mmu_lock);
-	for (i = 0; i < nr; i++) {
+	for (i = 0, nr_zaps = 0; i < nr; i++) {
 		c = &changes[i];
 		if (c->changed)
-			flush = kvm_tdp_mmu_zap_vtl_leafs(kvm, vtl, c->zap_start,
-							  c->zap_end, flush);
+			zaps[nr_zaps++] = (struct kvm_tdp_mmu_zap_range) {
+				.start = c->zap_start, .end = c->zap_end,
+			};
 	}
+
+	write_lock(&kvm->mmu_lock);
+	if (nr_zaps)
+		flush = kvm_tdp_mmu_zap_vtl_leafs(kvm, vtl, zaps, nr_zaps, false);
 	if (flush)
 		kvm_flush_remote_tlbs(kvm);
 	kvm_mmu_invalidate_end(kvm);
@@ -543,19 +558,18 @@ static int kvm_vtl_set(struct kvm *kvm, u32 vtl,
 
 	/* Shadow pages exist once L1 runs a nested guest; zap those too. */
 	if (kvm_memslots_have_rmaps(kvm)) {
-		for (i = 0; i < nr; i++) {
-			c = &changes[i];
-			if (c->changed)
-				kvm_zap_gfn_range(kvm, c->zap_start, c->zap_end);
-		}
+		for (i = 0; i < nr_zaps; i++)
+			kvm_zap_gfn_range(kvm, zaps[i].start, zaps[i].end);
 	}
 	i = nr;
 	r = 0;
 
 out_unlock:
 	mutex_unlock(&kvm->slots_lock);
-	kvfree(changes);
 	*error_index = i;
+out_free:
+	kvfree(zaps);
+	kvfree(changes);
 	return r;
 }
 
