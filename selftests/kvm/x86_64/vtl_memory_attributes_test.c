@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include <linux/bitmap.h>
 #include <linux/sizes.h>
 
 #include "kvm_util.h"
@@ -416,6 +417,54 @@ static void test_hugepages_1g(void)
 	kvm_vm_free(vm);
 	set_1g_pages(0);
 	ksft_test_result_pass("hugepages 1G: split by a single-page change, re-merged\n");
+}
+
+/* Whether @gpa's bit is set in a dirty bitmap of TEST_SLOT. */
+static bool logged(const unsigned long *bitmap, uint64_t gpa)
+{
+	return test_bit((gpa - TEST_GPA) / PAGE_SIZE, bitmap);
+}
+
+/*
+ * Dirty logging and NW combine: with logging on, writes to unrestricted
+ * pages are logged, writes to an NW page still exit and are not logged,
+ * and relaxing the page lets the write through and into the log.
+ */
+static void test_dirty_log(void)
+{
+	uint64_t nw = TEST_GPA + 9 * PAGE_SIZE, ok = TEST_GPA + 10 * PAGE_SIZE;
+	unsigned long *bitmap = bitmap_zalloc(TEST_PAGES);
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+
+	vm = create_vm(1, 1, &vcpu, guest_code, VM_MEM_SRC_ANONYMOUS);
+	expect_sync(vcpu, OP_WRITE, nw);	/* mapped writable before */
+	set_attrs(vm, 0, nw, PAGE_SIZE, NW);
+	vm_mem_region_set_flags(vm, TEST_SLOT, KVM_MEM_LOG_DIRTY_PAGES);
+	kvm_vm_get_dirty_log(vm, TEST_SLOT, bitmap);	/* start clean */
+
+	expect_sync(vcpu, OP_WRITE, ok);
+	expect_fault(vcpu, OP_WRITE, nw, KVM_MEMORY_EXIT_FLAG_WRITE, 0);
+	kvm_vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	TEST_ASSERT(logged(bitmap, ok),
+		    "the write to an unrestricted page was not logged");
+	TEST_ASSERT(!logged(bitmap, nw),
+		    "the refused write to the NW page was logged");
+
+	set_attrs(vm, 0, nw, PAGE_SIZE, 0);
+	expect_sync_run(vcpu);
+	kvm_vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	TEST_ASSERT(logged(bitmap, nw),
+		    "the write after relaxing was not logged");
+
+	/* Logging off again: NW still holds. */
+	vm_mem_region_set_flags(vm, TEST_SLOT, 0);
+	set_attrs(vm, 0, nw, PAGE_SIZE, NW);
+	fault_and_resume(vcpu, OP_WRITE, nw, KVM_MEMORY_EXIT_FLAG_WRITE, 0, NW);
+
+	free(bitmap);
+	kvm_vm_free(vm);
+	ksft_test_result_pass("dirty log: logged writes, refused writes not logged\n");
 }
 
 /* A batch applies all of its entries, or none when one is bad. */
@@ -826,13 +875,14 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(nr);
 	TEST_ASSERT_EQ(nr, KVM_MAX_VTLS);
 
-	ksft_set_plan(8);
+	ksft_set_plan(9);
 	test_bad_input();
 	test_violations();
 	test_hugepages();
 	test_hugepages_1g();
 	test_batch();
 	test_memslots();
+	test_dirty_log();
 	test_private();
 	test_stress();
 	ksft_finished();
