@@ -34,6 +34,27 @@
 
 enum { OP_READ, OP_WRITE, OP_EXEC, OP_READ_ALL, OP_HAMMER };
 
+/* @call must fail with errno @err. */
+#define expect_errno(call, err, what)					\
+do {									\
+	int __r = (call);						\
+									\
+	TEST_ASSERT(__r == -1 && errno == (err),			\
+		    "%s: returned %d, errno %d, expected errno %d",	\
+		    what, __r, errno, err);				\
+} while (0)
+
+static int batch_ioctl(struct kvm_vm *vm, struct kvm_vtl_memory_attributes_batch *b)
+{
+	return __vm_ioctl(vm, KVM_SET_VTL_MEMORY_ATTRIBUTES_BATCH, b);
+}
+
+static int vcpu_vtl_ioctl(struct kvm_vcpu *vcpu, struct kvm_vcpu_vtl *v)
+{
+	return __vcpu_ioctl(vcpu, KVM_SET_VCPU_VTL, v);
+}
+
+
 /* Written by the host between runs, read by the guest. */
 static uint64_t guest_op;
 static uint64_t guest_gpa;
@@ -123,7 +144,7 @@ static int __set_batch(struct kvm_vm *vm, uint32_t vtl,
 		.vtl = vtl, .nr_entries = nr, .entries = (uint64_t)e,
 		.error_index = 0xdead,
 	};
-	int r = __vm_ioctl(vm, KVM_SET_VTL_MEMORY_ATTRIBUTES_BATCH, &b);
+	int r = batch_ioctl(vm, &b);
 
 	if (error_index)
 		*error_index = b.error_index;
@@ -487,8 +508,7 @@ static void test_batch(void)
 	vm = create_vm(1, 1, &vcpu, guest_code, VM_MEM_SRC_ANONYMOUS);
 	put_ret(vm, TEST_GPA + 3 * PAGE_SIZE);
 
-	r = __set_batch(vm, 0, e, 4, &idx);
-	TEST_ASSERT(r == -1 && errno == EINVAL, "bad batch: %d errno %d", r, errno);
+	expect_errno(__set_batch(vm, 0, e, 4, &idx), EINVAL, "bad batch");
 	TEST_ASSERT_EQ(idx, 2);
 	/* Nothing applied. */
 	expect_sync(vcpu, OP_WRITE, TEST_GPA);
@@ -731,10 +751,8 @@ static void test_bad_input(void)
 	vm = vm_create(1);
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
 	expect_set_err(vm, 0, TEST_GPA, PAGE_SIZE, NW, 0, ENXIO);
-	r = __set_batch(vm, 0, e, 1, NULL);
-	TEST_ASSERT(r == -1 && errno == ENXIO, "batch without layers: %d errno %d", r, errno);
-	r = __vcpu_ioctl(vcpu, KVM_SET_VCPU_VTL, &v);
-	TEST_ASSERT(r == -1 && errno == ENXIO, "vCPU VTL without layers: %d errno %d", r, errno);
+	expect_errno(__set_batch(vm, 0, e, 1, NULL), ENXIO, "batch without layers");
+	expect_errno(vcpu_vtl_ioctl(vcpu, &v), ENXIO, "vCPU VTL without layers");
 	/* Too late: vCPUs exist. */
 	expect_einval_cap(vm, 2, 0, 0, EBUSY);
 	kvm_vm_free(vm);
@@ -751,20 +769,17 @@ static void test_bad_input(void)
 	/* vCPU VTL. */
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
 	v.vtl = 2;
-	r = __vcpu_ioctl(vcpu, KVM_SET_VCPU_VTL, &v);
-	TEST_ASSERT(r == -1 && errno == EINVAL, "vtl 2 of 2: %d errno %d", r, errno);
+	expect_errno(vcpu_vtl_ioctl(vcpu, &v), EINVAL, "vtl 2 of 2");
 	v.vtl = 1;
 	v.flags = 1;
-	r = __vcpu_ioctl(vcpu, KVM_SET_VCPU_VTL, &v);
-	TEST_ASSERT(r == -1 && errno == EINVAL, "vCPU VTL flags: %d errno %d", r, errno);
+	expect_errno(vcpu_vtl_ioctl(vcpu, &v), EINVAL, "vCPU VTL flags");
 	v.flags = 0;
 	vcpu_ioctl(vcpu, KVM_SET_VCPU_VTL, &v);
 	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA, TEST_SLOT,
 				    TEST_PAGES, 0);
 	virt_map(vm, TEST_GPA, TEST_GPA, TEST_PAGES);
 	expect_sync(vcpu, OP_READ, TEST_GPA);
-	r = __vcpu_ioctl(vcpu, KVM_SET_VCPU_VTL, &v);
-	TEST_ASSERT(r == -1 && errno == EBUSY, "vCPU VTL after KVM_RUN: %d errno %d", r, errno);
+	expect_errno(vcpu_vtl_ioctl(vcpu, &v), EBUSY, "vCPU VTL after KVM_RUN");
 
 	/* Single set: every field. */
 	expect_set_err(vm, 2, TEST_GPA, PAGE_SIZE, NW, 0, EINVAL);
@@ -792,26 +807,19 @@ static void test_bad_input(void)
 	b.vtl = 0;
 	b.entries = (uint64_t)e;
 	b.nr_entries = 0;
-	r = __vm_ioctl(vm, KVM_SET_VTL_MEMORY_ATTRIBUTES_BATCH, &b);
-	TEST_ASSERT(r == -1 && errno == EINVAL, "empty batch: %d errno %d", r, errno);
+	expect_errno(batch_ioctl(vm, &b), EINVAL, "empty batch");
 	b.nr_entries = KVM_VTL_MAX_BATCH_ENTRIES + 1;
-	r = __vm_ioctl(vm, KVM_SET_VTL_MEMORY_ATTRIBUTES_BATCH, &b);
-	TEST_ASSERT(r == -1 && errno == E2BIG, "huge batch: %d errno %d", r, errno);
+	expect_errno(batch_ioctl(vm, &b), E2BIG, "huge batch");
 	b.nr_entries = 1;
 	b.flags = 1;
-	r = __vm_ioctl(vm, KVM_SET_VTL_MEMORY_ATTRIBUTES_BATCH, &b);
-	TEST_ASSERT(r == -1 && errno == EINVAL, "batch flags: %d errno %d", r, errno);
+	expect_errno(batch_ioctl(vm, &b), EINVAL, "batch flags");
 	b.flags = 0;
 	b.reserved[2] = 1;
-	r = __vm_ioctl(vm, KVM_SET_VTL_MEMORY_ATTRIBUTES_BATCH, &b);
-	TEST_ASSERT(r == -1 && errno == EINVAL, "batch reserved: %d errno %d", r, errno);
+	expect_errno(batch_ioctl(vm, &b), EINVAL, "batch reserved");
 	b.reserved[2] = 0;
 	b.entries = 8;
-	r = __vm_ioctl(vm, KVM_SET_VTL_MEMORY_ATTRIBUTES_BATCH, &b);
-	TEST_ASSERT(r == -1 && errno == EFAULT, "batch entries pointer: %d errno %d", r, errno);
-	r = __vm_ioctl(vm, KVM_SET_VTL_MEMORY_ATTRIBUTES_BATCH,
-		       (struct kvm_vtl_memory_attributes_batch *)8);
-	TEST_ASSERT(r == -1 && errno == EFAULT, "batch pointer: %d errno %d", r, errno);
+	expect_errno(batch_ioctl(vm, &b), EFAULT, "batch entries pointer");
+	expect_errno(batch_ioctl(vm, (void *)8), EFAULT, "batch pointer");
 	r = __set_batch(vm, 2, e, 2, &idx);
 	TEST_ASSERT(r == -1 && errno == EINVAL && idx == 0,
 		    "batch vtl: %d errno %d index %u", r, errno, idx);
