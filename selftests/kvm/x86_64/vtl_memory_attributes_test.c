@@ -37,11 +37,11 @@ enum { OP_READ, OP_WRITE, OP_EXEC, OP_READ_ALL, OP_HAMMER };
 /* @call must fail with errno @err. */
 #define expect_errno(call, err, what)					\
 do {									\
-	int __r = (call);						\
+	int __r = (call), __err = (err);				\
 									\
-	TEST_ASSERT(__r == -1 && errno == (err),			\
+	TEST_ASSERT(__r == -1 && errno == __err,			\
 		    "%s: returned %d, errno %d, expected errno %d",	\
-		    what, __r, errno, err);				\
+		    what, __r, errno, __err);				\
 } while (0)
 
 static int batch_ioctl(struct kvm_vm *vm, struct kvm_vtl_memory_attributes_batch *b)
@@ -53,7 +53,6 @@ static int vcpu_vtl_ioctl(struct kvm_vcpu *vcpu, struct kvm_vcpu_vtl *v)
 {
 	return __vcpu_ioctl(vcpu, KVM_SET_VCPU_VTL, v);
 }
-
 
 /* Written by the host between runs, read by the guest. */
 static uint64_t guest_op;
