@@ -32,7 +32,7 @@
 
 #define RET_INSN	0xc3
 
-enum { OP_READ, OP_WRITE, OP_EXEC, OP_READ_ALL, OP_HAMMER };
+enum { OP_READ, OP_WRITE, OP_EXEC, OP_READ_ALL };
 
 /* @call must fail with errno @err. */
 #define expect_errno(call, err, what)					\
@@ -282,11 +282,6 @@ static void test_violations(void)
 	ksft_test_result_pass("violations: R/W/X per VTL, exact exits, isolation, resume\n");
 }
 
-static uint64_t stat(struct kvm_vm *vm, const char *name)
-{
-	return vm_get_stat(vm, name);
-}
-
 static void read_block(struct kvm_vcpu *vcpu, uint64_t gpa, uint64_t npages)
 {
 	guest_npages = npages;
@@ -313,7 +308,7 @@ static void test_hugepages(void)
 	 */
 	memset(addr_gpa2hva(vm, blk), 0, HUGE_2M);
 	read_block(vcpu, blk, npages);
-	huge = stat(vm, "pages_2m");
+	huge = vm_get_stat(vm, "pages_2m");
 	if (!huge) {
 		kvm_vm_free(vm);
 		ksft_test_result_skip("hugepages: the host did not back the block with a THP\n");
@@ -322,12 +317,12 @@ static void test_hugepages(void)
 
 	/* One page restricted: the block is mixed, and mapped with 4K. */
 	set_attrs(vm, 0, page, PAGE_SIZE, NW);
-	TEST_ASSERT_EQ(stat(vm, "pages_2m"), huge - 1);
+	TEST_ASSERT_EQ(vm_get_stat(vm, "pages_2m"), huge - 1);
 	read_block(vcpu, blk, npages);
-	TEST_ASSERT_EQ(stat(vm, "pages_2m"), huge - 1);
-	TEST_ASSERT(stat(vm, "pages_4k") >= npages,
+	TEST_ASSERT_EQ(vm_get_stat(vm, "pages_2m"), huge - 1);
+	TEST_ASSERT(vm_get_stat(vm, "pages_4k") >= npages,
 		    "expected the block mapped with 4K pages, pages_4k = %lu",
-		    stat(vm, "pages_4k"));
+		    vm_get_stat(vm, "pages_4k"));
 	expect_fault(vcpu, OP_WRITE, page, KVM_MEMORY_EXIT_FLAG_WRITE, 0);
 	set_attrs(vm, 0, page, PAGE_SIZE, 0);
 	vcpu_run(vcpu);
@@ -335,12 +330,12 @@ static void test_hugepages(void)
 
 	/* Uniform again: re-merged on the next fault. */
 	read_block(vcpu, blk, npages);
-	TEST_ASSERT_EQ(stat(vm, "pages_2m"), huge);
+	TEST_ASSERT_EQ(vm_get_stat(vm, "pages_2m"), huge);
 
 	/* The whole block restricted is uniform too: huge and read-only. */
 	set_attrs(vm, 0, blk, HUGE_2M, NW);
 	read_block(vcpu, blk, npages);
-	TEST_ASSERT_EQ(stat(vm, "pages_2m"), huge);
+	TEST_ASSERT_EQ(vm_get_stat(vm, "pages_2m"), huge);
 	expect_fault(vcpu, OP_WRITE, page, KVM_MEMORY_EXIT_FLAG_WRITE, 0);
 
 	/* Relax one page of the restricted block: split, then merge. */
@@ -348,10 +343,10 @@ static void test_hugepages(void)
 	vcpu_run(vcpu);
 	TEST_ASSERT_EQ(get_ucall(vcpu, NULL), UCALL_SYNC);
 	read_block(vcpu, blk, npages);
-	TEST_ASSERT_EQ(stat(vm, "pages_2m"), huge - 1);
+	TEST_ASSERT_EQ(vm_get_stat(vm, "pages_2m"), huge - 1);
 	set_attrs(vm, 0, page, PAGE_SIZE, NW);
 	read_block(vcpu, blk, npages);
-	TEST_ASSERT_EQ(stat(vm, "pages_2m"), huge);
+	TEST_ASSERT_EQ(vm_get_stat(vm, "pages_2m"), huge);
 
 	kvm_vm_free(vm);
 	ksft_test_result_pass("hugepages: split on a single-page change, re-merge when uniform\n");
@@ -409,7 +404,7 @@ static void test_hugepages_1g(void)
 	virt_map(vm, TEST_GPA, TEST_GPA, npages);
 
 	read_block(vcpu, TEST_GPA, npages);
-	if (stat(vm, "pages_1g") != 1) {
+	if (vm_get_stat(vm, "pages_1g") != 1) {
 		kvm_vm_free(vm);
 		set_1g_pages(0);
 		skip_or_fail("KVM did not map the region with a 1G page");
@@ -419,19 +414,19 @@ static void test_hugepages_1g(void)
 	/* Block 1 is mixed: 4K there, 2M for the uniform blocks around it. */
 	set_attrs(vm, 0, page, PAGE_SIZE, NW);
 	read_block(vcpu, TEST_GPA, npages);
-	TEST_ASSERT_EQ(stat(vm, "pages_1g"), 0);
-	TEST_ASSERT_EQ(stat(vm, "pages_2m"), 1);
+	TEST_ASSERT_EQ(vm_get_stat(vm, "pages_1g"), 0);
+	TEST_ASSERT_EQ(vm_get_stat(vm, "pages_2m"), 1);
 	fault_and_resume(vcpu, OP_WRITE, page, KVM_MEMORY_EXIT_FLAG_WRITE, 0, NW);
 
 	/* Uniform again (unrestricted): 1G on the next fault. */
 	set_attrs(vm, 0, page, PAGE_SIZE, 0);
 	read_block(vcpu, TEST_GPA, npages);
-	TEST_ASSERT_EQ(stat(vm, "pages_1g"), 1);
+	TEST_ASSERT_EQ(vm_get_stat(vm, "pages_1g"), 1);
 
 	/* Uniformly restricted: 1G, read-only. */
 	set_attrs(vm, 0, TEST_GPA, HUGE_1G, NW);
 	read_block(vcpu, TEST_GPA, npages);
-	TEST_ASSERT_EQ(stat(vm, "pages_1g"), 1);
+	TEST_ASSERT_EQ(vm_get_stat(vm, "pages_1g"), 1);
 	fault_and_resume(vcpu, OP_WRITE, page, KVM_MEMORY_EXIT_FLAG_WRITE, 0, NW);
 
 	kvm_vm_free(vm);

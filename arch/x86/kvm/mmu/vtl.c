@@ -150,11 +150,6 @@ static struct xarray *kvm_vtl_uniform(struct kvm_vtl_layer *layer, int level)
 	return &layer->uniform[level - PG_LEVEL_2M];
 }
 
-static gfn_t kvm_vtl_block(gfn_t gfn, int level)
-{
-	return gfn & ~(KVM_PAGES_PER_HPAGE(level) - 1);
-}
-
 static bool kvm_vtl_has_attrs(struct kvm_vtl_layer *layer, gfn_t start,
 			      gfn_t end)
 {
@@ -170,7 +165,7 @@ static u8 kvm_vtl_max_level(struct kvm_vtl_layer *layer, gfn_t gfn,
 	int level;
 
 	for (level = max_level; level > PG_LEVEL_4K; level--) {
-		gfn_t base = kvm_vtl_block(gfn, level);
+		gfn_t base = gfn_round_for_level(gfn, level);
 
 		if (!kvm_vtl_has_attrs(layer, base,
 				       base + KVM_PAGES_PER_HPAGE(level)))
@@ -185,12 +180,8 @@ static u8 kvm_vtl_max_level(struct kvm_vtl_layer *layer, gfn_t gfn,
 static void kvm_vtl_prepare_exit(struct kvm_vcpu *vcpu,
 				 struct kvm_page_fault *fault, u64 access)
 {
-	struct kvm_run *run = vcpu->run;
-
-	run->exit_reason = KVM_EXIT_MEMORY_FAULT;
-	run->memory_fault.gpa = gfn_to_gpa(fault->gfn);
-	run->memory_fault.size = PAGE_SIZE;
-	run->memory_fault.flags = access | KVM_MEMORY_EXIT_FLAG_VTL |
+	kvm_mmu_prepare_memory_fault_exit(vcpu, fault);
+	vcpu->run->memory_fault.flags |= access | KVM_MEMORY_EXIT_FLAG_VTL |
 		((u64)vcpu->arch.vtl << KVM_MEMORY_EXIT_VTL_SHIFT);
 }
 
@@ -405,11 +396,11 @@ static void kvm_vtl_update_uniform(struct kvm_vtl_layer *layer,
 	for (level = PG_LEVEL_2M; level <= KVM_MAX_HUGEPAGE_LEVEL; level++) {
 		struct xarray *marks = kvm_vtl_uniform(layer, level);
 		gfn_t pages = KVM_PAGES_PER_HPAGE(level);
-		bool single = kvm_vtl_block(c->start, level) ==
-			      kvm_vtl_block(c->end - 1, level);
+		bool single = gfn_round_for_level(c->start, level) ==
+			      gfn_round_for_level(c->end - 1, level);
 		bool restricted, uniform = false;
 
-		for (base = kvm_vtl_block(c->start, level); base < c->end;
+		for (base = gfn_round_for_level(c->start, level); base < c->end;
 		     base += pages) {
 			unsigned long index = base >> KVM_HPAGE_GFN_SHIFT(level);
 
