@@ -41,7 +41,8 @@ mkdir -p "$BUILD/patches"
 if "$TOP/scripts/export-patches.sh" "$TOP/out/patches" > "$BUILD/patches/check.txt" 2>&1; then
 	echo '{"passed": 1, "failed": 0, "skipped": 0}' > "$BUILD/patches/summary.json"
 else
-	echo '{"passed": 0, "failed": 1, "skipped": 0}' > "$BUILD/patches/summary.json"
+	echo '{"passed": 0, "failed": 1, "skipped": 0, "problems": ["patch export, git am or checkpatch failed (build/patches/check.txt)"]}' \
+		> "$BUILD/patches/summary.json"
 fi
 
 for p in "${pids[@]}"; do wait "$p" || true; done

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Host userspace mappings of guest_memfd.
+ *
+ * A guest_memfd created with GUEST_MEMFD_FLAG_MMAP can be mmap()ed.  Its
+ * shared pages are mapped on demand; a fault on a private page raises SIGBUS.
+ * With GUEST_MEMFD_FLAG_INIT_SHARED the file's memory starts out shared and
+ * an offset is private only while it is bound to a memslot whose gfn has
+ * KVM_MEMORY_ATTRIBUTE_PRIVATE; without it, every offset is private.
+ *
+ * Making a range private first removes it from every host userspace
+ * mapping; kvm->gmem_mmap_lock, held for write across the attribute update,
+ * keeps new mappings out, and the folio lock waits out faults that decided
+ * "shared" before the update but have not installed their PTE yet.  Pages
+ * the host has pinned (FOLL_PIN) cannot be taken away: the conversion fails
+ * with -EBUSY and changes nothing.
+ */
+#include <linux/kvm_host.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/pagevec.h>
+
+#include "kvm_mm.h"
+#include "guest_memfd.h"
+
+/**
+ * kvm_arch_gmem_supports_mmap() - Whether a VM's guest_memfd may be mapped
+ * @kvm: the VM, never NULL
+ *
+ * Architectures whose private memory is protected by hardware (SEV-SNP, TDX,
+ * CoVE) keep the default; those that can let the host map shared guest_memfd
+ * pages override it.
+ *
+ * Return: true if GUEST_MEMFD_FLAG_MMAP is offered for @kvm.
+ */
+bool __weak kvm_arch_gmem_supports_mmap(struct kvm *kvm)
+{
+	return false;
+}
+
+u64 kvm_gmem_supported_flags(struct kvm *kvm)
+{
+	if (kvm && !kvm_arch_gmem_supports_mmap(kvm))
+		return 0;
+
+	return GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+}
+
+/* Called with the mapping's invalidate_lock held, so bindings are stable. */
+static bool kvm_gmem_index_is_private(struct kvm_gmem *gmem, u64 flags,
+				      pgoff_t index)
+{
+	struct kvm_memory_slot *slot;
+
+	if (!(flags & GUEST_MEMFD_FLAG_INIT_SHARED))
+		return true;
+
+	slot = xa_load(&gmem->bindings, index);
+	if (!slot)
+		return false;
+
+	return kvm_mem_is_private(gmem->kvm,
+				  slot->base_gfn + index - slot->gmem.pgoff);
+}
+
+static vm_fault_t kvm_gmem_fault_user(struct vm_fault *vmf)
+{
+	struct file *file = vmf->vma->vm_file;
+	struct inode *inode = file_inode(file);
+	struct kvm_gmem *gmem = file->private_data;
+	struct kvm *kvm = gmem->kvm;
+	vm_fault_t ret = VM_FAULT_LOCKED;
+	struct folio *folio;
+
+	if (vmf->pgoff >= i_size_read(inode) >> PAGE_SHIFT)
+		return VM_FAULT_SIGBUS;
+
+	down_read(&kvm->gmem_mmap_lock);
+	filemap_invalidate_lock_shared(inode->i_mapping);
+
+	if (kvm_gmem_index_is_private(gmem, kvm_gmem_flags(inode), vmf->pgoff)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+
+	folio = filemap_grab_folio(inode->i_mapping, vmf->pgoff);
+	if (IS_ERR(folio)) {
+		ret = vmf_error(PTR_ERR(folio));
+		goto out;
+	}
+
+	if (folio_test_hwpoison(folio)) {
+		folio_unlock(folio);
+		folio_put(folio);
+		ret = VM_FAULT_HWPOISON;
+		goto out;
+	}
+
+	/* Same as a first guest fault: the page starts out zeroed. */
+	if (!folio_test_uptodate(folio)) {
+		clear_highpage(folio_page(folio, 0));
+		folio_mark_uptodate(folio);
+	}
+
+	vmf->page = folio_file_page(folio, vmf->pgoff);
+out:
+	filemap_invalidate_unlock_shared(inode->i_mapping);
+	up_read(&kvm->gmem_mmap_lock);
+	return ret;
+}
+
+static const struct vm_operations_struct kvm_gmem_vm_ops = {
+	.fault = kvm_gmem_fault_user,
+};
+
+int kvm_gmem_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	if (!(kvm_gmem_flags(file_inode(file)) & GUEST_MEMFD_FLAG_MMAP))
+		return -ENODEV;
+
+	/* A private copy of guest memory would defeat conversions. */
+	if ((vma->vm_flags & (VM_SHARED | VM_MAYSHARE)) !=
+	    (VM_SHARED | VM_MAYSHARE))
+		return -EINVAL;
+
+	vm_flags_set(vma, VM_DONTDUMP);
+	vma->vm_ops = &kvm_gmem_vm_ops;
+	return 0;
+}
+
+/*
+ * Unmap [@start, @start + @nr) from host userspace; -EBUSY if a page in it is
+ * pinned.  New faults are held off by kvm->gmem_mmap_lock.
+ */
+static int kvm_gmem_unmap_range(struct address_space *mapping, pgoff_t start,
+				pgoff_t nr)
+{
+	pgoff_t index = start, last = start + nr - 1;
+	struct folio_batch fbatch;
+	int r = 0;
+	unsigned int i;
+
+	unmap_mapping_pages(mapping, start, nr, false);
+
+	folio_batch_init(&fbatch);
+	while (!r && filemap_get_folios(mapping, &index, last, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+
+			/* Wait for a fault that is still installing its PTE. */
+			folio_lock(folio);
+			if (folio_mapped(folio))
+				unmap_mapping_pages(mapping, folio->index,
+						    folio_nr_pages(folio), false);
+			if (folio_maybe_dma_pinned(folio))
+				r = -EBUSY;
+			folio_unlock(folio);
+			if (r)
+				break;
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+
+	return r;
+}
+
+#ifdef CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES
+/**
+ * kvm_gmem_unmap_shared_begin() - Take gfns about to become private from the host
+ * @kvm: the VM, with slots_lock held
+ * @start: first gfn
+ * @end: gfn after the last
+ *
+ * On success, kvm->gmem_mmap_lock stays held for write until
+ * kvm_gmem_unmap_shared_end(), so the range cannot be mapped again before
+ * its attributes are updated.
+ *
+ * Return: 0, or -EBUSY if a page in the range is pinned by the host.
+ */
+int kvm_gmem_unmap_shared_begin(struct kvm *kvm, gfn_t start, gfn_t end)
+{
+	struct kvm_memslot_iter iter;
+	int r = 0, i;
+
+	lockdep_assert_held(&kvm->slots_lock);
+
+	down_write(&kvm->gmem_mmap_lock);
+	for (i = 0; !r && i < kvm_arch_nr_memslot_as_ids(kvm); i++) {
+		struct kvm_memslots *slots = __kvm_memslots(kvm, i);
+
+		kvm_for_each_memslot_in_gfn_range(&iter, slots, start, end) {
+			struct kvm_memory_slot *slot = iter.slot;
+			gfn_t first = max(start, slot->base_gfn);
+			gfn_t last = min(end, slot->base_gfn + slot->npages);
+			struct file *file;
+
+			if (!kvm_slot_can_be_private(slot) || first >= last)
+				continue;
+
+			file = get_file_active(&slot->gmem.file);
+			if (!file)
+				continue;
+			if (kvm_gmem_flags(file_inode(file)) & GUEST_MEMFD_FLAG_INIT_SHARED)
+				r = kvm_gmem_unmap_range(file->f_mapping,
+							 slot->gmem.pgoff + first - slot->base_gfn,
+							 last - first);
+			fput(file);
+			if (r)
+				break;
+		}
+	}
+
+	if (r)
+		up_write(&kvm->gmem_mmap_lock);
+	return r;
+}
+
+void kvm_gmem_unmap_shared_end(struct kvm *kvm)
+{
+	up_write(&kvm->gmem_mmap_lock);
+}
+#endif /* CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES */
