@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Measured launch of software-protected VMs (KVM_CAP_TVM_MEASURED_LAUNCH):
+ * bad input, the digest's dependence on content, GPA and order, finalize,
+ * and the guest's view of the digest through KVM_HC_TVM_GET_MEASUREMENT.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <linux/kvm_para.h>
+#include <linux/sizes.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "test_util.h"
+#include "ucall_common.h"
+
+#define DATA_SLOT	10
+#define DATA_GPA	0x100000000ULL	/* 4 GiB */
+#define DATA_PAGES	16
+#define DATA_SIZE	(DATA_PAGES * PAGE_SIZE)
+
+#define expect_errno(call, err, what)					\
+do {									\
+	long __r = (long)(call);					\
+	int __err = (err);						\
+									\
+	TEST_ASSERT(__r == -1 && errno == __err,			\
+		    "%s: returned %ld, errno %d, expected errno %d",	\
+		    what, __r, errno, __err);				\
+} while (0)
+
+/* Source pages: page i is filled with the byte 'A' + i. */
+static uint8_t *src;
+
+static bool all_zero(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	while (len--)
+		if (*b++)
+			return false;
+	return true;
+}
+
+static int add_pages(struct kvm_vm *vm, uint64_t gpa, uint64_t size, void *uaddr,
+		     struct kvm_tvm_measured_pages *out)
+{
+	struct kvm_tvm_measured_pages args = {
+		.gpa = gpa, .size = size, .uaddr = (uint64_t)uaddr,
+	};
+	int r = __vm_ioctl(vm, KVM_TVM_ADD_MEASURED_PAGES, &args);
+
+	if (out)
+		*out = args;
+	return r;
+}
+
+static void add_pages_ok(struct kvm_vm *vm, uint64_t gpa, uint64_t size, void *uaddr)
+{
+	TEST_ASSERT(!add_pages(vm, gpa, size, uaddr, NULL),
+		    "KVM_TVM_ADD_MEASURED_PAGES(0x%lx, 0x%lx): %s", gpa, size,
+		    strerror(errno));
+}
+
+static struct kvm_tvm_measurement measurement(struct kvm_vm *vm)
+{
+	struct kvm_tvm_measurement m;
+
+	memset(&m, 0xff, sizeof(m));
+	vm_ioctl(vm, KVM_TVM_GET_MEASUREMENT, &m);
+	TEST_ASSERT_EQ(m.digest_size, KVM_TVM_DIGEST_SIZE);
+	TEST_ASSERT(all_zero(m.digest + KVM_TVM_DIGEST_SIZE,
+			     sizeof(m.digest) - KVM_TVM_DIGEST_SIZE) &&
+		    all_zero(m.reserved, sizeof(m.reserved)),
+		    "unused measurement bytes must be zero");
+	return m;
+}
+
+/* ------------------------------------------------------------- the guest */
+
+struct guest_digest {
+	uint64_t ret;
+	uint64_t w[6];
+};
+
+static struct guest_digest guest_get_measurement(uint64_t flags)
+{
+	register uint64_t r8 asm("r8");
+	struct guest_digest d;
+
+	if (host_cpu_is_amd)
+		asm volatile("vmmcall"
+			     : "=a"(d.ret), "=b"(d.w[0]), "=c"(d.w[1]), "=d"(d.w[2]),
+			       "=S"(d.w[3]), "=D"(d.w[4]), "=r"(r8)
+			     : "a"(KVM_HC_TVM_GET_MEASUREMENT), "b"(flags)
+			     : "memory");
+	else
+		asm volatile("vmcall"
+			     : "=a"(d.ret), "=b"(d.w[0]), "=c"(d.w[1]), "=d"(d.w[2]),
+			       "=S"(d.w[3]), "=D"(d.w[4]), "=r"(r8)
+			     : "a"(KVM_HC_TVM_GET_MEASUREMENT), "b"(flags)
+			     : "memory");
+	d.w[5] = r8;
+	return d;
+}
+
+static struct guest_digest guest_result;
+
+static void guest_code(void)
+{
+	struct guest_digest d;
+	int i, j;
+
+	/* The measured pages hold what the VMM added. */
+	for (i = 0; i < DATA_PAGES; i++)
+		for (j = 0; j < PAGE_SIZE; j += 512)
+			GUEST_ASSERT_EQ(*(volatile uint8_t *)(DATA_GPA + i * PAGE_SIZE + j),
+					'A' + i);
+
+	d = guest_get_measurement(1);
+	GUEST_ASSERT_EQ(d.ret, (uint64_t)-KVM_EINVAL);
+	d = guest_get_measurement(0);
+	GUEST_ASSERT_EQ(d.ret, (uint64_t)-KVM_EPERM);
+	GUEST_SYNC(1);	/* the host finalizes */
+
+	guest_result = guest_get_measurement(0);
+	GUEST_DONE();
+}
+
+/* --------------------------------------------------------------- helpers */
+
+/* A software-protected VM with DATA_SIZE of private guest_memfd at DATA_GPA. */
+static struct kvm_vm *create_tvm(struct kvm_vcpu **vcpu)
+{
+	const struct vm_shape shape = {
+		.mode = VM_MODE_DEFAULT,
+		.type = KVM_X86_SW_PROTECTED_VM,
+	};
+	struct kvm_vm *vm;
+
+	if (vcpu)
+		vm = __vm_create_with_vcpus(shape, 1, 0, guest_code, vcpu);
+	else
+		vm = ____vm_create(shape);
+	vm_mem_add(vm, VM_MEM_SRC_ANONYMOUS, DATA_GPA, DATA_SLOT, DATA_PAGES,
+		   KVM_MEM_GUEST_MEMFD, -1, 0);
+	vm_mem_set_private(vm, DATA_GPA, DATA_SIZE);
+	return vm;
+}
+
+/* The digest of a VM whose pages were added by @add. */
+static void digest_of(void (*add)(struct kvm_vm *vm), uint8_t *digest)
+{
+	struct kvm_vm *vm = create_tvm(NULL);
+	struct kvm_tvm_measurement m;
+
+	add(vm);
+	vm_ioctl(vm, KVM_TVM_FINALIZE, NULL);
+	m = measurement(vm);
+	TEST_ASSERT_EQ(m.flags, KVM_TVM_MEASUREMENT_FINALIZED);
+	memcpy(digest, m.digest, KVM_TVM_DIGEST_SIZE);
+	kvm_vm_free(vm);
+}
+
+static void add_in_order(struct kvm_vm *vm)
+{
+	add_pages_ok(vm, DATA_GPA, 4 * PAGE_SIZE, src);
+}
+
+static void add_one_by_one(struct kvm_vm *vm)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		add_pages_ok(vm, DATA_GPA + i * PAGE_SIZE, PAGE_SIZE, src + i * PAGE_SIZE);
+}
+
+static void add_swapped(struct kvm_vm *vm)
+{
+	add_pages_ok(vm, DATA_GPA + PAGE_SIZE, PAGE_SIZE, src + PAGE_SIZE);
+	add_pages_ok(vm, DATA_GPA, PAGE_SIZE, src);
+	add_pages_ok(vm, DATA_GPA + 2 * PAGE_SIZE, 2 * PAGE_SIZE, src + 2 * PAGE_SIZE);
+}
+
+static void add_moved(struct kvm_vm *vm)
+{
+	add_pages_ok(vm, DATA_GPA + PAGE_SIZE, 4 * PAGE_SIZE, src);
+}
+
+static void add_changed_byte(struct kvm_vm *vm)
+{
+	src[3 * PAGE_SIZE + 100] ^= 1;
+	add_pages_ok(vm, DATA_GPA, 4 * PAGE_SIZE, src);
+	src[3 * PAGE_SIZE + 100] ^= 1;
+}
+
+static void add_fewer(struct kvm_vm *vm)
+{
+	add_pages_ok(vm, DATA_GPA, 3 * PAGE_SIZE, src);
+}
+
+/* ----------------------------------------------------------------- tests */
+
+static void test_bad_input(void)
+{
+	struct kvm_tvm_measured_pages args;
+	struct kvm_tvm_measurement m;
+	struct kvm_vm *vm;
+	void *unmapped;
+
+	TEST_ASSERT_EQ(kvm_check_cap(KVM_CAP_TVM_MEASURED_LAUNCH), 1);
+
+	/* Only software-protected VMs. */
+	vm = vm_create_barebones();
+	TEST_ASSERT_EQ(vm_check_cap(vm, KVM_CAP_TVM_MEASURED_LAUNCH), 0);
+	expect_errno(add_pages(vm, DATA_GPA, PAGE_SIZE, src, NULL), EINVAL, "default VM: add");
+	expect_errno(__vm_ioctl(vm, KVM_TVM_FINALIZE, NULL), EINVAL, "default VM: finalize");
+	expect_errno(__vm_ioctl(vm, KVM_TVM_GET_MEASUREMENT, &m), EINVAL, "default VM: get");
+	kvm_vm_free(vm);
+
+	vm = create_tvm(NULL);
+	TEST_ASSERT_EQ(vm_check_cap(vm, KVM_CAP_TVM_MEASURED_LAUNCH), 1);
+
+	/* Nothing added yet: a zero digest, not finalized. */
+	m = measurement(vm);
+	TEST_ASSERT(!m.flags && !m.nr_pages && all_zero(m.digest, sizeof(m.digest)),
+		    "fresh measurement must be empty");
+
+	args = (struct kvm_tvm_measured_pages){
+		.gpa = DATA_GPA, .size = PAGE_SIZE, .uaddr = (uint64_t)src, .flags = 1,
+	};
+	expect_errno(__vm_ioctl(vm, KVM_TVM_ADD_MEASURED_PAGES, &args), EINVAL, "flags");
+	args.flags = 0;
+	args.reserved[3] = 1;
+	expect_errno(__vm_ioctl(vm, KVM_TVM_ADD_MEASURED_PAGES, &args), EINVAL, "reserved");
+
+	expect_errno(add_pages(vm, DATA_GPA, 0, src, NULL), EINVAL, "size 0");
+	expect_errno(add_pages(vm, DATA_GPA + 8, PAGE_SIZE, src, NULL), EINVAL, "gpa alignment");
+	expect_errno(add_pages(vm, DATA_GPA, 100, src, NULL), EINVAL, "size alignment");
+	expect_errno(add_pages(vm, DATA_GPA, PAGE_SIZE, src + 8, NULL), EINVAL, "uaddr alignment");
+	expect_errno(add_pages(vm, -PAGE_SIZE, 2 * PAGE_SIZE, src, NULL), EINVAL, "gpa overflow");
+	expect_errno(add_pages(vm, DATA_GPA, 2 * PAGE_SIZE, (void *)-PAGE_SIZE, NULL),
+		     EINVAL, "uaddr overflow");
+	expect_errno(add_pages(vm, 1ULL << 52, PAGE_SIZE, src, NULL), EINVAL,
+		     "gpa beyond the MMU's reach");
+	expect_errno(add_pages(vm, 0x200000000ULL, PAGE_SIZE, src, NULL), EINVAL,
+		     "gpa without a memslot");
+
+	/* Shared memory cannot be measured. */
+	vm_mem_set_shared(vm, DATA_GPA, PAGE_SIZE);
+	expect_errno(add_pages(vm, DATA_GPA, PAGE_SIZE, src, NULL), EINVAL, "shared gpa");
+	vm_mem_set_private(vm, DATA_GPA, PAGE_SIZE);
+
+	/* A bad source fails at the first page it cannot read; what is left is reported. */
+	unmapped = mmap(NULL, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(unmapped != MAP_FAILED, "mmap");
+	memcpy(unmapped, src, PAGE_SIZE);
+	munmap(unmapped + PAGE_SIZE, PAGE_SIZE);
+	expect_errno(add_pages(vm, DATA_GPA, 2 * PAGE_SIZE, unmapped, &args), EFAULT,
+		     "unreadable source");
+	TEST_ASSERT(args.gpa == DATA_GPA + PAGE_SIZE && args.size == PAGE_SIZE &&
+		    args.uaddr == (uint64_t)unmapped + PAGE_SIZE,
+		    "progress after EFAULT: gpa 0x%llx size 0x%llx",
+		    args.gpa, args.size);
+	munmap(unmapped, PAGE_SIZE);
+	TEST_ASSERT_EQ(measurement(vm).nr_pages, 1);
+
+	/* A page can be added once. */
+	expect_errno(add_pages(vm, DATA_GPA, PAGE_SIZE, src, NULL), EEXIST, "page added twice");
+
+	/* Finalize once; afterwards nothing can be added. */
+	vm_ioctl(vm, KVM_TVM_FINALIZE, NULL);
+	expect_errno(__vm_ioctl(vm, KVM_TVM_FINALIZE, NULL), EPERM, "second finalize");
+	expect_errno(add_pages(vm, DATA_GPA + PAGE_SIZE, PAGE_SIZE, src, NULL), EPERM,
+		     "add after finalize");
+	m = measurement(vm);
+	TEST_ASSERT_EQ(m.flags, KVM_TVM_MEASUREMENT_FINALIZED);
+	TEST_ASSERT_EQ(m.nr_pages, 1);
+
+	kvm_vm_free(vm);
+	ksft_test_result_pass("bad input: VM type, flags, reserved, alignment, ranges, EFAULT progress, EEXIST, EPERM\n");
+}
+
+static void test_digest(void)
+{
+	uint8_t a[KVM_TVM_DIGEST_SIZE], b[KVM_TVM_DIGEST_SIZE];
+	uint8_t other[KVM_TVM_DIGEST_SIZE];
+	static const struct {
+		void (*add)(struct kvm_vm *vm);
+		const char *what;
+	} differ[] = {
+		{ add_swapped, "a changed order" },
+		{ add_moved, "a changed GPA" },
+		{ add_changed_byte, "one changed byte" },
+		{ add_fewer, "a changed size" },
+	};
+	int i;
+
+	digest_of(add_in_order, a);
+	TEST_ASSERT(!all_zero(a, sizeof(a)), "digest must not be zero");
+	digest_of(add_in_order, b);
+	TEST_ASSERT(!memcmp(a, b, sizeof(a)), "same content, different digest");
+	digest_of(add_one_by_one, b);
+	TEST_ASSERT(!memcmp(a, b, sizeof(a)), "page by page must equal one range");
+
+	for (i = 0; i < ARRAY_SIZE(differ); i++) {
+		digest_of(differ[i].add, other);
+		TEST_ASSERT(memcmp(a, other, sizeof(a)),
+			    "%s must change the digest", differ[i].what);
+	}
+	ksft_test_result_pass("digest: deterministic; order, GPA, content and size change it\n");
+}
+
+static void test_guest(void)
+{
+	struct kvm_tvm_measurement m;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+
+	vm = create_tvm(&vcpu);
+	add_pages_ok(vm, DATA_GPA, DATA_SIZE, src);
+	virt_map(vm, DATA_GPA, DATA_GPA, DATA_PAGES);
+
+	vcpu_run(vcpu);
+	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(uc);
+	TEST_ASSERT_EQ(uc.cmd, UCALL_SYNC);
+
+	vm_ioctl(vm, KVM_TVM_FINALIZE, NULL);
+	vcpu_run(vcpu);
+	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(uc);
+	TEST_ASSERT_EQ(uc.cmd, UCALL_DONE);
+
+	sync_global_from_guest(vm, guest_result);
+	m = measurement(vm);
+	TEST_ASSERT_EQ(m.nr_pages, DATA_PAGES);
+	TEST_ASSERT_EQ(guest_result.ret, 0);
+	TEST_ASSERT(!memcmp(guest_result.w, m.digest, KVM_TVM_DIGEST_SIZE),
+		    "the guest and the VMM read different digests");
+
+	kvm_vm_free(vm);
+	ksft_test_result_pass("guest: reads the measured pages and the finalized digest\n");
+}
+
+int main(int argc, char *argv[])
+{
+	int i;
+
+	ksft_print_header();
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_TVM_MEASURED_LAUNCH));
+
+	src = mmap(NULL, DATA_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(src != MAP_FAILED, "mmap");
+	for (i = 0; i < DATA_PAGES; i++)
+		memset(src + i * PAGE_SIZE, 'A' + i, PAGE_SIZE);
+
+	ksft_set_plan(3);
+	test_bad_input();
+	test_digest();
+	test_guest();
+	ksft_finished();
+}
