@@ -74,7 +74,7 @@ static struct kvm_tvm_measurement measurement(struct kvm_vm *vm)
 	TEST_ASSERT(all_zero(m.digest + KVM_TVM_DIGEST_SIZE,
 			     sizeof(m.digest) - KVM_TVM_DIGEST_SIZE) &&
 		    all_zero(m.reserved, sizeof(m.reserved)),
-		    "unused measurement bytes must be zero");
+		    "unused bytes of the measurement must be zero");
 	return m;
 }
 
@@ -116,7 +116,7 @@ static void guest_code(void)
 	/* The measured pages hold what the VMM added. */
 	for (i = 0; i < DATA_PAGES; i++)
 		for (j = 0; j < PAGE_SIZE; j += 512)
-			GUEST_ASSERT_EQ(*(volatile uint8_t *)(DATA_GPA + i * PAGE_SIZE + j),
+			GUEST_ASSERT_EQ(READ_ONCE(*(uint8_t *)(DATA_GPA + i * PAGE_SIZE + j)),
 					'A' + i);
 
 	d = guest_get_measurement(1);
@@ -281,7 +281,8 @@ static void test_bad_input(void)
 	TEST_ASSERT_EQ(m.nr_pages, 1);
 
 	kvm_vm_free(vm);
-	ksft_test_result_pass("bad input: VM type, flags, reserved, alignment, ranges, EFAULT progress, EEXIST, EPERM\n");
+	ksft_test_result_pass("bad input: VM type, flags, reserved, alignment, ranges, %s\n",
+			      "EFAULT progress, EEXIST, EPERM");
 }
 
 static void test_digest(void)

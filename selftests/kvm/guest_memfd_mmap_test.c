@@ -24,6 +24,16 @@
 #include "test_util.h"
 #include "ucall_common.h"
 
+#ifndef PAGE_SIZE
+#define PAGE_SIZE	SZ_4K	/* riscv's processor.h has no PAGE_SIZE */
+#endif
+
+#if defined(__x86_64__)
+#define SW_PROTECTED_VM	KVM_X86_SW_PROTECTED_VM
+#elif defined(__riscv)
+#define SW_PROTECTED_VM	KVM_RISCV_SW_PROTECTED_VM
+#endif
+
 #define MMAP		GUEST_MEMFD_FLAG_MMAP
 #define INIT_SHARED	GUEST_MEMFD_FLAG_INIT_SHARED
 
@@ -52,19 +62,19 @@ static void sigbus_handler(int sig)
 }
 
 /* Touch @p from the host; true if that raised SIGBUS. */
-static bool host_touch_faults(volatile uint64_t *p, bool write)
+static bool host_touch_faults(uint64_t *p, bool write)
 {
 	struct sigaction sa = { .sa_handler = sigbus_handler }, old;
-	volatile bool faulted = false;
+	bool faulted;
 
 	TEST_ASSERT(!sigaction(SIGBUS, &sa, &old), "sigaction");
-	if (!sigsetjmp(sigbus_env, 1)) {
+	/* Assigned again when the handler jumps back, so no volatile needed. */
+	faulted = sigsetjmp(sigbus_env, 1);
+	if (!faulted) {
 		if (write)
-			*p = 0x5ca1ab1e;
+			WRITE_ONCE(*p, 0x5ca1ab1e);
 		else
-			(void)*p;
-	} else {
-		faulted = true;
+			(void)READ_ONCE(*p);
 	}
 	TEST_ASSERT(!sigaction(SIGBUS, &old, NULL), "sigaction");
 	return faulted;
@@ -100,21 +110,21 @@ static uint64_t guest_stop;	/* written by the host while OP_COUNT runs */
 static void guest_code(void)
 {
 	for (;;) {
-		volatile uint64_t *p = (volatile uint64_t *)READ_ONCE(guest_gva);
+		uint64_t *p = (uint64_t *)READ_ONCE(guest_gva);
 		uint64_t i;
 
 		switch (READ_ONCE(guest_op)) {
 		case OP_READ:
-			GUEST_SYNC(*p);
+			GUEST_SYNC(READ_ONCE(*p));
 			break;
 		case OP_WRITE:
-			*p = READ_ONCE(guest_val);
+			WRITE_ONCE(*p, READ_ONCE(guest_val));
 			GUEST_SYNC(0);
 			break;
 		case OP_COUNT:
 			for (i = READ_ONCE(guest_val); !READ_ONCE(guest_stop); i++) {
-				*p = i;
-				GUEST_ASSERT_EQ(*p, i);
+				WRITE_ONCE(*p, i);
+				GUEST_ASSERT_EQ(READ_ONCE(*p), i);
 			}
 			GUEST_SYNC(i);
 			break;
@@ -168,7 +178,7 @@ static struct kvm_vm *create_inplace_vm(struct kvm_vcpu **vcpu, int *fd,
 {
 	const struct vm_shape shape = {
 		.mode = VM_MODE_DEFAULT,
-		.type = KVM_X86_SW_PROTECTED_VM,
+		.type = SW_PROTECTED_VM,
 	};
 	struct kvm_vm *vm = __vm_create_with_vcpus(shape, 1, 0, guest_code, vcpu);
 
@@ -201,7 +211,7 @@ static void test_bad_input(void)
 	vm = vm_create_barebones();
 	TEST_ASSERT_EQ(vm_check_cap(vm, KVM_CAP_GUEST_MEMFD), 1);
 	TEST_ASSERT_EQ(vm_check_cap(vm, KVM_CAP_GUEST_MEMFD_FLAGS), all);
-	sw = vm_create_barebones_type(KVM_X86_SW_PROTECTED_VM);
+	sw = vm_create_barebones_type(SW_PROTECTED_VM);
 	TEST_ASSERT_EQ(vm_check_cap(sw, KVM_CAP_GUEST_MEMFD_FLAGS), all);
 
 	for (bit = 1; bit; bit <<= 1) {
@@ -290,9 +300,12 @@ static void test_host_access(void)
 /*
  * A default VM whose only memory is a guest_memfd.  Its userspace_addr is a
  * different (anonymous) mapping on purpose: KVM must fault a gmem-only
- * memslot from the file.  The real-mode payload reads a word at 0x2000,
- * stores it plus one at 0x2002, sends its low byte to port 0x10, and halts.
+ * memslot from the file.  The payload, at 0x1000 and run with paging off,
+ * reads the 16-bit word at 0x2000, stores it plus one at 0x2002 and reports
+ * the low byte of the sum to the VMM (x86: OUT to port 0x10, then HLT;
+ * RISC-V: a byte store to the unbacked address 0x10000000).
  */
+#if defined(__x86_64__)
 static const uint8_t payload[] = {
 	0xa1, 0x00, 0x20,	/* mov ax, [0x2000] */
 	0x05, 0x01, 0x00,	/* add ax, 1 */
@@ -319,11 +332,36 @@ static void run_payload(struct kvm_vcpu *vcpu, uint8_t expect)
 	vcpu_run(vcpu);
 	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_HLT);
 }
+#elif defined(__riscv)
+static const uint32_t payload[] = {
+	0x000022b7,		/* lui	t0, 0x2 */
+	0x0002d303,		/* lhu	t1, 0(t0) */
+	0x00130313,		/* addi	t1, t1, 1 */
+	0x00629123,		/* sh	t1, 2(t0) */
+	0x100003b7,		/* lui	t2, 0x10000 */
+	0x00638023,		/* sb	t1, 0(t2) */
+	0x0000006f,		/* j	. */
+};
+
+static void run_payload(struct kvm_vcpu *vcpu, uint8_t expect)
+{
+	/* Only vCPU 0 starts running; SBI HSM keeps the others stopped. */
+	struct kvm_mp_state mp_state = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+	vcpu_mp_state_set(vcpu, &mp_state);
+	vcpu_set_reg(vcpu, RISCV_CORE_REG(regs.pc), 0x1000);
+	vcpu_run(vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_MMIO);
+	TEST_ASSERT_EQ(vcpu->run->mmio.phys_addr, 0x10000000);
+	TEST_ASSERT(vcpu->run->mmio.is_write && vcpu->run->mmio.len == 1,
+		    "expected a 1-byte MMIO write");
+	TEST_ASSERT_EQ(vcpu->run->mmio.data[0], expect);
+}
+#endif
 
 static void test_gmem_only_vm(void)
 {
 	struct kvm_vm *vm = vm_create_barebones();
-	struct kvm_vcpu *vcpu;
 	uint8_t *mem, *decoy;
 	int fd;
 
@@ -332,26 +370,25 @@ static void test_gmem_only_vm(void)
 	decoy = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	TEST_ASSERT(decoy != MAP_FAILED, "mmap");
-	memset(decoy, 0xf4, SZ_2M);	/* all hlt: the wrong memory halts */
+	memset(decoy, 0xff, SZ_2M);	/* not a valid payload on either arch */
 	vm_set_user_memory_region2(vm, 0, KVM_MEM_GUEST_MEMFD, 0, SZ_2M,
 				   decoy, fd, 0);
 
 	memcpy(mem + 0x1000, payload, sizeof(payload));
 	*(uint16_t *)(mem + 0x2000) = 0x1234;
 
-	vcpu = __vm_vcpu_add(vm, 0);
-	run_payload(vcpu, 0x35);
+	run_payload(__vm_vcpu_add(vm, 0), 0x35);
 	TEST_ASSERT_EQ(*(uint16_t *)(mem + 0x2002), 0x1235);
 
 	/* The host changes data under a running guest... */
 	*(uint16_t *)(mem + 0x2000) = 0x4100;
-	run_payload(vcpu, 0x01);
+	run_payload(__vm_vcpu_add(vm, 1), 0x01);
 	TEST_ASSERT_EQ(*(uint16_t *)(mem + 0x2002), 0x4101);
 
 	/* ...and punches it out: the guest must see the fresh zero page. */
 	TEST_ASSERT(!fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
 			       0x2000, PAGE_SIZE), "punch hole");
-	run_payload(vcpu, 0x01);
+	run_payload(__vm_vcpu_add(vm, 2), 0x01);
 	TEST_ASSERT_EQ(*(uint16_t *)(mem + 0x2002), 1);
 
 	munmap(decoy, SZ_2M);
@@ -560,7 +597,7 @@ int main(int argc, char *argv[])
 {
 	ksft_print_header();
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_GUEST_MEMFD_FLAGS));
-	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM));
+	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(SW_PROTECTED_VM));
 
 	ksft_set_plan(6);
 	test_bad_input();
