@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Run the benchmarks (bench/) in the x86-64 test guest and print every result
-# next to its baseline as a ratio.  The protection-change numbers all come
-# from one boot with our modules; the fault-path numbers compare a boot with
-# the stock modules against a boot with ours, one right after the other.
+# next to its baseline as a ratio.  The protection-change and guest_memfd
+# numbers all come from one boot with our modules (each ratio's two sides in
+# the same run); the VTL fault-path numbers compare a boot with the stock
+# modules against a boot with ours, one right after the other.
 #   usage: bench.sh [memslots]   (default 30000, at most 32753)
 . "$(dirname "$0")/lib.sh"
 
@@ -18,7 +19,7 @@ log "benchmark: stock modules (fault path only)"
 "$h" run x86_64 --stock --timeout 1200 --log bench-stock "$b:-f" >/dev/null ||
 	die "the stock run failed, see $logs/bench-stock.log"
 log "benchmark: our modules"
-"$h" run x86_64 --timeout 3600 --log bench-ours "$b:-m:$slots" >/dev/null ||
+"$h" run x86_64 --timeout 3600 --log bench-ours "$b:-m:$slots" guest_memfd_bench >/dev/null ||
 	die "our run failed, see $logs/bench-ours.log"
 
 python3 - "$logs/bench-stock.log" "$logs/bench-ours.log" <<'PY'
@@ -69,4 +70,29 @@ print()
 print(f"{'ratio':48} {'value':>8}  {'target':22} met")
 for name, a, b, target, ok in rows:
     print(f"{name:48} {a / b:8.4f}  {target:22} {'yes' if ok else 'NO'}")
+
+gmem = [
+    ("fault: guest_memfd only / anonymous", "fault_gmem_only", "fault_anon"),
+    ("fault: guest_memfd shared, in place / anonymous", "fault_gmem_shared", "fault_anon"),
+    ("fault: guest_memfd private / anonymous", "fault_gmem_private", "fault_anon"),
+]
+conv = [
+    ("to private, 4 KiB: in place / upstream layout", "conv_4k_private"),
+    ("to shared, 4 KiB: in place / upstream layout", "conv_4k_shared"),
+    ("to private, 2 MiB: in place / upstream layout", "conv_2m_private"),
+    ("to shared, 2 MiB: in place / upstream layout", "conv_2m_shared"),
+]
+for n in [f"{k}_{s}" for _, k, _ in gmem for s in ("min", "median")] + \
+         [f"{k}_{s}" for _, k in conv for s in ("inplace", "upstream")] + \
+         ["fault_anon_min", "fault_anon_median"]:
+    if n not in ours:
+        sys.exit(f"missing result {n} in our run")
+print()
+print(f"{'guest_memfd ratio':48} {'min':>8} {'median':>8}")
+for name, a, b in gmem:
+    print(f"{name:48} {v(ours, a + '_min') / v(ours, b + '_min'):8.3f} "
+          f"{v(ours, a + '_median') / v(ours, b + '_median'):8.3f}")
+print(f"{'conversion ratio (per call)':48} {'value':>8}")
+for name, k in conv:
+    print(f"{name:48} {v(ours, k + '_inplace') / v(ours, k + '_upstream'):8.3f}")
 PY

@@ -4,13 +4,26 @@
 # define in KCFLAGS (for IS_ENABLED()/#ifdef), so the kernel the modules load
 # into is left untouched.  A "# requires CONFIG_BAR" line names an option the
 # running kernel must already have (a Kconfig dependency or select of FOO);
-# the build stops if it does not.
+# the build stops if it does not.  A "# when-defined CONFIG_BAZ" line applies
+# the whole fragment only if the prepared tree ($TREE) declares BAZ in a
+# Kconfig file, so that a tree prepared with part of the series (make
+# patches-bisect) builds without the options a later patch introduces.
 
 kconfig_delta_args() {
 	local frag=$1 kconfig=$2 line opt kcflags=
 	[ -f "$frag" ] || return 0
 	while read -r line; do
 		case $line in
+		"# when-defined "CONFIG_*)
+			opt=${line#\# when-defined CONFIG_}
+			grep -rqx "config $opt" --include='Kconfig*' "$TREE/arch" "$TREE/virt" ||
+				return 0
+			;;
+		esac
+	done < "$frag"
+	while read -r line; do
+		case $line in
+		"# when-defined "*) ;;
 		"# requires "CONFIG_*)
 			opt=${line#\# requires }
 			grep -q "^$opt=[ym]" "$kconfig" ||

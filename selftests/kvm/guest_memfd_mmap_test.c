@@ -294,7 +294,7 @@ static void test_host_access(void)
 	munmap(a, SZ_64K);
 	close(fd);
 	kvm_vm_free(vm);
-	ksft_test_result_pass("host access: SIGBUS on private, shared pages coherent, punch hole\n");
+	ksft_test_result_pass("host access: SIGBUS on private, coherent shared pages, holes\n");
 }
 
 /*
@@ -589,7 +589,7 @@ static void test_race(void)
 	TEST_ASSERT(r.last >= seen, "final count %lu < %lu", r.last, seen);
 
 	destroy_inplace_vm(vm, fd, hva);
-	ksft_test_result_pass("race: 300 conversions under a counting vCPU, count %lu, %d mismatch exits\n",
+	ksft_test_result_pass("race: 300 conversions, vCPU count %lu, %d mismatch exits\n",
 			      r.last, r.mismatches);
 }
 

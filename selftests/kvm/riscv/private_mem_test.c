@@ -192,7 +192,7 @@ static void test_conversions(void)
 		pthread_join(threads[i], NULL);
 
 	kvm_vm_free(vm);
-	ksft_test_result_pass("conversions: %d vCPUs, %zu ranges each, shared and private kept apart\n",
+	ksft_test_result_pass("conversions: %d vCPUs, %zu ranges each, contents kept apart\n",
 			      NR_VCPUS, ARRAY_SIZE(ranges));
 }
 

@@ -74,7 +74,7 @@ static struct kvm_tvm_measurement measurement(struct kvm_vm *vm)
 	TEST_ASSERT(all_zero(m.digest + KVM_TVM_DIGEST_SIZE,
 			     sizeof(m.digest) - KVM_TVM_DIGEST_SIZE) &&
 		    all_zero(m.reserved, sizeof(m.reserved)),
-		    "unused bytes of the measurement must be zero");
+		    "unused digest and reserved bytes must be zero");
 	return m;
 }
 
