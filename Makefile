@@ -9,12 +9,13 @@
 #   make patches          export patches/series as a git-am-able series
 #   make patches-bisect   build after every patch of the series
 #   make bench            run the benchmarks in bench/
+#   make vmm              build tvmm (tools/tvmm) and run its unit tests
 
 ARCH ?= x86_64
 ARCHES := x86_64 riscv64
 
 .PHONY: all deps prepare modules selftests check check-full shell patches \
-	patches-bisect bench \
+	patches-bisect bench vmm \
 	clean distclean $(addprefix modules-,$(ARCHES)) \
 	$(addprefix selftests-,$(ARCHES)) $(addprefix check-,$(ARCHES))
 
@@ -36,6 +37,9 @@ modules-riscv64: prepare
 	@scripts/build-riscv.sh
 $(addprefix selftests-,$(ARCHES)): selftests-%: prepare
 	@scripts/build-selftests.sh $*
+
+vmm: prepare
+	@scripts/build-vmm.sh --test
 
 check: deps
 	@scripts/check.sh

@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
 done
 
 "$TOP/scripts/prepare.sh"
-rm -f "$BUILD"/*/summary.json "$BUILD/patches/summary.json"
+rm -f "$BUILD"/*/summary.json
 
 # Builds first, sequentially (they share the prepared tree and two cores).
 for a in $arches; do
@@ -28,6 +28,13 @@ for a in $arches; do
 	esac
 	"$TOP/scripts/build-selftests.sh" "$a"
 done
+
+# The VMM (tools/tvmm); its unit tests run below, next to the guests.
+mkdir -p "$BUILD/vmm"
+vmm_built=0
+if "$TOP/scripts/build-vmm.sh" > "$BUILD/vmm/check.txt" 2>&1; then
+	vmm_built=1
+fi
 
 # Each guest runs one TCG thread; the arches run side by side.
 pids=()
@@ -45,9 +52,18 @@ else
 		> "$BUILD/patches/summary.json"
 fi
 
+# Meanwhile: the VMM's unit tests (built before the guests started).
+if [ "$vmm_built" = 1 ] && "$BUILD/tvmm/tvmm_unit_tests" --gtest_brief=1 >> "$BUILD/vmm/check.txt" 2>&1; then
+	n=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\{0,1\}\..*/\1/p' "$BUILD/vmm/check.txt")
+	echo "{\"passed\": $n, \"failed\": 0, \"skipped\": 0}" > "$BUILD/vmm/summary.json"
+else
+	echo '{"passed": 0, "failed": 1, "skipped": 0, "problems": ["tvmm build or unit tests failed (build/vmm/check.txt)"]}' \
+		> "$BUILD/vmm/summary.json"
+fi
+
 for p in "${pids[@]}"; do wait "$p" || true; done
-for a in $arches patches; do
+for a in $arches vmm patches; do
 	echo "==== $a"
 	cat "$BUILD/$a/check.txt"
 done
-python3 "$TOP/scripts/harness.py" summary $arches patches
+python3 "$TOP/scripts/harness.py" summary $arches vmm patches

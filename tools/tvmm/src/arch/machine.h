@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+// The architecture boundary: everything tvmm's VM runner needs to know about
+// a machine.  x86-64 implements it today (arch/x86/machine.cc); riscv64 (for
+// CoVE) is another implementation, not a rewrite.
+#ifndef TVMM_ARCH_MACHINE_H_
+#define TVMM_ARCH_MACHINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "cli/config.h"
+#include "devices/boot_timer.h"
+#include "devices/bus.h"
+#include "devices/serial.h"
+#include "kvm/kvm.h"
+#include "memory/guest_memory.h"
+
+namespace tvmm {
+
+// One range of guest RAM and where it lives in the RAM backing.
+struct RamRange {
+  uint64_t gpa;
+  uint64_t size;
+  uint64_t backing_offset;
+};
+
+// What the platform devices report to the VM runner.
+struct PlatformHooks {
+  Serial::Output console_output;
+  std::function<void()> on_reset;  // the guest asked for a reset (reboot)
+  BootTimer::Clock::time_point start;
+  std::function<void(std::chrono::microseconds)> on_boot_time;
+};
+
+class Machine {
+ public:
+  virtual ~Machine() = default;
+
+  // Reads and checks the guest images against the configuration; nothing
+  // is created yet.  Errors name the flag at fault.
+  virtual absl::Status Prepare(const Kvm& kvm, const VmConfig& config) = 0;
+
+  virtual unsigned long VmType() const = 0;
+  virtual std::vector<RamRange> RamLayout(uint64_t ram_size) const = 0;
+
+  // Interrupt controller and friends, before any vCPU exists.
+  virtual absl::Status SetupVm(const Vm& vm) = 0;
+
+  // Platform devices (console, reset, boot timer) on the buses; returns the
+  // console, which the runner feeds with terminal input.
+  virtual absl::StatusOr<std::shared_ptr<Serial>> AddPlatformDevices(
+      Bus& pio, Bus& mmio, IrqLineFactory& irqs, const PlatformHooks& hooks) = 0;
+
+  // Where virtio-mmio device @index goes: base address and IRQ.
+  virtual uint64_t VirtioMmioBase(int index) const = 0;
+  virtual uint32_t VirtioIrq(int index) const = 0;
+
+  // The command line for the kernel: the machine's defaults, the devices
+  // (@device_args), then the user's.
+  virtual std::string KernelCmdline(const std::string& device_args,
+                                    const std::string& user) const = 0;
+
+  // Kernel, initrd, command line, firmware tables into guest memory.
+  virtual absl::Status LoadGuest(const GuestMemory& mem, const std::string& cmdline) = 0;
+
+  virtual absl::Status SetupVcpu(const Vcpu& vcpu) = 0;
+};
+
+std::unique_ptr<Machine> CreateMachine();
+
+}  // namespace tvmm
+
+#endif  // TVMM_ARCH_MACHINE_H_

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "arch/x86/bzimage.h"
+
+#include <cstddef>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "absl/strings/str_cat.h"
+
+namespace tvmm::x86 {
+namespace {
+
+constexpr size_t kSetupHeaderOffset = 0x1f1;
+constexpr uint32_t kHdrSMagic = 0x53726448;  // "HdrS"
+
+absl::Status NotBzImage(absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("not a bzImage: ", why));
+}
+
+}  // namespace
+
+absl::StatusOr<BzImage> ParseBzImage(absl::Span<const uint8_t> file) {
+  BzImage image = {};
+  if (file.size() < 0x250) return NotBzImage("file too small");
+
+  // The header is followed by code; its length is given by the jump at 0x200.
+  size_t header_end = 0x202 + file[0x201];
+  image.header_size = std::min(header_end, sizeof(setup_header) + kSetupHeaderOffset) -
+                      kSetupHeaderOffset;
+  std::memcpy(&image.header, file.data() + kSetupHeaderOffset, image.header_size);
+  const setup_header& hdr = image.header;
+
+  if (hdr.boot_flag != 0xaa55) return NotBzImage("no 0xAA55 boot flag");
+  if (hdr.header != kHdrSMagic) return NotBzImage("no 'HdrS' setup header");
+  if (hdr.version < kMinBootProtocol) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "boot protocol ", hdr.version >> 8, ".", hdr.version & 0xff,
+        " is too old: tvmm needs 2.12 or later (a 64-bit entry point)"));
+  }
+  if (!(hdr.loadflags & LOADED_HIGH)) return NotBzImage("a zImage, not loaded high");
+  if (!(hdr.xloadflags & XLF_KERNEL_64)) {
+    return absl::InvalidArgumentError("the kernel has no 64-bit entry point (XLF_KERNEL_64)");
+  }
+
+  size_t setup_sects = hdr.setup_sects ? hdr.setup_sects : 4;
+  size_t kernel_offset = (setup_sects + 1) * 512;
+  if (kernel_offset >= file.size()) return NotBzImage("setup sectors exceed the file");
+  size_t kernel_size = file.size() - kernel_offset;
+  if (hdr.syssize && static_cast<uint64_t>(hdr.syssize) * 16 > kernel_size)
+    return NotBzImage("truncated (syssize exceeds the file)");
+  image.kernel.assign(file.begin() + kernel_offset, file.end());
+  return image;
+}
+
+absl::StatusOr<BzImage> LoadBzImage(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("--kernel: cannot open '", path, "'"));
+  std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)),
+                            std::istreambuf_iterator<char>());
+  absl::StatusOr<BzImage> image = ParseBzImage(data);
+  if (!image.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--kernel: '", path, "': ", image.status().message()));
+  }
+  return image;
+}
+
+}  // namespace tvmm::x86

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+// x86-64 machine: Linux 64-bit boot protocol, in-kernel LAPIC/IOAPIC/PIT,
+// MP table for SMP, COM1, i8042 reset, boot timer, virtio-mmio devices in
+// the 32-bit MMIO hole.
+#include <fstream>
+#include <iterator>
+
+#include "absl/strings/str_cat.h"
+#include "arch/machine.h"
+#include "arch/x86/boot.h"
+#include "arch/x86/bzimage.h"
+#include "arch/x86/layout.h"
+#include "devices/i8042.h"
+#include "util/status.h"
+
+namespace tvmm {
+namespace x86 {
+namespace {
+
+constexpr char kDefaultCmdline[] =
+    "console=ttyS0 reboot=k panic=-1 pci=off "
+    "i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd";
+
+constexpr uint32_t kMsrMiscEnable = 0x1a0;
+constexpr uint64_t kMiscEnableFastString = 1;
+constexpr uint32_t kApicLvt0 = 0x350, kApicLvt1 = 0x360;
+constexpr uint32_t kApicModeExtInt = 7, kApicModeNmi = 4;
+
+absl::StatusOr<std::vector<uint8_t>> ReadFile(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("--", flag, ": cannot open '", path, "'"));
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+}
+
+class X86Machine : public Machine {
+ public:
+  absl::Status Prepare(const Kvm& kvm, const VmConfig& config) override {
+    for (long cap : {KVM_CAP_IRQCHIP, KVM_CAP_PIT2, KVM_CAP_USER_MEMORY2, KVM_CAP_IMMEDIATE_EXIT}) {
+      if (!kvm.CheckExtension(cap)) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("/dev/kvm lacks capability ", cap, " that tvmm needs"));
+      }
+    }
+    TVMM_ASSIGN_OR_RETURN(image_, LoadBzImage(config.kernel));
+    if (!config.initrd.empty()) {
+      TVMM_ASSIGN_OR_RETURN(initrd_, ReadFile("initrd", config.initrd));
+    }
+    // The command line is checked in full once the devices are known.
+    TVMM_RETURN_IF_ERROR(ValidateBoot(image_, initrd_.size(), "", config.memory_bytes));
+    TVMM_ASSIGN_OR_RETURN(cpuid_, kvm.GetSupportedCpuid());
+    ncpus_ = config.cpus;
+    ram_size_ = config.memory_bytes;
+    return absl::OkStatus();
+  }
+
+  unsigned long VmType() const override { return KVM_X86_DEFAULT_VM; }
+
+  std::vector<RamRange> RamLayout(uint64_t ram_size) const override {
+    x86::RamLayout ram = SplitRam(ram_size);
+    std::vector<RamRange> ranges = {{0, ram.low_size, 0}};
+    if (ram.high_size) ranges.push_back({k4G, ram.high_size, ram.low_size});
+    return ranges;
+  }
+
+  absl::Status SetupVm(const Vm& vm) override {
+    TVMM_RETURN_IF_ERROR(vm.Ioctl(KVM_SET_TSS_ADDR, kTssAddr, "KVM_SET_TSS_ADDR"));
+    uint64_t identity = kIdentityMapAddr;
+    TVMM_RETURN_IF_ERROR(vm.Ioctl(KVM_SET_IDENTITY_MAP_ADDR, &identity, "KVM_SET_IDENTITY_MAP_ADDR"));
+    TVMM_RETURN_IF_ERROR(vm.Ioctl(KVM_CREATE_IRQCHIP, 0ul, "KVM_CREATE_IRQCHIP"));
+    kvm_pit_config pit = {};
+    pit.flags = KVM_PIT_SPEAKER_DUMMY;
+    return vm.Ioctl(KVM_CREATE_PIT2, &pit, "KVM_CREATE_PIT2");
+  }
+
+  absl::StatusOr<std::shared_ptr<Serial>> AddPlatformDevices(
+      Bus& pio, Bus& mmio, IrqLineFactory& irqs, const PlatformHooks& hooks) override {
+    auto serial = std::make_shared<Serial>(hooks.console_output, irqs.Line(kSerialIrq));
+    TVMM_RETURN_IF_ERROR(pio.Register(kSerialPort, 8, serial));
+    TVMM_RETURN_IF_ERROR(pio.Register(kI8042Port, 5, std::make_shared<I8042>(hooks.on_reset)));
+    TVMM_RETURN_IF_ERROR(pio.Register(kBootTimerPort, 1,
+                                      std::make_shared<BootTimer>(hooks.start, hooks.on_boot_time)));
+    return serial;
+  }
+
+  uint64_t VirtioMmioBase(int index) const override {
+    return kVirtioMmioBase + static_cast<uint64_t>(index) * kVirtioMmioStride;
+  }
+  uint32_t VirtioIrq(int index) const override { return kFirstVirtioIrq + index; }
+
+  std::string KernelCmdline(const std::string& device_args,
+                            const std::string& user) const override {
+    std::string cmdline = kDefaultCmdline;
+    if (!device_args.empty()) absl::StrAppend(&cmdline, " ", device_args);
+    if (!user.empty()) absl::StrAppend(&cmdline, " ", user);
+    return cmdline;
+  }
+
+  absl::Status LoadGuest(const GuestMemory& mem, const std::string& cmdline) override {
+    TVMM_RETURN_IF_ERROR(LoadLinux(mem, image_, initrd_, cmdline, ram_size_));
+    TVMM_RETURN_IF_ERROR(WriteGdtAndPageTables(mem));
+    return WriteMpTable(mem, ncpus_);
+  }
+
+  absl::Status SetupVcpu(const Vcpu& vcpu) override {
+    const uint32_t id = vcpu.id();
+    std::vector<kvm_cpuid_entry2> cpuid = cpuid_;
+    for (kvm_cpuid_entry2& e : cpuid) {
+      switch (e.function) {
+        case 1:
+          e.ebx = (e.ebx & 0x00ffffff) | (id << 24);  // initial APIC ID
+          e.ecx |= 1u << 31;                           // running on a hypervisor
+          break;
+        case 0xb:
+        case 0x1f:
+          e.edx = id;  // x2APIC ID
+          break;
+        default:
+          break;
+      }
+    }
+    TVMM_RETURN_IF_ERROR(vcpu.SetCpuid(cpuid));
+    TVMM_RETURN_IF_ERROR(vcpu.SetMsrs({{kMsrMiscEnable, 0, kMiscEnableFastString}}));
+
+    kvm_fpu fpu = {};
+    fpu.fcw = 0x37f;
+    fpu.mxcsr = 0x1f80;
+    TVMM_RETURN_IF_ERROR(vcpu.SetFpu(fpu));
+
+    // LINT0 takes the 8259's ExtINT, LINT1 NMIs, as the MP table says.
+    kvm_lapic_state lapic;
+    TVMM_RETURN_IF_ERROR(vcpu.GetLapic(&lapic));
+    auto set_lvt = [&](uint32_t reg, uint32_t mode) {
+      uint32_t v;
+      std::memcpy(&v, lapic.regs + reg, 4);
+      v = (v & ~0x700u) | (mode << 8);
+      std::memcpy(lapic.regs + reg, &v, 4);
+    };
+    set_lvt(kApicLvt0, kApicModeExtInt);
+    set_lvt(kApicLvt1, kApicModeNmi);
+    TVMM_RETURN_IF_ERROR(vcpu.SetLapic(lapic));
+
+    // Application processors wait for INIT/SIPI in the in-kernel LAPIC.
+    if (id != 0) return absl::OkStatus();
+
+    kvm_sregs sregs;
+    TVMM_RETURN_IF_ERROR(vcpu.GetSregs(&sregs));
+    kvm_segment code = {};
+    code.base = 0;
+    code.limit = 0xfffff;
+    code.selector = kBootCs;
+    code.type = 0xb;  // execute/read, accessed
+    code.present = 1;
+    code.s = 1;
+    code.l = 1;
+    code.g = 1;
+    kvm_segment data = code;
+    data.selector = kBootDs;
+    data.type = 0x3;  // read/write, accessed
+    data.l = 0;
+    data.db = 1;
+    sregs.cs = code;
+    sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+    sregs.gdt.base = kGdtAddr;
+    sregs.gdt.limit = 4 * 8 - 1;
+    sregs.idt.base = 0;
+    sregs.idt.limit = 0;
+    constexpr uint64_t kCr0Pe = 1, kCr0Et = 1 << 4, kCr0Pg = 1ull << 31;
+    constexpr uint64_t kCr4Pae = 1 << 5;
+    constexpr uint64_t kEferLme = 1 << 8, kEferLma = 1 << 10;
+    sregs.cr0 = kCr0Pe | kCr0Et | kCr0Pg;
+    sregs.cr3 = kPml4Addr;
+    sregs.cr4 = kCr4Pae;
+    sregs.efer = kEferLme | kEferLma;
+    TVMM_RETURN_IF_ERROR(vcpu.SetSregs(sregs));
+
+    kvm_regs regs = {};
+    regs.rflags = 0x2;
+    regs.rip = kHighMemory + 0x200;  // startup_64
+    regs.rsi = kZeroPageAddr;
+    regs.rsp = regs.rbp = kBootStackTop;
+    return vcpu.SetRegs(regs);
+  }
+
+ private:
+  BzImage image_;
+  std::vector<uint8_t> initrd_;
+  std::vector<kvm_cpuid_entry2> cpuid_;
+  uint32_t ncpus_ = 1;
+  uint64_t ram_size_ = 0;
+};
+
+}  // namespace
+}  // namespace x86
+
+std::unique_ptr<Machine> CreateMachine() { return std::make_unique<x86::X86Machine>(); }
+
+}  // namespace tvmm

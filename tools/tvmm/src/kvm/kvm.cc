@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "kvm/kvm.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "util/status.h"
+
+namespace tvmm {
+
+absl::Status Vcpu::Ioctl(unsigned long request, void* arg, absl::string_view what) const {
+  if (ioctl(fd_.get(), request, arg) < 0)
+    return ErrnoStatus(absl::StrCat(what, " (vCPU ", id_, ")"));
+  return absl::OkStatus();
+}
+
+absl::Status Vcpu::Run() {
+  if (ioctl(fd_.get(), KVM_RUN, 0) == 0) return absl::OkStatus();
+  if (errno == EINTR || errno == EAGAIN) {
+    run()->exit_reason = KVM_EXIT_INTR;
+    return absl::OkStatus();
+  }
+  return ErrnoStatus(absl::StrCat("KVM_RUN (vCPU ", id_, ")"));
+}
+
+#if defined(__x86_64__)
+absl::Status Vcpu::SetCpuid(const std::vector<kvm_cpuid_entry2>& entries) const {
+  size_t bytes = sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2);
+  auto buf = std::make_unique<uint64_t[]>((bytes + 7) / 8);
+  auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buf.get());
+  cpuid->nent = entries.size();
+  std::copy(entries.begin(), entries.end(), cpuid->entries);
+  return Ioctl(KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2");
+}
+
+absl::Status Vcpu::SetMsrs(const std::vector<kvm_msr_entry>& msrs) const {
+  size_t bytes = sizeof(kvm_msrs) + msrs.size() * sizeof(kvm_msr_entry);
+  auto buf = std::make_unique<uint64_t[]>((bytes + 7) / 8);
+  auto* list = reinterpret_cast<kvm_msrs*>(buf.get());
+  list->nmsrs = msrs.size();
+  std::copy(msrs.begin(), msrs.end(), list->entries);
+  int r = ioctl(fd_.get(), KVM_SET_MSRS, list);
+  if (r < 0) return ErrnoStatus("KVM_SET_MSRS");
+  if (static_cast<size_t>(r) != msrs.size()) {
+    return absl::InternalError(
+        absl::StrCat("KVM_SET_MSRS: MSR 0x", absl::Hex(msrs[r].index), " refused"));
+  }
+  return absl::OkStatus();
+}
+#endif
+
+int Vm::CheckExtension(long cap) const {
+  int r = ioctl(fd_.get(), KVM_CHECK_EXTENSION, cap);
+  return r < 0 ? 0 : r;
+}
+
+absl::Status Vm::Ioctl(unsigned long request, void* arg, absl::string_view what) const {
+  if (ioctl(fd_.get(), request, arg) < 0) return ErrnoStatus(what);
+  return absl::OkStatus();
+}
+
+absl::Status Vm::Ioctl(unsigned long request, unsigned long arg, absl::string_view what) const {
+  if (ioctl(fd_.get(), request, arg) < 0) return ErrnoStatus(what);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Vcpu> Vm::CreateVcpu(uint32_t id) const {
+  UniqueFd fd(ioctl(fd_.get(), KVM_CREATE_VCPU, static_cast<unsigned long>(id)));
+  if (!fd.valid()) return ErrnoStatus(absl::StrCat("KVM_CREATE_VCPU ", id));
+  TVMM_ASSIGN_OR_RETURN(Mapping run, Mapping::Map(vcpu_mmap_size_, PROT_READ | PROT_WRITE,
+                                                   MAP_SHARED, fd.get()));
+  return Vcpu(std::move(fd), std::move(run), id);
+}
+
+absl::Status Vm::SetUserMemoryRegion(uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size,
+                                     void* hva, int guest_memfd,
+                                     uint64_t guest_memfd_offset) const {
+  kvm_userspace_memory_region2 region = {};
+  region.slot = slot;
+  region.flags = flags;
+  region.guest_phys_addr = gpa;
+  region.memory_size = size;
+  region.userspace_addr = reinterpret_cast<uint64_t>(hva);
+  if (guest_memfd >= 0) {
+    region.guest_memfd = guest_memfd;
+    region.guest_memfd_offset = guest_memfd_offset;
+  }
+  return Ioctl(KVM_SET_USER_MEMORY_REGION2, &region,
+               absl::StrCat("KVM_SET_USER_MEMORY_REGION2 (slot ", slot, ")"));
+}
+
+absl::StatusOr<UniqueFd> Vm::CreateGuestMemfd(uint64_t size, uint64_t flags) const {
+  kvm_create_guest_memfd args = {};
+  args.size = size;
+  args.flags = flags;
+  UniqueFd fd(ioctl(fd_.get(), KVM_CREATE_GUEST_MEMFD, &args));
+  if (!fd.valid()) return ErrnoStatus("KVM_CREATE_GUEST_MEMFD");
+  return fd;
+}
+
+absl::Status Vm::SetMemoryAttributes(uint64_t gpa, uint64_t size, uint64_t attributes) const {
+  kvm_memory_attributes attrs = {};
+  attrs.address = gpa;
+  attrs.size = size;
+  attrs.attributes = attributes;
+  return Ioctl(KVM_SET_MEMORY_ATTRIBUTES, &attrs, "KVM_SET_MEMORY_ATTRIBUTES");
+}
+
+absl::Status Vm::IrqLine(uint32_t irq, bool level) const {
+  kvm_irq_level line = {};
+  line.irq = irq;
+  line.level = level;
+  return Ioctl(KVM_IRQ_LINE, &line, "KVM_IRQ_LINE");
+}
+
+absl::StatusOr<Kvm> Kvm::Open(const char* path) {
+  UniqueFd fd(open(path, O_RDWR | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(absl::StrCat("open ", path));
+  int version = ioctl(fd.get(), KVM_GET_API_VERSION, 0);
+  if (version != KVM_API_VERSION) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": KVM API version ", version, ", expected ", KVM_API_VERSION));
+  }
+  int size = ioctl(fd.get(), KVM_GET_VCPU_MMAP_SIZE, 0);
+  if (size < static_cast<int>(sizeof(kvm_run))) return ErrnoStatus("KVM_GET_VCPU_MMAP_SIZE");
+  return Kvm(std::move(fd), size);
+}
+
+int Kvm::CheckExtension(long cap) const {
+  int r = ioctl(fd_.get(), KVM_CHECK_EXTENSION, cap);
+  return r < 0 ? 0 : r;
+}
+
+absl::StatusOr<Vm> Kvm::CreateVm(unsigned long type) const {
+  UniqueFd fd;
+  // KVM_CREATE_VM can fail with EINTR while the mm is being set up.
+  do {
+    fd.Reset(ioctl(fd_.get(), KVM_CREATE_VM, type));
+  } while (!fd.valid() && errno == EINTR);
+  if (!fd.valid()) return ErrnoStatus(absl::StrCat("KVM_CREATE_VM (type ", type, ")"));
+  return Vm(std::move(fd), vcpu_mmap_size_);
+}
+
+#if defined(__x86_64__)
+absl::StatusOr<std::vector<kvm_cpuid_entry2>> Kvm::GetSupportedCpuid() const {
+  for (uint32_t n = 64; n <= 4096; n *= 2) {
+    size_t bytes = sizeof(kvm_cpuid2) + n * sizeof(kvm_cpuid_entry2);
+    auto buf = std::make_unique<uint64_t[]>((bytes + 7) / 8);
+    auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buf.get());
+    cpuid->nent = n;
+    if (ioctl(fd_.get(), KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
+      return std::vector<kvm_cpuid_entry2>(cpuid->entries, cpuid->entries + cpuid->nent);
+    if (errno != E2BIG) return ErrnoStatus("KVM_GET_SUPPORTED_CPUID");
+  }
+  return absl::InternalError("KVM_GET_SUPPORTED_CPUID: more than 4096 entries");
+}
+#endif
+
+}  // namespace tvmm

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+// Thin, owning wrappers over the /dev/kvm, VM and vCPU file descriptors.
+// Every ioctl returns absl::Status; nothing here knows about an architecture
+// beyond the structs the ioctls take.
+#ifndef TVMM_KVM_KVM_H_
+#define TVMM_KVM_KVM_H_
+
+#include <linux/kvm.h>
+
+#include <cstdint>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "util/fd.h"
+
+namespace tvmm {
+
+class Vcpu {
+ public:
+  Vcpu(UniqueFd fd, Mapping run, uint32_t id)
+      : fd_(std::move(fd)), run_(std::move(run)), id_(id) {}
+
+  uint32_t id() const { return id_; }
+  int fd() const { return fd_.get(); }
+  kvm_run* run() const { return reinterpret_cast<kvm_run*>(run_.data()); }
+
+  // KVM_RUN.  EINTR (a signal asked us to look around) and EAGAIN are not
+  // errors: run()->exit_reason is then KVM_EXIT_INTR.
+  absl::Status Run();
+
+  absl::Status Ioctl(unsigned long request, void* arg, absl::string_view what) const;
+
+#if defined(__x86_64__)
+  absl::Status GetRegs(kvm_regs* regs) const { return Ioctl(KVM_GET_REGS, regs, "KVM_GET_REGS"); }
+  absl::Status SetRegs(const kvm_regs& regs) const {
+    return Ioctl(KVM_SET_REGS, const_cast<kvm_regs*>(&regs), "KVM_SET_REGS");
+  }
+  absl::Status GetSregs(kvm_sregs* sregs) const {
+    return Ioctl(KVM_GET_SREGS, sregs, "KVM_GET_SREGS");
+  }
+  absl::Status SetSregs(const kvm_sregs& sregs) const {
+    return Ioctl(KVM_SET_SREGS, const_cast<kvm_sregs*>(&sregs), "KVM_SET_SREGS");
+  }
+  absl::Status SetFpu(const kvm_fpu& fpu) const {
+    return Ioctl(KVM_SET_FPU, const_cast<kvm_fpu*>(&fpu), "KVM_SET_FPU");
+  }
+  absl::Status SetCpuid(const std::vector<kvm_cpuid_entry2>& entries) const;
+  absl::Status SetMsrs(const std::vector<kvm_msr_entry>& msrs) const;
+  absl::Status SetLapic(const kvm_lapic_state& lapic) const {
+    return Ioctl(KVM_SET_LAPIC, const_cast<kvm_lapic_state*>(&lapic), "KVM_SET_LAPIC");
+  }
+  absl::Status GetLapic(kvm_lapic_state* lapic) const {
+    return Ioctl(KVM_GET_LAPIC, lapic, "KVM_GET_LAPIC");
+  }
+#endif
+
+ private:
+  UniqueFd fd_;
+  Mapping run_;
+  uint32_t id_;
+};
+
+class Vm {
+ public:
+  Vm(UniqueFd fd, int vcpu_mmap_size) : fd_(std::move(fd)), vcpu_mmap_size_(vcpu_mmap_size) {}
+
+  int fd() const { return fd_.get(); }
+
+  // KVM_CHECK_EXTENSION on the VM: what this VM supports.
+  int CheckExtension(long cap) const;
+
+  absl::StatusOr<Vcpu> CreateVcpu(uint32_t id) const;
+
+  absl::Status SetUserMemoryRegion(uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size,
+                                   void* hva, int guest_memfd = -1,
+                                   uint64_t guest_memfd_offset = 0) const;
+  absl::StatusOr<UniqueFd> CreateGuestMemfd(uint64_t size, uint64_t flags) const;
+  absl::Status SetMemoryAttributes(uint64_t gpa, uint64_t size, uint64_t attributes) const;
+
+  absl::Status IrqLine(uint32_t irq, bool level) const;
+  absl::Status Ioctl(unsigned long request, void* arg, absl::string_view what) const;
+  absl::Status Ioctl(unsigned long request, unsigned long arg, absl::string_view what) const;
+
+ private:
+  UniqueFd fd_;
+  int vcpu_mmap_size_;
+};
+
+class Kvm {
+ public:
+  // Opens the KVM device and checks its API version.
+  static absl::StatusOr<Kvm> Open(const char* path = "/dev/kvm");
+
+  int fd() const { return fd_.get(); }
+  int CheckExtension(long cap) const;
+  absl::StatusOr<Vm> CreateVm(unsigned long type = 0) const;
+#if defined(__x86_64__)
+  absl::StatusOr<std::vector<kvm_cpuid_entry2>> GetSupportedCpuid() const;
+#endif
+
+ private:
+  explicit Kvm(UniqueFd fd, int vcpu_mmap_size)
+      : fd_(std::move(fd)), vcpu_mmap_size_(vcpu_mmap_size) {}
+
+  UniqueFd fd_;
+  int vcpu_mmap_size_;
+};
+
+}  // namespace tvmm
+
+#endif  // TVMM_KVM_KVM_H_

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+// tvmm: a small VMM for tvmm's KVM extensions.
+//   tvmm run --kernel bzImage [flags]     boot a VM
+//   tvmm version                          print the version
+// Exit status: see README (0 the guest ended normally, 1 tvmm failed,
+// 2 bad usage, 3 the guest crashed).
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "cli/config.h"
+#include "cli/flags.h"
+#include "vmm/run.h"
+
+namespace {
+
+constexpr int kExitUsage = 2;
+
+constexpr char kUsage[] =
+    "tvmm: a VMM for isolated and confidential guests\n"
+    "\n"
+    "  tvmm run --kernel bzImage [--initrd F] [--cmdline S] [--memory 512M] [--cpus 2]\n"
+    "           [--disk path[,ro]]... [--vsock CID] [--rng]\n"
+    "           [--memory-backend anon|memfd|hugetlb|guest_memfd]\n"
+    "  tvmm version\n"
+    "\n"
+    "tvmm run --help lists the flags.";
+
+int Usage(FILE* out) {
+  fprintf(out, "%s\n", kUsage);
+  return out == stderr ? kExitUsage : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  if (argc < 2) return Usage(stderr);
+  std::string command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") return Usage(stdout);
+  if (command == "version" || command == "--version") {
+    printf("tvmm %s\n", TVMM_VERSION);
+    return 0;
+  }
+  if (command != "run") {
+    fprintf(stderr, "tvmm: unknown command '%s'\n\n", command.c_str());
+    return Usage(stderr);
+  }
+
+  std::vector<std::string> args(argv + 2, argv + argc);
+  std::vector<std::string> disks;
+  absl::StatusOr<std::vector<std::string>> prepared = tvmm::PrepareRunArgs(args, &disks);
+  if (!prepared.ok()) {
+    fprintf(stderr, "tvmm run: %s\n", std::string(prepared.status().message()).c_str());
+    return kExitUsage;
+  }
+  std::vector<char*> absl_argv = {argv[0]};
+  for (std::string& a : *prepared) absl_argv.push_back(a.data());
+  absl::ParseCommandLine(static_cast<int>(absl_argv.size()), absl_argv.data());
+
+  absl::StatusOr<tvmm::VmConfig> config =
+      tvmm::ParseRunFlags(tvmm::CurrentRunFlags(std::move(disks)));
+  if (!config.ok()) {
+    fprintf(stderr, "tvmm run: %s\n", std::string(config.status().message()).c_str());
+    return kExitUsage;
+  }
+  return tvmm::RunVm(*config);
+}

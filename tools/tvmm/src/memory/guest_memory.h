@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0
+// Guest-physical memory as the VMM sees it: a few regions, each a span of
+// host memory.  Every access from a device goes through Slice(), which checks
+// that the whole range lies inside one region, so a guest-supplied address or
+// length can never make tvmm touch memory outside the guest.
+#ifndef TVMM_MEMORY_GUEST_MEMORY_H_
+#define TVMM_MEMORY_GUEST_MEMORY_H_
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+namespace tvmm {
+
+struct GuestRegion {
+  uint64_t gpa;
+  absl::Span<uint8_t> host;
+
+  uint64_t end() const { return gpa + host.size(); }
+};
+
+class GuestMemory {
+ public:
+  // Adds [gpa, gpa + host.size()); fails if it overlaps a region, is empty,
+  // or wraps around.
+  absl::Status AddRegion(uint64_t gpa, absl::Span<uint8_t> host);
+
+  // Host memory for [gpa, gpa + len), which must lie inside one region.
+  absl::StatusOr<absl::Span<uint8_t>> Slice(uint64_t gpa, uint64_t len) const;
+
+  absl::Status Read(uint64_t gpa, absl::Span<uint8_t> out) const;
+  absl::Status Write(uint64_t gpa, absl::Span<const uint8_t> data) const;
+
+  // Copies of trivially copyable objects (no alignment assumed).
+  template <typename T>
+  absl::StatusOr<T> ReadObj(uint64_t gpa) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T value;
+    absl::Status s = Read(gpa, {reinterpret_cast<uint8_t*>(&value), sizeof(T)});
+    if (!s.ok()) return s;
+    return value;
+  }
+  template <typename T>
+  absl::Status WriteObj(uint64_t gpa, const T& value) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    return Write(gpa, {reinterpret_cast<const uint8_t*>(&value), sizeof(T)});
+  }
+
+  const std::vector<GuestRegion>& regions() const { return regions_; }
+
+ private:
+  std::vector<GuestRegion> regions_;  // sorted by gpa, disjoint
+};
+
+}  // namespace tvmm
+
+#endif  // TVMM_MEMORY_GUEST_MEMORY_H_

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "vmm/run.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "arch/machine.h"
+#include "devices/bus.h"
+#include "kvm/kvm.h"
+#include "memory/backend.h"
+#include "memory/guest_memory.h"
+#include "util/log.h"
+#include "util/status.h"
+#include "vmm/terminal.h"
+
+namespace tvmm {
+namespace {
+
+const BootTimer::Clock::time_point kProcessStart = BootTimer::Clock::now();
+
+// Signal used to kick vCPU threads out of KVM_RUN.
+constexpr int kKickSignal = SIGUSR1;
+
+enum class End { kNone, kReset, kShutdown, kCrash, kError };
+
+class KvmIrqLine : public IrqLine {
+ public:
+  KvmIrqLine(const Vm* vm, uint32_t irq) : vm_(vm), irq_(irq) {}
+  void Pulse() override {
+    // Failures here mean the VM is gone; nothing a device can do about it.
+    (void)vm_->IrqLine(irq_, true);
+    (void)vm_->IrqLine(irq_, false);
+  }
+
+ private:
+  const Vm* vm_;
+  uint32_t irq_;
+};
+
+class KvmIrqLines : public IrqLineFactory {
+ public:
+  explicit KvmIrqLines(const Vm* vm) : vm_(vm) {}
+  IrqLine* Line(uint32_t irq) override {
+    std::lock_guard lock(mu_);
+    auto& line = lines_[irq];
+    if (!line) line = std::make_unique<KvmIrqLine>(vm_, irq);
+    return line.get();
+  }
+
+ private:
+  const Vm* vm_;
+  std::mutex mu_;
+  std::map<uint32_t, std::unique_ptr<KvmIrqLine>> lines_;
+};
+
+int ExitStatusFor(const absl::Status& status) {
+  return absl::IsInvalidArgument(status) || absl::IsNotFound(status) ? kExitUsage
+                                                                     : kExitVmmError;
+}
+
+class VmRunner {
+ public:
+  explicit VmRunner(const VmConfig& config) : config_(config) {}
+
+  int Run();
+
+ private:
+  absl::Status Build();
+  void VcpuLoop(Vcpu* vcpu);
+  absl::Status HandleExit(Vcpu* vcpu);
+  void Stop(End end);
+  void InputLoop();
+
+  const VmConfig& config_;
+  std::unique_ptr<Machine> machine_ = CreateMachine();
+  std::optional<Kvm> kvm_;
+  std::optional<Vm> vm_;
+  MemoryBacking ram_;
+  GuestMemory memory_;
+  Bus pio_{"pio"};
+  Bus mmio_{"mmio"};
+  std::unique_ptr<KvmIrqLines> irqs_;
+  std::shared_ptr<Serial> console_;
+  std::vector<std::unique_ptr<Vcpu>> vcpus_;
+  std::vector<std::thread> threads_;  // reserved up front: never reallocated
+  std::atomic<size_t> started_{0};     // threads_[0, started_) exist
+  std::atomic<End> end_{End::kNone};
+  UniqueFd stop_event_;
+  std::mutex error_mu_;
+  absl::Status error_;
+};
+
+absl::Status VmRunner::Build() {
+  TVMM_ASSIGN_OR_RETURN(Kvm kvm, Kvm::Open());
+  kvm_.emplace(std::move(kvm));
+  TVMM_RETURN_IF_ERROR(machine_->Prepare(*kvm_, config_));
+  TVMM_ASSIGN_OR_RETURN(Vm vm, kvm_->CreateVm(machine_->VmType()));
+  vm_.emplace(std::move(vm));
+
+  // Guest RAM: the user's backend, or guest_memfd if KVM can run from it.
+  MemoryBackendKind kind =
+      config_.memory_backend_explicit ? config_.memory_backend : MemoryBackendKind::kGuestMemfd;
+  std::string note;
+  TVMM_ASSIGN_OR_RETURN(ram_, CreateBacking(*vm_, kind, config_.memory_backend_explicit,
+                                            config_.memory_bytes, &note));
+  if (!note.empty()) Log(LogLevel::kInfo, "%s", note);
+  Log(LogLevel::kDebug, "guest RAM: %d MiB, %s", config_.memory_bytes >> 20,
+      MemoryBackendName(ram_.kind));
+  uint32_t slot = 0;
+  for (const RamRange& r : machine_->RamLayout(config_.memory_bytes)) {
+    uint8_t* hva = ram_.mapping.data() + r.backing_offset;
+    TVMM_RETURN_IF_ERROR(vm_->SetUserMemoryRegion(
+        slot++, ram_.is_guest_memfd() ? KVM_MEM_GUEST_MEMFD : 0, r.gpa, r.size, hva,
+        ram_.is_guest_memfd() ? ram_.fd.get() : -1, r.backing_offset));
+    TVMM_RETURN_IF_ERROR(memory_.AddRegion(r.gpa, {hva, r.size}));
+  }
+
+  TVMM_RETURN_IF_ERROR(machine_->SetupVm(*vm_));
+  irqs_ = std::make_unique<KvmIrqLines>(&*vm_);
+  PlatformHooks hooks;
+  hooks.console_output = [](absl::string_view s) {
+    for (size_t done = 0; done < s.size();) {
+      ssize_t n = write(STDOUT_FILENO, s.data() + done, s.size() - done);
+      if (n <= 0) {
+        if (n < 0 && errno == EINTR) continue;
+        return;  // the console is gone; the guest keeps running
+      }
+      done += n;
+    }
+  };
+  hooks.on_reset = [this] { Stop(End::kReset); };
+  hooks.start = kProcessStart;
+  hooks.on_boot_time = [](std::chrono::microseconds us) {
+    Log(LogLevel::kInfo, "boot time: %d.%03d ms from tvmm start to guest userspace",
+        us.count() / 1000, us.count() % 1000);
+  };
+  TVMM_ASSIGN_OR_RETURN(console_, machine_->AddPlatformDevices(pio_, mmio_, *irqs_, hooks));
+
+  std::string cmdline = machine_->KernelCmdline("", config_.cmdline);
+  TVMM_RETURN_IF_ERROR(machine_->LoadGuest(memory_, cmdline));
+
+  for (uint32_t i = 0; i < config_.cpus; i++) {
+    TVMM_ASSIGN_OR_RETURN(Vcpu vcpu, vm_->CreateVcpu(i));
+    vcpus_.push_back(std::make_unique<Vcpu>(std::move(vcpu)));
+    TVMM_RETURN_IF_ERROR(machine_->SetupVcpu(*vcpus_.back()));
+  }
+  stop_event_.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!stop_event_.valid()) return ErrnoStatus("eventfd");
+  return absl::OkStatus();
+}
+
+void VmRunner::Stop(End end) {
+  End expected = End::kNone;
+  if (!end_.compare_exchange_strong(expected, end)) return;
+  uint64_t one = 1;
+  if (stop_event_.valid()) (void)!write(stop_event_.get(), &one, sizeof(one));
+  // Threads not started yet see end_ (or immediate_exit) before KVM_RUN.
+  for (auto& vcpu : vcpus_) vcpu->run()->immediate_exit = 1;
+  size_t started = started_.load();
+  for (size_t i = 0; i < started; i++) pthread_kill(threads_[i].native_handle(), kKickSignal);
+}
+
+absl::Status VmRunner::HandleExit(Vcpu* vcpu) {
+  kvm_run* run = vcpu->run();
+  switch (run->exit_reason) {
+    case KVM_EXIT_INTR:
+      return absl::OkStatus();
+#if defined(__x86_64__)
+    case KVM_EXIT_IO: {
+      // The data area is inside the kvm_run mapping, at an offset KVM chose.
+      uint8_t* data = reinterpret_cast<uint8_t*>(run) + run->io.data_offset;
+      for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+        absl::Span<uint8_t> span(data, run->io.size);
+        if (run->io.direction == KVM_EXIT_IO_OUT)
+          pio_.Write(run->io.port, span);
+        else
+          pio_.Read(run->io.port, span);
+      }
+      return absl::OkStatus();
+    }
+#endif
+    case KVM_EXIT_MMIO: {
+      absl::Span<uint8_t> data(run->mmio.data, std::min<uint32_t>(run->mmio.len, 8));
+      if (run->mmio.is_write)
+        mmio_.Write(run->mmio.phys_addr, data);
+      else
+        mmio_.Read(run->mmio.phys_addr, data);
+      return absl::OkStatus();
+    }
+    case KVM_EXIT_SHUTDOWN:
+      Log(LogLevel::kError, "vCPU %d: the guest triple-faulted", vcpu->id());
+      Stop(End::kCrash);
+      return absl::OkStatus();
+    case KVM_EXIT_SYSTEM_EVENT:
+      switch (run->system_event.type) {
+        case KVM_SYSTEM_EVENT_SHUTDOWN:
+          Stop(End::kShutdown);
+          return absl::OkStatus();
+        case KVM_SYSTEM_EVENT_RESET:
+          Stop(End::kReset);
+          return absl::OkStatus();
+        default:
+          Log(LogLevel::kError, "vCPU %d: system event %d", vcpu->id(), run->system_event.type);
+          Stop(End::kCrash);
+          return absl::OkStatus();
+      }
+    case KVM_EXIT_FAIL_ENTRY:
+      Log(LogLevel::kError, "vCPU %d: VM entry failed, reason 0x%x", vcpu->id(),
+          run->fail_entry.hardware_entry_failure_reason);
+      Stop(End::kCrash);
+      return absl::OkStatus();
+    case KVM_EXIT_INTERNAL_ERROR:
+      Log(LogLevel::kError, "vCPU %d: KVM internal error, suberror %d", vcpu->id(),
+          run->internal.suberror);
+      Stop(End::kCrash);
+      return absl::OkStatus();
+    default:
+      return absl::InternalError(
+          absl::StrCat("vCPU ", vcpu->id(), ": unexpected exit reason ", run->exit_reason));
+  }
+}
+
+void VmRunner::VcpuLoop(Vcpu* vcpu) {
+  while (end_.load() == End::kNone) {
+    absl::Status s = vcpu->Run();
+    if (s.ok()) s = HandleExit(vcpu);
+    if (!s.ok()) {
+      {
+        std::lock_guard lock(error_mu_);
+        if (error_.ok()) error_ = s;
+      }
+      Stop(End::kError);
+    }
+  }
+}
+
+void VmRunner::InputLoop() {
+  pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {stop_event_.get(), POLLIN, 0}};
+  char buf[64];
+  while (end_.load() == End::kNone) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents) return;
+    if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) return;  // no more input
+    if (fds[0].revents & POLLIN) {
+      ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+      if (n <= 0) return;
+      console_->Receive(absl::string_view(buf, n));
+    }
+  }
+}
+
+int VmRunner::Run() {
+  if (absl::Status s = Build(); !s.ok()) {
+    fprintf(stderr, "tvmm run: %s\n", std::string(s.message()).c_str());
+    return ExitStatusFor(s);
+  }
+
+  // An empty handler, without SA_RESTART: the kick only interrupts KVM_RUN.
+  struct sigaction sa = {};
+  sa.sa_handler = [](int) {};
+  sigaction(kKickSignal, &sa, nullptr);
+
+  RawTerminal terminal;
+  threads_.reserve(vcpus_.size());
+  for (auto& vcpu : vcpus_) {
+    threads_.emplace_back(&VmRunner::VcpuLoop, this, vcpu.get());
+    started_++;
+  }
+  std::thread input(&VmRunner::InputLoop, this);
+  for (auto& t : threads_) t.join();
+  uint64_t one = 1;
+  (void)!write(stop_event_.get(), &one, sizeof(one));
+  input.join();
+
+  switch (end_.load()) {
+    case End::kReset:
+      Log(LogLevel::kInfo, "the guest rebooted; VM ended");
+      return kExitGuestEnded;
+    case End::kShutdown:
+      Log(LogLevel::kInfo, "the guest powered off; VM ended");
+      return kExitGuestEnded;
+    case End::kCrash:
+      return kExitGuestCrashed;
+    default:
+      fprintf(stderr, "tvmm run: %s\n", std::string(error_.message()).c_str());
+      return kExitVmmError;
+  }
+}
+
+}  // namespace
+
+int RunVm(const VmConfig& config) {
+  VmRunner runner(config);
+  return runner.Run();
+}
+
+}  // namespace tvmm

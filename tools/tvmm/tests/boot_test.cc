@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "arch/x86/boot.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "arch/x86/bzimage.h"
+#include "arch/x86/layout.h"
+
+namespace tvmm::x86 {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A minimal bzImage: 4 setup sectors plus the boot sector, then @kernel bytes.
+std::vector<uint8_t> FakeBzImage(size_t kernel = 0x10000, uint16_t version = 0x020f) {
+  std::vector<uint8_t> f(5 * 512 + kernel, 0x90);
+  setup_header h = {};
+  h.setup_sects = 4;
+  h.boot_flag = 0xaa55;
+  h.jump = 0x66eb;  // jump over the header
+  h.header = 0x53726448;
+  h.version = version;
+  h.loadflags = LOADED_HIGH;
+  h.initrd_addr_max = 0x7fffffff;
+  h.xloadflags = XLF_KERNEL_64;
+  h.cmdline_size = 2047;
+  h.init_size = 0x200000;
+  h.syssize = kernel / 16;
+  std::memcpy(f.data() + 0x1f1, &h, sizeof(h));
+  f[0x201] = 0x66;  // header length: up to 0x268
+  return f;
+}
+
+TEST(BzImage, Parses) {
+  auto image = ParseBzImage(FakeBzImage());
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_EQ(image->kernel.size(), 0x10000u);
+  EXPECT_EQ(image->header.cmdline_size, 2047u);
+}
+
+TEST(BzImage, RejectsWhatIsNot) {
+  EXPECT_THAT(std::string(ParseBzImage(std::vector<uint8_t>(100)).status().message()),
+              HasSubstr("too small"));
+  auto f = FakeBzImage();
+  f[0x1fe] = 0;
+  EXPECT_THAT(std::string(ParseBzImage(f).status().message()), HasSubstr("0xAA55"));
+  f = FakeBzImage();
+  f[0x202] = 'X';
+  EXPECT_THAT(std::string(ParseBzImage(f).status().message()), HasSubstr("HdrS"));
+  EXPECT_THAT(std::string(ParseBzImage(FakeBzImage(0x1000, 0x020a)).status().message()),
+              HasSubstr("2.12 or later"));
+  f = FakeBzImage();
+  f[0x1f1 + offsetof(setup_header, xloadflags)] = 0;
+  EXPECT_THAT(std::string(ParseBzImage(f).status().message()), HasSubstr("64-bit"));
+  f = FakeBzImage();
+  f.resize(5 * 512 + 0x100);  // syssize says 64 KiB
+  EXPECT_THAT(std::string(ParseBzImage(f).status().message()), HasSubstr("truncated"));
+  f = FakeBzImage();
+  f[0x1f1] = 200;  // setup sectors beyond the file
+  EXPECT_FALSE(ParseBzImage(f).ok());
+}
+
+TEST(E820, LayoutAroundTheHole) {
+  auto small = BuildE820(SplitRam(512ull << 20));
+  ASSERT_EQ(small.size(), 3u);
+  EXPECT_EQ(small[0].addr, 0u);
+  EXPECT_EQ(small[0].size, kEbdaAddr);
+  EXPECT_EQ(small[1].type, 2u);
+  EXPECT_EQ(small[2].addr + small[2].size, 512ull << 20);
+
+  auto big = BuildE820(SplitRam(4ull << 30));
+  ASSERT_EQ(big.size(), 4u);
+  EXPECT_EQ(big[2].addr + big[2].size, kMmioHoleStart);
+  EXPECT_EQ(big[3].addr, k4G);
+  EXPECT_EQ(big[3].size, (4ull << 30) - kMmioHoleStart);
+}
+
+TEST(Initrd, PlacedHighAndChecked) {
+  auto image = *ParseBzImage(FakeBzImage());
+  auto at = PlaceInitrd(image.header, image.kernel.size(), 64ull << 20, 0x1800);
+  ASSERT_TRUE(at.ok());
+  EXPECT_EQ(*at, (64ull << 20) - 0x2000);  // page aligned, as high as possible
+  // Capped by initrd_addr_max.
+  image.header.initrd_addr_max = 0x1ffffff;
+  EXPECT_EQ(*PlaceInitrd(image.header, image.kernel.size(), 64ull << 20, 0x1000), 0x1fff000u);
+  // Does not fit above the kernel (1 MiB + init_size 2 MiB).
+  EXPECT_THAT(std::string(PlaceInitrd(image.header, image.kernel.size(), 4ull << 20, 0x200000)
+                              .status()
+                              .message()),
+              HasSubstr("--initrd"));
+  EXPECT_FALSE(PlaceInitrd(image.header, image.kernel.size(), 4ull << 20, UINT64_MAX).ok());
+}
+
+TEST(ValidateBoot, CmdlineAndMemory) {
+  auto image = *ParseBzImage(FakeBzImage());
+  EXPECT_TRUE(ValidateBoot(image, 0, std::string(2047, 'x'), 64ull << 20).ok());
+  EXPECT_THAT(std::string(ValidateBoot(image, 0, std::string(2048, 'x'), 64ull << 20).message()),
+              HasSubstr("--cmdline"));
+  EXPECT_THAT(std::string(ValidateBoot(image, 0, "", 2ull << 20).message()),
+              HasSubstr("--memory"));
+}
+
+class GuestRam : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(mem_.AddRegion(0, absl::MakeSpan(ram_)).ok()); }
+  std::vector<uint8_t> ram_ = std::vector<uint8_t>(16 << 20);
+  GuestMemory mem_;
+};
+
+TEST_F(GuestRam, LoadLinuxFillsTheZeroPage) {
+  auto image = *ParseBzImage(FakeBzImage());
+  std::vector<uint8_t> initrd(0x3000, 0xab);
+  ASSERT_TRUE(LoadLinux(mem_, image, initrd, "console=ttyS0", 16 << 20).ok());
+  auto params = *mem_.ReadObj<boot_params>(kZeroPageAddr);
+  EXPECT_EQ(params.hdr.header, 0x53726448u);
+  EXPECT_EQ(params.hdr.type_of_loader, 0xff);
+  EXPECT_EQ(params.hdr.cmd_line_ptr, kCmdlineAddr);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(ram_.data() + kCmdlineAddr)), "console=ttyS0");
+  EXPECT_EQ(params.hdr.ramdisk_size, 0x3000u);
+  EXPECT_EQ(params.hdr.ramdisk_image, (16u << 20) - 0x3000);
+  EXPECT_EQ(ram_[params.hdr.ramdisk_image], 0xab);
+  EXPECT_EQ(params.e820_entries, 3);
+  EXPECT_EQ(ram_[kHighMemory], 0x90);  // the kernel
+}
+
+TEST_F(GuestRam, PageTablesIdentityMap4G) {
+  ASSERT_TRUE(WriteGdtAndPageTables(mem_).ok());
+  EXPECT_EQ(*mem_.ReadObj<uint64_t>(kPml4Addr) & ~0xfffull, kPdptAddr);
+  for (uint64_t gib = 0; gib < 4; gib++) {
+    uint64_t pd = *mem_.ReadObj<uint64_t>(kPdptAddr + gib * 8) & ~0xfffull;
+    uint64_t last = *mem_.ReadObj<uint64_t>(pd + 511 * 8);
+    EXPECT_EQ(last & ~0x1fffffull, (gib << 30) | (511ull << 21));
+    EXPECT_TRUE(last & 0x80);  // 2 MiB page
+  }
+  EXPECT_EQ(*mem_.ReadObj<uint64_t>(kGdtAddr + kBootCs), 0x00af9b000000ffffull);
+}
+
+TEST_F(GuestRam, MpTableIsConsistent) {
+  ASSERT_TRUE(WriteMpTable(mem_, 4).ok());
+  const uint8_t* fp = ram_.data() + kEbdaAddr;
+  ASSERT_EQ(std::memcmp(fp, "_MP_", 4), 0);
+  uint8_t sum = 0;
+  for (int i = 0; i < 16; i++) sum += fp[i];
+  EXPECT_EQ(sum, 0);
+  uint32_t table;
+  std::memcpy(&table, fp + 4, 4);
+  const uint8_t* t = ram_.data() + table;
+  ASSERT_EQ(std::memcmp(t, "PCMP", 4), 0);
+  uint16_t length, count;
+  std::memcpy(&length, t + 4, 2);
+  std::memcpy(&count, t + 34, 2);
+  sum = 0;
+  for (int i = 0; i < length; i++) sum += t[i];
+  EXPECT_EQ(sum, 0);
+  EXPECT_EQ(count, 4 + 1 + 1 + 16 + 2);
+  // Processors first: APIC IDs 0..3, only 0 is the BSP.
+  for (int cpu = 0; cpu < 4; cpu++) {
+    const uint8_t* e = t + 44 + cpu * 20;
+    EXPECT_EQ(e[0], 0);
+    EXPECT_EQ(e[1], cpu);
+    EXPECT_EQ(e[3], cpu == 0 ? 3 : 1);
+  }
+  EXPECT_FALSE(WriteMpTable(mem_, 0).ok());
+  EXPECT_FALSE(WriteMpTable(mem_, 255).ok());
+}
+
+}  // namespace
+}  // namespace tvmm::x86
