@@ -52,14 +52,22 @@ else
 		> "$BUILD/patches/summary.json"
 fi
 
-# Meanwhile: the VMM's unit tests (built before the guests started).
+# Meanwhile: the VMM's unit tests (built before the guests started), and its
+# fuzz targets for a bounded time (TVMM_FUZZ_SECONDS, default 60).
+passed=0 failed=0 problems=
 if [ "$vmm_built" = 1 ] && "$BUILD/tvmm/tvmm_unit_tests" --gtest_brief=1 >> "$BUILD/vmm/check.txt" 2>&1; then
-	n=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\{0,1\}\..*/\1/p' "$BUILD/vmm/check.txt")
-	echo "{\"passed\": $n, \"failed\": 0, \"skipped\": 0}" > "$BUILD/vmm/summary.json"
+	passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\{0,1\}\..*/\1/p' "$BUILD/vmm/check.txt")
 else
-	echo '{"passed": 0, "failed": 1, "skipped": 0, "problems": ["tvmm build or unit tests failed (build/vmm/check.txt)"]}' \
-		> "$BUILD/vmm/summary.json"
+	failed=1 problems='"tvmm build or unit tests failed (build/vmm/check.txt)"'
 fi
+if "$TOP/scripts/build-vmm.sh" --fuzz "${TVMM_FUZZ_SECONDS:-60}" >> "$BUILD/vmm/check.txt" 2>&1; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+	problems="${problems:+$problems, }\"tvmm fuzzing found a crash (build/vmm/check.txt, build/tvmm-fuzz)\""
+fi
+echo "{\"passed\": $passed, \"failed\": $failed, \"skipped\": 0, \"problems\": [$problems]}" \
+	> "$BUILD/vmm/summary.json"
 
 for p in "${pids[@]}"; do wait "$p" || true; done
 for a in $arches vmm patches; do

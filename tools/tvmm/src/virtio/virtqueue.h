@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+// The device side of a split virtqueue (VIRTIO 1.2, 2.7).  Everything in the
+// rings is guest-controlled: indexes, descriptor addresses, lengths, flags
+// and chains are checked before use, and a queue the guest has broken makes
+// Pop() fail (the device then sets DEVICE_NEEDS_RESET) instead of letting
+// tvmm touch memory outside the guest or loop forever.
+#ifndef TVMM_VIRTIO_VIRTQUEUE_H_
+#define TVMM_VIRTIO_VIRTQUEUE_H_
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "memory/guest_memory.h"
+
+namespace tvmm {
+
+// One buffer of a chain, already checked to lie inside guest memory.
+struct VirtqBuffer {
+  absl::Span<uint8_t> data;
+  bool device_writable;
+};
+
+struct DescriptorChain {
+  uint16_t head;
+  std::vector<VirtqBuffer> buffers;  // device-readable ones first
+  uint64_t readable_bytes = 0;
+  uint64_t writable_bytes = 0;
+};
+
+class Virtqueue {
+ public:
+  static constexpr uint16_t kMaxSize = 256;
+  // Descriptor flags.
+  static constexpr uint16_t kDescNext = 1, kDescWrite = 2, kDescIndirect = 4;
+
+  explicit Virtqueue(uint16_t max_size = kMaxSize) : max_size_(max_size) {}
+
+  uint16_t max_size() const { return max_size_; }
+
+  // Called when the driver sets QueueReady: checks size and ring placement.
+  absl::Status Activate(const GuestMemory* mem, uint16_t size, uint64_t desc, uint64_t avail,
+                        uint64_t used);
+  void Reset();
+  bool active() const { return mem_ != nullptr; }
+
+  // The next chain the driver made available, std::nullopt if none.
+  absl::StatusOr<std::optional<DescriptorChain>> Pop();
+
+  // Returns a chain to the driver with @len bytes written into it.
+  absl::Status PushUsed(uint16_t head, uint32_t len);
+
+  // False if the driver asked not to be interrupted (VIRTQ_AVAIL_F_NO_INTERRUPT).
+  bool ShouldInterrupt() const;
+
+ private:
+  absl::StatusOr<uint16_t> AvailIdx() const;
+
+  const uint16_t max_size_;
+  const GuestMemory* mem_ = nullptr;
+  uint16_t size_ = 0;
+  uint64_t desc_ = 0, avail_ = 0, used_ = 0;
+  uint16_t last_avail_ = 0;
+  uint16_t used_idx_ = 0;
+};
+
+}  // namespace tvmm
+
+#endif  // TVMM_VIRTIO_VIRTQUEUE_H_

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "virtio/virtqueue.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+namespace tvmm {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr uint64_t kDesc = 0x1000, kAvail = 0x2000, kUsed = 0x3000, kData = 0x4000;
+constexpr uint16_t kSize = 8;
+
+class VirtqueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(mem_.AddRegion(0, absl::MakeSpan(ram_)).ok());
+    ASSERT_TRUE(q_.Activate(&mem_, kSize, kDesc, kAvail, kUsed).ok());
+  }
+  void SetDesc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next = 0) {
+    uint8_t* d = ram_.data() + kDesc + 16 * i;
+    std::memcpy(d, &addr, 8);
+    std::memcpy(d + 8, &len, 4);
+    std::memcpy(d + 12, &flags, 2);
+    std::memcpy(d + 14, &next, 2);
+  }
+  // Makes @head available as the next entry.
+  void Offer(uint16_t head) {
+    uint16_t idx;
+    std::memcpy(&idx, ram_.data() + kAvail + 2, 2);
+    std::memcpy(ram_.data() + kAvail + 4 + 2 * (idx % kSize), &head, 2);
+    idx++;
+    std::memcpy(ram_.data() + kAvail + 2, &idx, 2);
+  }
+  std::string PopError() {
+    auto r = q_.Pop();
+    EXPECT_FALSE(r.ok());
+    return r.ok() ? "" : std::string(r.status().message());
+  }
+
+  std::vector<uint8_t> ram_ = std::vector<uint8_t>(0x10000);
+  GuestMemory mem_;
+  Virtqueue q_;
+};
+
+TEST_F(VirtqueueTest, PopsAChainAndReturnsIt) {
+  SetDesc(0, kData, 16, Virtqueue::kDescNext, 3);
+  SetDesc(3, kData + 0x100, 512, Virtqueue::kDescWrite);
+  Offer(0);
+  auto chain = q_.Pop();
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  ASSERT_TRUE(chain->has_value());
+  EXPECT_EQ((*chain)->head, 0);
+  ASSERT_EQ((*chain)->buffers.size(), 2u);
+  EXPECT_EQ((*chain)->buffers[1].data.data(), ram_.data() + kData + 0x100);
+  EXPECT_EQ((*chain)->readable_bytes, 16u);
+  EXPECT_EQ((*chain)->writable_bytes, 512u);
+  EXPECT_FALSE(q_.Pop()->has_value());
+
+  ASSERT_TRUE(q_.PushUsed(0, 512).ok());
+  uint16_t used_idx;
+  uint32_t id, len;
+  std::memcpy(&used_idx, ram_.data() + kUsed + 2, 2);
+  std::memcpy(&id, ram_.data() + kUsed + 4, 4);
+  std::memcpy(&len, ram_.data() + kUsed + 8, 4);
+  EXPECT_EQ(used_idx, 1);
+  EXPECT_EQ(id, 0u);
+  EXPECT_EQ(len, 512u);
+  EXPECT_TRUE(q_.ShouldInterrupt());
+  ram_[kAvail] = 1;  // VIRTQ_AVAIL_F_NO_INTERRUPT
+  EXPECT_FALSE(q_.ShouldInterrupt());
+}
+
+TEST_F(VirtqueueTest, RingIndexesWrap) {
+  SetDesc(1, kData, 8, 0);
+  for (int i = 0; i < 3 * kSize + 1; i++) {
+    Offer(1);
+    auto chain = q_.Pop();
+    ASSERT_TRUE(chain.ok() && chain->has_value()) << i;
+    ASSERT_TRUE(q_.PushUsed(1, 0).ok());
+  }
+}
+
+TEST_F(VirtqueueTest, LoopIsBroken) {
+  SetDesc(0, kData, 8, Virtqueue::kDescNext, 1);
+  SetDesc(1, kData, 8, Virtqueue::kDescNext, 0);
+  Offer(0);
+  EXPECT_THAT(PopError(), HasSubstr("loops"));
+}
+
+TEST_F(VirtqueueTest, SelfLoopIsBroken) {
+  SetDesc(2, kData, 8, Virtqueue::kDescNext, 2);
+  Offer(2);
+  EXPECT_THAT(PopError(), HasSubstr("loops"));
+}
+
+TEST_F(VirtqueueTest, IndexesOutOfRange) {
+  Offer(kSize);
+  EXPECT_THAT(PopError(), HasSubstr("head 8 out of range"));
+  SetDesc(0, kData, 8, Virtqueue::kDescNext, 200);
+  Offer(0);
+  EXPECT_THAT(PopError(), HasSubstr("next 200 out of range"));
+}
+
+TEST_F(VirtqueueTest, BuffersOutsideGuestMemory) {
+  SetDesc(0, 0xfff0, 0x20, 0);  // runs past the end of RAM
+  Offer(0);
+  EXPECT_THAT(PopError(), HasSubstr("not guest memory"));
+  SetDesc(0, UINT64_MAX - 4, 16, 0);  // wraps
+  Offer(0);
+  EXPECT_THAT(PopError(), HasSubstr("not guest memory"));
+  SetDesc(0, kData, UINT32_MAX, 0);  // huge length
+  Offer(0);
+  EXPECT_THAT(PopError(), HasSubstr("not guest memory"));
+}
+
+TEST_F(VirtqueueTest, OrderingAndIndirect) {
+  SetDesc(0, kData, 8, Virtqueue::kDescWrite | Virtqueue::kDescNext, 1);
+  SetDesc(1, kData, 8, 0);
+  Offer(0);
+  EXPECT_THAT(PopError(), HasSubstr("after a device-writable"));
+  SetDesc(2, kData, 16, Virtqueue::kDescIndirect);
+  Offer(2);
+  EXPECT_THAT(PopError(), HasSubstr("indirect"));
+}
+
+TEST_F(VirtqueueTest, AvailIndexRunsAhead) {
+  uint16_t idx = kSize + 1;
+  std::memcpy(ram_.data() + kAvail + 2, &idx, 2);
+  EXPECT_THAT(PopError(), HasSubstr("avail index moved by 9"));
+}
+
+TEST(VirtqueueActivate, ChecksSizeAndRings) {
+  std::vector<uint8_t> ram(0x4000);
+  GuestMemory mem;
+  ASSERT_TRUE(mem.AddRegion(0, absl::MakeSpan(ram)).ok());
+  Virtqueue q;
+  EXPECT_FALSE(q.Activate(&mem, 0, 0, 0x1000, 0x2000).ok());
+  EXPECT_FALSE(q.Activate(&mem, 3, 0, 0x1000, 0x2000).ok());
+  EXPECT_FALSE(q.Activate(&mem, 512, 0, 0x1000, 0x2000).ok());
+  EXPECT_FALSE(q.Activate(&mem, 8, 8, 0x1000, 0x2000).ok());        // misaligned
+  EXPECT_FALSE(q.Activate(&mem, 256, 0, 0x1000, 0x3ffc).ok());      // used ring past RAM
+  EXPECT_FALSE(q.Pop().ok());                                       // not ready
+  EXPECT_TRUE(q.Activate(&mem, 8, 0, 0x1000, 0x2000).ok());
+}
+
+}  // namespace
+}  // namespace tvmm
