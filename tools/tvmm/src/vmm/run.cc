@@ -23,6 +23,8 @@
 #include "memory/guest_memory.h"
 #include "util/log.h"
 #include "util/status.h"
+#include "virtio/mmio.h"
+#include "virtio/rng.h"
 #include "vmm/terminal.h"
 
 namespace tvmm {
@@ -103,6 +105,9 @@ class VmRunner {
 };
 
 absl::Status VmRunner::Build() {
+  if (!config_.disks.empty() || config_.vsock_cid) {
+    return absl::UnimplementedError("--disk and --vsock are not implemented yet");
+  }
   TVMM_ASSIGN_OR_RETURN(Kvm kvm, Kvm::Open());
   kvm_.emplace(std::move(kvm));
   TVMM_RETURN_IF_ERROR(machine_->Prepare(*kvm_, config_));
@@ -148,7 +153,22 @@ absl::Status VmRunner::Build() {
   };
   TVMM_ASSIGN_OR_RETURN(console_, machine_->AddPlatformDevices(pio_, mmio_, *irqs_, hooks));
 
-  std::string cmdline = machine_->KernelCmdline("", config_.cmdline);
+  // virtio-mmio devices, announced on the kernel command line.
+  std::string device_args;
+  int index = 0;
+  auto add_virtio = [&](std::unique_ptr<VirtioDevice> device) -> absl::Status {
+    uint64_t base = machine_->VirtioMmioBase(index);
+    uint32_t irq = machine_->VirtioIrq(index);
+    index++;
+    auto transport = std::make_shared<VirtioMmio>(std::move(device), &memory_, irqs_->Line(irq));
+    TVMM_RETURN_IF_ERROR(mmio_.Register(base, VirtioMmio::kSize, transport));
+    absl::StrAppend(&device_args, device_args.empty() ? "" : " ", "virtio_mmio.device=",
+                    VirtioMmio::kSize, "@0x", absl::Hex(base), ":", irq);
+    return absl::OkStatus();
+  };
+  if (config_.rng) TVMM_RETURN_IF_ERROR(add_virtio(std::make_unique<VirtioRng>()));
+
+  std::string cmdline = machine_->KernelCmdline(device_args, config_.cmdline);
   TVMM_RETURN_IF_ERROR(machine_->LoadGuest(memory_, cmdline));
 
   for (uint32_t i = 0; i < config_.cpus; i++) {

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+// What a virtio device implements; the transport (virtio-mmio) owns the
+// feature negotiation, the queues' configuration and the interrupt status.
+#ifndef TVMM_VIRTIO_DEVICE_H_
+#define TVMM_VIRTIO_DEVICE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "memory/guest_memory.h"
+#include "virtio/virtqueue.h"
+
+namespace tvmm {
+
+inline constexpr uint64_t kVirtioFVersion1 = 1ull << 32;
+
+// Lets a device tell the driver that it used buffers.
+class VirtioInterrupt {
+ public:
+  virtual ~VirtioInterrupt() = default;
+  virtual void SignalUsed(Virtqueue& queue) = 0;
+  virtual void SignalConfigChange() = 0;
+};
+
+class VirtioDevice {
+ public:
+  virtual ~VirtioDevice() = default;
+
+  virtual uint32_t DeviceId() const = 0;
+  // Offered features, VIRTIO_F_VERSION_1 included.
+  virtual uint64_t Features() const = 0;
+  virtual size_t NumQueues() const = 0;
+  virtual uint16_t MaxQueueSize() const { return Virtqueue::kMaxSize; }
+
+  // Device-specific configuration space; out-of-range bytes read as 0.
+  virtual void ReadConfig(uint64_t offset, absl::Span<uint8_t> data) = 0;
+  virtual void WriteConfig(uint64_t offset, absl::Span<const uint8_t> data) {}
+
+  // The driver set DRIVER_OK.  @queues are the device's queues, each active
+  // or not (a driver may leave some unused).  An error makes the transport
+  // set DEVICE_NEEDS_RESET.
+  virtual absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
+                                uint64_t features, VirtioInterrupt* interrupt) = 0;
+
+  // The driver notified queue @index (always < NumQueues()).  An error means
+  // the driver broke the queue: the transport sets DEVICE_NEEDS_RESET.
+  virtual absl::Status QueueNotify(uint32_t index) = 0;
+
+  // Back to the initial state; no queue is used afterwards.
+  virtual void Reset() = 0;
+};
+
+}  // namespace tvmm
+
+#endif  // TVMM_VIRTIO_DEVICE_H_

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "virtio/mmio.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "util/log.h"
+
+namespace tvmm {
+namespace {
+
+// Register offsets.
+constexpr uint64_t kMagic = 0x000, kVersion = 0x004, kDeviceId = 0x008, kVendorId = 0x00c,
+                   kDeviceFeatures = 0x010, kDeviceFeaturesSel = 0x014, kDriverFeatures = 0x020,
+                   kDriverFeaturesSel = 0x024, kQueueSel = 0x030, kQueueNumMax = 0x034,
+                   kQueueNum = 0x038, kQueueReady = 0x044, kQueueNotify = 0x050,
+                   kInterruptStatus = 0x060, kInterruptAck = 0x064, kStatus = 0x070,
+                   kQueueDescLow = 0x080, kQueueDescHigh = 0x084, kQueueDriverLow = 0x090,
+                   kQueueDriverHigh = 0x094, kQueueDeviceLow = 0x0a0, kQueueDeviceHigh = 0x0a4,
+                   kConfigGeneration = 0x0fc, kConfig = 0x100;
+
+constexpr uint32_t kMagicValue = 0x74726976;  // "virt"
+constexpr uint32_t kVendor = 0x4d4d5654;      // "TVMM"
+constexpr uint32_t kUsedBuffer = 1, kConfigChange = 2;
+
+}  // namespace
+
+VirtioMmio::VirtioMmio(std::unique_ptr<VirtioDevice> device, const GuestMemory* mem,
+                       IrqLine* irq)
+    : device_(std::move(device)), mem_(mem), irq_(irq) {
+  for (size_t i = 0; i < device_->NumQueues(); i++) queues_.emplace_back(device_->MaxQueueSize());
+}
+
+void VirtioMmio::Read(uint64_t offset, absl::Span<uint8_t> data) {
+  std::lock_guard lock(mu_);
+  if (offset >= kConfig) {
+    device_->ReadConfig(offset - kConfig, data);
+    return;
+  }
+  // Registers are 32 bits wide and read with aligned 32-bit accesses only.
+  uint32_t value = (data.size() == 4 && offset % 4 == 0) ? ReadReg(offset) : 0;
+  std::memcpy(data.data(), &value, std::min<size_t>(data.size(), 4));
+  if (data.size() > 4) std::fill(data.begin() + 4, data.end(), 0);
+}
+
+void VirtioMmio::Write(uint64_t offset, absl::Span<const uint8_t> data) {
+  std::lock_guard lock(mu_);
+  if (offset >= kConfig) {
+    device_->WriteConfig(offset - kConfig, data);
+    return;
+  }
+  if (data.size() != 4 || offset % 4) return;
+  uint32_t value;
+  std::memcpy(&value, data.data(), 4);
+  WriteReg(offset, value);
+}
+
+VirtioMmio::Queue* VirtioMmio::SelectedQueue() {
+  return queue_sel_ < queues_.size() ? &queues_[queue_sel_] : nullptr;
+}
+
+uint32_t VirtioMmio::ReadReg(uint64_t offset) {
+  Queue* q = SelectedQueue();
+  switch (offset) {
+    case kMagic: return kMagicValue;
+    case kVersion: return 2;
+    case kDeviceId: return device_->DeviceId();
+    case kVendorId: return kVendor;
+    case kDeviceFeatures:
+      return device_features_sel_ < 2
+                 ? static_cast<uint32_t>(device_->Features() >> (32 * device_features_sel_))
+                 : 0;
+    case kQueueNumMax: return q ? q->vq.max_size() : 0;
+    case kQueueReady: return q && q->ready;
+    case kInterruptStatus: return interrupt_status_;
+    case kStatus: return status_;
+    case kConfigGeneration: return config_generation_;
+    default: return 0;
+  }
+}
+
+void VirtioMmio::SetHalf(uint64_t* reg, bool high, uint32_t value) {
+  *reg = high ? (*reg & 0xffffffffull) | (uint64_t{value} << 32)
+              : (*reg & ~0xffffffffull) | value;
+}
+
+void VirtioMmio::WriteReg(uint64_t offset, uint32_t value) {
+  Queue* q = SelectedQueue();
+  // Queue configuration may change only before the queue is ready, and
+  // only while the driver has not yet said DRIVER_OK.
+  bool queue_writable = q && !q->ready && !(status_ & kDriverOk);
+  switch (offset) {
+    case kDeviceFeaturesSel: device_features_sel_ = value; return;
+    case kDriverFeaturesSel: driver_features_sel_ = value; return;
+    case kDriverFeatures:
+      if (driver_features_sel_ < 2 && !(status_ & kFeaturesOk)) {
+        uint64_t shift = 32 * driver_features_sel_;
+        driver_features_ = (driver_features_ & ~(0xffffffffull << shift)) |
+                           (uint64_t{value} << shift);
+      }
+      return;
+    case kQueueSel: queue_sel_ = value; return;
+    case kQueueNum:
+      if (queue_writable) q->num = static_cast<uint16_t>(std::min<uint32_t>(value, 0xffff));
+      return;
+    case kQueueDescLow: case kQueueDescHigh:
+      if (queue_writable) SetHalf(&q->desc, offset == kQueueDescHigh, value);
+      return;
+    case kQueueDriverLow: case kQueueDriverHigh:
+      if (queue_writable) SetHalf(&q->driver, offset == kQueueDriverHigh, value);
+      return;
+    case kQueueDeviceLow: case kQueueDeviceHigh:
+      if (queue_writable) SetHalf(&q->device, offset == kQueueDeviceHigh, value);
+      return;
+    case kQueueReady:
+      if (!q) return;
+      if (value == 0) {
+        q->ready = false;
+        q->vq.Reset();
+      } else if (queue_writable) {
+        absl::Status s = q->vq.Activate(mem_, q->num, q->desc, q->driver, q->device);
+        if (s.ok()) {
+          q->ready = true;
+        } else {
+          Log(LogLevel::kWarning, "virtio device %d queue %d: %s", device_->DeviceId(),
+              queue_sel_, std::string(s.message()));
+        }
+      }
+      return;
+    case kQueueNotify:
+      if ((status_ & kDriverOk) && !(status_ & kNeedsReset) && value < queues_.size() &&
+          queues_[value].ready) {
+        absl::Status s = device_->QueueNotify(value);
+        if (!s.ok()) {
+          Log(LogLevel::kWarning, "virtio device %d: %s", device_->DeviceId(),
+              std::string(s.message()));
+          NeedsReset();
+        }
+      }
+      return;
+    case kInterruptAck: interrupt_status_ &= ~value; return;
+    case kStatus: SetStatus(value); return;
+    default: return;
+  }
+}
+
+void VirtioMmio::SetStatus(uint32_t value) {
+  if (value == 0) {
+    ResetLocked();
+    return;
+  }
+  uint32_t added = value & ~status_;
+  if (added & kFeaturesOk) {
+    // Only offered features, and a modern driver.
+    if ((driver_features_ & ~device_->Features()) || !(driver_features_ & kVirtioFVersion1))
+      value &= ~kFeaturesOk;
+  }
+  if ((added & kDriverOk) && !(value & kFeaturesOk)) value &= ~kDriverOk;
+  status_ = value;
+  if (added & kDriverOk) {
+    std::vector<Virtqueue*> queues;
+    for (Queue& q : queues_) queues.push_back(&q.vq);
+    absl::Status s = device_->Activate(mem_, queues, driver_features_, this);
+    if (!s.ok()) {
+      Log(LogLevel::kWarning, "virtio device %d: %s", device_->DeviceId(),
+          std::string(s.message()));
+      NeedsReset();
+    }
+  }
+}
+
+void VirtioMmio::ResetLocked() {
+  device_->Reset();
+  for (Queue& q : queues_) {
+    q.vq.Reset();
+    q.num = 0;
+    q.ready = false;
+    q.desc = q.driver = q.device = 0;
+  }
+  status_ = 0;
+  driver_features_ = 0;
+  device_features_sel_ = driver_features_sel_ = queue_sel_ = 0;
+  interrupt_status_ = 0;
+}
+
+void VirtioMmio::NeedsReset() {
+  status_ |= kNeedsReset;
+  RaiseLocked(kConfigChange);
+}
+
+void VirtioMmio::RaiseLocked(uint32_t bits) {
+  interrupt_status_ |= bits;
+  if (irq_) irq_->Pulse();
+}
+
+void VirtioMmio::SignalUsed(Virtqueue& queue) {
+  std::lock_guard lock(mu_);
+  if (queue.ShouldInterrupt()) RaiseLocked(kUsedBuffer);
+}
+
+void VirtioMmio::SignalConfigChange() {
+  std::lock_guard lock(mu_);
+  config_generation_++;
+  RaiseLocked(kConfigChange);
+}
+
+}  // namespace tvmm

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "virtio/mmio.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "virtio/rng.h"
+
+namespace tvmm {
+namespace {
+
+constexpr uint64_t kDesc = 0x1000, kAvail = 0x2000, kUsed = 0x3000, kBuf = 0x4000;
+
+class CountingIrq : public IrqLine {
+ public:
+  void Pulse() override { pulses++; }
+  int pulses = 0;
+};
+
+// Drives a VirtioMmio(VirtioRng) the way Linux's virtio_mmio driver does.
+class VirtioMmioTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(mem_.AddRegion(0, absl::MakeSpan(ram_)).ok()); }
+
+  uint32_t R(uint64_t off) {
+    uint32_t v;
+    mmio_.Read(off, absl::MakeSpan(reinterpret_cast<uint8_t*>(&v), 4));
+    return v;
+  }
+  void W(uint64_t off, uint32_t v) {
+    mmio_.Write(off, absl::MakeConstSpan(reinterpret_cast<uint8_t*>(&v), 4));
+  }
+  void SetupQueue(uint32_t num = 8) {
+    W(0x030, 0);
+    W(0x038, num);
+    W(0x080, kDesc);
+    W(0x084, 0);
+    W(0x090, kAvail);
+    W(0x094, 0);
+    W(0x0a0, kUsed);
+    W(0x0a4, 0);
+    W(0x044, 1);
+  }
+  void Negotiate(uint64_t features = kVirtioFVersion1) {
+    W(0x070, VirtioMmio::kAcknowledge | VirtioMmio::kDriver);
+    W(0x024, 0);
+    W(0x020, static_cast<uint32_t>(features));
+    W(0x024, 1);
+    W(0x020, static_cast<uint32_t>(features >> 32));
+    W(0x070, VirtioMmio::kAcknowledge | VirtioMmio::kDriver | VirtioMmio::kFeaturesOk);
+  }
+  void DriverOk() {
+    W(0x070, VirtioMmio::kAcknowledge | VirtioMmio::kDriver | VirtioMmio::kFeaturesOk |
+                 VirtioMmio::kDriverOk);
+  }
+  void OfferBuffer(uint16_t desc, uint32_t len, uint16_t flags = 2 /* write */) {
+    uint64_t addr = kBuf;
+    std::memcpy(ram_.data() + kDesc + 16 * desc, &addr, 8);
+    std::memcpy(ram_.data() + kDesc + 16 * desc + 8, &len, 4);
+    std::memcpy(ram_.data() + kDesc + 16 * desc + 12, &flags, 2);
+    uint16_t idx;
+    std::memcpy(&idx, ram_.data() + kAvail + 2, 2);
+    std::memcpy(ram_.data() + kAvail + 4 + 2 * (idx % 8), &desc, 2);
+    idx++;
+    std::memcpy(ram_.data() + kAvail + 2, &idx, 2);
+  }
+  uint16_t UsedIdx() {
+    uint16_t idx;
+    std::memcpy(&idx, ram_.data() + kUsed + 2, 2);
+    return idx;
+  }
+
+  std::vector<uint8_t> ram_ = std::vector<uint8_t>(0x10000);
+  GuestMemory mem_;
+  CountingIrq irq_;
+  VirtioMmio mmio_{std::make_unique<VirtioRng>(), &mem_, &irq_};
+};
+
+TEST_F(VirtioMmioTest, Identity) {
+  EXPECT_EQ(R(0x000), 0x74726976u);
+  EXPECT_EQ(R(0x004), 2u);
+  EXPECT_EQ(R(0x008), 4u);
+  W(0x014, 1);
+  EXPECT_EQ(R(0x010), 1u);  // VIRTIO_F_VERSION_1 is bit 32
+  W(0x030, 0);
+  EXPECT_EQ(R(0x034), 256u);
+  W(0x030, 1);
+  EXPECT_EQ(R(0x034), 0u);  // no such queue
+}
+
+TEST_F(VirtioMmioTest, RngFillsBuffersAndInterrupts) {
+  Negotiate();
+  EXPECT_TRUE(R(0x070) & VirtioMmio::kFeaturesOk);
+  SetupQueue();
+  EXPECT_EQ(R(0x044), 1u);
+  DriverOk();
+  OfferBuffer(0, 64);
+  W(0x050, 0);
+  EXPECT_EQ(UsedIdx(), 1);
+  uint32_t len;
+  std::memcpy(&len, ram_.data() + kUsed + 8, 4);
+  EXPECT_EQ(len, 64u);
+  bool nonzero = false;
+  for (int i = 0; i < 64; i++) nonzero |= ram_[kBuf + i] != 0;
+  EXPECT_TRUE(nonzero);
+  EXPECT_EQ(irq_.pulses, 1);
+  EXPECT_EQ(R(0x060), 1u);
+  W(0x064, 1);
+  EXPECT_EQ(R(0x060), 0u);
+}
+
+TEST_F(VirtioMmioTest, RefusesUnofferedFeaturesAndLegacyDrivers) {
+  Negotiate(kVirtioFVersion1 | 1);  // bit 0 is not offered
+  EXPECT_FALSE(R(0x070) & VirtioMmio::kFeaturesOk);
+  W(0x070, 0);
+  Negotiate(0);  // no VERSION_1
+  EXPECT_FALSE(R(0x070) & VirtioMmio::kFeaturesOk);
+  DriverOk();
+  EXPECT_FALSE(R(0x070) & VirtioMmio::kDriverOk);
+}
+
+TEST_F(VirtioMmioTest, BadQueueConfigurationsStayNotReady) {
+  Negotiate();
+  W(0x030, 0);
+  W(0x038, 3);  // not a power of two
+  W(0x080, kDesc);
+  W(0x090, kAvail);
+  W(0x0a0, kUsed);
+  W(0x044, 1);
+  EXPECT_EQ(R(0x044), 0u);
+  W(0x038, 8);
+  W(0x0a0, 0xfffffff0);  // used ring outside guest memory
+  W(0x044, 1);
+  EXPECT_EQ(R(0x044), 0u);
+  // Notifying a queue that is not ready, or does not exist, does nothing.
+  DriverOk();
+  W(0x050, 0);
+  W(0x050, 7);
+  EXPECT_EQ(irq_.pulses, 0);
+}
+
+TEST_F(VirtioMmioTest, BrokenQueueNeedsReset) {
+  Negotiate();
+  SetupQueue();
+  DriverOk();
+  uint16_t head = 200;  // out of range
+  std::memcpy(ram_.data() + kAvail + 4, &head, 2);
+  uint16_t idx = 1;
+  std::memcpy(ram_.data() + kAvail + 2, &idx, 2);
+  W(0x050, 0);
+  EXPECT_TRUE(R(0x070) & VirtioMmio::kNeedsReset);
+  EXPECT_EQ(R(0x060) & 2, 2u);
+  // A reset brings it back.
+  W(0x070, 0);
+  EXPECT_EQ(R(0x070), 0u);
+  EXPECT_EQ(R(0x044), 0u);
+}
+
+TEST_F(VirtioMmioTest, OddAccessesAreIgnored) {
+  uint8_t b = 0xff;
+  mmio_.Write(0x070, absl::MakeConstSpan(&b, 1));  // byte write to Status
+  EXPECT_EQ(R(0x070), 0u);
+  uint8_t r[2];
+  mmio_.Read(0x002, absl::MakeSpan(r, 2));  // unaligned register read
+  EXPECT_EQ(r[0], 0);
+  mmio_.Read(0x100, absl::MakeSpan(r, 2));  // rng has no config space
+  EXPECT_EQ(r[1], 0);
+}
+
+}  // namespace
+}  // namespace tvmm
