@@ -10,12 +10,13 @@
 #   make patches-bisect   build after every patch of the series
 #   make bench            run the benchmarks in bench/
 #   make vmm              build tvmm (tools/tvmm) and run its unit tests
+#   make run              tvmm boots its bundled guest (in the x86-64 dev kernel)
 
 ARCH ?= x86_64
 ARCHES := x86_64 riscv64
 
 .PHONY: all deps prepare modules selftests check check-full shell patches \
-	patches-bisect bench vmm \
+	patches-bisect bench vmm run \
 	clean distclean $(addprefix modules-,$(ARCHES)) \
 	$(addprefix selftests-,$(ARCHES)) $(addprefix check-,$(ARCHES))
 
@@ -40,6 +41,10 @@ $(addprefix selftests-,$(ARCHES)): selftests-%: prepare
 
 vmm: prepare
 	@scripts/build-vmm.sh --test
+
+# The main job: tvmm boots its bundled guest inside the x86-64 dev kernel.
+run: deps
+	@scripts/run.sh
 
 check: deps
 	@scripts/check.sh

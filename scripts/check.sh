@@ -35,6 +35,8 @@ vmm_built=0
 if "$TOP/scripts/build-vmm.sh" > "$BUILD/vmm/check.txt" 2>&1; then
 	vmm_built=1
 fi
+# The guest tvmm boots in tests/x86_64/scripts/tvmm_e2e.
+"$TOP/scripts/build-guest.sh"
 
 # Each guest runs one TCG thread; the arches run side by side.
 pids=()

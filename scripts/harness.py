@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import sys
 import time
 from pathlib import Path
@@ -109,12 +110,29 @@ def cpio_of(stage, out):
                        cwd=stage, input=files.encode(), stdout=f, check=True)
 
 
+# Modules the x86-64 test scripts load themselves (/modules/extra): 9p for
+# the host's root file system, vhost-vsock for tvmm's vsock device.
+EXTRA_MODULES_X86 = ["netfs", "9pnet", "9pnet_virtio", "9p", "vhost_iotlb",
+                     "vhost", "vsock", "vmw_vsock_virtio_transport_common",
+                     "vhost_vsock"]
+
+
+def script_tests(arch):
+    """Tests that are shell scripts run in the test guest: tests/<arch>/scripts/."""
+    d = TESTS / arch / "scripts"
+    return sorted(d.iterdir()) if d.is_dir() else []
+
+
 def base_cpio(arch):
-    """init, test binaries, busybox (x86-64): rebuilt when the tests are."""
+    """init, test binaries and scripts, busybox (x86-64), the extra modules:
+    rebuilt when any of them changes."""
     tests = BUILD / arch / "tests"
     key = (tests / ".tvmm-stamp").read_text().strip() + file_sha(
         GUEST / "splat-patterns") + str(
-            (BUILD / arch / "busybox").exists())
+            (BUILD / arch / "busybox").exists()) + "".join(
+                file_sha(s) for s in script_tests(arch))
+    if arch == "x86_64":
+        key += krelease()
     out = BUILD / arch / "initrd-base.cpio"
     stampf = out.with_suffix(".stamp")
     if out.exists() and stampf.exists() and stampf.read_text() == key:
@@ -127,6 +145,14 @@ def base_cpio(arch):
     shutil.copy(tests / "init", stage / "init")
     shutil.copy(GUEST / "splat-patterns", stage / "etc" / "splat-patterns")
     shutil.copytree(tests / "bin", stage / "tests" / "bin")
+    for script in script_tests(arch):
+        shutil.copy(script, stage / "tests" / "bin" / script.name)
+    if arch == "x86_64":
+        (stage / "modules" / "extra").mkdir()
+        for mod in EXTRA_MODULES_X86:
+            ko = subprocess.run(["modinfo", "-k", krelease(), "-n", mod], check=True,
+                                text=True, capture_output=True).stdout.strip()
+            (stage / "modules" / "extra" / f"{mod}.ko").write_bytes(module_blob(ko))
     busybox = Path("/bin/busybox") if arch == "x86_64" else (
         BUILD / "riscv64" / "busybox")   # scripts/build-busybox-riscv.sh
     if busybox.exists():
@@ -154,8 +180,13 @@ def make_initrd(arch, which, tests, name):
         (stage / "modules" / f"{mod}.ko").write_bytes(module_blob(path))
         order.append(f"{mod}.ko")
     (stage / "modules" / "order").write_text("\n".join(order) + "\n")
+    # Test arguments may name the source and build trees, which the x86-64
+    # guest sees through the host's root file system (9p, read-only).
+    def expand(arg):
+        return arg.replace("@TOP@", str(TOP)).replace("@BUILD@", str(BUILD))
     (stage / "tests" / "list").write_text(
-        "".join(" ".join([t, str(to), *args]) + "\n" for t, to, args in tests))
+        "".join(" ".join([t, str(to), *map(expand, args)]) + "\n"
+                for t, to, args in tests))
     extra = BUILD / arch / f"initrd-{name}.extra.cpio"
     cpio_of(stage, extra)
     shutil.rmtree(stage)
@@ -180,7 +211,11 @@ def qemu_cmd(arch, initrd, mode, tcg_thread=TCG_THREAD):
                 "-smp", "2", "-m", GUEST_MEM_X86, "-accel", f"tcg,thread={tcg_thread}",
                 "-kernel", f"/boot/vmlinuz-{krelease()}",
                 "-initrd", str(initrd), "-append", f"console=ttyS0 {append}",
-                "-nographic", "-no-reboot", "-nic", "none"]
+                "-nographic", "-no-reboot", "-nic", "none",
+                # The host's root, read-only, for tests that run host
+                # binaries (tvmm, its guest) in the test guest.
+                "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,"
+                "readonly=on,multidevs=remap"]
     return ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64,h=true",
             "-smp", "2", "-m", GUEST_MEM, "-accel", f"tcg,thread={tcg_thread}",
             "-kernel", str(BUILD / "riscv64" / "Image"),
@@ -302,7 +337,8 @@ def selections(arch, full):
     tests/<arch>/settings       upstream tests' timeout and arguments, with why
     tests/<arch>/upstream-exclude, upstream-full-only: "name  # why"
     """
-    built = (BUILD / arch / "tests" / "all").read_text().split()
+    upstream_built = (BUILD / arch / "tests" / "all").read_text().split()
+    built = upstream_built + [s.name for s in script_tests(arch)]
     ours_list = read_table(TESTS / arch / "tvmm.list")
     excluded = read_table(TESTS / arch / "upstream-exclude")
     slow = read_table(TESTS / arch / "upstream-full-only")
@@ -319,7 +355,7 @@ def selections(arch, full):
         if not reason:
             raise SystemExit(f"tests/{arch}: {name} is excluded without a reason")
     ours = [setting(n) for n in ours_list]
-    upstream = [setting(n) for n in built
+    upstream = [setting(n) for n in upstream_built
                 if n not in ours_list and n not in excluded
                 and (full or n not in slow)]
     return ours, upstream, excluded, slow
@@ -465,6 +501,43 @@ def shell(arch, stock):
     os.execvp(cmd[0], cmd)
 
 
+def vmm_run(extra):
+    """make run: boot the x86-64 dev kernel with our modules and run tvmm
+    there (tests/x86_64/scripts/tvmm_run) with the bundled guest, showing
+    the console as it comes.  Returns tvmm's success."""
+    arch = "x86_64"
+    tests = [("tvmm_run", 600, ["@TOP@", "@BUILD@", *extra])]
+    initrd = make_initrd(arch, "ours", tests, "run")
+    logfile = BUILD / arch / "logs" / "run.log"
+    logfile.parent.mkdir(parents=True, exist_ok=True)
+    log(f"booting the x86-64 dev kernel (TCG) with our KVM modules; tvmm runs "
+        f"inside it (console log: {logfile})")
+    cmd = qemu_cmd(arch, initrd, "test")
+    with open(logfile, "w") as out, subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, errors="replace") as p:
+        timer = threading.Timer(600 + BOOT_SLACK, p.kill)
+        timer.start()
+        shown = False
+        for line in p.stdout:
+            out.write(line)
+            # The dev kernel's own boot is noise here: show from the first
+            # line of the tvmm_run script on.
+            shown = shown or "== tvmm run" in line
+            if shown:
+                sys.stdout.write(line[2:] if line.startswith("# ") else line)
+                sys.stdout.flush()
+        timer.cancel()
+    console = logfile.read_text(errors="replace")
+    splats = splat_lines(console)
+    for line in splats:
+        print(f"!! kernel splat: {line}")
+    ok = re.search(r"^ok 1 ", console, re.M) is not None
+    if not ok:
+        print(f"!! tvmm did not end cleanly (console log: {logfile})")
+    return ok and not splats
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
@@ -485,7 +558,11 @@ def main():
     r.add_argument("--log", default="adhoc",
                    help="console log name (build/<arch>/logs/NAME.log)")
     r.add_argument("tests", nargs="+", help="name[:arg[:arg...]]")
+    v = sub.add_parser("vmm-run", help="make run: tvmm in the x86-64 dev kernel")
+    v.add_argument("tvmm_flags", nargs="*", help="more flags for tvmm run")
     a = ap.parse_args()
+    if a.cmd == "vmm-run":
+        return 0 if vmm_run(a.tvmm_flags) else 1
     if a.cmd == "check":
         s = check(a.arch, a.full)
         return 1 if s["failed"] else 0

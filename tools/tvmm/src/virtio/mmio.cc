@@ -115,6 +115,9 @@ void VirtioMmio::WriteReg(uint64_t offset, uint32_t value) {
     case kQueueReady:
       if (!q) return;
       if (value == 0) {
+        // Resetting one queue (VIRTIO_F_RING_RESET) is not offered: after
+        // DRIVER_OK a device may be using the queue from another thread.
+        if (status_ & kDriverOk) return;
         q->ready = false;
         q->vq.Reset();
       } else if (queue_writable) {

@@ -39,6 +39,11 @@ class Virtqueue {
   explicit Virtqueue(uint16_t max_size = kMaxSize) : max_size_(max_size) {}
 
   uint16_t max_size() const { return max_size_; }
+  uint16_t size() const { return size_; }  // 0 until activated
+  // Ring addresses (guest-physical), for devices handed to vhost.
+  uint64_t desc_addr() const { return desc_; }
+  uint64_t avail_addr() const { return avail_; }
+  uint64_t used_addr() const { return used_; }
 
   // Called when the driver sets QueueReady: checks size and ring placement.
   absl::Status Activate(const GuestMemory* mem, uint16_t size, uint64_t desc, uint64_t avail,

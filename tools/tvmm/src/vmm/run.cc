@@ -23,8 +23,10 @@
 #include "memory/guest_memory.h"
 #include "util/log.h"
 #include "util/status.h"
+#include "virtio/blk.h"
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
+#include "virtio/vsock.h"
 #include "vmm/terminal.h"
 
 namespace tvmm {
@@ -105,9 +107,6 @@ class VmRunner {
 };
 
 absl::Status VmRunner::Build() {
-  if (!config_.disks.empty() || config_.vsock_cid) {
-    return absl::UnimplementedError("--disk and --vsock are not implemented yet");
-  }
   TVMM_ASSIGN_OR_RETURN(Kvm kvm, Kvm::Open());
   kvm_.emplace(std::move(kvm));
   TVMM_RETURN_IF_ERROR(machine_->Prepare(*kvm_, config_));
@@ -166,7 +165,18 @@ absl::Status VmRunner::Build() {
                     VirtioMmio::kSize, "@0x", absl::Hex(base), ":", irq);
     return absl::OkStatus();
   };
+  // Disks first: the guest names them vda, vdb, ... in this order.
+  for (const DiskConfig& disk : config_.disks) {
+    uint16_t queues = std::min<uint32_t>(config_.cpus, VirtioBlk::kMaxQueues);
+    TVMM_ASSIGN_OR_RETURN(std::unique_ptr<VirtioBlk> blk,
+                          VirtioBlk::Open(disk.path, disk.read_only, queues));
+    TVMM_RETURN_IF_ERROR(add_virtio(std::move(blk)));
+  }
   if (config_.rng) TVMM_RETURN_IF_ERROR(add_virtio(std::make_unique<VirtioRng>()));
+  if (config_.vsock_cid) {
+    TVMM_ASSIGN_OR_RETURN(std::unique_ptr<VirtioVsock> vsock, VirtioVsock::Open(*config_.vsock_cid));
+    TVMM_RETURN_IF_ERROR(add_virtio(std::move(vsock)));
+  }
 
   std::string cmdline = machine_->KernelCmdline(device_args, config_.cmdline);
   TVMM_RETURN_IF_ERROR(machine_->LoadGuest(memory_, cmdline));

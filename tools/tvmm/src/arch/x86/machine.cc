@@ -49,6 +49,11 @@ class X86Machine : public Machine {
     // The command line is checked in full once the devices are known.
     TVMM_RETURN_IF_ERROR(ValidateBoot(image_, initrd_.size(), "", config.memory_bytes));
     TVMM_ASSIGN_OR_RETURN(cpuid_, kvm.GetSupportedCpuid());
+    // KVM emulates the TSC-deadline timer but leaves it out of the
+    // supported CPUID; without it Linux calibrates the LAPIC timer against
+    // the PIT, which fails when the host is slow or busy (nested guests)
+    // and leaves the APs on broadcast ticks.
+    tsc_deadline_ = kvm.CheckExtension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
     ncpus_ = config.cpus;
     ram_size_ = config.memory_bytes;
     return absl::OkStatus();
@@ -110,6 +115,7 @@ class X86Machine : public Machine {
         case 1:
           e.ebx = (e.ebx & 0x00ffffff) | (id << 24);  // initial APIC ID
           e.ecx |= 1u << 31;                           // running on a hypervisor
+          if (tsc_deadline_ && getenv("TVMM_TSC_DEADLINE")) e.ecx |= 1u << 24;
           break;
         case 0xb:
         case 0x1f:
@@ -186,6 +192,7 @@ class X86Machine : public Machine {
   BzImage image_;
   std::vector<uint8_t> initrd_;
   std::vector<kvm_cpuid_entry2> cpuid_;
+  bool tsc_deadline_ = false;
   uint32_t ncpus_ = 1;
   uint64_t ram_size_ = 0;
 };

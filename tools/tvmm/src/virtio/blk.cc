@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "virtio/blk.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "util/log.h"
+#include "util/status.h"
+
+namespace tvmm {
+namespace {
+
+// user_data of the NOP that tells the completion thread to stop.
+constexpr uint64_t kStopToken = 0;
+
+// Bytes [from, from + len) of the chain's device-readable (@writable false)
+// or device-writable buffers, as iovecs.  The range must exist.
+void AppendRange(const DescriptorChain& chain, bool writable, uint64_t from, uint64_t len,
+                 std::vector<iovec>* iov) {
+  for (const VirtqBuffer& buf : chain.buffers) {
+    if (buf.device_writable != writable || len == 0) continue;
+    if (from >= buf.data.size()) {
+      from -= buf.data.size();
+      continue;
+    }
+    size_t n = std::min<uint64_t>(buf.data.size() - from, len);
+    iov->push_back({buf.data.data() + from, n});
+    from = 0;
+    len -= n;
+  }
+}
+
+uint8_t* LastWritableByte(const DescriptorChain& chain) {
+  for (auto it = chain.buffers.rbegin(); it != chain.buffers.rend(); ++it) {
+    if (it->device_writable && !it->data.empty()) return &it->data.back();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<VirtioBlk>> VirtioBlk::Open(const std::string& path,
+                                                           bool read_only, uint16_t num_queues) {
+  UniqueFd fd(open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(absl::StrCat("--disk ", path));
+  if (flock(fd.get(), (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+    if (errno == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("--disk ", path, ": the image is in use by another process"));
+    }
+    // Some file systems (9p without locking, say) cannot lock: go on.
+    if (errno != ENOLCK && errno != EOPNOTSUPP)
+      return ErrnoStatus(absl::StrCat("--disk ", path, ": flock"));
+    Log(LogLevel::kInfo, "--disk %s: the file system cannot lock the image (%s)", path,
+        strerror(errno));
+  }
+  struct stat st;
+  if (fstat(fd.get(), &st)) return ErrnoStatus(absl::StrCat("--disk ", path, ": fstat"));
+  uint64_t bytes = st.st_size;
+  if (S_ISBLK(st.st_mode)) {
+    if (ioctl(fd.get(), BLKGETSIZE64, &bytes))
+      return ErrnoStatus(absl::StrCat("--disk ", path, ": BLKGETSIZE64"));
+  } else if (!S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--disk ", path, ": not a regular file or block device"));
+  }
+  if (bytes < kSectorSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--disk ", path, ": smaller than one 512-byte sector"));
+  }
+  if (bytes % kSectorSize) {
+    Log(LogLevel::kWarning, "--disk %s: the last %d bytes are not a whole sector; ignored", path,
+        bytes % kSectorSize);
+  }
+  // The serial the driver reads with GET_ID: where the image lives.
+  std::string id = absl::StrFormat("tvmm-%x-%x", st.st_dev, st.st_ino).substr(0, kVirtioBlkIdBytes);
+  num_queues = std::clamp<uint16_t>(num_queues, 1, kMaxQueues);
+  auto blk = std::make_unique<VirtioBlk>(Token(), std::move(fd), read_only, bytes / kSectorSize,
+                                         num_queues, std::move(id));
+  TVMM_RETURN_IF_ERROR(blk->InitRing());
+  return blk;
+}
+
+VirtioBlk::VirtioBlk(Token, UniqueFd fd, bool read_only, uint64_t capacity, uint16_t num_queues,
+                     std::string id)
+    : fd_(std::move(fd)),
+      read_only_(read_only),
+      capacity_(capacity),
+      num_queues_(num_queues),
+      id_(std::move(id)) {}
+
+absl::Status VirtioBlk::InitRing() {
+  // Room for every descriptor of every queue: the SQ and CQ never overflow
+  // while each queue has at most its size of requests in flight.
+  unsigned entries = std::min<unsigned>(4096, Virtqueue::kMaxSize * num_queues_);
+  if (int ret = io_uring_queue_init(entries, &ring_, 0); ret < 0)
+    return ErrnoStatus("io_uring_queue_init", -ret);
+  ring_ok_ = true;
+  in_flight_per_queue_.assign(num_queues_, 0);
+  completer_ = std::thread(&VirtioBlk::CompletionLoop, this);
+  return absl::OkStatus();
+}
+
+VirtioBlk::~VirtioBlk() {
+  if (!ring_ok_) return;
+  {
+    std::unique_lock lock(mu_);
+    // Guest memory outlives the device, but the requests' buffers and the
+    // ring must not go away under the kernel.
+    idle_cv_.wait(lock, [this] { return in_flight_ == 0; });
+    stopping_ = true;
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe) {
+      io_uring_prep_nop(sqe);
+      io_uring_sqe_set_data64(sqe, kStopToken);
+      io_uring_submit(&ring_);
+    }
+  }
+  if (completer_.joinable()) completer_.join();
+  io_uring_queue_exit(&ring_);
+}
+
+uint64_t VirtioBlk::Features() const {
+  uint64_t f = kVirtioFVersion1 | kVirtioBlkFFlush | kVirtioBlkFSegMax | kVirtioBlkFBlkSize;
+  if (num_queues_ > 1) f |= kVirtioBlkFMq;
+  if (read_only_) f |= kVirtioBlkFRo;
+  return f;
+}
+
+void VirtioBlk::ReadConfig(uint64_t offset, absl::Span<uint8_t> data) {
+  // struct virtio_blk_config up to num_queues.
+  uint8_t config[36] = {};
+  uint32_t seg_max = Virtqueue::kMaxSize - 2;  // the header and status take two
+  uint32_t blk_size = kSectorSize;
+  std::memcpy(config + 0, &capacity_, 8);
+  std::memcpy(config + 12, &seg_max, 4);
+  std::memcpy(config + 20, &blk_size, 4);
+  std::memcpy(config + 34, &num_queues_, 2);
+  for (size_t i = 0; i < data.size(); i++)
+    data[i] = offset + i < sizeof(config) ? config[offset + i] : 0;
+}
+
+absl::Status VirtioBlk::Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
+                                 uint64_t features, VirtioInterrupt* interrupt) {
+  std::lock_guard lock(mu_);
+  mem_ = mem;
+  queues_ = std::move(queues);
+  interrupt_ = interrupt;
+  in_flight_per_queue_.assign(num_queues_, 0);
+  return absl::OkStatus();
+}
+
+void VirtioBlk::Reset() {
+  std::lock_guard lock(mu_);
+  // Requests still in flight finish into the guest's buffers, but their
+  // chains are no longer returned: the driver has forgotten the rings.
+  generation_++;
+  mem_ = nullptr;
+  queues_.clear();
+  interrupt_ = nullptr;
+  in_flight_per_queue_.assign(num_queues_, 0);
+}
+
+void VirtioBlk::WaitIdle() {
+  std::unique_lock lock(mu_);
+  idle_cv_.wait(lock, [this] { return in_flight_ == 0; });
+}
+
+absl::Status VirtioBlk::CompleteNow(uint32_t queue, uint16_t head, uint8_t* status, uint8_t value,
+                                    uint32_t used_len) {
+  if (status) *status = value;
+  return queues_[queue]->PushUsed(head, used_len);
+}
+
+absl::StatusOr<bool> VirtioBlk::StartRequest(uint32_t queue, DescriptorChain& chain) {
+  uint8_t* status = LastWritableByte(chain);
+  // Without a header or a status byte there is nothing to answer with.
+  if (chain.readable_bytes < 16 || !status) {
+    TVMM_RETURN_IF_ERROR(CompleteNow(queue, chain.head, status, kVirtioBlkSIoErr, 0));
+    return false;
+  }
+  uint8_t header[16];
+  {
+    std::vector<iovec> iov;
+    AppendRange(chain, false, 0, sizeof(header), &iov);
+    size_t at = 0;
+    for (const iovec& v : iov) {
+      std::memcpy(header + at, v.iov_base, v.iov_len);
+      at += v.iov_len;
+    }
+  }
+  uint32_t type;
+  uint64_t sector;
+  std::memcpy(&type, header, 4);
+  std::memcpy(&sector, header + 8, 8);
+  uint64_t in_len = chain.writable_bytes - 1;  // device-writable, before the status
+  uint64_t out_len = chain.readable_bytes - 16;  // device-readable, after the header
+
+  auto fits = [&](uint64_t len) {
+    return len % kSectorSize == 0 && sector <= capacity_ && len / kSectorSize <= capacity_ - sector;
+  };
+  auto fail = [&](uint8_t value) -> absl::StatusOr<bool> {
+    TVMM_RETURN_IF_ERROR(CompleteNow(queue, chain.head, status, value, 1));
+    return false;
+  };
+
+  std::unique_ptr<Request> req;
+  if (free_.empty()) {
+    req = std::make_unique<Request>();
+  } else {
+    req = std::move(free_.back());
+    free_.pop_back();
+  }
+  req->queue = queue;
+  req->head = chain.head;
+  req->generation = generation_;
+  req->status = status;
+  req->iov.clear();
+  io_uring_sqe* sqe;
+  switch (type) {
+    case kVirtioBlkTIn:
+      if (!fits(in_len)) return fail(kVirtioBlkSIoErr);
+      if (in_len == 0) return fail(kVirtioBlkSOk);
+      AppendRange(chain, true, 0, in_len, &req->iov);
+      req->expect = in_len;
+      req->used_len = in_len + 1;
+      sqe = io_uring_get_sqe(&ring_);
+      if (!sqe) return absl::ResourceExhaustedError("virtio-blk: io_uring SQ full");
+      io_uring_prep_readv(sqe, fd_.get(), req->iov.data(), req->iov.size(), sector * kSectorSize);
+      break;
+    case kVirtioBlkTOut:
+      if (read_only_ || !fits(out_len)) return fail(kVirtioBlkSIoErr);
+      if (out_len == 0) return fail(kVirtioBlkSOk);
+      AppendRange(chain, false, 16, out_len, &req->iov);
+      req->expect = out_len;
+      req->used_len = 1;
+      sqe = io_uring_get_sqe(&ring_);
+      if (!sqe) return absl::ResourceExhaustedError("virtio-blk: io_uring SQ full");
+      io_uring_prep_writev(sqe, fd_.get(), req->iov.data(), req->iov.size(), sector * kSectorSize);
+      break;
+    case kVirtioBlkTFlush:
+      if (read_only_) return fail(kVirtioBlkSOk);
+      req->expect = 0;
+      req->used_len = 1;
+      sqe = io_uring_get_sqe(&ring_);
+      if (!sqe) return absl::ResourceExhaustedError("virtio-blk: io_uring SQ full");
+      io_uring_prep_fsync(sqe, fd_.get(), 0);
+      break;
+    case kVirtioBlkTGetId: {
+      std::vector<iovec> iov;
+      uint64_t n = std::min<uint64_t>(in_len, kVirtioBlkIdBytes);
+      AppendRange(chain, true, 0, n, &iov);
+      char id[kVirtioBlkIdBytes] = {};  // NUL-padded, not NUL-terminated
+      std::memcpy(id, id_.data(), std::min(id_.size(), sizeof(id)));
+      size_t at = 0;
+      for (const iovec& v : iov) {
+        std::memcpy(v.iov_base, id + at, v.iov_len);
+        at += v.iov_len;
+      }
+      TVMM_RETURN_IF_ERROR(CompleteNow(queue, chain.head, status, kVirtioBlkSOk, n + 1));
+      return false;
+    }
+    default:
+      return fail(kVirtioBlkSUnsupp);
+  }
+  io_uring_sqe_set_data(sqe, req.release());
+  in_flight_++;
+  in_flight_per_queue_[queue]++;
+  return true;
+}
+
+absl::Status VirtioBlk::QueueNotify(uint32_t index) {
+  bool completed_now = false;
+  VirtioInterrupt* interrupt;
+  Virtqueue* queue;
+  {
+    std::lock_guard lock(mu_);
+    if (index >= queues_.size() || !queues_[index]->active()) return absl::OkStatus();
+    queue = queues_[index];
+    interrupt = interrupt_;
+    bool queued = false;
+    absl::Status error;
+    for (;;) {
+      // A correct driver has at most one request per descriptor in flight.
+      if (in_flight_per_queue_[index] >= queue->size()) {
+        error = absl::DataLossError(
+            "virtio-blk: more requests in flight than the queue has descriptors");
+        break;
+      }
+      absl::StatusOr<std::optional<DescriptorChain>> chain = queue->Pop();
+      if (!chain.ok()) {
+        error = chain.status();
+        break;
+      }
+      if (!chain->has_value()) break;
+      absl::StatusOr<bool> started = StartRequest(index, **chain);
+      if (!started.ok()) {
+        error = started.status();
+        break;
+      }
+      (*started ? queued : completed_now) = true;
+    }
+    // Whatever was queued goes to the kernel, error or not.
+    if (queued) {
+      int ret;
+      do {
+        ret = io_uring_submit(&ring_);
+      } while (ret == -EINTR);
+      if (ret < 0 && error.ok()) error = ErrnoStatus("virtio-blk: io_uring_submit", -ret);
+    }
+    if (!error.ok()) return error;
+  }
+  if (completed_now) interrupt->SignalUsed(*queue);
+  return absl::OkStatus();
+}
+
+void VirtioBlk::CompletionLoop() {
+  for (bool stop = false; !stop;) {
+    io_uring_cqe* cqe;
+    int ret = io_uring_wait_cqe(&ring_, &cqe);
+    if (ret == -EINTR) continue;
+    if (ret < 0) {
+      Log(LogLevel::kError, "virtio-blk: io_uring_wait_cqe: %s", strerror(-ret));
+      return;
+    }
+    uint32_t signal = 0;  // bit per queue
+    VirtioInterrupt* interrupt = nullptr;
+    std::vector<Virtqueue*> queues;
+    {
+      std::lock_guard lock(mu_);
+      unsigned head, seen = 0;
+      io_uring_for_each_cqe(&ring_, head, cqe) {
+        seen++;
+        uint64_t token = io_uring_cqe_get_data64(cqe);
+        if (token == kStopToken) {
+          stop = true;
+          continue;
+        }
+        std::unique_ptr<Request> req(reinterpret_cast<Request*>(token));
+        bool ok = req->expect ? cqe->res >= 0 && static_cast<uint64_t>(cqe->res) == req->expect
+                              : cqe->res >= 0;
+        if (req->generation == generation_) {
+          *req->status = ok ? kVirtioBlkSOk : kVirtioBlkSIoErr;
+          absl::Status s = queues_[req->queue]->PushUsed(req->head, req->used_len);
+          if (!s.ok()) {
+            Log(LogLevel::kWarning, "virtio-blk: %s", std::string(s.message()));
+          }
+          signal |= 1u << req->queue;
+          in_flight_per_queue_[req->queue]--;
+        }
+        in_flight_--;
+        free_.push_back(std::move(req));
+      }
+      io_uring_cq_advance(&ring_, seen);
+      interrupt = interrupt_;
+      queues = queues_;
+      if (in_flight_ == 0) idle_cv_.notify_all();
+    }
+    for (uint32_t q = 0; q < queues.size() && interrupt; q++) {
+      if (signal & (1u << q)) interrupt->SignalUsed(*queues[q]);
+    }
+  }
+}
+
+}  // namespace tvmm

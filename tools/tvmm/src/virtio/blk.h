@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+// virtio-blk (device ID 2) on io_uring.
+//
+// Requests are parsed on the thread that delivers the driver's notification
+// (a vCPU thread, under the transport's lock): every chain made available
+// since the last notification is validated and queued to one io_uring, and
+// all of them are submitted with one io_uring_enter(), so a driver that
+// batches requests per notification costs one system call per batch.  A
+// completion thread reaps the ring, writes each request's status byte,
+// returns the chain and interrupts the driver once per batch of completions.
+//
+// Features: VERSION_1, FLUSH, SEG_MAX, BLK_SIZE (512), MQ (one queue per
+// vCPU, up to kMaxQueues), RO for read-only images.  Request types: IN, OUT,
+// FLUSH, GET_ID; anything else gets VIRTIO_BLK_S_UNSUPP.  A request that
+// does not fit the image, is not a whole number of sectors, or lacks a
+// header or status byte gets VIRTIO_BLK_S_IOERR; a chain that breaks the
+// ring itself makes the queue fail (DEVICE_NEEDS_RESET), and neither ever
+// touches memory outside the guest.
+#ifndef TVMM_VIRTIO_BLK_H_
+#define TVMM_VIRTIO_BLK_H_
+
+#include <liburing.h>
+#include <sys/uio.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "util/fd.h"
+#include "virtio/device.h"
+
+namespace tvmm {
+
+// Request types and status values (VIRTIO 1.2, 5.2.6).
+inline constexpr uint32_t kVirtioBlkTIn = 0, kVirtioBlkTOut = 1, kVirtioBlkTFlush = 4,
+                          kVirtioBlkTGetId = 8;
+inline constexpr uint8_t kVirtioBlkSOk = 0, kVirtioBlkSIoErr = 1, kVirtioBlkSUnsupp = 2;
+inline constexpr uint64_t kVirtioBlkFRo = 1ull << 5, kVirtioBlkFSegMax = 1ull << 2,
+                          kVirtioBlkFBlkSize = 1ull << 6, kVirtioBlkFFlush = 1ull << 9,
+                          kVirtioBlkFMq = 1ull << 12;
+inline constexpr uint64_t kSectorSize = 512;
+inline constexpr size_t kVirtioBlkIdBytes = 20;
+
+class VirtioBlk : public VirtioDevice {
+ public:
+  static constexpr uint16_t kMaxQueues = 8;
+
+  // Opens @path (read-only if @read_only) and takes an advisory lock on it
+  // (shared for read-only, exclusive otherwise) so that two VMMs cannot
+  // write one image.  @num_queues is clamped to [1, kMaxQueues].
+  static absl::StatusOr<std::unique_ptr<VirtioBlk>> Open(const std::string& path, bool read_only,
+                                                         uint16_t num_queues);
+  // Use Open().
+  struct Token {
+    explicit Token() = default;
+  };
+  VirtioBlk(Token, UniqueFd fd, bool read_only, uint64_t capacity, uint16_t num_queues,
+            std::string id);
+  ~VirtioBlk() override;
+
+  uint32_t DeviceId() const override { return 2; }
+  uint64_t Features() const override;
+  size_t NumQueues() const override { return num_queues_; }
+  void ReadConfig(uint64_t offset, absl::Span<uint8_t> data) override;
+  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
+                        uint64_t features, VirtioInterrupt* interrupt) override;
+  absl::Status QueueNotify(uint32_t index) override;
+  void Reset() override;
+
+  uint64_t capacity_sectors() const { return capacity_; }
+
+  // Blocks until no request is in flight (tests; Reset() does not wait).
+  void WaitIdle();
+
+ private:
+  struct Request {
+    uint32_t queue;
+    uint16_t head;
+    uint64_t generation;
+    uint8_t* status;     // the chain's last device-writable byte
+    uint32_t used_len;   // reported to the driver on success
+    uint64_t expect;     // bytes the operation must transfer (0: flush)
+    std::vector<iovec> iov;
+  };
+
+  absl::Status InitRing();
+  // Validates one chain: either queues an SQE for it (returns true) or
+  // completes it at once with a status (returns false).
+  absl::StatusOr<bool> StartRequest(uint32_t queue, DescriptorChain& chain);
+  absl::Status CompleteNow(uint32_t queue, uint16_t head, uint8_t* status, uint8_t value,
+                           uint32_t used_len);
+  void CompletionLoop();
+
+  UniqueFd fd_;
+  const bool read_only_;
+  const uint64_t capacity_;  // in sectors
+  const uint16_t num_queues_;
+  const std::string id_;
+
+  io_uring ring_ = {};
+  bool ring_ok_ = false;
+  std::thread completer_;
+
+  // Guards the queues' used rings, the request table and the generation:
+  // requests are started on vCPU threads and completed on completer_.
+  std::mutex mu_;
+  std::condition_variable idle_cv_;
+  const GuestMemory* mem_ = nullptr;
+  std::vector<Virtqueue*> queues_;
+  VirtioInterrupt* interrupt_ = nullptr;
+  uint64_t generation_ = 0;  // bumped by Reset(): older completions are dropped
+  std::vector<std::unique_ptr<Request>> free_;
+  size_t in_flight_ = 0;                 // all generations
+  std::vector<uint32_t> in_flight_per_queue_;  // this generation
+  bool stopping_ = false;
+};
+
+}  // namespace tvmm
+
+#endif  // TVMM_VIRTIO_BLK_H_

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "virtio/vsock.h"
+
+#include <fcntl.h>
+// virtio_ring.h, included by vhost.h, has legacy helpers that are C only.
+#define VIRTIO_RING_NO_LEGACY
+#include <linux/vhost.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "util/log.h"
+#include "util/status.h"
+
+namespace tvmm {
+namespace {
+
+// What tvmm lets the driver negotiate, if vhost supports it.
+constexpr uint64_t kVirtioRingFIndirectDesc = 1ull << 28;
+constexpr uint64_t kVirtioRingFEventIdx = 1ull << 29;
+constexpr uint64_t kVirtioVsockFSeqpacket = 1ull << 1;
+constexpr uint64_t kOffered =
+    kVirtioFVersion1 | kVirtioRingFIndirectDesc | kVirtioRingFEventIdx | kVirtioVsockFSeqpacket;
+
+absl::Status VhostIoctl(int fd, unsigned long request, const void* arg, absl::string_view what) {
+  if (ioctl(fd, request, arg) < 0) return ErrnoStatus(absl::StrCat("vhost-vsock: ", what));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<VirtioVsock>> VirtioVsock::Open(uint64_t guest_cid,
+                                                               const char* path) {
+  UniqueFd vhost(open(path, O_RDWR | O_CLOEXEC));
+  if (!vhost.valid()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--vsock: ", path, ": ", strerror(errno),
+                     " (tvmm's vsock needs the host's vhost_vsock module)"));
+  }
+  TVMM_RETURN_IF_ERROR(VhostIoctl(vhost.get(), VHOST_SET_OWNER, nullptr, "VHOST_SET_OWNER"));
+  uint64_t features = 0;
+  if (ioctl(vhost.get(), VHOST_GET_FEATURES, &features) < 0)
+    return ErrnoStatus("vhost-vsock: VHOST_GET_FEATURES");
+  if (!(features & kVirtioFVersion1))
+    return absl::FailedPreconditionError("vhost-vsock does not offer VIRTIO_F_VERSION_1");
+  if (ioctl(vhost.get(), VHOST_VSOCK_SET_GUEST_CID, &guest_cid) < 0) {
+    if (errno == EADDRINUSE) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("--vsock: CID ", guest_cid, " is in use by another VM"));
+    }
+    return ErrnoStatus(absl::StrCat("--vsock: CID ", guest_cid));
+  }
+  auto vsock = std::make_unique<VirtioVsock>(Token(), std::move(vhost), guest_cid, features);
+  for (int i = 0; i < 2; i++) {
+    vsock->kick_[i].Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    vsock->call_[i].Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!vsock->kick_[i].valid() || !vsock->call_[i].valid()) return ErrnoStatus("eventfd");
+  }
+  vsock->stop_event_.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!vsock->stop_event_.valid()) return ErrnoStatus("eventfd");
+  vsock->caller_ = std::thread(&VirtioVsock::CallLoop, vsock.get());
+  return vsock;
+}
+
+VirtioVsock::VirtioVsock(Token, UniqueFd vhost, uint64_t guest_cid, uint64_t vhost_features)
+    : vhost_(std::move(vhost)), guest_cid_(guest_cid), vhost_features_(vhost_features) {}
+
+VirtioVsock::~VirtioVsock() {
+  if (caller_.joinable()) {
+    uint64_t one = 1;
+    (void)!write(stop_event_.get(), &one, sizeof(one));
+    caller_.join();
+  }
+  Stop();
+}
+
+uint64_t VirtioVsock::Features() const { return vhost_features_ & kOffered; }
+
+void VirtioVsock::ReadConfig(uint64_t offset, absl::Span<uint8_t> data) {
+  uint8_t config[8];  // struct virtio_vsock_config: le64 guest_cid
+  std::memcpy(config, &guest_cid_, 8);
+  for (size_t i = 0; i < data.size(); i++)
+    data[i] = offset + i < sizeof(config) ? config[offset + i] : 0;
+}
+
+absl::Status VirtioVsock::SetUpVhost(const GuestMemory* mem, uint64_t features) {
+  TVMM_RETURN_IF_ERROR(VhostIoctl(vhost_.get(), VHOST_SET_FEATURES, &features,
+                                  "VHOST_SET_FEATURES"));
+  const std::vector<GuestRegion>& regions = mem->regions();
+  std::vector<uint8_t> table(sizeof(vhost_memory) + regions.size() * sizeof(vhost_memory_region));
+  auto* memory = reinterpret_cast<vhost_memory*>(table.data());
+  memory->nregions = regions.size();
+  for (size_t i = 0; i < regions.size(); i++) {
+    memory->regions[i].guest_phys_addr = regions[i].gpa;
+    memory->regions[i].memory_size = regions[i].host.size();
+    memory->regions[i].userspace_addr = reinterpret_cast<uint64_t>(regions[i].host.data());
+  }
+  TVMM_RETURN_IF_ERROR(VhostIoctl(vhost_.get(), VHOST_SET_MEM_TABLE, memory,
+                                  "VHOST_SET_MEM_TABLE"));
+  for (uint32_t i = 0; i < 2; i++) {
+    Virtqueue* q = queues_[i];
+    if (!q->active()) return absl::FailedPreconditionError("vsock: rx/tx queue not ready");
+    // The transport checked that the rings lie in guest memory.
+    auto host = [&](uint64_t gpa) -> uint64_t {
+      absl::StatusOr<absl::Span<uint8_t>> s = mem->Slice(gpa, 1);
+      return s.ok() ? reinterpret_cast<uint64_t>(s->data()) : 0;
+    };
+    vhost_vring_state num = {i, q->size()};
+    vhost_vring_state base = {i, 0};
+    vhost_vring_addr addr = {};
+    addr.index = i;
+    addr.desc_user_addr = host(q->desc_addr());
+    addr.avail_user_addr = host(q->avail_addr());
+    addr.used_user_addr = host(q->used_addr());
+    vhost_vring_file kick = {i, kick_[i].get()};
+    vhost_vring_file call = {i, call_[i].get()};
+    TVMM_RETURN_IF_ERROR(VhostIoctl(vhost_.get(), VHOST_SET_VRING_NUM, &num, "VHOST_SET_VRING_NUM"));
+    TVMM_RETURN_IF_ERROR(
+        VhostIoctl(vhost_.get(), VHOST_SET_VRING_BASE, &base, "VHOST_SET_VRING_BASE"));
+    TVMM_RETURN_IF_ERROR(
+        VhostIoctl(vhost_.get(), VHOST_SET_VRING_ADDR, &addr, "VHOST_SET_VRING_ADDR"));
+    TVMM_RETURN_IF_ERROR(
+        VhostIoctl(vhost_.get(), VHOST_SET_VRING_KICK, &kick, "VHOST_SET_VRING_KICK"));
+    TVMM_RETURN_IF_ERROR(
+        VhostIoctl(vhost_.get(), VHOST_SET_VRING_CALL, &call, "VHOST_SET_VRING_CALL"));
+  }
+  int running = 1;
+  TVMM_RETURN_IF_ERROR(
+      VhostIoctl(vhost_.get(), VHOST_VSOCK_SET_RUNNING, &running, "VHOST_VSOCK_SET_RUNNING"));
+  running_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status VirtioVsock::Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
+                                   uint64_t features, VirtioInterrupt* interrupt) {
+  {
+    std::lock_guard lock(mu_);
+    queues_ = std::move(queues);
+    interrupt_ = interrupt;
+  }
+  absl::Status s = SetUpVhost(mem, features);
+  if (!s.ok()) Stop();
+  return s;
+}
+
+void VirtioVsock::Stop() {
+  if (!running_) return;
+  int running = 0;
+  if (ioctl(vhost_.get(), VHOST_VSOCK_SET_RUNNING, &running) < 0)
+    Log(LogLevel::kWarning, "vhost-vsock: stopping: %s", strerror(errno));
+  running_ = false;
+}
+
+void VirtioVsock::Reset() {
+  Stop();
+  std::lock_guard lock(mu_);
+  queues_.clear();
+  interrupt_ = nullptr;
+}
+
+absl::Status VirtioVsock::QueueNotify(uint32_t index) {
+  // The event queue only holds buffers for events tvmm never sends.
+  if (index == kEventQueue || !running_) return absl::OkStatus();
+  uint64_t one = 1;
+  if (write(kick_[index].get(), &one, sizeof(one)) < 0 && errno != EAGAIN)
+    return ErrnoStatus("vsock: kick");
+  return absl::OkStatus();
+}
+
+void VirtioVsock::CallLoop() {
+  pollfd fds[3] = {{call_[0].get(), POLLIN, 0},
+                   {call_[1].get(), POLLIN, 0},
+                   {stop_event_.get(), POLLIN, 0}};
+  for (;;) {
+    if (poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      Log(LogLevel::kError, "vsock: poll: %s", strerror(errno));
+      return;
+    }
+    if (fds[2].revents) return;
+    for (int i = 0; i < 2; i++) {
+      if (!(fds[i].revents & POLLIN)) continue;
+      uint64_t count;
+      (void)!read(call_[i].get(), &count, sizeof(count));
+      VirtioInterrupt* interrupt;
+      Virtqueue* queue;
+      {
+        std::lock_guard lock(mu_);
+        if (!interrupt_ || queues_.size() < 2) continue;
+        interrupt = interrupt_;
+        queue = queues_[i];
+      }
+      // Outside our lock: the transport takes its own.
+      interrupt->SignalUsed(*queue);
+    }
+  }
+}
+
+}  // namespace tvmm

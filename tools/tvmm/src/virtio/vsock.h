@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+// virtio-vsock (device ID 19) with its data path in the host kernel
+// (vhost-vsock): the guest's sockets to CID 2 reach host AF_VSOCK sockets
+// directly, and tvmm only sets the device up.
+//
+// tvmm keeps the virtio-mmio register file and the event queue (which it
+// never uses: no transport reset events are sent).  At DRIVER_OK it gives
+// vhost the guest memory table and the rx/tx rings (their host addresses,
+// checked by the transport to lie in guest memory), a kick eventfd per queue
+// (written when the driver notifies the queue) and a call eventfd per queue,
+// which a thread turns into the transport's used-buffer interrupt.
+//
+// Requires /dev/vhost-vsock (module vhost_vsock) and a CID no other VM uses.
+#ifndef TVMM_VIRTIO_VSOCK_H_
+#define TVMM_VIRTIO_VSOCK_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "util/fd.h"
+#include "virtio/device.h"
+
+namespace tvmm {
+
+class VirtioVsock : public VirtioDevice {
+ public:
+  static constexpr uint32_t kRxQueue = 0, kTxQueue = 1, kEventQueue = 2;
+
+  // Opens vhost-vsock and claims @guest_cid; fails (with the reason) if the
+  // module is missing or the CID is taken.
+  static absl::StatusOr<std::unique_ptr<VirtioVsock>> Open(uint64_t guest_cid,
+                                                           const char* path = "/dev/vhost-vsock");
+
+  // Use Open().
+  struct Token {
+    explicit Token() = default;
+  };
+  VirtioVsock(Token, UniqueFd vhost, uint64_t guest_cid, uint64_t vhost_features);
+  ~VirtioVsock() override;
+
+  uint32_t DeviceId() const override { return 19; }
+  uint64_t Features() const override;
+  size_t NumQueues() const override { return 3; }
+  void ReadConfig(uint64_t offset, absl::Span<uint8_t> data) override;
+  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
+                        uint64_t features, VirtioInterrupt* interrupt) override;
+  absl::Status QueueNotify(uint32_t index) override;
+  void Reset() override;
+
+ private:
+  absl::Status SetUpVhost(const GuestMemory* mem, uint64_t features);
+  void Stop();
+  void CallLoop();
+
+  UniqueFd vhost_;
+  const uint64_t guest_cid_;
+  const uint64_t vhost_features_;
+  UniqueFd kick_[2], call_[2];
+  UniqueFd stop_event_;
+  std::thread caller_;
+  std::mutex mu_;  // queues_ and interrupt_, against the call thread
+  std::vector<Virtqueue*> queues_;
+  VirtioInterrupt* interrupt_ = nullptr;
+  bool running_ = false;
+};
+
+}  // namespace tvmm
+
+#endif  // TVMM_VIRTIO_VSOCK_H_
