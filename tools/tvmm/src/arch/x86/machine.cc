@@ -115,7 +115,7 @@ class X86Machine : public Machine {
         case 1:
           e.ebx = (e.ebx & 0x00ffffff) | (id << 24);  // initial APIC ID
           e.ecx |= 1u << 31;                           // running on a hypervisor
-          if (tsc_deadline_ && getenv("TVMM_TSC_DEADLINE")) e.ecx |= 1u << 24;
+          if (tsc_deadline_) e.ecx |= 1u << 24;
           break;
         case 0xb:
         case 0x1f:
