@@ -186,7 +186,9 @@ TEST_F(VirtioBlkTest, WritesSectorsAndFlushes) {
   Header(kData, kVirtioBlkTOut, 10);
   std::memset(ram_.data() + kData + 0x1000, 0xab, 512);
   std::memset(ram_.data() + kData + 0x1200, 0xcd, 512);
-  Offer(0, {{kData, 16, false}, {kData + 0x1000, 512, false}, {kData + 0x1200, 512, false},
+  Offer(0, {{kData, 16, false},
+            {kData + 0x1000, 512, false},
+            {kData + 0x1200, 512, false},
             {kData + 0x2000, 1, true}});
   Header(kData + 0x100, kVirtioBlkTFlush, 0);
   Offer(4, {{kData + 0x100, 16, false}, {kData + 0x2001, 1, true}});
@@ -239,7 +241,8 @@ TEST_F(VirtioBlkTest, BadRequestsGetIoErrAndTouchNothing) {
     Header(kData, c.type, c.sector);
     std::memset(ram_.data() + kData + 0x1000, 0x5a, c.len);
     ram_[kData + 0x2000] = 0xff;
-    Offer(0, {{kData, 16, false}, {kData + 0x1000, c.len, c.type == kVirtioBlkTIn},
+    Offer(0, {{kData, 16, false},
+              {kData + 0x1000, c.len, c.type == kVirtioBlkTIn},
               {kData + 0x2000, 1, true}});
     ASSERT_TRUE(Kick().ok());
     ASSERT_EQ(UsedIdx(), ++n);
@@ -252,7 +255,7 @@ TEST_F(VirtioBlkTest, BadRequestsGetIoErrAndTouchNothing) {
 TEST_F(VirtioBlkTest, NoHeaderOrNoStatusByteIsAnsweredWithoutStatus) {
   Start();
   Header(kData, kVirtioBlkTIn, 0);
-  Offer(0, {{kData, 8, false}, {kData + 0x2000, 1, true}});  // short header
+  Offer(0, {{kData, 8, false}, {kData + 0x2000, 1, true}});      // short header
   Offer(2, {{kData, 16, false}, {kData + 0x1000, 512, false}});  // nothing writable
   ASSERT_TRUE(Kick().ok());
   ASSERT_EQ(UsedIdx(), 2);

@@ -47,8 +47,8 @@ uint8_t* LastWritableByte(const DescriptorChain& chain) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<VirtioBlk>> VirtioBlk::Open(const std::string& path,
-                                                           bool read_only, uint16_t num_queues) {
+absl::StatusOr<std::unique_ptr<VirtioBlk>> VirtioBlk::Open(const std::string& path, bool read_only,
+                                                           uint16_t num_queues) {
   UniqueFd fd(open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC));
   if (!fd.valid()) return ErrnoStatus(absl::StrCat("--disk ", path));
   if (flock(fd.get(), (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
@@ -201,7 +201,7 @@ absl::StatusOr<bool> VirtioBlk::StartRequest(uint32_t queue, DescriptorChain& ch
   uint64_t sector;
   std::memcpy(&type, header, 4);
   std::memcpy(&sector, header + 8, 8);
-  uint64_t in_len = chain.writable_bytes - 1;  // device-writable, before the status
+  uint64_t in_len = chain.writable_bytes - 1;    // device-writable, before the status
   uint64_t out_len = chain.readable_bytes - 16;  // device-readable, after the header
 
   auto fits = [&](uint64_t len) {

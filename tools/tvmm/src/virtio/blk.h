@@ -68,8 +68,8 @@ class VirtioBlk : public VirtioDevice {
   uint64_t Features() const override;
   size_t NumQueues() const override { return num_queues_; }
   void ReadConfig(uint64_t offset, absl::Span<uint8_t> data) override;
-  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
-                        uint64_t features, VirtioInterrupt* interrupt) override;
+  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues, uint64_t features,
+                        VirtioInterrupt* interrupt) override;
   absl::Status QueueNotify(uint32_t index) override;
   void Reset() override;
 
@@ -83,9 +83,9 @@ class VirtioBlk : public VirtioDevice {
     uint32_t queue;
     uint16_t head;
     uint64_t generation;
-    uint8_t* status;     // the chain's last device-writable byte
-    uint32_t used_len;   // reported to the driver on success
-    uint64_t expect;     // bytes the operation must transfer (0: flush)
+    uint8_t* status;    // the chain's last device-writable byte
+    uint32_t used_len;  // reported to the driver on success
+    uint64_t expect;    // bytes the operation must transfer (0: flush)
     std::vector<iovec> iov;
   };
 
@@ -116,7 +116,7 @@ class VirtioBlk : public VirtioDevice {
   VirtioInterrupt* interrupt_ = nullptr;
   uint64_t generation_ = 0;  // bumped by Reset(): older completions are dropped
   std::vector<std::unique_ptr<Request>> free_;
-  size_t in_flight_ = 0;                 // all generations
+  size_t in_flight_ = 0;                       // all generations
   std::vector<uint32_t> in_flight_per_queue_;  // this generation
   bool stopping_ = false;
 };

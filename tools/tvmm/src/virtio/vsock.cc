@@ -89,8 +89,8 @@ void VirtioVsock::ReadConfig(uint64_t offset, absl::Span<uint8_t> data) {
 }
 
 absl::Status VirtioVsock::SetUpVhost(const GuestMemory* mem, uint64_t features) {
-  TVMM_RETURN_IF_ERROR(VhostIoctl(vhost_.get(), VHOST_SET_FEATURES, &features,
-                                  "VHOST_SET_FEATURES"));
+  TVMM_RETURN_IF_ERROR(
+      VhostIoctl(vhost_.get(), VHOST_SET_FEATURES, &features, "VHOST_SET_FEATURES"));
   const std::vector<GuestRegion>& regions = mem->regions();
   std::vector<uint8_t> table(sizeof(vhost_memory) + regions.size() * sizeof(vhost_memory_region));
   auto* memory = reinterpret_cast<vhost_memory*>(table.data());
@@ -100,8 +100,8 @@ absl::Status VirtioVsock::SetUpVhost(const GuestMemory* mem, uint64_t features) 
     memory->regions[i].memory_size = regions[i].host.size();
     memory->regions[i].userspace_addr = reinterpret_cast<uint64_t>(regions[i].host.data());
   }
-  TVMM_RETURN_IF_ERROR(VhostIoctl(vhost_.get(), VHOST_SET_MEM_TABLE, memory,
-                                  "VHOST_SET_MEM_TABLE"));
+  TVMM_RETURN_IF_ERROR(
+      VhostIoctl(vhost_.get(), VHOST_SET_MEM_TABLE, memory, "VHOST_SET_MEM_TABLE"));
   for (uint32_t i = 0; i < 2; i++) {
     Virtqueue* q = queues_[i];
     if (!q->active()) return absl::FailedPreconditionError("vsock: rx/tx queue not ready");
@@ -119,7 +119,8 @@ absl::Status VirtioVsock::SetUpVhost(const GuestMemory* mem, uint64_t features) 
     addr.used_user_addr = host(q->used_addr());
     vhost_vring_file kick = {i, kick_[i].get()};
     vhost_vring_file call = {i, call_[i].get()};
-    TVMM_RETURN_IF_ERROR(VhostIoctl(vhost_.get(), VHOST_SET_VRING_NUM, &num, "VHOST_SET_VRING_NUM"));
+    TVMM_RETURN_IF_ERROR(
+        VhostIoctl(vhost_.get(), VHOST_SET_VRING_NUM, &num, "VHOST_SET_VRING_NUM"));
     TVMM_RETURN_IF_ERROR(
         VhostIoctl(vhost_.get(), VHOST_SET_VRING_BASE, &base, "VHOST_SET_VRING_BASE"));
     TVMM_RETURN_IF_ERROR(
@@ -173,9 +174,8 @@ absl::Status VirtioVsock::QueueNotify(uint32_t index) {
 }
 
 void VirtioVsock::CallLoop() {
-  pollfd fds[3] = {{call_[0].get(), POLLIN, 0},
-                   {call_[1].get(), POLLIN, 0},
-                   {stop_event_.get(), POLLIN, 0}};
+  pollfd fds[3] = {
+      {call_[0].get(), POLLIN, 0}, {call_[1].get(), POLLIN, 0}, {stop_event_.get(), POLLIN, 0}};
   for (;;) {
     if (poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;

@@ -45,8 +45,8 @@ class VirtioVsock : public VirtioDevice {
   uint64_t Features() const override;
   size_t NumQueues() const override { return 3; }
   void ReadConfig(uint64_t offset, absl::Span<uint8_t> data) override;
-  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
-                        uint64_t features, VirtioInterrupt* interrupt) override;
+  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues, uint64_t features,
+                        VirtioInterrupt* interrupt) override;
   absl::Status QueueNotify(uint32_t index) override;
   void Reset() override;
 
