@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -43,6 +44,23 @@ uint8_t* LastWritableByte(const DescriptorChain& chain) {
     if (it->device_writable && !it->data.empty()) return &it->data.back();
   }
   return nullptr;
+}
+
+// Copies between @bytes and the chain's bytes [from, from + bytes.size())
+// of its readable (@writable false) or writable buffers, which must exist.
+void CopyRange(const DescriptorChain& chain, bool writable, uint64_t from,
+               absl::Span<uint8_t> bytes, bool to_chain) {
+  std::vector<iovec> iov;
+  AppendRange(chain, writable, from, bytes.size(), &iov);
+  size_t at = 0;
+  for (const iovec& v : iov) {
+    uint8_t* guest = static_cast<uint8_t*>(v.iov_base);
+    if (to_chain)
+      std::memcpy(guest, bytes.data() + at, v.iov_len);
+    else
+      std::memcpy(bytes.data() + at, guest, v.iov_len);
+    at += v.iov_len;
+  }
 }
 
 }  // namespace
@@ -104,7 +122,6 @@ absl::Status VirtioBlk::InitRing() {
   if (int ret = io_uring_queue_init(entries, &ring_, 0); ret < 0)
     return ErrnoStatus("io_uring_queue_init", -ret);
   ring_ok_ = true;
-  in_flight_per_queue_.assign(num_queues_, 0);
   completer_ = std::thread(&VirtioBlk::CompletionLoop, this);
   return absl::OkStatus();
 }
@@ -116,7 +133,6 @@ VirtioBlk::~VirtioBlk() {
     // Guest memory outlives the device, but the requests' buffers and the
     // ring must not go away under the kernel.
     idle_cv_.wait(lock, [this] { return in_flight_ == 0; });
-    stopping_ = true;
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     if (sqe) {
       io_uring_prep_nop(sqe);
@@ -144,14 +160,12 @@ void VirtioBlk::ReadConfig(uint64_t offset, absl::Span<uint8_t> data) {
   std::memcpy(config + 12, &seg_max, 4);
   std::memcpy(config + 20, &blk_size, 4);
   std::memcpy(config + 34, &num_queues_, 2);
-  for (size_t i = 0; i < data.size(); i++)
-    data[i] = offset + i < sizeof(config) ? config[offset + i] : 0;
+  CopyConfig(config, offset, data);
 }
 
 absl::Status VirtioBlk::Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
                                  uint64_t features, VirtioInterrupt* interrupt) {
   std::lock_guard lock(mu_);
-  mem_ = mem;
   queues_ = std::move(queues);
   interrupt_ = interrupt;
   in_flight_per_queue_.assign(num_queues_, 0);
@@ -163,7 +177,6 @@ void VirtioBlk::Reset() {
   // Requests still in flight finish into the guest's buffers, but their
   // chains are no longer returned: the driver has forgotten the rings.
   generation_++;
-  mem_ = nullptr;
   queues_.clear();
   interrupt_ = nullptr;
   in_flight_per_queue_.assign(num_queues_, 0);
@@ -188,15 +201,7 @@ absl::StatusOr<bool> VirtioBlk::StartRequest(uint32_t queue, DescriptorChain& ch
     return false;
   }
   uint8_t header[16];
-  {
-    std::vector<iovec> iov;
-    AppendRange(chain, false, 0, sizeof(header), &iov);
-    size_t at = 0;
-    for (const iovec& v : iov) {
-      std::memcpy(header + at, v.iov_base, v.iov_len);
-      at += v.iov_len;
-    }
-  }
+  CopyRange(chain, false, 0, absl::MakeSpan(header), /*to_chain=*/false);
   uint32_t type;
   uint64_t sector;
   std::memcpy(&type, header, 4);
@@ -212,6 +217,33 @@ absl::StatusOr<bool> VirtioBlk::StartRequest(uint32_t queue, DescriptorChain& ch
     return false;
   };
 
+  switch (type) {
+    case kVirtioBlkTIn:
+      if (!fits(in_len)) return fail(kVirtioBlkSIoErr);
+      if (in_len == 0) return fail(kVirtioBlkSOk);
+      break;
+    case kVirtioBlkTOut:
+      if (read_only_ || !fits(out_len)) return fail(kVirtioBlkSIoErr);
+      if (out_len == 0) return fail(kVirtioBlkSOk);
+      break;
+    case kVirtioBlkTFlush:
+      if (read_only_) return fail(kVirtioBlkSOk);
+      break;
+    case kVirtioBlkTGetId: {
+      uint8_t id[kVirtioBlkIdBytes] = {};  // NUL-padded, not NUL-terminated
+      std::memcpy(id, id_.data(), std::min(id_.size(), sizeof(id)));
+      uint64_t n = std::min<uint64_t>(in_len, sizeof(id));
+      CopyRange(chain, true, 0, absl::MakeSpan(id, n), /*to_chain=*/true);
+      TVMM_RETURN_IF_ERROR(CompleteNow(queue, chain.head, status, kVirtioBlkSOk, n + 1));
+      return false;
+    }
+    default:
+      return fail(kVirtioBlkSUnsupp);
+  }
+
+  // A valid IN, OUT or FLUSH: it goes to io_uring.
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (!sqe) return absl::ResourceExhaustedError("virtio-blk: io_uring SQ full");
   std::unique_ptr<Request> req;
   if (free_.empty()) {
     req = std::make_unique<Request>();
@@ -224,52 +256,19 @@ absl::StatusOr<bool> VirtioBlk::StartRequest(uint32_t queue, DescriptorChain& ch
   req->generation = generation_;
   req->status = status;
   req->iov.clear();
-  io_uring_sqe* sqe;
-  switch (type) {
-    case kVirtioBlkTIn:
-      if (!fits(in_len)) return fail(kVirtioBlkSIoErr);
-      if (in_len == 0) return fail(kVirtioBlkSOk);
-      AppendRange(chain, true, 0, in_len, &req->iov);
-      req->expect = in_len;
-      req->used_len = in_len + 1;
-      sqe = io_uring_get_sqe(&ring_);
-      if (!sqe) return absl::ResourceExhaustedError("virtio-blk: io_uring SQ full");
-      io_uring_prep_readv(sqe, fd_.get(), req->iov.data(), req->iov.size(), sector * kSectorSize);
-      break;
-    case kVirtioBlkTOut:
-      if (read_only_ || !fits(out_len)) return fail(kVirtioBlkSIoErr);
-      if (out_len == 0) return fail(kVirtioBlkSOk);
-      AppendRange(chain, false, 16, out_len, &req->iov);
-      req->expect = out_len;
-      req->used_len = 1;
-      sqe = io_uring_get_sqe(&ring_);
-      if (!sqe) return absl::ResourceExhaustedError("virtio-blk: io_uring SQ full");
-      io_uring_prep_writev(sqe, fd_.get(), req->iov.data(), req->iov.size(), sector * kSectorSize);
-      break;
-    case kVirtioBlkTFlush:
-      if (read_only_) return fail(kVirtioBlkSOk);
-      req->expect = 0;
-      req->used_len = 1;
-      sqe = io_uring_get_sqe(&ring_);
-      if (!sqe) return absl::ResourceExhaustedError("virtio-blk: io_uring SQ full");
-      io_uring_prep_fsync(sqe, fd_.get(), 0);
-      break;
-    case kVirtioBlkTGetId: {
-      std::vector<iovec> iov;
-      uint64_t n = std::min<uint64_t>(in_len, kVirtioBlkIdBytes);
-      AppendRange(chain, true, 0, n, &iov);
-      char id[kVirtioBlkIdBytes] = {};  // NUL-padded, not NUL-terminated
-      std::memcpy(id, id_.data(), std::min(id_.size(), sizeof(id)));
-      size_t at = 0;
-      for (const iovec& v : iov) {
-        std::memcpy(v.iov_base, id + at, v.iov_len);
-        at += v.iov_len;
-      }
-      TVMM_RETURN_IF_ERROR(CompleteNow(queue, chain.head, status, kVirtioBlkSOk, n + 1));
-      return false;
-    }
-    default:
-      return fail(kVirtioBlkSUnsupp);
+  req->used_len = 1;
+  if (type == kVirtioBlkTIn) {
+    AppendRange(chain, true, 0, in_len, &req->iov);
+    req->expect = in_len;
+    req->used_len = in_len + 1;
+    io_uring_prep_readv(sqe, fd_.get(), req->iov.data(), req->iov.size(), sector * kSectorSize);
+  } else if (type == kVirtioBlkTOut) {
+    AppendRange(chain, false, 16, out_len, &req->iov);
+    req->expect = out_len;
+    io_uring_prep_writev(sqe, fd_.get(), req->iov.data(), req->iov.size(), sector * kSectorSize);
+  } else {
+    req->expect = 0;
+    io_uring_prep_fsync(sqe, fd_.get(), 0);
   }
   io_uring_sqe_set_data(sqe, req.release());
   in_flight_++;
@@ -333,7 +332,7 @@ void VirtioBlk::CompletionLoop() {
     }
     uint32_t signal = 0;  // bit per queue
     VirtioInterrupt* interrupt = nullptr;
-    std::vector<Virtqueue*> queues;
+    std::array<Virtqueue*, kMaxQueues> queues = {};
     {
       std::lock_guard lock(mu_);
       unsigned head, seen = 0;
@@ -361,10 +360,10 @@ void VirtioBlk::CompletionLoop() {
       }
       io_uring_cq_advance(&ring_, seen);
       interrupt = interrupt_;
-      queues = queues_;
+      std::copy(queues_.begin(), queues_.end(), queues.begin());
       if (in_flight_ == 0) idle_cv_.notify_all();
     }
-    for (uint32_t q = 0; q < queues.size() && interrupt; q++) {
+    for (uint32_t q = 0; q < kMaxQueues && interrupt; q++) {
       if (signal & (1u << q)) interrupt->SignalUsed(*queues[q]);
     }
   }

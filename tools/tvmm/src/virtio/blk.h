@@ -22,7 +22,6 @@
 #include <liburing.h>
 #include <sys/uio.h>
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -111,14 +110,12 @@ class VirtioBlk : public VirtioDevice {
   // requests are started on vCPU threads and completed on completer_.
   std::mutex mu_;
   std::condition_variable idle_cv_;
-  const GuestMemory* mem_ = nullptr;
-  std::vector<Virtqueue*> queues_;
+  std::vector<Virtqueue*> queues_;  // at most kMaxQueues
   VirtioInterrupt* interrupt_ = nullptr;
   uint64_t generation_ = 0;  // bumped by Reset(): older completions are dropped
   std::vector<std::unique_ptr<Request>> free_;
   size_t in_flight_ = 0;                       // all generations
   std::vector<uint32_t> in_flight_per_queue_;  // this generation
-  bool stopping_ = false;
 };
 
 }  // namespace tvmm

@@ -24,6 +24,13 @@ class VirtioInterrupt {
   virtual void SignalConfigChange() = 0;
 };
 
+// For ReadConfig(): @data from @config at @offset, bytes past its end as 0.
+inline void CopyConfig(absl::Span<const uint8_t> config, uint64_t offset,
+                       absl::Span<uint8_t> data) {
+  for (size_t i = 0; i < data.size(); i++)
+    data[i] = offset < config.size() && i < config.size() - offset ? config[offset + i] : 0;
+}
+
 class VirtioDevice {
  public:
   virtual ~VirtioDevice() = default;

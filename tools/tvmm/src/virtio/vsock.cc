@@ -84,8 +84,7 @@ uint64_t VirtioVsock::Features() const { return vhost_features_ & kOffered; }
 void VirtioVsock::ReadConfig(uint64_t offset, absl::Span<uint8_t> data) {
   uint8_t config[8];  // struct virtio_vsock_config: le64 guest_cid
   std::memcpy(config, &guest_cid_, 8);
-  for (size_t i = 0; i < data.size(); i++)
-    data[i] = offset + i < sizeof(config) ? config[offset + i] : 0;
+  CopyConfig(config, offset, data);
 }
 
 absl::Status VirtioVsock::SetUpVhost(const GuestMemory* mem, uint64_t features) {

@@ -167,9 +167,9 @@ absl::Status VmRunner::Build() {
   };
   // Disks first: the guest names them vda, vdb, ... in this order.
   for (const DiskConfig& disk : config_.disks) {
-    uint16_t queues = std::min<uint32_t>(config_.cpus, VirtioBlk::kMaxQueues);
+    // One queue per vCPU; Open() caps the count.
     TVMM_ASSIGN_OR_RETURN(std::unique_ptr<VirtioBlk> blk,
-                          VirtioBlk::Open(disk.path, disk.read_only, queues));
+                          VirtioBlk::Open(disk.path, disk.read_only, config_.cpus));
     TVMM_RETURN_IF_ERROR(add_virtio(std::move(blk)));
   }
   if (config_.rng) TVMM_RETURN_IF_ERROR(add_virtio(std::make_unique<VirtioRng>()));
