@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "test_ring.h"
+
 namespace tvmm {
 namespace {
 
@@ -27,12 +29,6 @@ class CountingInterrupt : public VirtioInterrupt {
   void SignalUsed(Virtqueue&) override { used++; }
   void SignalConfigChange() override {}
   std::atomic<int> used{0};
-};
-
-struct Desc {
-  uint64_t gpa;
-  uint32_t len;
-  bool writable;
 };
 
 class VirtioBlkTest : public ::testing::Test {
@@ -69,23 +65,8 @@ class VirtioBlkTest : public ::testing::Test {
     std::memcpy(ram_.data() + gpa, &type, 4);
     std::memcpy(ram_.data() + gpa + 8, &sector, 8);
   }
-  // Chains @descs from descriptor @first on and offers the chain.
-  void Offer(uint16_t first, const std::vector<Desc>& descs) {
-    for (size_t i = 0; i < descs.size(); i++) {
-      uint8_t* d = ram_.data() + kDesc + 16 * (first + i);
-      uint16_t flags = (i + 1 < descs.size() ? Virtqueue::kDescNext : 0) |
-                       (descs[i].writable ? Virtqueue::kDescWrite : 0);
-      uint16_t next = first + i + 1;
-      std::memcpy(d, &descs[i].gpa, 8);
-      std::memcpy(d + 8, &descs[i].len, 4);
-      std::memcpy(d + 12, &flags, 2);
-      std::memcpy(d + 14, &next, 2);
-    }
-    uint16_t idx;
-    std::memcpy(&idx, ram_.data() + kAvail + 2, 2);
-    std::memcpy(ram_.data() + kAvail + 4 + 2 * (idx % kSize), &first, 2);
-    idx++;
-    std::memcpy(ram_.data() + kAvail + 2, &idx, 2);
+  void Offer(uint16_t first, const std::vector<TestRing::Desc>& descs) {
+    ring_.OfferChain(first, descs);
   }
   // Notifies and waits for the device to finish everything.
   absl::Status Kick() {
@@ -93,18 +74,8 @@ class VirtioBlkTest : public ::testing::Test {
     blk_->WaitIdle();
     return s;
   }
-  uint16_t UsedIdx() {
-    uint16_t v;
-    std::memcpy(&v, ram_.data() + kUsed + 2, 2);
-    return v;
-  }
-  // The used element @n: (head, len).
-  std::pair<uint32_t, uint32_t> Used(uint16_t n) {
-    uint32_t id, len;
-    std::memcpy(&id, ram_.data() + kUsed + 4 + 8 * (n % kSize), 4);
-    std::memcpy(&len, ram_.data() + kUsed + 8 + 8 * (n % kSize), 4);
-    return {id, len};
-  }
+  uint16_t UsedIdx() { return ring_.UsedIdx(); }
+  std::pair<uint32_t, uint32_t> Used(uint16_t n) { return ring_.Used(n); }
   uint8_t ImageByte(uint64_t offset) { return ((offset / kSectorSize) * 7 + offset % kSectorSize); }
   std::vector<uint8_t> ReadImage(uint64_t offset, size_t len) {
     std::vector<uint8_t> out(len);
@@ -120,6 +91,7 @@ class VirtioBlkTest : public ::testing::Test {
   std::vector<uint8_t> ram_ = std::vector<uint8_t>(1 << 20);
   GuestMemory mem_;
   Virtqueue q_{kSize};
+  TestRing ring_{&ram_, kSize, kDesc, kAvail, kUsed};
   CountingInterrupt irq_;
   std::unique_ptr<VirtioBlk> blk_;
 };

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "test_ring.h"
+
 namespace tvmm {
 namespace {
 
@@ -22,20 +24,9 @@ class VirtqueueTest : public ::testing::Test {
     ASSERT_TRUE(q_.Activate(&mem_, kSize, kDesc, kAvail, kUsed).ok());
   }
   void SetDesc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next = 0) {
-    uint8_t* d = ram_.data() + kDesc + 16 * i;
-    std::memcpy(d, &addr, 8);
-    std::memcpy(d + 8, &len, 4);
-    std::memcpy(d + 12, &flags, 2);
-    std::memcpy(d + 14, &next, 2);
+    ring_.SetDesc(i, addr, len, flags, next);
   }
-  // Makes @head available as the next entry.
-  void Offer(uint16_t head) {
-    uint16_t idx;
-    std::memcpy(&idx, ram_.data() + kAvail + 2, 2);
-    std::memcpy(ram_.data() + kAvail + 4 + 2 * (idx % kSize), &head, 2);
-    idx++;
-    std::memcpy(ram_.data() + kAvail + 2, &idx, 2);
-  }
+  void Offer(uint16_t head) { ring_.Offer(head); }
   std::string PopError() {
     auto r = q_.Pop();
     EXPECT_FALSE(r.ok());
@@ -45,6 +36,7 @@ class VirtqueueTest : public ::testing::Test {
   std::vector<uint8_t> ram_ = std::vector<uint8_t>(0x10000);
   GuestMemory mem_;
   Virtqueue q_;
+  TestRing ring_{&ram_, kSize, kDesc, kAvail, kUsed};
 };
 
 TEST_F(VirtqueueTest, PopsAChainAndReturnsIt) {
