@@ -9,8 +9,9 @@
 
 OUT=$BUILD/tvmm-guest
 SRC=$TOP/tools/tvmm/guest/init.c
-# Load order: dependencies first (modinfo -F depends).
-MODULES=(virtio_mmio virtio_blk virtio-rng crc16 mbcache jbd2 ext4
+# Load order: dependencies first (modinfo -F depends); ext4 also wants a
+# crc32c implementation, which it asks the crypto API for.
+MODULES=(virtio_mmio virtio_blk virtio-rng crc16 crc32c_generic mbcache jbd2 ext4
 	 vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport)
 kr=$(krelease)
 key=$(hash_files "$SRC" "$0")-$kr

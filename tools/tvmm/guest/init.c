@@ -15,9 +15,23 @@
  *
  *   rng    reads 64 bytes from /dev/hwrng (virtio-rng) and wants some nonzero
  *   blk    mounts /dev/vda (ext2, read-only) and checks that hello.txt has
- *          the length that hello.len, written with it, says
+ *          the length that hello.len, written with it, says, and the 200
+ *          lines that scripts/build-guest.sh wrote
  *   vsock  connects to the host (CID 2) on the port, sends "ping from
  *          guest", and wants "pong from host" back
+ *
+ * Benchmarks (bench/tvmm_vs_qemu.sh boots this guest in tvmm and in QEMU):
+ *
+ *   tvmm_guest.bench=pio,blk           (default: none; run after the checks)
+ *   tvmm_guest.pio_exits=N             (default 20000)
+ *   tvmm_guest.blk_seconds=N           (default 5)
+ *   tvmm_guest.hold=N                  (sleep N seconds before rebooting)
+ *
+ *   pio    five rounds of N one-byte writes to port 0x80, which no device of
+ *          either VMM claims, so that each is one exit to the VMM's userspace
+ *          and back: "tvmm-guest: bench pio <ns> ns/exit" (the best round)
+ *   blk    4 KiB random O_DIRECT reads of all of /dev/vda at queue depth 32
+ *          (Linux AIO) for the seconds given: "tvmm-guest: bench blk <n> IOPS"
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,11 +48,18 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <linux/aio_abi.h>
+#include <linux/fs.h>
 #include <linux/vm_sockets.h>
 
 #define BOOT_TIMER_PORT 0x440
 #define BOOT_TIMER_MAGIC 123
 #define HOST_CID 2
+#define BENCH_PIO_PORT 0x80
+#define BENCH_BLK_QD 32
+#define BENCH_BLK_SIZE 4096
 
 static int failures;
 
@@ -152,17 +173,30 @@ static const char *param(const char *key)
 	return NULL;
 }
 
-static int wanted(const char *check)
+static long param_long(const char *key, long dflt)
 {
-	const char *checks = param("tvmm_guest.checks");
-	size_t n = strlen(check);
+	const char *v = param(key);
+
+	return v ? atol(v) : dflt;
+}
+
+/* Is @item in the comma-separated list that parameter @key holds? */
+static int listed(const char *key, const char *item)
+{
+	const char *checks = param(key);
+	size_t n = strlen(item);
 
 	for (const char *p = checks; p && *p; p += strcspn(p, ",")) {
 		p += *p == ',';
-		if (!strncmp(p, check, n) && (p[n] == ',' || !p[n]))
+		if (!strncmp(p, item, n) && (p[n] == ',' || !p[n]))
 			return 1;
 	}
 	return 0;
+}
+
+static int wanted(const char *check)
+{
+	return listed("tvmm_guest.checks", check);
 }
 
 /* Device nodes appear when their driver probes: give them a few seconds. */
@@ -212,9 +246,21 @@ static ssize_t read_file(const char *path, char *buf, size_t size)
 	return n;
 }
 
+/* What scripts/build-guest.sh writes into hello.txt. */
+static size_t expected_hello(char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (int i = 1; i <= 200 && n < size; i++)
+		n += snprintf(buf + n, size - n, "tvmm virtio-blk test file, line %d\n", i);
+	return n < size ? n : size;
+}
+
 static void check_blk(void)
 {
-	char text[4096], len[32];
+	static char text[16384], want[16384];
+	char len[32];
+	size_t want_len = expected_hello(want, sizeof(want));
 	ssize_t n;
 
 	if (wait_for("/dev/vda")) {
@@ -230,8 +276,9 @@ static void check_blk(void)
 	if (n < 0 || read_file("/mnt/hello.len", len, sizeof(len)) < 0)
 		result("blk", 0, "hello.txt or hello.len missing");
 	else
-		result("blk", n == atol(len) && strstr(text, "tvmm virtio-blk"),
-		       "hello.txt has %zd bytes, hello.len says %ld", n, atol(len));
+		result("blk", n == atol(len) && (size_t)n == want_len && !memcmp(text, want, n),
+		       "hello.txt has %zd bytes (hello.len says %ld, %zu expected)%s", n,
+		       atol(len), want_len, memcmp(text, want, want_len) ? ", content differs" : "");
 	umount("/mnt");
 }
 
@@ -274,6 +321,103 @@ static void check_vsock(void)
 	result("vsock", n > 0 && !strcmp(reply, "pong from host"), "reply \"%s\"", reply);
 }
 
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void bench_pio(void)
+{
+	long n = param_long("tvmm_guest.pio_exits", 20000);
+	double best = 0;
+
+	if (n < 1 || ioperm(BENCH_PIO_PORT, 1, 1)) {
+		say("tvmm-guest: bench pio FAILED: %s\n", n < 1 ? "no exits" : strerror(errno));
+		failures++;
+		return;
+	}
+	for (int round = 0; round < 5; round++) {
+		double t = now_ns();
+
+		for (long i = 0; i < n; i++)
+			outb(0, BENCH_PIO_PORT);
+		t = (now_ns() - t) / n;
+		if (!round || t < best)
+			best = t;
+	}
+	say("tvmm-guest: bench pio %.0f ns/exit (best of 5 rounds of %ld)\n", best, n);
+}
+
+static void bench_blk(void)
+{
+	static struct iocb cbs[BENCH_BLK_QD];
+	struct iocb *cbp[BENCH_BLK_QD];
+	struct io_event ev[BENCH_BLK_QD];
+	long seconds = param_long("tvmm_guest.blk_seconds", 5), done = 0, errors = 0;
+	uint64_t size = 0, blocks, x = 0x9e3779b97f4a7c15ull;
+	aio_context_t ctx = 0;
+	int fd, inflight = 0;
+	double start, end;
+	char *bufs;
+
+	fd = open("/dev/vda", O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &size) || size < BENCH_BLK_SIZE ||
+	    posix_memalign((void **)&bufs, 4096, BENCH_BLK_QD * BENCH_BLK_SIZE) ||
+	    syscall(SYS_io_setup, BENCH_BLK_QD, &ctx)) {
+		say("tvmm-guest: bench blk FAILED: /dev/vda: %s\n", strerror(errno));
+		failures++;
+		return;
+	}
+	blocks = size / BENCH_BLK_SIZE;
+	start = now_ns();
+	end = start + seconds * 1e9;
+	for (int i = 0; i < BENCH_BLK_QD; i++) {
+		cbs[i].aio_fildes = fd;
+		cbs[i].aio_lio_opcode = IOCB_CMD_PREAD;
+		cbs[i].aio_buf = (uintptr_t)(bufs + i * BENCH_BLK_SIZE);
+		cbs[i].aio_nbytes = BENCH_BLK_SIZE;
+		cbp[i] = &cbs[i];
+	}
+	/* xorshift64: the same offsets in every VMM. */
+#define NEXT_OFFSET() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, (x % blocks) * BENCH_BLK_SIZE)
+	for (int i = 0; i < BENCH_BLK_QD; i++)
+		cbs[i].aio_offset = NEXT_OFFSET();
+	if (syscall(SYS_io_submit, ctx, BENCH_BLK_QD, cbp) == BENCH_BLK_QD)
+		inflight = BENCH_BLK_QD;
+	while (inflight > 0) {
+		long n = syscall(SYS_io_getevents, ctx, 1, BENCH_BLK_QD, ev, NULL);
+		int again = 0;
+
+		if (n < 0)
+			break;
+		inflight -= n;
+		for (long i = 0; i < n; i++) {
+			struct iocb *cb = (struct iocb *)(uintptr_t)ev[i].obj;
+
+			done++;
+			errors += ev[i].res != BENCH_BLK_SIZE;
+			if (now_ns() < end) {
+				cb->aio_offset = NEXT_OFFSET();
+				cbp[again++] = cb;
+			}
+		}
+		if (again && syscall(SYS_io_submit, ctx, again, cbp) == again)
+			inflight += again;
+	}
+#undef NEXT_OFFSET
+	end = now_ns();
+	syscall(SYS_io_destroy, ctx);
+	close(fd);
+	free(bufs);
+	if (errors || inflight)
+		failures++;
+	say("tvmm-guest: bench blk %.0f IOPS (%ld reads of 4 KiB at QD %d in %.2f s, %ld errors)\n",
+	    done / ((end - start) / 1e9), done, BENCH_BLK_QD, (end - start) / 1e9, errors);
+}
+
 int main(void)
 {
 	boot_timer();
@@ -291,7 +435,15 @@ int main(void)
 		check_blk();
 	if (wanted("vsock"))
 		check_vsock();
+	if (listed("tvmm_guest.bench", "pio"))
+		bench_pio();
+	if (listed("tvmm_guest.bench", "blk"))
+		bench_blk();
 	say("tvmm-guest: done, %d failed\n", failures);
+	if (param_long("tvmm_guest.hold", 0) > 0) {
+		say("tvmm-guest: holding for %ld s\n", param_long("tvmm_guest.hold", 0));
+		sleep(param_long("tvmm_guest.hold", 0));
+	}
 	sync();
 	reboot(RB_AUTOBOOT);
 	return 0;

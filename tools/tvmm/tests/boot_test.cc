@@ -114,7 +114,7 @@ class GuestRam : public ::testing::Test {
 TEST_F(GuestRam, LoadLinuxFillsTheZeroPage) {
   auto image = *ParseBzImage(FakeBzImage());
   std::vector<uint8_t> initrd(0x3000, 0xab);
-  ASSERT_TRUE(LoadLinux(mem_, image, initrd, "console=ttyS0", 16 << 20).ok());
+  ASSERT_TRUE(LoadLinux(mem_, image, initrd, "console=ttyS0", 16 << 20, kAcpiAddr).ok());
   auto params = *mem_.ReadObj<boot_params>(kZeroPageAddr);
   EXPECT_EQ(params.hdr.header, 0x53726448u);
   EXPECT_EQ(params.hdr.type_of_loader, 0xff);
@@ -123,6 +123,7 @@ TEST_F(GuestRam, LoadLinuxFillsTheZeroPage) {
   EXPECT_EQ(params.hdr.ramdisk_size, 0x3000u);
   EXPECT_EQ(params.hdr.ramdisk_image, (16u << 20) - 0x3000);
   EXPECT_EQ(ram_[params.hdr.ramdisk_image], 0xab);
+  EXPECT_EQ(params.acpi_rsdp_addr, kAcpiAddr);
   EXPECT_EQ(params.e820_entries, 3);
   EXPECT_EQ(ram_[kHighMemory], 0x90);  // the kernel
 }
@@ -137,35 +138,6 @@ TEST_F(GuestRam, PageTablesIdentityMap4G) {
     EXPECT_TRUE(last & 0x80);  // 2 MiB page
   }
   EXPECT_EQ(*mem_.ReadObj<uint64_t>(kGdtAddr + kBootCs), 0x00af9b000000ffffull);
-}
-
-TEST_F(GuestRam, MpTableIsConsistent) {
-  ASSERT_TRUE(WriteMpTable(mem_, 4).ok());
-  const uint8_t* fp = ram_.data() + kEbdaAddr;
-  ASSERT_EQ(std::memcmp(fp, "_MP_", 4), 0);
-  uint8_t sum = 0;
-  for (int i = 0; i < 16; i++) sum += fp[i];
-  EXPECT_EQ(sum, 0);
-  uint32_t table;
-  std::memcpy(&table, fp + 4, 4);
-  const uint8_t* t = ram_.data() + table;
-  ASSERT_EQ(std::memcmp(t, "PCMP", 4), 0);
-  uint16_t length, count;
-  std::memcpy(&length, t + 4, 2);
-  std::memcpy(&count, t + 34, 2);
-  sum = 0;
-  for (int i = 0; i < length; i++) sum += t[i];
-  EXPECT_EQ(sum, 0);
-  EXPECT_EQ(count, 4 + 1 + 1 + 16 + 2);
-  // Processors first: APIC IDs 0..3, only 0 is the BSP.
-  for (int cpu = 0; cpu < 4; cpu++) {
-    const uint8_t* e = t + 44 + cpu * 20;
-    EXPECT_EQ(e[0], 0);
-    EXPECT_EQ(e[1], cpu);
-    EXPECT_EQ(e[3], cpu == 0 ? 3 : 1);
-  }
-  EXPECT_FALSE(WriteMpTable(mem_, 0).ok());
-  EXPECT_FALSE(WriteMpTable(mem_, 255).ok());
 }
 
 }  // namespace

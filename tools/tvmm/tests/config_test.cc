@@ -62,7 +62,7 @@ TEST(ParseRunFlags, EveryFlagNamedInItsError) {
 
   f = Valid();
   f.cpus = "0";
-  EXPECT_THAT(ErrorOf(f), HasSubstr("--cpus: 0 is outside 1..255"));
+  EXPECT_THAT(ErrorOf(f), HasSubstr("--cpus: 0 is outside 1..254"));
   f.cpus = "256";
   EXPECT_THAT(ErrorOf(f), HasSubstr("--cpus"));
   f.cpus = "two";

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "cli/config.h"
 #include "devices/boot_timer.h"
 #include "devices/bus.h"
@@ -26,6 +27,13 @@ struct RamRange {
   uint64_t gpa;
   uint64_t size;
   uint64_t backing_offset;
+};
+
+// A virtio-mmio device's place: registers and interrupt line.
+struct VirtioSlot {
+  uint64_t base;
+  uint64_t size;
+  uint32_t irq;
 };
 
 // What the platform devices report to the VM runner.
@@ -59,13 +67,13 @@ class Machine {
   virtual uint64_t VirtioMmioBase(int index) const = 0;
   virtual uint32_t VirtioIrq(int index) const = 0;
 
-  // The command line for the kernel: the machine's defaults, the devices
-  // (@device_args), then the user's.
-  virtual std::string KernelCmdline(const std::string& device_args,
-                                    const std::string& user) const = 0;
+  // The command line for the kernel: the machine's defaults, then the user's.
+  virtual std::string KernelCmdline(const std::string& user) const = 0;
 
-  // Kernel, initrd, command line, firmware tables into guest memory.
-  virtual absl::Status LoadGuest(const GuestMemory& mem, const std::string& cmdline) = 0;
+  // Kernel, initrd, command line and the firmware tables that describe the
+  // machine, @virtio devices included, into guest memory.
+  virtual absl::Status LoadGuest(const GuestMemory& mem, const std::string& cmdline,
+                                 absl::Span<const VirtioSlot> virtio) = 0;
 
   virtual absl::Status SetupVcpu(const Vcpu& vcpu) = 0;
 };

@@ -63,7 +63,7 @@ absl::StatusOr<VmConfig> ParseRunFlags(const RunFlags& flags);
 
 inline constexpr uint64_t kMinMemory = 16ull << 20;
 inline constexpr uint64_t kMaxMemory = 1ull << 40;
-inline constexpr uint32_t kMaxCpus = 255;  // MP table APIC IDs are 8 bits
+inline constexpr uint32_t kMaxCpus = 254;  // 8-bit APIC IDs, 0xff broadcast
 inline constexpr size_t kMaxDisks = 16;
 
 }  // namespace tvmm

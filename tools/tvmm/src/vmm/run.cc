@@ -70,8 +70,7 @@ class KvmIrqLines : public IrqLineFactory {
 };
 
 int ExitStatusFor(const absl::Status& status) {
-  return absl::IsInvalidArgument(status) || absl::IsNotFound(status) ? kExitUsage
-                                                                     : kExitVmmError;
+  return absl::IsInvalidArgument(status) || absl::IsNotFound(status) ? kExitUsage : kExitVmmError;
 }
 
 class VmRunner {
@@ -99,7 +98,7 @@ class VmRunner {
   std::shared_ptr<Serial> console_;
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   std::vector<std::thread> threads_;  // reserved up front: never reallocated
-  std::atomic<size_t> started_{0};     // threads_[0, started_) exist
+  std::atomic<size_t> started_{0};    // threads_[0, started_) exist
   std::atomic<End> end_{End::kNone};
   UniqueFd stop_event_;
   std::mutex error_mu_;
@@ -152,17 +151,17 @@ absl::Status VmRunner::Build() {
   };
   TVMM_ASSIGN_OR_RETURN(console_, machine_->AddPlatformDevices(pio_, mmio_, *irqs_, hooks));
 
-  // virtio-mmio devices, announced on the kernel command line.
-  std::string device_args;
-  int index = 0;
+  // virtio-mmio devices, which the machine describes to the guest
+  // (ACPI on x86).
+  std::vector<VirtioSlot> slots;
   auto add_virtio = [&](std::unique_ptr<VirtioDevice> device) -> absl::Status {
-    uint64_t base = machine_->VirtioMmioBase(index);
-    uint32_t irq = machine_->VirtioIrq(index);
-    index++;
-    auto transport = std::make_shared<VirtioMmio>(std::move(device), &memory_, irqs_->Line(irq));
-    TVMM_RETURN_IF_ERROR(mmio_.Register(base, VirtioMmio::kSize, transport));
-    absl::StrAppend(&device_args, device_args.empty() ? "" : " ", "virtio_mmio.device=",
-                    VirtioMmio::kSize, "@0x", absl::Hex(base), ":", irq);
+    const int index = static_cast<int>(slots.size());
+    VirtioSlot slot = {machine_->VirtioMmioBase(index), VirtioMmio::kSize,
+                       machine_->VirtioIrq(index)};
+    auto transport =
+        std::make_shared<VirtioMmio>(std::move(device), &memory_, irqs_->Line(slot.irq));
+    TVMM_RETURN_IF_ERROR(mmio_.Register(slot.base, slot.size, transport));
+    slots.push_back(slot);
     return absl::OkStatus();
   };
   // Disks first: the guest names them vda, vdb, ... in this order.
@@ -174,12 +173,13 @@ absl::Status VmRunner::Build() {
   }
   if (config_.rng) TVMM_RETURN_IF_ERROR(add_virtio(std::make_unique<VirtioRng>()));
   if (config_.vsock_cid) {
-    TVMM_ASSIGN_OR_RETURN(std::unique_ptr<VirtioVsock> vsock, VirtioVsock::Open(*config_.vsock_cid));
+    TVMM_ASSIGN_OR_RETURN(std::unique_ptr<VirtioVsock> vsock,
+                          VirtioVsock::Open(*config_.vsock_cid));
     TVMM_RETURN_IF_ERROR(add_virtio(std::move(vsock)));
   }
 
-  std::string cmdline = machine_->KernelCmdline(device_args, config_.cmdline);
-  TVMM_RETURN_IF_ERROR(machine_->LoadGuest(memory_, cmdline));
+  std::string cmdline = machine_->KernelCmdline(config_.cmdline);
+  TVMM_RETURN_IF_ERROR(machine_->LoadGuest(memory_, cmdline, slots));
 
   for (uint32_t i = 0; i < config_.cpus; i++) {
     TVMM_ASSIGN_OR_RETURN(Vcpu vcpu, vm_->CreateVcpu(i));

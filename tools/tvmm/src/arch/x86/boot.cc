@@ -23,78 +23,6 @@ uint64_t KernelFootprint(const setup_header& hdr, size_t kernel_size) {
   return std::max<uint64_t>(kernel_size, hdr.init_size);
 }
 
-// ---- MP table (Intel MultiProcessor Specification 1.4) ----
-#pragma pack(push, 1)
-struct MpFloating {
-  char signature[4];  // "_MP_"
-  uint32_t physptr;
-  uint8_t length;     // in 16-byte units
-  uint8_t spec_rev;
-  uint8_t checksum;
-  uint8_t feature[5];
-};
-struct MpConfigHeader {
-  char signature[4];  // "PCMP"
-  uint16_t length;
-  uint8_t spec_rev;
-  uint8_t checksum;
-  char oem[8];
-  char product[12];
-  uint32_t oem_ptr;
-  uint16_t oem_size;
-  uint16_t entry_count;
-  uint32_t lapic_addr;
-  uint16_t ext_length;
-  uint8_t ext_checksum;
-  uint8_t reserved;
-};
-struct MpProcessor {
-  uint8_t type;  // 0
-  uint8_t apic_id;
-  uint8_t apic_version;
-  uint8_t flags;  // 1: enabled, 2: bootstrap processor
-  uint32_t signature;
-  uint32_t features;
-  uint32_t reserved[2];
-};
-struct MpBus {
-  uint8_t type;  // 1
-  uint8_t bus_id;
-  char bus_type[6];
-};
-struct MpIoapic {
-  uint8_t type;  // 2
-  uint8_t apic_id;
-  uint8_t apic_version;
-  uint8_t flags;  // 1: usable
-  uint32_t addr;
-};
-struct MpInterrupt {
-  uint8_t type;  // 3: I/O interrupt, 4: local interrupt
-  uint8_t irq_type;  // 0 INT, 1 NMI, 3 ExtINT
-  uint16_t flags;    // 0: conforms to the bus
-  uint8_t src_bus;
-  uint8_t src_irq;
-  uint8_t dst_apic;
-  uint8_t dst_pin;
-};
-#pragma pack(pop)
-static_assert(sizeof(MpFloating) == 16 && sizeof(MpConfigHeader) == 44 &&
-              sizeof(MpProcessor) == 20 && sizeof(MpBus) == 8 && sizeof(MpIoapic) == 8 &&
-              sizeof(MpInterrupt) == 8);
-
-uint8_t Checksum(const uint8_t* p, size_t n) {
-  uint8_t sum = 0;
-  for (size_t i = 0; i < n; i++) sum += p[i];
-  return static_cast<uint8_t>(-sum);
-}
-
-template <typename T>
-void Append(std::vector<uint8_t>& out, const T& v) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&v);
-  out.insert(out.end(), p, p + sizeof(T));
-}
-
 }  // namespace
 
 RamLayout SplitRam(uint64_t ram_size) {
@@ -106,13 +34,14 @@ std::vector<boot_e820_entry> BuildE820(const RamLayout& ram) {
   std::vector<boot_e820_entry> map;
   map.push_back({0, kEbdaAddr, kE820Ram});
   map.push_back({kEbdaAddr, kHighMemory - kEbdaAddr, kE820Reserved});
-  if (ram.low_size > kHighMemory) map.push_back({kHighMemory, ram.low_size - kHighMemory, kE820Ram});
+  if (ram.low_size > kHighMemory)
+    map.push_back({kHighMemory, ram.low_size - kHighMemory, kE820Ram});
   if (ram.high_size) map.push_back({k4G, ram.high_size, kE820Ram});
   return map;
 }
 
-absl::StatusOr<uint64_t> PlaceInitrd(const setup_header& hdr, size_t kernel_size,
-                                     uint64_t low_size, uint64_t initrd_size) {
+absl::StatusOr<uint64_t> PlaceInitrd(const setup_header& hdr, size_t kernel_size, uint64_t low_size,
+                                     uint64_t initrd_size) {
   uint64_t kernel_end = kHighMemory + KernelFootprint(hdr, kernel_size);
   uint64_t limit = std::min<uint64_t>(low_size, uint64_t{hdr.initrd_addr_max} + 1);
   if (initrd_size > limit || AlignDown(limit - initrd_size, kPage) < kernel_end) {
@@ -123,20 +52,19 @@ absl::StatusOr<uint64_t> PlaceInitrd(const setup_header& hdr, size_t kernel_size
   return AlignDown(limit - initrd_size, kPage);
 }
 
-absl::Status ValidateBoot(const BzImage& image, uint64_t initrd_size,
-                          const std::string& cmdline, uint64_t ram_size) {
+absl::Status ValidateBoot(const BzImage& image, uint64_t initrd_size, const std::string& cmdline,
+                          uint64_t ram_size) {
   RamLayout ram = SplitRam(ram_size);
   uint64_t kernel_end = kHighMemory + KernelFootprint(image.header, image.kernel.size());
   if (kernel_end > ram.low_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--memory: ", ram_size >> 20, " MiB cannot hold the kernel, which needs ",
-        (kernel_end + (1 << 20) - 1) >> 20, " MiB"));
+    return absl::InvalidArgumentError(absl::StrCat("--memory: ", ram_size >> 20,
+                                                   " MiB cannot hold the kernel, which needs ",
+                                                   (kernel_end + (1 << 20) - 1) >> 20, " MiB"));
   }
   uint64_t max_cmdline = std::min<uint64_t>(image.header.cmdline_size, kCmdlineMax - 1);
   if (cmdline.size() > max_cmdline) {
-    return absl::InvalidArgumentError(absl::StrCat("--cmdline: ", cmdline.size(),
-                                                   " bytes, the kernel takes at most ",
-                                                   max_cmdline));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--cmdline: ", cmdline.size(), " bytes, the kernel takes at most ", max_cmdline));
   }
   if (initrd_size) {
     absl::StatusOr<uint64_t> at =
@@ -148,7 +76,7 @@ absl::Status ValidateBoot(const BzImage& image, uint64_t initrd_size,
 
 absl::Status LoadLinux(const GuestMemory& mem, const BzImage& image,
                        absl::Span<const uint8_t> initrd, const std::string& cmdline,
-                       uint64_t ram_size) {
+                       uint64_t ram_size, uint64_t rsdp) {
   TVMM_RETURN_IF_ERROR(ValidateBoot(image, initrd.size(), cmdline, ram_size));
   RamLayout ram = SplitRam(ram_size);
 
@@ -165,9 +93,10 @@ absl::Status LoadLinux(const GuestMemory& mem, const BzImage& image,
   params.hdr.cmd_line_ptr = kCmdlineAddr;
   params.ext_cmd_line_ptr = 0;
   params.hdr.vid_mode = 0xffff;  // "normal"
+  params.acpi_rsdp_addr = rsdp;
   if (!initrd.empty()) {
-    TVMM_ASSIGN_OR_RETURN(uint64_t at, PlaceInitrd(image.header, image.kernel.size(),
-                                                   ram.low_size, initrd.size()));
+    TVMM_ASSIGN_OR_RETURN(
+        uint64_t at, PlaceInitrd(image.header, image.kernel.size(), ram.low_size, initrd.size()));
     TVMM_RETURN_IF_ERROR(mem.Write(at, initrd));
     params.hdr.ramdisk_image = static_cast<uint32_t>(at);
     params.hdr.ramdisk_size = static_cast<uint32_t>(initrd.size());
@@ -180,8 +109,7 @@ absl::Status LoadLinux(const GuestMemory& mem, const BzImage& image,
 
 absl::Status WriteGdtAndPageTables(const GuestMemory& mem) {
   const uint64_t gdt[4] = {
-      0,
-      0,
+      0, 0,
       0x00af9b000000ffffull,  // 0x10: 64-bit code, present, DPL 0
       0x00cf93000000ffffull,  // 0x18: data, 4 GiB, present, DPL 0
   };
@@ -197,62 +125,6 @@ absl::Status WriteGdtAndPageTables(const GuestMemory& mem) {
     TVMM_RETURN_IF_ERROR(mem.WriteObj(kPdAddr + i * kPage, pd));
   }
   return absl::OkStatus();
-}
-
-absl::Status WriteMpTable(const GuestMemory& mem, uint32_t ncpus) {
-  if (ncpus == 0 || ncpus > 254) return absl::InvalidArgumentError("MP table: 1..254 CPUs");
-  const uint8_t ioapic_id = static_cast<uint8_t>(ncpus);
-  std::vector<uint8_t> entries;
-  uint16_t count = 0;
-  for (uint32_t i = 0; i < ncpus; i++, count++) {
-    MpProcessor cpu = {};
-    cpu.apic_id = static_cast<uint8_t>(i);
-    cpu.apic_version = 0x14;
-    cpu.flags = 1 | (i == 0 ? 2 : 0);
-    cpu.signature = 0x600;  // family 6
-    cpu.features = 0x201;   // FPU, APIC
-    Append(entries, cpu);
-  }
-  MpBus bus = {1, 0, {'I', 'S', 'A', ' ', ' ', ' '}};
-  Append(entries, bus);
-  count++;
-  MpIoapic ioapic = {2, ioapic_id, 0x11, 1, static_cast<uint32_t>(kIoapicAddr)};
-  Append(entries, ioapic);
-  count++;
-  for (uint8_t irq = 0; irq < 16; irq++, count++) {
-    MpInterrupt intr = {3, 0, 0, 0, irq, ioapic_id, irq};
-    Append(entries, intr);
-  }
-  MpInterrupt extint = {4, 3, 0, 0, 0, 0xff, 0};  // ExtINT -> LINT0 of every CPU
-  MpInterrupt nmi = {4, 1, 0, 0, 0, 0xff, 1};     // NMI -> LINT1 of every CPU
-  Append(entries, extint);
-  Append(entries, nmi);
-  count += 2;
-
-  MpConfigHeader header = {};
-  std::memcpy(header.signature, "PCMP", 4);
-  header.length = static_cast<uint16_t>(sizeof(header) + entries.size());
-  header.spec_rev = 4;
-  std::memcpy(header.oem, "TVMM    ", 8);
-  std::memcpy(header.product, "TVMM        ", 12);
-  header.entry_count = count;
-  header.lapic_addr = static_cast<uint32_t>(kLapicAddr);
-  std::vector<uint8_t> table;
-  Append(table, header);
-  table.insert(table.end(), entries.begin(), entries.end());
-  table[offsetof(MpConfigHeader, checksum)] = Checksum(table.data(), table.size());
-
-  MpFloating fp = {};
-  std::memcpy(fp.signature, "_MP_", 4);
-  fp.physptr = static_cast<uint32_t>(kEbdaAddr + sizeof(MpFloating));
-  fp.length = 1;
-  fp.spec_rev = 4;
-  fp.checksum = Checksum(reinterpret_cast<const uint8_t*>(&fp), sizeof(fp));
-
-  if (sizeof(fp) + table.size() > kHighMemory - kEbdaAddr)
-    return absl::InvalidArgumentError("MP table does not fit in the EBDA");
-  TVMM_RETURN_IF_ERROR(mem.WriteObj(kEbdaAddr, fp));
-  return mem.Write(kEbdaAddr + sizeof(fp), table);
 }
 
 }  // namespace tvmm::x86

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // Linux 64-bit boot protocol: RAM layout and e820, zero page, command line,
-// initrd placement, GDT and identity page tables, MP table.  Pure functions
+// initrd placement, GDT and identity page tables.  Pure functions
 // over GuestMemory, so that each is unit-tested without KVM.
 #ifndef TVMM_ARCH_X86_BOOT_H_
 #define TVMM_ARCH_X86_BOOT_H_
@@ -28,27 +28,24 @@ RamLayout SplitRam(uint64_t ram_size);
 std::vector<boot_e820_entry> BuildE820(const RamLayout& ram);
 
 // Where the initrd goes: as high as the kernel allows, above the kernel.
-absl::StatusOr<uint64_t> PlaceInitrd(const setup_header& hdr, size_t kernel_size,
-                                     uint64_t low_size, uint64_t initrd_size);
+absl::StatusOr<uint64_t> PlaceInitrd(const setup_header& hdr, size_t kernel_size, uint64_t low_size,
+                                     uint64_t initrd_size);
 
 // Checks that kernel, initrd and command line fit, before anything exists.
-absl::Status ValidateBoot(const BzImage& image, uint64_t initrd_size,
-                          const std::string& cmdline, uint64_t ram_size);
+absl::Status ValidateBoot(const BzImage& image, uint64_t initrd_size, const std::string& cmdline,
+                          uint64_t ram_size);
 
-// Writes kernel, initrd, command line and zero page into guest memory.
+// Writes kernel, initrd, command line and zero page into guest memory;
+// @rsdp is where the ACPI tables start (0: none).
 absl::Status LoadLinux(const GuestMemory& mem, const BzImage& image,
                        absl::Span<const uint8_t> initrd, const std::string& cmdline,
-                       uint64_t ram_size);
+                       uint64_t ram_size, uint64_t rsdp);
 
 // GDT (__BOOT_CS 0x10, __BOOT_DS 0x18) and page tables identity-mapping the
 // first 4 GiB with 2 MiB pages.
 absl::Status WriteGdtAndPageTables(const GuestMemory& mem);
 inline constexpr uint16_t kBootCs = 0x10;
 inline constexpr uint16_t kBootDs = 0x18;
-
-// Intel MP table (spec 1.4) at the EBDA: @ncpus processors (APIC IDs 0..n-1),
-// the ISA bus, the IOAPIC with ID @ncpus, ISA IRQs 0-15 routed to its pins.
-absl::Status WriteMpTable(const GuestMemory& mem, uint32_t ncpus);
 
 }  // namespace tvmm::x86
 
