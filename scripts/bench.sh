@@ -4,16 +4,52 @@
 # next to its baseline as a ratio.  The protection-change and guest_memfd
 # numbers all come from one boot with our modules (each ratio's two sides in
 # the same run); the VTL fault-path numbers compare a boot with the stock
-# modules against a boot with ours, one right after the other.
+# modules against a boot with ours, one right after the other.  tvmm
+# against QEMU (bench/tvmm_vs_qemu.py) runs in a third boot, both VMMs
+# alternating in it.
 #   usage: bench.sh [memslots]   (default 30000, at most 32753)
+#   BENCH="kvm vmm" (the default) picks the parts; TRIALS=N the VMM trials.
 . "$(dirname "$0")/lib.sh"
 
 slots=${1:-30000}
+what=${BENCH:-kvm vmm}
 "$TOP/scripts/build-x86.sh"
 "$TOP/scripts/build-selftests.sh" x86_64
 h=$TOP/scripts/harness.py
 logs=$BUILD/x86_64/logs
 b=vtl_memory_attributes_bench
+
+if [[ " $what " == *" vmm "* ]]; then
+	"$TOP/scripts/build-vmm.sh"
+	"$TOP/scripts/build-guest.sh"
+	log "benchmark: tvmm against QEMU (multi-threaded TCG)"
+	TVMM_TCG_THREAD=multi "$h" run x86_64 --timeout 2400 --log bench-vmm \
+		"tvmm_bench:@TOP@:@BUILD@:${TRIALS:-3}" >/dev/null ||
+		die "the VMM benchmark failed, see $logs/bench-vmm.log"
+	python3 - "$logs/bench-vmm.log" <<'PY'
+import re, sys
+
+text = open(sys.argv[1], errors="replace").read()
+r = {m[1]: float(m[2]) for m in re.finditer(r"result (\S+) ([0-9.]+) (\S+)", text)}
+for line in re.findall(r"^# (trial .*)$", text, re.M):
+    print(line)
+rows = [("boot to guest userspace (s)", "boot", "<= 0.5", lambda x: x <= 0.5),
+        ("PIO exit round trip (ns)", "pio", "<= 1.0", lambda x: x <= 1.0),
+        ("blk 4K randread QD32 (IOPS)", "blk", ">= 1.0", lambda x: x >= 1.0),
+        ("RSS minus guest memory (MiB)", "overhead", "", None)]
+for base in ("qemu", "qemu_nortc"):
+    print(f"\n{'tvmm / ' + base + ' (medians)':36} {'tvmm':>10} {base:>10} {'ratio':>7}  target  met")
+    for name, k, target, ok in rows:
+        t, q = r[f"tvmm_{k}"], r[f"{base}_{k}"]
+        met = "" if ok is None else ("yes" if ok(t / q) else "NO")
+        print(f"{name:36} {t:10.3f} {q:10.3f} {t / q:7.3f}  {target:6}  {met}")
+print(f"\ntvmm's overhead {r['tvmm_overhead']:.2f} MiB: target <= 5 MiB: "
+      f"{'yes' if r['tvmm_overhead'] <= 5 else 'NO'}")
+print(f"tvmm (medians): VM ready {r['tvmm_setup']:.3f} s after start; "
+      f"its boot timer {r['tvmm_boot_timer']:.3f} s")
+PY
+fi
+[[ " $what " == *" kvm "* ]] || exit 0
 
 log "benchmark: stock modules (fault path only)"
 "$h" run x86_64 --stock --timeout 1200 --log bench-stock "$b:-f" >/dev/null ||

@@ -26,6 +26,8 @@
  *   tvmm_guest.pio_exits=N             (default 20000)
  *   tvmm_guest.blk_seconds=N           (default 5)
  *   tvmm_guest.hold=N                  (sleep N seconds before rebooting)
+ *   tvmm_guest.dmesg=1                 (print the kernel log at the end: a
+ *                                      boot timeline even with "quiet")
  *
  *   pio    five rounds of N one-byte writes to port 0x80, which no device of
  *          either VMM claims, so that each is one exit to the VMM's userspace
@@ -49,6 +51,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <time.h>
 #include <linux/aio_abi.h>
 #include <linux/fs.h>
@@ -439,6 +442,14 @@ int main(void)
 		bench_pio();
 	if (listed("tvmm_guest.bench", "blk"))
 		bench_blk();
+	if (param_long("tvmm_guest.dmesg", 0)) {
+		static char klog[1 << 20];
+		int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, klog, sizeof(klog));
+
+		for (int i = 0; i < n; i += 4096)
+			if (write(STDOUT_FILENO, klog + i, n - i < 4096 ? n - i : 4096) < 0)
+				break;
+	}
 	say("tvmm-guest: done, %d failed\n", failures);
 	if (param_long("tvmm_guest.hold", 0) > 0) {
 		say("tvmm-guest: holding for %ld s\n", param_long("tvmm_guest.hold", 0));

@@ -3,7 +3,11 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -36,7 +40,8 @@ std::vector<uint8_t> FakeBzImage(size_t kernel = 0x10000, uint16_t version = 0x0
 }
 
 TEST(BzImage, Parses) {
-  auto image = ParseBzImage(FakeBzImage());
+  std::vector<uint8_t> file = FakeBzImage();
+  auto image = ParseBzImage(file);
   ASSERT_TRUE(image.ok()) << image.status();
   EXPECT_EQ(image->kernel.size(), 0x10000u);
   EXPECT_EQ(image->header.cmdline_size, 2047u);
@@ -62,6 +67,38 @@ TEST(BzImage, RejectsWhatIsNot) {
   f = FakeBzImage();
   f[0x1f1] = 200;  // setup sectors beyond the file
   EXPECT_FALSE(ParseBzImage(f).ok());
+  f = FakeBzImage();
+  f.resize(0x260);  // the jump at 0x200 says the header runs to 0x268
+  EXPECT_THAT(std::string(ParseBzImage(f).status().message()), HasSubstr("truncated setup"));
+}
+
+// From a file, the kernel and initrd are read straight into guest memory.
+TEST(BzImage, LoadsFromFiles) {
+  char dir[] = "/tmp/tvmm-boot-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string kernel = std::string(dir) + "/bzImage";
+  std::vector<uint8_t> file = FakeBzImage(0x3000);
+  for (size_t i = 5 * 512; i < file.size(); i++) file[i] = static_cast<uint8_t>(i * 7);
+  FILE* f = fopen(kernel.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(fwrite(file.data(), 1, file.size(), f), file.size());
+  fclose(f);
+
+  auto image = LoadBzImage(kernel);
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_EQ(image->kernel.size(), 0x3000u);
+  std::vector<uint8_t> ram(16 << 20);
+  GuestMemory mem;
+  ASSERT_TRUE(mem.AddRegion(0, absl::MakeSpan(ram)).ok());
+  std::vector<uint8_t> initrd(0x2000, 0x5a);
+  ASSERT_TRUE(LoadLinux(mem, *image, LoadSource::FromBytes(initrd), "", 16 << 20, 0).ok());
+  EXPECT_TRUE(std::equal(file.begin() + 5 * 512, file.end(), ram.begin() + kHighMemory));
+
+  EXPECT_THAT(std::string(LoadBzImage(std::string(dir) + "/none").status().message()),
+              HasSubstr("--kernel: cannot open"));
+  EXPECT_THAT(std::string(LoadBzImage(dir).status().message()), HasSubstr("not a regular file"));
+  unlink(kernel.c_str());
+  rmdir(dir);
 }
 
 TEST(E820, LayoutAroundTheHole) {
@@ -80,7 +117,8 @@ TEST(E820, LayoutAroundTheHole) {
 }
 
 TEST(Initrd, PlacedHighAndChecked) {
-  auto image = *ParseBzImage(FakeBzImage());
+  std::vector<uint8_t> file = FakeBzImage();
+  auto image = *ParseBzImage(file);
   auto at = PlaceInitrd(image.header, image.kernel.size(), 64ull << 20, 0x1800);
   ASSERT_TRUE(at.ok());
   EXPECT_EQ(*at, (64ull << 20) - 0x2000);  // page aligned, as high as possible
@@ -88,20 +126,20 @@ TEST(Initrd, PlacedHighAndChecked) {
   image.header.initrd_addr_max = 0x1ffffff;
   EXPECT_EQ(*PlaceInitrd(image.header, image.kernel.size(), 64ull << 20, 0x1000), 0x1fff000u);
   // Does not fit above the kernel (1 MiB + init_size 2 MiB).
-  EXPECT_THAT(std::string(PlaceInitrd(image.header, image.kernel.size(), 4ull << 20, 0x200000)
-                              .status()
-                              .message()),
-              HasSubstr("--initrd"));
+  EXPECT_THAT(
+      std::string(
+          PlaceInitrd(image.header, image.kernel.size(), 4ull << 20, 0x200000).status().message()),
+      HasSubstr("--initrd"));
   EXPECT_FALSE(PlaceInitrd(image.header, image.kernel.size(), 4ull << 20, UINT64_MAX).ok());
 }
 
 TEST(ValidateBoot, CmdlineAndMemory) {
-  auto image = *ParseBzImage(FakeBzImage());
+  std::vector<uint8_t> file = FakeBzImage();
+  auto image = *ParseBzImage(file);
   EXPECT_TRUE(ValidateBoot(image, 0, std::string(2047, 'x'), 64ull << 20).ok());
   EXPECT_THAT(std::string(ValidateBoot(image, 0, std::string(2048, 'x'), 64ull << 20).message()),
               HasSubstr("--cmdline"));
-  EXPECT_THAT(std::string(ValidateBoot(image, 0, "", 2ull << 20).message()),
-              HasSubstr("--memory"));
+  EXPECT_THAT(std::string(ValidateBoot(image, 0, "", 2ull << 20).message()), HasSubstr("--memory"));
 }
 
 class GuestRam : public ::testing::Test {
@@ -112,9 +150,12 @@ class GuestRam : public ::testing::Test {
 };
 
 TEST_F(GuestRam, LoadLinuxFillsTheZeroPage) {
-  auto image = *ParseBzImage(FakeBzImage());
+  std::vector<uint8_t> file = FakeBzImage();
+  auto image = *ParseBzImage(file);
   std::vector<uint8_t> initrd(0x3000, 0xab);
-  ASSERT_TRUE(LoadLinux(mem_, image, initrd, "console=ttyS0", 16 << 20, kAcpiAddr).ok());
+  ASSERT_TRUE(
+      LoadLinux(mem_, image, LoadSource::FromBytes(initrd), "console=ttyS0", 16 << 20, kAcpiAddr)
+          .ok());
   auto params = *mem_.ReadObj<boot_params>(kZeroPageAddr);
   EXPECT_EQ(params.hdr.header, 0x53726448u);
   EXPECT_EQ(params.hdr.type_of_loader, 0xff);

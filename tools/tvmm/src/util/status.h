@@ -6,11 +6,11 @@
 
 #include <cerrno>
 #include <cstring>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace tvmm {
 
@@ -24,10 +24,9 @@ absl::Status ErrnoStatus(absl::string_view what, int err = errno);
 #define TVMM_STATUS_CONCAT_(a, b) TVMM_STATUS_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` (an absl::Status) is not OK.
-#define TVMM_RETURN_IF_ERROR(expr)                  \
-  do {                                              \
-    if (absl::Status _tvmm_s = (expr); !_tvmm_s.ok()) \
-      return _tvmm_s;                               \
+#define TVMM_RETURN_IF_ERROR(expr)                                    \
+  do {                                                                \
+    if (absl::Status _tvmm_s = (expr); !_tvmm_s.ok()) return _tvmm_s; \
   } while (0)
 
 // `lhs = *expr`, or returns the error of `expr` (an absl::StatusOr<T>).

@@ -306,6 +306,10 @@ int VmRunner::Run() {
   sigaction(kKickSignal, &sa, nullptr);
 
   RawTerminal terminal;
+  auto setup = std::chrono::duration_cast<std::chrono::microseconds>(BootTimer::Clock::now() -
+                                                                     kProcessStart);
+  Log(LogLevel::kInfo, "VM ready in %d.%03d ms; starting %d vCPU(s)", setup.count() / 1000,
+      setup.count() % 1000, vcpus_.size());
   threads_.reserve(vcpus_.size());
   for (auto& vcpu : vcpus_) {
     threads_.emplace_back(&VmRunner::VcpuLoop, this, vcpu.get());

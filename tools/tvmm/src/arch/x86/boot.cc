@@ -74,13 +74,13 @@ absl::Status ValidateBoot(const BzImage& image, uint64_t initrd_size, const std:
   return absl::OkStatus();
 }
 
-absl::Status LoadLinux(const GuestMemory& mem, const BzImage& image,
-                       absl::Span<const uint8_t> initrd, const std::string& cmdline,
-                       uint64_t ram_size, uint64_t rsdp) {
+absl::Status LoadLinux(const GuestMemory& mem, const BzImage& image, const LoadSource& initrd,
+                       const std::string& cmdline, uint64_t ram_size, uint64_t rsdp) {
   TVMM_RETURN_IF_ERROR(ValidateBoot(image, initrd.size(), cmdline, ram_size));
   RamLayout ram = SplitRam(ram_size);
 
-  TVMM_RETURN_IF_ERROR(mem.Write(kHighMemory, image.kernel));
+  TVMM_ASSIGN_OR_RETURN(absl::Span<uint8_t> kernel, mem.Slice(kHighMemory, image.kernel.size()));
+  TVMM_RETURN_IF_ERROR(image.kernel.ReadInto(kernel));
   std::vector<uint8_t> cmd(cmdline.begin(), cmdline.end());
   cmd.push_back(0);
   TVMM_RETURN_IF_ERROR(mem.Write(kCmdlineAddr, cmd));
@@ -97,7 +97,8 @@ absl::Status LoadLinux(const GuestMemory& mem, const BzImage& image,
   if (!initrd.empty()) {
     TVMM_ASSIGN_OR_RETURN(
         uint64_t at, PlaceInitrd(image.header, image.kernel.size(), ram.low_size, initrd.size()));
-    TVMM_RETURN_IF_ERROR(mem.Write(at, initrd));
+    TVMM_ASSIGN_OR_RETURN(absl::Span<uint8_t> dst, mem.Slice(at, initrd.size()));
+    TVMM_RETURN_IF_ERROR(initrd.ReadInto(dst));
     params.hdr.ramdisk_image = static_cast<uint32_t>(at);
     params.hdr.ramdisk_size = static_cast<uint32_t>(initrd.size());
   }

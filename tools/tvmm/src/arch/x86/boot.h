@@ -15,6 +15,7 @@
 #include "absl/types/span.h"
 #include "arch/x86/bzimage.h"
 #include "memory/guest_memory.h"
+#include "util/load_source.h"
 
 namespace tvmm::x86 {
 
@@ -37,9 +38,8 @@ absl::Status ValidateBoot(const BzImage& image, uint64_t initrd_size, const std:
 
 // Writes kernel, initrd, command line and zero page into guest memory;
 // @rsdp is where the ACPI tables start (0: none).
-absl::Status LoadLinux(const GuestMemory& mem, const BzImage& image,
-                       absl::Span<const uint8_t> initrd, const std::string& cmdline,
-                       uint64_t ram_size, uint64_t rsdp);
+absl::Status LoadLinux(const GuestMemory& mem, const BzImage& image, const LoadSource& initrd,
+                       const std::string& cmdline, uint64_t ram_size, uint64_t rsdp);
 
 // GDT (__BOOT_CS 0x10, __BOOT_DS 0x18) and page tables identity-mapping the
 // first 4 GiB with 2 MiB pages.

@@ -1,18 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "arch/x86/bzimage.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "util/status.h"
 
 namespace tvmm::x86 {
 namespace {
 
 constexpr size_t kSetupHeaderOffset = 0x1f1;
 constexpr uint32_t kHdrSMagic = 0x53726448;  // "HdrS"
+// The setup header ends before 0x300; the setup code itself is not needed
+// for the 64-bit entry.
+constexpr size_t kHeadSize = 0x1000;
 
 absl::Status NotBzImage(absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("not a bzImage: ", why));
@@ -20,23 +29,26 @@ absl::Status NotBzImage(absl::string_view why) {
 
 }  // namespace
 
-absl::StatusOr<BzImage> ParseBzImage(absl::Span<const uint8_t> file) {
+absl::StatusOr<BzImage> ParseBzImageHeader(absl::Span<const uint8_t> file, uint64_t file_size) {
   BzImage image = {};
-  if (file.size() < 0x250) return NotBzImage("file too small");
+  if (file.size() < kHeadSize && file.size() < file_size)
+    return absl::InternalError("bzImage: short header read");
+  if (file_size < 0x250) return NotBzImage("file too small");
 
   // The header is followed by code; its length is given by the jump at 0x200.
   size_t header_end = 0x202 + file[0x201];
-  image.header_size = std::min(header_end, sizeof(setup_header) + kSetupHeaderOffset) -
-                      kSetupHeaderOffset;
+  if (header_end > file.size()) return NotBzImage("truncated setup header");
+  image.header_size =
+      std::min(header_end, sizeof(setup_header) + kSetupHeaderOffset) - kSetupHeaderOffset;
   std::memcpy(&image.header, file.data() + kSetupHeaderOffset, image.header_size);
   const setup_header& hdr = image.header;
 
   if (hdr.boot_flag != 0xaa55) return NotBzImage("no 0xAA55 boot flag");
   if (hdr.header != kHdrSMagic) return NotBzImage("no 'HdrS' setup header");
   if (hdr.version < kMinBootProtocol) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "boot protocol ", hdr.version >> 8, ".", hdr.version & 0xff,
-        " is too old: tvmm needs 2.12 or later (a 64-bit entry point)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("boot protocol ", hdr.version >> 8, ".", hdr.version & 0xff,
+                     " is too old: tvmm needs 2.12 or later (a 64-bit entry point)"));
   }
   if (!(hdr.loadflags & LOADED_HIGH)) return NotBzImage("a zImage, not loaded high");
   if (!(hdr.xloadflags & XLF_KERNEL_64)) {
@@ -45,24 +57,43 @@ absl::StatusOr<BzImage> ParseBzImage(absl::Span<const uint8_t> file) {
 
   size_t setup_sects = hdr.setup_sects ? hdr.setup_sects : 4;
   size_t kernel_offset = (setup_sects + 1) * 512;
-  if (kernel_offset >= file.size()) return NotBzImage("setup sectors exceed the file");
-  size_t kernel_size = file.size() - kernel_offset;
+  if (kernel_offset >= file_size) return NotBzImage("setup sectors exceed the file");
+  uint64_t kernel_size = file_size - kernel_offset;
   if (hdr.syssize && static_cast<uint64_t>(hdr.syssize) * 16 > kernel_size)
     return NotBzImage("truncated (syssize exceeds the file)");
-  image.kernel.assign(file.begin() + kernel_offset, file.end());
+  image.kernel_offset = kernel_offset;
+  return image;
+}
+
+absl::StatusOr<BzImage> ParseBzImage(absl::Span<const uint8_t> file) {
+  TVMM_ASSIGN_OR_RETURN(BzImage image, ParseBzImageHeader(file, file.size()));
+  image.kernel = LoadSource::FromBytes(file.subspan(image.kernel_offset));
   return image;
 }
 
 absl::StatusOr<BzImage> LoadBzImage(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("--kernel: cannot open '", path, "'"));
-  std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)),
-                            std::istreambuf_iterator<char>());
-  absl::StatusOr<BzImage> image = ParseBzImage(data);
+  auto fail = [&](const absl::Status& s) {
+    return absl::Status(s.code(), absl::StrCat("--kernel: ", s.message()));
+  };
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return fail(ErrnoStatus(absl::StrCat("cannot open '", path, "'")));
+  struct stat st;
+  if (fstat(fd.get(), &st)) return fail(ErrnoStatus(absl::StrCat("fstat '", path, "'")));
+  if (!S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat("--kernel: '", path, "' is not a regular file"));
+  }
+  std::vector<uint8_t> head(std::min<uint64_t>(st.st_size, kHeadSize));
+  TVMM_RETURN_IF_ERROR(LoadSource::FromFile(fd.get(), 0, head.size(), absl::StrCat("'", path, "'"))
+                           .ReadInto(absl::MakeSpan(head)));
+  absl::StatusOr<BzImage> image = ParseBzImageHeader(head, st.st_size);
   if (!image.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--kernel: '", path, "': ", image.status().message()));
   }
+  image->kernel =
+      LoadSource::FromFile(fd.get(), image->kernel_offset, st.st_size - image->kernel_offset,
+                           absl::StrCat("--kernel '", path, "'"));
+  image->file = std::move(fd);
   return image;
 }
 

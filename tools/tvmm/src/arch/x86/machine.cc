@@ -4,8 +4,10 @@
 // boot timer, virtio-mmio devices in the 32-bit MMIO hole.
 #include "arch/machine.h"
 
-#include <fstream>
-#include <iterator>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "arch/x86/acpi.h"
@@ -28,13 +30,6 @@ constexpr uint64_t kMiscEnableFastString = 1;
 constexpr uint32_t kApicLvt0 = 0x350, kApicLvt1 = 0x360;
 constexpr uint32_t kApicModeExtInt = 7, kApicModeNmi = 4;
 
-absl::StatusOr<std::vector<uint8_t>> ReadFile(const std::string& flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("--", flag, ": cannot open '", path, "'"));
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)),
-                              std::istreambuf_iterator<char>());
-}
-
 class X86Machine : public Machine {
  public:
   absl::Status Prepare(const Kvm& kvm, const VmConfig& config) override {
@@ -46,7 +41,7 @@ class X86Machine : public Machine {
     }
     TVMM_ASSIGN_OR_RETURN(image_, LoadBzImage(config.kernel));
     if (!config.initrd.empty()) {
-      TVMM_ASSIGN_OR_RETURN(initrd_, ReadFile("initrd", config.initrd));
+      TVMM_RETURN_IF_ERROR(OpenInitrd(config.initrd));
     }
     // The command line is checked in full once the devices are known.
     TVMM_RETURN_IF_ERROR(ValidateBoot(image_, initrd_.size(), "", config.memory_bytes));
@@ -105,8 +100,14 @@ class X86Machine : public Machine {
 
   absl::Status LoadGuest(const GuestMemory& mem, const std::string& cmdline,
                          absl::Span<const VirtioSlot> virtio) override {
+    // Kernel and initrd are read from their files straight into guest
+    // memory (no copy on tvmm's heap: holding one cost 12 MiB of RSS), and
+    // the files closed.
+    BzImage image = std::exchange(image_, {});
+    UniqueFd initrd_file = std::move(initrd_file_);
     TVMM_ASSIGN_OR_RETURN(uint64_t rsdp, WriteAcpiTables(mem, ncpus_, virtio));
-    TVMM_RETURN_IF_ERROR(LoadLinux(mem, image_, initrd_, cmdline, ram_size_, rsdp));
+    LoadSource initrd = std::exchange(initrd_, {});
+    TVMM_RETURN_IF_ERROR(LoadLinux(mem, image, initrd, cmdline, ram_size_, rsdp));
     return WriteGdtAndPageTables(mem);
   }
 
@@ -193,8 +194,24 @@ class X86Machine : public Machine {
   }
 
  private:
+  absl::Status OpenInitrd(const std::string& path) {
+    initrd_file_.Reset(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st;
+    if (!initrd_file_.valid() || fstat(initrd_file_.get(), &st)) {
+      absl::Status s = ErrnoStatus(absl::StrCat("cannot open '", path, "'"));
+      return absl::Status(s.code(), absl::StrCat("--initrd: ", s.message()));
+    }
+    if (!S_ISREG(st.st_mode))
+      return absl::InvalidArgumentError(
+          absl::StrCat("--initrd: '", path, "' is not a regular file"));
+    initrd_ = LoadSource::FromFile(initrd_file_.get(), 0, st.st_size,
+                                   absl::StrCat("--initrd '", path, "'"));
+    return absl::OkStatus();
+  }
+
   BzImage image_;
-  std::vector<uint8_t> initrd_;
+  UniqueFd initrd_file_;
+  LoadSource initrd_;
   std::vector<kvm_cpuid_entry2> cpuid_;
   bool tsc_deadline_ = false;
   uint32_t ncpus_ = 1;
