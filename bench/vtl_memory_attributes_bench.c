@@ -17,7 +17,9 @@
  * fault on a VM without layers ("plain"), with layers enabled and empty, and
  * with a populated layer (restrictions elsewhere), FAULT_REPS fresh VMs each,
  * interleaved; the minimum and the median are printed.  With -f only "plain"
- * runs, which is what runs on the stock modules.
+ * runs, which is what runs on the stock modules; -F runs the three fault
+ * configurations and nothing else (the instruction-count run of
+ * scripts/bench.sh, where the clock counts instructions).
  *
  * Output: "result <name> <value> <unit>" lines, parsed by scripts/bench.sh.
  */
@@ -381,10 +383,10 @@ static void trace_batch(void)
 int main(int argc, char *argv[])
 {
 	uint64_t nr_slots = 30000;
-	bool faults_only = false;
+	bool faults_only = false, all_faults_only = false;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "fm:T")) != -1) {
+	while ((opt = getopt(argc, argv, "fFm:T")) != -1) {
 		switch (opt) {
 		case 'T':
 			trace_batch();
@@ -392,11 +394,14 @@ int main(int argc, char *argv[])
 		case 'f':
 			faults_only = true;
 			break;
+		case 'F':
+			all_faults_only = true;
+			break;
 		case 'm':
 			nr_slots = strtoull(optarg, NULL, 0);
 			break;
 		default:
-			printf("usage: %s [-f] [-m memslots]\n", argv[0]);
+			printf("usage: %s [-f|-F] [-m memslots]\n", argv[0]);
 			return 1;
 		}
 	}
@@ -407,6 +412,10 @@ int main(int argc, char *argv[])
 	}
 
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VTL_MEMORY_ATTRIBUTES));
+	if (all_faults_only) {
+		bench_faults(NR_CONFIGS);
+		return 0;
+	}
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM));
 	/* Slot ids above REGION_SLOT; KVM allows 32764 per address space. */
 	TEST_ASSERT(nr_slots + REGION_SLOT + 1 <= 32764,

@@ -39,6 +39,10 @@ BOOT_SLACK = 180
 # int3.  One TCG thread was measured as fast for these tests; override with
 # TVMM_TCG_THREAD=multi.
 TCG_THREAD = os.environ.get("TVMM_TCG_THREAD", "single")
+# TVMM_ICOUNT=SHIFT: the guest's clock counts executed instructions
+# (2^SHIFT ns each; needs single-threaded TCG), for benchmarks that must
+# resolve a few percent, which wall-clock time under TCG cannot.
+ICOUNT = os.environ.get("TVMM_ICOUNT")
 # Tests size their memory for real machines; TCG allocates guest RAM lazily.
 GUEST_MEM = "4G"
 GUEST_MEM_X86 = "5G"  # GUEST_MEM plus the 1 GiB hugetlb page (qemu_cmd)
@@ -200,6 +204,13 @@ def make_initrd(arch, which, tests, name):
 # ----------------------------------------------------------------------- QEMU
 
 def qemu_cmd(arch, initrd, mode, tcg_thread=TCG_THREAD):
+    return qemu_base_cmd(arch, initrd, mode, tcg_thread) + (
+        ["-icount", f"shift={ICOUNT},sleep=off"] if ICOUNT else [])
+
+
+def qemu_base_cmd(arch, initrd, mode, tcg_thread):
+    if ICOUNT:
+        tcg_thread = "single"
     append = (f"panic=-1 log_buf_len=4M tvmm.mode={mode} "
               + ("loglevel=1" if mode == "test" else "loglevel=4"))
     if arch == "x86_64":

@@ -159,8 +159,8 @@ static bool kvm_vtl_has_attrs(struct kvm_vtl_layer *layer, gfn_t start,
 }
 
 /* The largest level at which @gfn's block is uniform in @layer. */
-static u8 kvm_vtl_max_level(struct kvm_vtl_layer *layer, gfn_t gfn,
-			    u8 max_level)
+static u8 kvm_vtl_layer_max_level(struct kvm_vtl_layer *layer, gfn_t gfn,
+				  u8 max_level)
 {
 	int level;
 
@@ -218,11 +218,24 @@ int __kvm_vtl_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		fault->vtl_deny |= ACC_WRITE_MASK;
 	if (attrs & KVM_MEMORY_ATTRIBUTE_NX)
 		fault->vtl_deny |= ACC_EXEC_MASK;
-
-	if (fault->max_level > PG_LEVEL_4K)
-		fault->max_level = kvm_vtl_max_level(layer, fault->gfn,
-						     fault->max_level);
 	return RET_PF_CONTINUE;
+}
+
+/*
+ * Called with mmu_lock held once the primary MMU's mapping level is known,
+ * so that the (up to four) xarray lookups are made only for a fault that
+ * could map a huge page at all; for 4K-backed memory a populated layer
+ * costs one lookup per fault (__kvm_vtl_faultin()'s).
+ */
+u8 __kvm_vtl_max_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
+		       u8 level)
+{
+	struct kvm_vtl_attrs *va = vcpu->kvm->arch.vtl_attrs;
+	struct kvm_vtl_layer *layer = &va->layers[vcpu->arch.vtl];
+
+	if (fault->is_private || xa_empty(&layer->attrs))
+		return level;
+	return kvm_vtl_layer_max_level(layer, fault->gfn, level);
 }
 
 static bool kvm_vtl_range_has_private(struct kvm *kvm, gfn_t start, gfn_t end)

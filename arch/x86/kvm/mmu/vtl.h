@@ -18,6 +18,8 @@ int kvm_vtl_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		       void __user *argp);
 void kvm_vtl_destroy_vm(struct kvm *kvm);
 int __kvm_vtl_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
+u8 __kvm_vtl_max_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
+		       u8 level);
 
 /*
  * Apply the faulting vCPU's VTL layer to a fault on a memslot-backed gfn:
@@ -30,6 +32,19 @@ static inline int kvm_vtl_faultin(struct kvm_vcpu *vcpu,
 	if (likely(!vcpu->kvm->arch.vtl_attrs))
 		return 0;	/* RET_PF_CONTINUE */
 	return __kvm_vtl_faultin(vcpu, fault);
+}
+
+/*
+ * The largest level, at most @level, at which the faulting vCPU's VTL layer
+ * is uniform around the fault's gfn: a huge page must not cover gfns whose
+ * attributes differ.
+ */
+static inline u8 kvm_vtl_max_level(struct kvm_vcpu *vcpu,
+				   struct kvm_page_fault *fault, u8 level)
+{
+	if (likely(!vcpu->kvm->arch.vtl_attrs) || level == PG_LEVEL_4K)
+		return level;
+	return __kvm_vtl_max_level(vcpu, fault, level);
 }
 #else
 static inline int kvm_vtl_check_extension(struct kvm *kvm, long ext)
@@ -61,6 +76,12 @@ static inline int kvm_vtl_faultin(struct kvm_vcpu *vcpu,
 				  struct kvm_page_fault *fault)
 {
 	return 0;
+}
+
+static inline u8 kvm_vtl_max_level(struct kvm_vcpu *vcpu,
+				   struct kvm_page_fault *fault, u8 level)
+{
+	return level;
 }
 #endif
 
