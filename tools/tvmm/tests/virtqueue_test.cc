@@ -39,6 +39,53 @@ class VirtqueueTest : public ::testing::Test {
   TestRing ring_{&ram_, kSize, kDesc, kAvail, kUsed};
 };
 
+// VIRTIO_RING_F_EVENT_IDX: the device asks for a kick at the next buffer
+// when it finds the ring empty, and interrupts only when the used index
+// steps over the driver's used_event.
+TEST_F(VirtqueueTest, EventIdxSuppressesKicksAndInterrupts) {
+  Virtqueue q;
+  ASSERT_TRUE(q.Activate(&mem_, kSize, kDesc, kAvail, kUsed, /*event_idx=*/true).ok());
+  auto avail_event = [&] {
+    uint16_t v;
+    std::memcpy(&v, ram_.data() + kUsed + 4 + 8 * kSize, 2);
+    return v;
+  };
+  auto set_used_event = [&](uint16_t v) {
+    std::memcpy(ram_.data() + kAvail + 4 + 2 * kSize, &v, 2);
+  };
+  for (uint16_t i = 0; i < 4; i++) SetDesc(i, kData + 0x100 * i, 16, Virtqueue::kDescWrite);
+  Offer(0);
+  Offer(1);
+  EXPECT_TRUE(q.Pop()->has_value());
+  EXPECT_EQ(avail_event(), 0) << "published only when the ring is found empty";
+  EXPECT_TRUE(q.Pop()->has_value());
+  EXPECT_FALSE(q.Pop()->has_value());
+  EXPECT_EQ(avail_event(), 2) << "kick me when buffer 2 is made available";
+
+  set_used_event(0);  // interrupt once used index 0 is used
+  ASSERT_TRUE(q.PushUsed(0, 16).ok());
+  EXPECT_TRUE(q.ShouldInterrupt());
+  ASSERT_TRUE(q.PushUsed(1, 16).ok());
+  EXPECT_FALSE(q.ShouldInterrupt()) << "used_event 0 was passed already";
+  set_used_event(3);
+  Offer(2);
+  Offer(3);
+  EXPECT_TRUE(q.Pop()->has_value());
+  EXPECT_TRUE(q.Pop()->has_value());
+  ASSERT_TRUE(q.PushUsed(2, 16).ok());  // used index 3: not past 3 yet
+  EXPECT_FALSE(q.ShouldInterrupt());
+  ASSERT_TRUE(q.PushUsed(3, 16).ok());  // used index 4: stepped over 3
+  EXPECT_TRUE(q.ShouldInterrupt());
+  // NO_INTERRUPT is ignored with EVENT_IDX (2.7.10).
+  uint16_t flags = 1;
+  std::memcpy(ram_.data() + kAvail, &flags, 2);
+  set_used_event(4);
+  Offer(0);
+  EXPECT_TRUE(q.Pop()->has_value());
+  ASSERT_TRUE(q.PushUsed(0, 16).ok());
+  EXPECT_TRUE(q.ShouldInterrupt());
+}
+
 TEST_F(VirtqueueTest, PopsAChainAndReturnsIt) {
   SetDesc(0, kData, 16, Virtqueue::kDescNext, 3);
   SetDesc(3, kData + 0x100, 512, Virtqueue::kDescWrite);
@@ -134,9 +181,9 @@ TEST(VirtqueueActivate, ChecksSizeAndRings) {
   EXPECT_FALSE(q.Activate(&mem, 0, 0, 0x1000, 0x2000).ok());
   EXPECT_FALSE(q.Activate(&mem, 3, 0, 0x1000, 0x2000).ok());
   EXPECT_FALSE(q.Activate(&mem, 512, 0, 0x1000, 0x2000).ok());
-  EXPECT_FALSE(q.Activate(&mem, 8, 8, 0x1000, 0x2000).ok());        // misaligned
-  EXPECT_FALSE(q.Activate(&mem, 256, 0, 0x1000, 0x3ffc).ok());      // used ring past RAM
-  EXPECT_FALSE(q.Pop().ok());                                       // not ready
+  EXPECT_FALSE(q.Activate(&mem, 8, 8, 0x1000, 0x2000).ok());    // misaligned
+  EXPECT_FALSE(q.Activate(&mem, 256, 0, 0x1000, 0x3ffc).ok());  // used ring past RAM
+  EXPECT_FALSE(q.Pop().ok());                                   // not ready
   EXPECT_TRUE(q.Activate(&mem, 8, 0, 0x1000, 0x2000).ok());
 }
 

@@ -145,7 +145,8 @@ VirtioBlk::~VirtioBlk() {
 }
 
 uint64_t VirtioBlk::Features() const {
-  uint64_t f = kVirtioFVersion1 | kVirtioBlkFFlush | kVirtioBlkFSegMax | kVirtioBlkFBlkSize;
+  uint64_t f = kVirtioFVersion1 | kVirtioRingFEventIdx | kVirtioBlkFFlush | kVirtioBlkFSegMax |
+               kVirtioBlkFBlkSize;
   if (num_queues_ > 1) f |= kVirtioBlkFMq;
   if (read_only_) f |= kVirtioBlkFRo;
   return f;

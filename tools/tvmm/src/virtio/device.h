@@ -15,6 +15,9 @@
 namespace tvmm {
 
 inline constexpr uint64_t kVirtioFVersion1 = 1ull << 32;
+// used_event/avail_event notification suppression, handled by Virtqueue for
+// the devices whose rings tvmm runs (blk, rng).
+inline constexpr uint64_t kVirtioRingFEventIdx = 1ull << 29;
 
 // Lets a device tell the driver that it used buffers.
 class VirtioInterrupt {

@@ -25,8 +25,7 @@ constexpr uint32_t kUsedBuffer = 1, kConfigChange = 2;
 
 }  // namespace
 
-VirtioMmio::VirtioMmio(std::unique_ptr<VirtioDevice> device, const GuestMemory* mem,
-                       IrqLine* irq)
+VirtioMmio::VirtioMmio(std::unique_ptr<VirtioDevice> device, const GuestMemory* mem, IrqLine* irq)
     : device_(std::move(device)), mem_(mem), irq_(irq) {
   for (size_t i = 0; i < device_->NumQueues(); i++) queues_.emplace_back(device_->MaxQueueSize());
 }
@@ -62,26 +61,35 @@ VirtioMmio::Queue* VirtioMmio::SelectedQueue() {
 uint32_t VirtioMmio::ReadReg(uint64_t offset) {
   Queue* q = SelectedQueue();
   switch (offset) {
-    case kMagic: return kMagicValue;
-    case kVersion: return 2;
-    case kDeviceId: return device_->DeviceId();
-    case kVendorId: return kVendor;
+    case kMagic:
+      return kMagicValue;
+    case kVersion:
+      return 2;
+    case kDeviceId:
+      return device_->DeviceId();
+    case kVendorId:
+      return kVendor;
     case kDeviceFeatures:
       return device_features_sel_ < 2
                  ? static_cast<uint32_t>(device_->Features() >> (32 * device_features_sel_))
                  : 0;
-    case kQueueNumMax: return q ? q->vq.max_size() : 0;
-    case kQueueReady: return q && q->ready;
-    case kInterruptStatus: return interrupt_status_;
-    case kStatus: return status_;
-    case kConfigGeneration: return config_generation_;
-    default: return 0;
+    case kQueueNumMax:
+      return q ? q->vq.max_size() : 0;
+    case kQueueReady:
+      return q && q->ready;
+    case kInterruptStatus:
+      return interrupt_status_;
+    case kStatus:
+      return status_;
+    case kConfigGeneration:
+      return config_generation_;
+    default:
+      return 0;
   }
 }
 
 void VirtioMmio::SetHalf(uint64_t* reg, bool high, uint32_t value) {
-  *reg = high ? (*reg & 0xffffffffull) | (uint64_t{value} << 32)
-              : (*reg & ~0xffffffffull) | value;
+  *reg = high ? (*reg & 0xffffffffull) | (uint64_t{value} << 32) : (*reg & ~0xffffffffull) | value;
 }
 
 void VirtioMmio::WriteReg(uint64_t offset, uint32_t value) {
@@ -90,26 +98,35 @@ void VirtioMmio::WriteReg(uint64_t offset, uint32_t value) {
   // only while the driver has not yet said DRIVER_OK.
   bool queue_writable = q && !q->ready && !(status_ & kDriverOk);
   switch (offset) {
-    case kDeviceFeaturesSel: device_features_sel_ = value; return;
-    case kDriverFeaturesSel: driver_features_sel_ = value; return;
+    case kDeviceFeaturesSel:
+      device_features_sel_ = value;
+      return;
+    case kDriverFeaturesSel:
+      driver_features_sel_ = value;
+      return;
     case kDriverFeatures:
       if (driver_features_sel_ < 2 && !(status_ & kFeaturesOk)) {
         uint64_t shift = 32 * driver_features_sel_;
-        driver_features_ = (driver_features_ & ~(0xffffffffull << shift)) |
-                           (uint64_t{value} << shift);
+        driver_features_ =
+            (driver_features_ & ~(0xffffffffull << shift)) | (uint64_t{value} << shift);
       }
       return;
-    case kQueueSel: queue_sel_ = value; return;
+    case kQueueSel:
+      queue_sel_ = value;
+      return;
     case kQueueNum:
       if (queue_writable) q->num = static_cast<uint16_t>(std::min<uint32_t>(value, 0xffff));
       return;
-    case kQueueDescLow: case kQueueDescHigh:
+    case kQueueDescLow:
+    case kQueueDescHigh:
       if (queue_writable) SetHalf(&q->desc, offset == kQueueDescHigh, value);
       return;
-    case kQueueDriverLow: case kQueueDriverHigh:
+    case kQueueDriverLow:
+    case kQueueDriverHigh:
       if (queue_writable) SetHalf(&q->driver, offset == kQueueDriverHigh, value);
       return;
-    case kQueueDeviceLow: case kQueueDeviceHigh:
+    case kQueueDeviceLow:
+    case kQueueDeviceHigh:
       if (queue_writable) SetHalf(&q->device, offset == kQueueDeviceHigh, value);
       return;
     case kQueueReady:
@@ -121,12 +138,13 @@ void VirtioMmio::WriteReg(uint64_t offset, uint32_t value) {
         q->ready = false;
         q->vq.Reset();
       } else if (queue_writable) {
-        absl::Status s = q->vq.Activate(mem_, q->num, q->desc, q->driver, q->device);
+        absl::Status s = q->vq.Activate(mem_, q->num, q->desc, q->driver, q->device,
+                                        driver_features_ & kVirtioRingFEventIdx);
         if (s.ok()) {
           q->ready = true;
         } else {
-          Log(LogLevel::kWarning, "virtio device %d queue %d: %s", device_->DeviceId(),
-              queue_sel_, std::string(s.message()));
+          Log(LogLevel::kWarning, "virtio device %d queue %d: %s", device_->DeviceId(), queue_sel_,
+              std::string(s.message()));
         }
       }
       return;
@@ -141,9 +159,14 @@ void VirtioMmio::WriteReg(uint64_t offset, uint32_t value) {
         }
       }
       return;
-    case kInterruptAck: interrupt_status_ &= ~value; return;
-    case kStatus: SetStatus(value); return;
-    default: return;
+    case kInterruptAck:
+      interrupt_status_ &= ~value;
+      return;
+    case kStatus:
+      SetStatus(value);
+      return;
+    default:
+      return;
   }
 }
 

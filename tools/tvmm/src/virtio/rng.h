@@ -11,11 +11,11 @@ namespace tvmm {
 class VirtioRng : public VirtioDevice {
  public:
   uint32_t DeviceId() const override { return 4; }
-  uint64_t Features() const override { return kVirtioFVersion1; }
+  uint64_t Features() const override { return kVirtioFVersion1 | kVirtioRingFEventIdx; }
   size_t NumQueues() const override { return 1; }
   void ReadConfig(uint64_t offset, absl::Span<uint8_t> data) override;
-  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
-                        uint64_t features, VirtioInterrupt* interrupt) override;
+  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues, uint64_t features,
+                        VirtioInterrupt* interrupt) override;
   absl::Status QueueNotify(uint32_t index) override;
   void Reset() override;
 

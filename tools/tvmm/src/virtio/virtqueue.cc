@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "virtio/virtqueue.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "util/status.h"
 
@@ -31,7 +33,7 @@ uint16_t LoadAcquire(absl::Span<uint8_t> at) {
 }  // namespace
 
 absl::Status Virtqueue::Activate(const GuestMemory* mem, uint16_t size, uint64_t desc,
-                                 uint64_t avail, uint64_t used) {
+                                 uint64_t avail, uint64_t used, bool event_idx) {
   if (size == 0 || size > max_size_ || (size & (size - 1))) {
     return absl::InvalidArgumentError(
         absl::StrCat("queue size ", size, " is not a power of two up to ", max_size_));
@@ -50,13 +52,27 @@ absl::Status Virtqueue::Activate(const GuestMemory* mem, uint16_t size, uint64_t
   used_ = used;
   last_avail_ = 0;
   used_idx_ = 0;
+  event_idx_ = event_idx;
+  signalled_used_ = 0;
   return absl::OkStatus();
 }
 
 void Virtqueue::Reset() {
   mem_ = nullptr;
   size_ = 0;
-  last_avail_ = used_idx_ = 0;
+  last_avail_ = used_idx_ = signalled_used_ = 0;
+  event_idx_ = false;
+}
+
+// avail_event, after the used ring: "notify me when you make buffer
+// last_avail_ available".
+absl::Status Virtqueue::PublishAvailEvent() {
+  TVMM_ASSIGN_OR_RETURN(absl::Span<uint8_t> ev, mem_->Slice(used_ + 4 + 8ull * size_, 2));
+  __atomic_store_n(reinterpret_cast<uint16_t*>(ev.data()), last_avail_, __ATOMIC_RELEASE);
+  // Full fence: the avail_event store before the avail index load that
+  // follows, or a buffer added meanwhile would get neither kick nor look.
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint16_t> Virtqueue::AvailIdx() const {
@@ -68,6 +84,11 @@ absl::StatusOr<std::optional<DescriptorChain>> Virtqueue::Pop() {
   if (!mem_) return absl::FailedPreconditionError("virtqueue not ready");
   TVMM_ASSIGN_OR_RETURN(uint16_t avail_idx, AvailIdx());
   uint16_t pending = avail_idx - last_avail_;
+  if (pending == 0 && event_idx_) {
+    TVMM_RETURN_IF_ERROR(PublishAvailEvent());
+    TVMM_ASSIGN_OR_RETURN(avail_idx, AvailIdx());
+    pending = avail_idx - last_avail_;
+  }
   if (pending == 0) return std::nullopt;
   if (pending > size_)
     return Broken(absl::StrCat("avail index moved by ", pending, " on a ring of ", size_));
@@ -89,7 +110,8 @@ absl::StatusOr<std::optional<DescriptorChain>> Virtqueue::Pop() {
     if (!writable && chain.writable_bytes)
       return Broken("device-readable descriptor after a device-writable one");
     absl::StatusOr<absl::Span<uint8_t>> data = mem_->Slice(d.addr, d.len);
-    if (!data.ok()) return Broken(absl::StrCat("descriptor ", index, ": ", data.status().message()));
+    if (!data.ok())
+      return Broken(absl::StrCat("descriptor ", index, ": ", data.status().message()));
     chain.buffers.push_back({*data, writable});
     (writable ? chain.writable_bytes : chain.readable_bytes) += d.len;
     if (!(d.flags & kDescNext)) break;
@@ -111,12 +133,24 @@ absl::Status Virtqueue::PushUsed(uint16_t head, uint32_t len) {
   return absl::OkStatus();
 }
 
-bool Virtqueue::ShouldInterrupt() const {
+bool Virtqueue::ShouldInterrupt() {
   if (!mem_) return false;
-  absl::StatusOr<absl::Span<uint8_t>> flags = mem_->Slice(avail_, 2);
-  // Full fence: our used-index store before the driver's flags load.
+  // Full fence: our used-index store before the driver's flags or
+  // used_event load.
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
-  return !flags.ok() || !(LoadAcquire(*flags) & kAvailNoInterrupt);
+  if (!event_idx_) {
+    absl::StatusOr<absl::Span<uint8_t>> flags = mem_->Slice(avail_, 2);
+    return !flags.ok() || !(LoadAcquire(*flags) & kAvailNoInterrupt);
+  }
+  // The published used index, not used_idx_: a device may push from
+  // another thread than the one signalling.
+  absl::StatusOr<absl::Span<uint8_t>> used_idx = mem_->Slice(used_ + 2, 2);
+  absl::StatusOr<absl::Span<uint8_t>> used_event = mem_->Slice(avail_ + 4 + 2ull * size_, 2);
+  if (!used_idx.ok() || !used_event.ok()) return true;
+  uint16_t now = LoadAcquire(*used_idx), event = LoadAcquire(*used_event);
+  uint16_t old = std::exchange(signalled_used_, now);
+  // vring_need_event(): did the index step over used_event since last time?
+  return static_cast<uint16_t>(now - event - 1) < static_cast<uint16_t>(now - old);
 }
 
 }  // namespace tvmm

@@ -46,22 +46,28 @@ class Virtqueue {
   uint64_t used_addr() const { return used_; }
 
   // Called when the driver sets QueueReady: checks size and ring placement.
+  // @event_idx: VIRTIO_RING_F_EVENT_IDX was negotiated (2.7.7, 2.7.10).
   absl::Status Activate(const GuestMemory* mem, uint16_t size, uint64_t desc, uint64_t avail,
-                        uint64_t used);
+                        uint64_t used, bool event_idx = false);
   void Reset();
   bool active() const { return mem_ != nullptr; }
 
-  // The next chain the driver made available, std::nullopt if none.
+  // The next chain the driver made available, std::nullopt if none.  With
+  // EVENT_IDX, finding the ring empty also asks the driver to notify at its
+  // next buffer (avail_event), and looks once more.
   absl::StatusOr<std::optional<DescriptorChain>> Pop();
 
   // Returns a chain to the driver with @len bytes written into it.
   absl::Status PushUsed(uint16_t head, uint32_t len);
 
-  // False if the driver asked not to be interrupted (VIRTQ_AVAIL_F_NO_INTERRUPT).
-  bool ShouldInterrupt() const;
+  // Whether the driver wants an interrupt for the chains used since the last
+  // call: VIRTQ_AVAIL_F_NO_INTERRUPT, or with EVENT_IDX whether the used
+  // index passed used_event.  Callers serialize calls (the transport's lock).
+  bool ShouldInterrupt();
 
  private:
   absl::StatusOr<uint16_t> AvailIdx() const;
+  absl::Status PublishAvailEvent();
 
   const uint16_t max_size_;
   const GuestMemory* mem_ = nullptr;
@@ -69,6 +75,8 @@ class Virtqueue {
   uint64_t desc_ = 0, avail_ = 0, used_ = 0;
   uint16_t last_avail_ = 0;
   uint16_t used_idx_ = 0;
+  bool event_idx_ = false;
+  uint16_t signalled_used_ = 0;  // used index at the last ShouldInterrupt()
 };
 
 }  // namespace tvmm

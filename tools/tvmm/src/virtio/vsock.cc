@@ -22,7 +22,6 @@ namespace {
 
 // What tvmm lets the driver negotiate, if vhost supports it.
 constexpr uint64_t kVirtioRingFIndirectDesc = 1ull << 28;
-constexpr uint64_t kVirtioRingFEventIdx = 1ull << 29;
 constexpr uint64_t kVirtioVsockFSeqpacket = 1ull << 1;
 constexpr uint64_t kOffered =
     kVirtioFVersion1 | kVirtioRingFIndirectDesc | kVirtioRingFEventIdx | kVirtioVsockFSeqpacket;
