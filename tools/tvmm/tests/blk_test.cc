@@ -27,6 +27,7 @@ constexpr uint64_t kImageSectors = 64;
 class CountingInterrupt : public VirtioInterrupt {
  public:
   void SignalUsed(Virtqueue&) override { used++; }
+  void SignalUsedByHost() override { used++; }
   void SignalConfigChange() override {}
   std::atomic<int> used{0};
 };

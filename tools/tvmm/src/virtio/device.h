@@ -23,7 +23,11 @@ inline constexpr uint64_t kVirtioRingFEventIdx = 1ull << 29;
 class VirtioInterrupt {
  public:
   virtual ~VirtioInterrupt() = default;
+  // tvmm runs @queue's ring: interrupts unless the driver suppressed it.
   virtual void SignalUsed(Virtqueue& queue) = 0;
+  // The host kernel runs the ring (vhost) and applied the driver's
+  // suppression already: interrupts.
+  virtual void SignalUsedByHost() = 0;
   virtual void SignalConfigChange() = 0;
 };
 

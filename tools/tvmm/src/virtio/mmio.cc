@@ -224,6 +224,11 @@ void VirtioMmio::SignalUsed(Virtqueue& queue) {
   if (queue.ShouldInterrupt()) RaiseLocked(kUsedBuffer);
 }
 
+void VirtioMmio::SignalUsedByHost() {
+  std::lock_guard lock(mu_);
+  RaiseLocked(kUsedBuffer);
+}
+
 void VirtioMmio::SignalConfigChange() {
   std::lock_guard lock(mu_);
   config_generation_++;

@@ -47,6 +47,7 @@ class VirtioMmio : public BusDevice, private VirtioInterrupt {
   static void SetHalf(uint64_t* reg, bool high, uint32_t value);
 
   void SignalUsed(Virtqueue& queue) override;
+  void SignalUsedByHost() override;
   void SignalConfigChange() override;
   void RaiseLocked(uint32_t bits);
 

@@ -186,15 +186,14 @@ void VirtioVsock::CallLoop() {
       uint64_t count;
       (void)!read(call_[i].get(), &count, sizeof(count));
       VirtioInterrupt* interrupt;
-      Virtqueue* queue;
       {
         std::lock_guard lock(mu_);
         if (!interrupt_ || queues_.size() < 2) continue;
         interrupt = interrupt_;
-        queue = queues_[i];
       }
-      // Outside our lock: the transport takes its own.
-      interrupt->SignalUsed(*queue);
+      // Outside our lock: the transport takes its own.  vhost signals only
+      // when the driver's EVENT_IDX or NO_INTERRUPT says so.
+      interrupt->SignalUsedByHost();
     }
   }
 }
