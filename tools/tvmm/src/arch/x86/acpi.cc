@@ -255,12 +255,13 @@ absl::StatusOr<uint64_t> WriteAcpiTables(const GuestMemory& mem, uint32_t ncpus,
   TVMM_ASSIGN_OR_RETURN(Bytes madt, BuildMadt(ncpus));
   Bytes dsdt = BuildDsdt(virtio);
   // RSDP first (Linux also finds it by scanning 0xe0000..0xfffff), then
-  // the tables, each 16-byte aligned.
+  // the tables, each 16-byte aligned.  Only the pointers differ between a
+  // table built with them and one built with zeros: sizes are final here.
   auto align = [](uint64_t a) { return (a + 15) & ~uint64_t{15}; };
   const uint64_t rsdp = kAcpiAddr;
-  const uint64_t xsdt = align(rsdp + 36);
-  const uint64_t fadt = align(xsdt + kHeaderSize + 2 * 8);
-  const uint64_t madt_at = align(fadt + 276);
+  const uint64_t xsdt = align(rsdp + BuildRsdp(0).size());
+  const uint64_t fadt = align(xsdt + BuildXsdt({0, 0}).size());
+  const uint64_t madt_at = align(fadt + BuildFadt(0).size());
   const uint64_t dsdt_at = align(madt_at + madt.size());
   if (dsdt_at + dsdt.size() > kAcpiEnd) return absl::InternalError("ACPI tables overflow");
   TVMM_RETURN_IF_ERROR(mem.Write(rsdp, BuildRsdp(xsdt)));

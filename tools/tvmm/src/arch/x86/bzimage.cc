@@ -1,10 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "arch/x86/bzimage.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -72,28 +68,18 @@ absl::StatusOr<BzImage> ParseBzImage(absl::Span<const uint8_t> file) {
 }
 
 absl::StatusOr<BzImage> LoadBzImage(const std::string& path) {
-  auto fail = [&](const absl::Status& s) {
-    return absl::Status(s.code(), absl::StrCat("--kernel: ", s.message()));
-  };
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return fail(ErrnoStatus(absl::StrCat("cannot open '", path, "'")));
-  struct stat st;
-  if (fstat(fd.get(), &st)) return fail(ErrnoStatus(absl::StrCat("fstat '", path, "'")));
-  if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(absl::StrCat("--kernel: '", path, "' is not a regular file"));
+  absl::StatusOr<LoadSource> file = LoadSource::Open(path);
+  if (!file.ok()) {
+    return absl::Status(file.status().code(), absl::StrCat("--kernel: ", file.status().message()));
   }
-  std::vector<uint8_t> head(std::min<uint64_t>(st.st_size, kHeadSize));
-  TVMM_RETURN_IF_ERROR(LoadSource::FromFile(fd.get(), 0, head.size(), absl::StrCat("'", path, "'"))
-                           .ReadInto(absl::MakeSpan(head)));
-  absl::StatusOr<BzImage> image = ParseBzImageHeader(head, st.st_size);
+  std::vector<uint8_t> head(std::min<uint64_t>(file->size(), kHeadSize));
+  TVMM_RETURN_IF_ERROR(file->ReadAt(0, absl::MakeSpan(head)));
+  absl::StatusOr<BzImage> image = ParseBzImageHeader(head, file->size());
   if (!image.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--kernel: '", path, "': ", image.status().message()));
   }
-  image->kernel =
-      LoadSource::FromFile(fd.get(), image->kernel_offset, st.st_size - image->kernel_offset,
-                           absl::StrCat("--kernel '", path, "'"));
-  image->file = std::move(fd);
+  image->kernel = std::move(*file).Skip(image->kernel_offset);
   return image;
 }
 

@@ -11,7 +11,6 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "util/fd.h"
 #include "util/load_source.h"
 
 namespace tvmm::x86 {
@@ -21,7 +20,6 @@ struct BzImage {
   size_t header_size;      // bytes of setup_header the file defines
   uint64_t kernel_offset;  // where the protected-mode kernel starts in the file
   LoadSource kernel;       // that kernel, loaded at 1 MiB
-  UniqueFd file;           // what @kernel reads from (LoadBzImage)
 };
 
 // Boot protocol 2.12 brought the 64-bit entry flag (XLF_KERNEL_64).
@@ -32,8 +30,8 @@ inline constexpr uint16_t kMinBootProtocol = 0x020c;
 absl::StatusOr<BzImage> ParseBzImageHeader(absl::Span<const uint8_t> head, uint64_t file_size);
 // A whole file in memory, which must outlive the result.
 absl::StatusOr<BzImage> ParseBzImage(absl::Span<const uint8_t> file);
-// Opens @path and parses its header; the kernel is read from the file when
-// it is loaded.
+// Opens @path and parses its header; the kernel is read from the file, kept
+// open, when it is loaded.
 absl::StatusOr<BzImage> LoadBzImage(const std::string& path);
 
 }  // namespace tvmm::x86

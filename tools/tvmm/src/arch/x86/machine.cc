@@ -4,9 +4,6 @@
 // boot timer, virtio-mmio devices in the 32-bit MMIO hole.
 #include "arch/machine.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -41,7 +38,12 @@ class X86Machine : public Machine {
     }
     TVMM_ASSIGN_OR_RETURN(image_, LoadBzImage(config.kernel));
     if (!config.initrd.empty()) {
-      TVMM_RETURN_IF_ERROR(OpenInitrd(config.initrd));
+      absl::StatusOr<LoadSource> initrd = LoadSource::Open(config.initrd);
+      if (!initrd.ok()) {
+        return absl::Status(initrd.status().code(),
+                            absl::StrCat("--initrd: ", initrd.status().message()));
+      }
+      initrd_ = *std::move(initrd);
     }
     // The command line is checked in full once the devices are known.
     TVMM_RETURN_IF_ERROR(ValidateBoot(image_, initrd_.size(), "", config.memory_bytes));
@@ -104,9 +106,8 @@ class X86Machine : public Machine {
     // memory (no copy on tvmm's heap: holding one cost 12 MiB of RSS), and
     // the files closed.
     BzImage image = std::exchange(image_, {});
-    UniqueFd initrd_file = std::move(initrd_file_);
-    TVMM_ASSIGN_OR_RETURN(uint64_t rsdp, WriteAcpiTables(mem, ncpus_, virtio));
     LoadSource initrd = std::exchange(initrd_, {});
+    TVMM_ASSIGN_OR_RETURN(uint64_t rsdp, WriteAcpiTables(mem, ncpus_, virtio));
     TVMM_RETURN_IF_ERROR(LoadLinux(mem, image, initrd, cmdline, ram_size_, rsdp));
     return WriteGdtAndPageTables(mem);
   }
@@ -194,23 +195,7 @@ class X86Machine : public Machine {
   }
 
  private:
-  absl::Status OpenInitrd(const std::string& path) {
-    initrd_file_.Reset(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    struct stat st;
-    if (!initrd_file_.valid() || fstat(initrd_file_.get(), &st)) {
-      absl::Status s = ErrnoStatus(absl::StrCat("cannot open '", path, "'"));
-      return absl::Status(s.code(), absl::StrCat("--initrd: ", s.message()));
-    }
-    if (!S_ISREG(st.st_mode))
-      return absl::InvalidArgumentError(
-          absl::StrCat("--initrd: '", path, "' is not a regular file"));
-    initrd_ = LoadSource::FromFile(initrd_file_.get(), 0, st.st_size,
-                                   absl::StrCat("--initrd '", path, "'"));
-    return absl::OkStatus();
-  }
-
   BzImage image_;
-  UniqueFd initrd_file_;
   LoadSource initrd_;
   std::vector<kvm_cpuid_entry2> cpuid_;
   bool tsc_deadline_ = false;
