@@ -10,8 +10,13 @@
  * as "# dmesg: ..." and a record matching /etc/splat-patterns fails the test.
  * The guest powers off at the end; the host parses the console.
  *
- * /tests/list: one test per line, "<name> <timeout-seconds> [args...]";
- * the binary is /tests/bin/<name>.
+ * /tests/list: one test per line, "<name> <timeout-seconds> [args...]", of
+ * any length; the binary is /tests/bin/<name>.  Blank lines and lines that
+ * start with '#' are skipped.  A line without a timeout, or whose timeout is
+ * not a number of seconds, fails as that test with a "malformed" note.
+ *
+ * Built with -DINIT_PARSE_TEST, this file is a host-side test of the list
+ * handling instead (see the end of the file).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -32,26 +37,45 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_ARGS 32
 #define KSFT_SKIP 4
+/* At most a day: run_test() computes poll() timeouts in int milliseconds. */
+#define MAX_TIMEOUT 86400
+#define SEPARATORS " \t\r\n\v\f"
+
+static const char *list_path = "/tests/list";
+static const char *bin_dir = "/tests/bin";
 
 static regex_t splat_re[32];
 static int nr_splat_re;
 static int kmsg_fd = -1;
 
+/*
+ * Print to the console in one write() (as far as the console takes it), so
+ * that kernel messages do not split a line.  Any length: a line cut short
+ * would lose its newline and glue the next line, a KTAP result, to it.
+ */
 static void out(const char *fmt, ...)
 {
-	char buf[4096];
 	va_list ap;
+	char *buf, *p;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vasprintf(&buf, fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	if (write(STDOUT_FILENO, buf, n) < 0)
+	if (n < 0)
 		return;
+	for (p = buf; n > 0;) {
+		ssize_t w = write(STDOUT_FILENO, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		p += w;
+		n -= w;
+	}
+	free(buf);
 }
 
 static void load_splat_patterns(void)
@@ -172,37 +196,105 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Run one line of /tests/list and print its KTAP result line. */
+/* One entry of /tests/list: "<name> <timeout-seconds> [args...]". */
+struct test {
+	char *name;
+	int timeout;
+	char **argv;		/* name, then the arguments; NULL-terminated */
+	char error[128];	/* why the entry cannot run */
+};
+
+/* Split 'line' in place into 't'; returns 0, or -1 with t->error set. */
+static int parse_test(char *line, struct test *t)
+{
+	/* A field is at least one character and a separator: no more than this. */
+	size_t max_fields = strlen(line) / 2 + 2;
+	char *save, *timeout, *end, *tok;
+	int argc = 0;
+	long secs;
+
+	memset(t, 0, sizeof(*t));
+	t->name = strtok_r(line, SEPARATORS, &save);
+	timeout = t->name ? strtok_r(NULL, SEPARATORS, &save) : NULL;
+	if (!t->name || !timeout) {
+		snprintf(t->error, sizeof(t->error), "no %s",
+			 t->name ? "timeout after the test name" : "test name");
+		return -1;
+	}
+	errno = 0;
+	secs = strtol(timeout, &end, 10);
+	if (errno || *end || secs < 1 || secs > MAX_TIMEOUT) {
+		snprintf(t->error, sizeof(t->error),
+			 "timeout '%.40s%s' is not a number of seconds from 1 to %d",
+			 timeout, strlen(timeout) > 40 ? "..." : "", MAX_TIMEOUT);
+		return -1;
+	}
+	t->timeout = secs;
+	t->argv = calloc(max_fields, sizeof(*t->argv));
+	if (!t->argv) {
+		snprintf(t->error, sizeof(t->error), "out of memory");
+		return -1;
+	}
+	t->argv[argc++] = t->name;
+	while ((tok = strtok_r(NULL, SEPARATORS, &save)))
+		t->argv[argc++] = tok;
+	return 0;
+}
+
+/* Run one entry of /tests/list and print its KTAP result line. */
 static void run_test(int nr, char *line)
 {
-	char *argv[MAX_ARGS + 1], path[512], pending[4096], why[128] = "";
-	int argc = 0, timeout, pipefd[2], status = 0, splats, timed_out = 0;
+	char pending[4096], why[128] = "", *path = NULL;
+	int pipefd[2], status = 0, splats, timed_out = 0;
 	size_t plen = 0;
 	double start, deadline;
+	struct test t;
 	pid_t pid;
-	char *tok, *save;
 
-	for (tok = strtok_r(line, " \t\n", &save); tok && argc < MAX_ARGS;
-	     tok = strtok_r(NULL, " \t\n", &save))
-		argv[argc++] = tok;
-	argv[argc] = NULL;
-	timeout = atoi(argv[1]);
-	snprintf(path, sizeof(path), "/tests/bin/%s", argv[0]);
+	if (parse_test(line, &t)) {
+		char entry[32];
+		const char *name = t.name;
 
-	out("# selftests: kvm: %s\n", argv[0]);
+		if (!name) {	/* cannot happen: run_tests() skips blank lines */
+			snprintf(entry, sizeof(entry), "list-entry-%d", nr);
+			name = entry;
+		}
+		out("# selftests: kvm: %s\n", name);
+		out("# tvmm-init: %s entry %d is malformed: %s\n", list_path, nr,
+		    t.error);
+		out("not ok %d selftests: kvm: %s # malformed %s entry: %s\n", nr,
+		    name, list_path, t.error);
+		goto done;
+	}
+	out("# selftests: kvm: %s\n", t.name);
 	drain_kmsg();
-	if (pipe2(pipefd, O_CLOEXEC))
-		return;
+	if (asprintf(&path, "%s/%s", bin_dir, t.name) < 0) {
+		path = NULL;
+		out("not ok %d selftests: kvm: %s # out of memory\n", nr, t.name);
+		goto done;
+	}
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		out("not ok %d selftests: kvm: %s # pipe: %s\n", nr, t.name,
+		    strerror(errno));
+		goto done;
+	}
 	start = now();
-	deadline = start + timeout;
+	deadline = start + t.timeout;
 	pid = fork();
+	if (pid < 0) {
+		out("not ok %d selftests: kvm: %s # fork: %s\n", nr, t.name,
+		    strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		goto done;
+	}
 	if (pid == 0) {
 		setpgid(0, 0);
 		dup2(pipefd[1], STDOUT_FILENO);
 		dup2(pipefd[1], STDERR_FILENO);
-		chdir("/tests/bin");
-		argv[1] = argv[0];
-		execv(path, &argv[1]);
+		if (chdir(bin_dir))
+			fprintf(stderr, "chdir %s: %s\n", bin_dir, strerror(errno));
+		execv(path, t.argv);
 		fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
@@ -231,23 +323,26 @@ static void run_test(int nr, char *line)
 	splats = drain_kmsg();
 
 	if (timed_out)
-		snprintf(why, sizeof(why), " # TIMEOUT %d seconds", timeout);
+		snprintf(why, sizeof(why), " # TIMEOUT %d seconds", t.timeout);
 	else if (splats)
 		snprintf(why, sizeof(why), " # kernel splat during test");
-	out("# %s: %.1f s\n", argv[0], now() - start);
+	out("# %s: %.1f s\n", t.name, now() - start);
 	if (!timed_out && !splats && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		out("ok %d selftests: kvm: %s\n", nr, argv[0]);
+		out("ok %d selftests: kvm: %s\n", nr, t.name);
 	else if (!timed_out && !splats && WIFEXITED(status) &&
 		 WEXITSTATUS(status) == KSFT_SKIP)
-		out("ok %d selftests: kvm: %s # SKIP\n", nr, argv[0]);
+		out("ok %d selftests: kvm: %s # SKIP\n", nr, t.name);
 	else if (!why[0] && WIFSIGNALED(status))
-		out("not ok %d selftests: kvm: %s # signal %d\n", nr, argv[0],
+		out("not ok %d selftests: kvm: %s # signal %d\n", nr, t.name,
 		    WTERMSIG(status));
 	else if (!why[0])
-		out("not ok %d selftests: kvm: %s # exit=%d\n", nr, argv[0],
+		out("not ok %d selftests: kvm: %s # exit=%d\n", nr, t.name,
 		    WEXITSTATUS(status));
 	else
-		out("not ok %d selftests: kvm: %s%s\n", nr, argv[0], why);
+		out("not ok %d selftests: kvm: %s%s\n", nr, t.name, why);
+done:
+	free(path);
+	free(t.argv);
 }
 
 static int cmdline_has(const char *word)
@@ -267,29 +362,72 @@ static int cmdline_has(const char *word)
 	return 0;
 }
 
+/*
+ * The entries of the list: its lines, of any length, but blank ones and
+ * comments.  Returns their number, or -1 when memory ran out.
+ */
+static int read_list(FILE *f, char ***entries)
+{
+	char *line = NULL, **more;
+	size_t size = 0;
+	int n = 0, cap = 0;
+
+	*entries = NULL;
+	while (getline(&line, &size, f) >= 0) {
+		char *p = line + strspn(line, SEPARATORS);
+
+		if (!*p || *p == '#')
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			more = realloc(*entries, cap * sizeof(*more));
+			if (!more)
+				goto oom;
+			*entries = more;
+		}
+		if (!((*entries)[n] = strdup(p)))
+			goto oom;
+		n++;
+	}
+	free(line);
+	return n;
+oom:
+	free(line);
+	while (n--)
+		free((*entries)[n]);
+	free(*entries);
+	*entries = NULL;
+	return -1;
+}
+
 static void run_tests(void)
 {
-	char lines[512][256];
-	int n = 0;
-	FILE *f = fopen("/tests/list", "r");
+	FILE *f = fopen(list_path, "r");
+	char **entries;
+	int n;
 
 	if (!f) {
-		out("Bail out! no /tests/list\n");
+		out("Bail out! no %s\n", list_path);
 		return;
 	}
-	while (n < 512 && fgets(lines[n], sizeof(lines[n]), f)) {
-		char *p = lines[n];
-
-		while (isspace((unsigned char)*p))
-			p++;
-		if (*p && *p != '#')
-			memmove(lines[n++], p, strlen(p) + 1);
-	}
+	n = read_list(f, &entries);
 	fclose(f);
+	if (n < 0) {
+		out("Bail out! out of memory reading %s\n", list_path);
+		return;
+	}
 	out("TAP version 13\n1..%d\n", n);
-	for (int i = 0; i < n; i++)
-		run_test(i + 1, lines[i]);
+	for (int i = 0; i < n; i++) {
+		run_test(i + 1, entries[i]);
+		free(entries[i]);
+	}
+	free(entries);
 }
+
+#ifdef INIT_PARSE_TEST
+/* The host test's main is at the end; the guest's stays compiled as init_main. */
+#define main init_main
+#endif
 
 int main(void)
 {
@@ -336,3 +474,24 @@ int main(void)
 	reboot(RB_POWER_OFF);
 	return 0;
 }
+
+#ifdef INIT_PARSE_TEST
+#undef main
+/*
+ * Host-side test of the list handling: run_tests() on any list and any
+ * directory of test programs, with the guest's output format.
+ *   gcc -Wall -Wextra -O2 -DINIT_PARSE_TEST -o init-test scripts/guest/init.c
+ *   ./init-test LIST BINDIR
+ */
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s LIST BINDIR\n", argv[0]);
+		return 2;
+	}
+	list_path = argv[1];
+	bin_dir = argv[2];
+	run_tests();
+	return 0;
+}
+#endif
