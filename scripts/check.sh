@@ -38,10 +38,14 @@ fi
 # The guest tvmm boots in tests/x86_64/scripts/tvmm_e2e.
 "$TOP/scripts/build-guest.sh"
 
-# Each guest runs one TCG thread; the arches run side by side.
+# Each guest runs one TCG thread; the arches run side by side.  Their output
+# goes to check.txt, printed below once both are done; meanwhile each
+# finished test is one line on our stderr ("[x86_64 ours 12/60] ..."), which
+# the harness writes to fd 3.
 pids=()
 for a in $arches; do
-	python3 "$TOP/scripts/harness.py" check "$a" $full > "$BUILD/$a/check.txt" 2>&1 &
+	python3 "$TOP/scripts/harness.py" check "$a" $full --progress-fd 3 \
+		3>&2 > "$BUILD/$a/check.txt" 2>&1 &
 	pids+=($!)
 done
 

@@ -10,6 +10,10 @@ modules, run selftests in it, and turn the console into results.
 The guest side is scripts/guest/init.c; it prints kselftest-style KTAP.  The
 kernel log is scanned for splats (scripts/guest/splat-patterns) both in the
 guest, which fails the test that caused one, and here, which fails the run.
+
+While a guest runs, one line per finished test goes to stderr (or to the
+file descriptor given by --progress-fd), with an estimate of the time left
+from the previous run's durations (see Progress).
 """
 
 import argparse
@@ -234,17 +238,39 @@ def qemu_base_cmd(arch, initrd, mode, tcg_thread):
             "-nographic", "-no-reboot", "-nic", "none"]
 
 
-def boot(arch, initrd, logfile, timeout, tcg_thread=TCG_THREAD):
-    """Run the guest to completion; returns (console text, qemu status)."""
-    cmd = qemu_cmd(arch, initrd, "test", tcg_thread)
-    with open(logfile, "w") as out:
+def stream_console(cmd, logfile, timeout, on_line=None):
+    """Run cmd (QEMU), its output copied to logfile as it comes and each line
+    passed to on_line(line); killed after timeout seconds.  Returns (the
+    whole output, exit status or "timeout")."""
+    killed = threading.Event()
+    with open(logfile, "wb") as log_f, subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT) as p:
+        def kill():
+            killed.set()
+            p.kill()
+        timer = threading.Timer(timeout, kill)
+        timer.daemon = True
+        timer.start()
         try:
-            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                               stderr=subprocess.STDOUT, timeout=timeout)
-            status = p.returncode
-        except subprocess.TimeoutExpired:
-            status = "timeout"
-    return Path(logfile).read_text(errors="replace"), status
+            for raw in p.stdout:
+                log_f.write(raw)
+                log_f.flush()
+                if on_line:
+                    on_line(raw.decode(errors="replace").rstrip("\r\n"))
+        except BaseException:
+            p.kill()
+            raise
+        p.wait()
+        timer.cancel()
+    return (Path(logfile).read_text(errors="replace"),
+            "timeout" if killed.is_set() else p.returncode)
+
+
+def boot(arch, initrd, logfile, timeout, tcg_thread=TCG_THREAD, on_line=None):
+    """Run the guest to completion; returns (console text, qemu status)."""
+    return stream_console(qemu_cmd(arch, initrd, "test", tcg_thread),
+                          logfile, timeout, on_line)
 
 
 def splat_lines(console):
@@ -264,19 +290,26 @@ def splat_lines(console):
     return bad
 
 
+def ktap_result(line):
+    """(test name, {"status", "note"}) for a KTAP result line, else None."""
+    m = RESULT_RE.match(line.rstrip("\r"))
+    if not m:
+        return None
+    ok, _, name, directive = m.groups()
+    directive = directive or ""
+    if ok == "ok":
+        st = "skip" if directive.startswith("SKIP") else "pass"
+    else:
+        st = "timeout" if directive.startswith("TIMEOUT") else "fail"
+    return name, {"status": st, "note": directive}
+
+
 def parse(console, tests):
     results = {}
     for line in console.splitlines():
-        m = RESULT_RE.match(line.rstrip("\r"))
-        if not m:
-            continue
-        ok, _, name, directive = m.groups()
-        directive = directive or ""
-        if ok == "ok":
-            st = "skip" if directive.startswith("SKIP") else "pass"
-        else:
-            st = "timeout" if directive.startswith("TIMEOUT") else "fail"
-        results[name] = {"status": st, "note": directive}
+        r = ktap_result(line)
+        if r:
+            results[r[0]] = r[1]
     for name, _, _ in tests:
         results.setdefault(name, {"status": "fail", "note": "no result"})
     return results
@@ -296,7 +329,84 @@ def output_tail(console, name, lines=12):
     return out[-lines:]
 
 
-def run(arch, which, tests, name, tcg_thread=TCG_THREAD):
+class Progress:
+    """Progress of one arch's boots: one line per finished test,
+
+      [x86_64 ours 12/60] vtl_memory_attributes_test pass 41.2s, ~14 min left
+
+    The estimate is the previous run's durations of the tests still to run
+    in this boot and in the boots announced with expect(); they are kept in
+    CACHE/durations/<arch>.json, keyed "<which> <test>" (one file per arch:
+    the arches run side by side)."""
+
+    stream = sys.stderr
+
+    def __init__(self, arch):
+        self.arch = arch
+        self.file = CACHE / "durations" / f"{arch}.json"
+        try:
+            self.last = json.loads(self.file.read_text())
+        except (OSError, ValueError):
+            self.last = {}
+        self.measured = {}
+        self.left = {}      # "<which> <test>" still to run (ordered set)
+
+    def say(self, label, text):
+        print(f"[{self.arch} {label}] {text}", file=self.stream, flush=True)
+
+    def expect(self, which, tests):
+        """Tests that a later boot of this arch will run."""
+        self.left.update(dict.fromkeys(f"{which} {n}" for n, _, _ in tests))
+
+    def time_left(self):
+        known = [self.last[k] for k in self.left if k in self.last]
+        if not known:
+            return ""
+        secs = sum(known) + sum(known) / len(known) * (len(self.left) - len(known))
+        return f", ~{secs / 60:.0f} min left" if secs >= 60 else ", <1 min left"
+
+    def begin(self, which, name, tests, tcg_thread):
+        self.which, self.total, self.done = which, len(tests), 0
+        self.label = name if name.startswith(which) else f"{which} {name}"
+        self.expect(which, tests)
+        self.started = time.time()
+        self.say(self.label, f"booting, {self.total} tests, {tcg_thread}-threaded "
+                 f"TCG{self.time_left()}")
+
+    def feed(self, line):
+        """One console line, as it comes."""
+        if line.startswith("# selftests: kvm: "):
+            self.started = time.time()
+            return
+        r = ktap_result(line)
+        if not r:
+            return
+        (name, res), secs = r, time.time() - self.started
+        key = f"{self.which} {name}"
+        self.measured[key] = round(secs, 1)
+        self.left.pop(key, None)
+        self.done += 1
+        note = f" ({res['note']})" if res["status"] == "fail" and res["note"] else ""
+        self.say(f"{self.label} {self.done}/{self.total}",
+                 f"{name} {res['status']}{note} {secs:.1f}s{self.time_left()}")
+
+    def end(self, problems):
+        """After a boot: say why it stopped early, if it did; keep durations."""
+        if self.done < self.total:
+            self.say(f"{self.label} {self.done}/{self.total}",
+                     "guest stopped early: " + "; ".join(problems or ["?"]))
+        try:
+            data = json.loads(self.file.read_text())
+        except (OSError, ValueError):
+            data = {}
+        data.update(self.measured)
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+        tmp.replace(self.file)
+
+
+def run(arch, which, tests, name, tcg_thread=TCG_THREAD, progress=None):
     """Boot once with module set 'which' and run 'tests' [(name, timeout, args)]."""
     initrd = make_initrd(arch, which, tests, name)
     logdir = BUILD / arch / "logs"
@@ -305,8 +415,10 @@ def run(arch, which, tests, name, tcg_thread=TCG_THREAD):
     budget = sum(t for _, t, _ in tests) + BOOT_SLACK
     log(f"{arch}: booting with {which} modules, {len(tests)} tests, {tcg_thread} TCG "
         f"(console: {logfile.relative_to(TOP) if logfile.is_relative_to(TOP) else logfile})")
+    progress = progress or Progress(arch)
+    progress.begin(which, name, tests, tcg_thread)
     start = time.time()
-    console, status = boot(arch, initrd, logfile, budget, tcg_thread)
+    console, status = boot(arch, initrd, logfile, budget, tcg_thread, progress.feed)
     elapsed = time.time() - start
     results = parse(console, tests)
     for name, r in results.items():
@@ -321,6 +433,7 @@ def run(arch, which, tests, name, tcg_thread=TCG_THREAD):
     if splats:
         problems.append(f"kernel log shows {len(splats)} splat line(s): "
                         + "; ".join(splats[:3]))
+    progress.end(problems)
     return {"results": results, "problems": problems, "seconds": elapsed,
             "log": str(logfile)}
 
@@ -380,9 +493,10 @@ def selections(arch, full):
 
 # ----------------------------------------------------------------- check/gate
 
-def stock_results(arch, upstream):
-    """Upstream tests on stock modules, cached by everything they depend on:
-    the test binaries, the stock modules, the boot image and the harness."""
+def stock_cache(arch, upstream):
+    """Where the results of the upstream tests on stock modules are cached,
+    keyed by everything they depend on: the test binaries, the stock
+    modules, the boot image and the harness."""
     parts = [arch, krelease() if arch == "x86_64" else "",
              file_sha(TOP / "scripts" / "harness.py"),
              file_sha(BUILD / arch / "tests" / "init"),
@@ -393,12 +507,16 @@ def stock_results(arch, upstream):
         parts.append(file_sha(path))
     if arch == "riscv64":
         parts.append(file_sha(BUILD / "riscv64" / "Image"))
-    key = sha(*parts)
-    cached = CACHE / "stock-results" / f"{arch}-{key}.json"
+    return CACHE / "stock-results" / f"{arch}-{sha(*parts)}.json"
+
+
+def stock_results(arch, upstream, cached, progress):
     if cached.exists():
         log(f"{arch}: stock results from cache ({cached.name})")
+        progress.say("stock", f"{len(upstream)} results from the cache "
+                     f"({cached.name}), not rerun")
         return json.loads(cached.read_text())
-    res = run(arch, "stock", upstream, "stock")
+    res = run(arch, "stock", upstream, "stock", progress=progress)
     if not res["problems"]:
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_text(json.dumps(res, indent=1))
@@ -412,25 +530,30 @@ def tcg_multi_failure(problems):
     return any("outer QEMU crashed" in p or "Oops: int3" in p for p in problems)
 
 
-def run_multi(arch, tests):
+def run_multi(arch, tests, progress):
     """Tests that boot a real guest inside the test guest, in a boot of
     their own with multi-threaded TCG (a nested Linux boot takes minutes on
     one TCG thread).  A boot that multi-threaded TCG itself broke is
     retried once, and what broke it is logged."""
-    res = run(arch, "ours", tests, "ours-multi", "multi")
+    res = run(arch, "ours", tests, "ours-multi", "multi", progress)
     if tcg_multi_failure(res["problems"]):
         for p in res["problems"]:
             log(f"{arch}: multi-threaded TCG boot: {p}")
         log(f"{arch}: a known multi-threaded TCG failure (above); once more")
-        res = run(arch, "ours", tests, "ours-multi-again", "multi")
+        res = run(arch, "ours", tests, "ours-multi-again", "multi", progress)
     return res
 
 
 def check(arch, full):
     ours, multi, upstream, excluded, slow = selections(arch, full)
-    mine = run(arch, "ours", ours + upstream, "ours")
+    progress = Progress(arch)
+    cached = stock_cache(arch, upstream)
+    progress.expect("ours", multi)
+    if not cached.exists():
+        progress.expect("stock", upstream)
+    mine = run(arch, "ours", ours + upstream, "ours", progress=progress)
     if multi:
-        m = run_multi(arch, multi)
+        m = run_multi(arch, multi, progress)
         mine["results"].update(m["results"])
         mine["problems"] += [f"multi-threaded boot: {p}" for p in m["problems"]]
         mine["seconds"] += m["seconds"]
@@ -446,9 +569,10 @@ def check(arch, full):
     if again or again_multi:
         retry = {"results": {}, "problems": []}
         if again:
-            retry = run(arch, "ours", again, "ours-retry")
+            retry = run(arch, "ours", again, "ours-retry", progress=progress)
         if again_multi:
-            r = run(arch, "ours", again_multi, "ours-multi-retry", "multi")
+            r = run(arch, "ours", again_multi, "ours-multi-retry", "multi",
+                    progress)
             retry["results"].update(r["results"])
             retry["problems"] += r["problems"]
         mine["problems"] += [f"retry: {p}" for p in retry["problems"]]
@@ -464,7 +588,7 @@ def check(arch, full):
                 second["note"] = (second["note"] or second["status"]) + \
                     " (also failed on retry)"
                 mine["results"][name] = second
-    stock = stock_results(arch, upstream)
+    stock = stock_results(arch, upstream, cached, progress)
 
     failed, passed, skipped, regressions = [], 0, 0, []
     print(f"\n== {arch}: results on our modules ({mine['seconds']:.0f} s; "
@@ -564,23 +688,17 @@ def vmm_run(extra):
     logfile.parent.mkdir(parents=True, exist_ok=True)
     log(f"booting the x86-64 dev kernel (TCG) with our KVM modules; tvmm runs "
         f"inside it (console log: {logfile})")
-    cmd = qemu_cmd(arch, initrd, "test")
-    with open(logfile, "w") as out, subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, errors="replace") as p:
-        timer = threading.Timer(600 + BOOT_SLACK, p.kill)
-        timer.start()
-        shown = False
-        for line in p.stdout:
-            out.write(line)
-            # The dev kernel's own boot is noise here: show from the first
-            # line of the tvmm_run script on.
-            shown = shown or "== tvmm run" in line
-            if shown:
-                sys.stdout.write(line[2:] if line.startswith("# ") else line)
-                sys.stdout.flush()
-        timer.cancel()
-    console = logfile.read_text(errors="replace")
+    shown = False
+
+    def show(line):
+        # The dev kernel's own boot is noise here: show from the first line
+        # of the tvmm_run script on.
+        nonlocal shown
+        shown = shown or "== tvmm run" in line
+        if shown:
+            print(line[2:] if line.startswith("# ") else line, flush=True)
+    console, _ = stream_console(qemu_cmd(arch, initrd, "test"), logfile,
+                                600 + BOOT_SLACK, show)
     splats = splat_lines(console)
     for line in splats:
         print(f"!! kernel splat: {line}")
@@ -597,6 +715,8 @@ def main():
     c = sub.add_parser("check")
     c.add_argument("arch", choices=["x86_64", "riscv64"])
     c.add_argument("--full", action="store_true")
+    c.add_argument("--progress-fd", type=int, metavar="FD",
+                   help="progress lines to this file descriptor, not stderr")
     s = sub.add_parser("shell")
     s.add_argument("arch", choices=["x86_64", "riscv64"])
     s.add_argument("--stock", action="store_true")
@@ -609,10 +729,14 @@ def main():
                    help="seconds per test")
     r.add_argument("--log", default="adhoc",
                    help="console log name (build/<arch>/logs/NAME.log)")
+    r.add_argument("--progress-fd", type=int, metavar="FD",
+                   help="progress lines to this file descriptor, not stderr")
     r.add_argument("tests", nargs="+", help="name[:arg[:arg...]]")
     v = sub.add_parser("vmm-run", help="make run: tvmm in the x86-64 dev kernel")
     v.add_argument("tvmm_flags", nargs="*", help="more flags for tvmm run")
     a = ap.parse_args()
+    if getattr(a, "progress_fd", None) is not None:
+        Progress.stream = os.fdopen(a.progress_fd, "w", buffering=1)
     if a.cmd == "vmm-run":
         ok, splats = vmm_run(a.tvmm_flags)
         if not ok and tcg_multi_failure(splats):
