@@ -35,6 +35,7 @@
 #include "processor.h"
 #include "test_util.h"
 #include "ucall_common.h"
+#include "vtl_util.h"
 
 #define REGION_SLOT	10
 #define REGION_GPA	(4ULL << 30)
@@ -386,6 +387,7 @@ int main(int argc, char *argv[])
 	bool faults_only = false, all_faults_only = false;
 	int opt;
 
+	vtl_supported_cpuid_without_nested();
 	while ((opt = getopt(argc, argv, "fFm:T")) != -1) {
 		switch (opt) {
 		case 'T':

@@ -524,6 +524,58 @@ static void test_pinned(void)
 	ksft_test_result_pass("pinned: conversion refused with EBUSY, unchanged, then allowed\n");
 }
 
+/*
+ * A FOLL_GET reference is not a pin, but it reaches the page all the same:
+ * a vmsplice()d pipe buffer must keep its page from becoming private, or the
+ * host reads what the guest writes there afterwards.
+ */
+static void test_referenced(void)
+{
+	const uint64_t secret = 0x5ec7e75ec7e75ec7ULL;
+	uint64_t buf[PAGE_SIZE / 8];
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct iovec iov;
+	uint64_t *hva;
+	int fd, pfd[2], i;
+	ssize_t n;
+
+	vm = create_inplace_vm(&vcpu, &fd, &hva);
+	hva[PAGE_SIZE / 8] = 0xfeed;
+	TEST_ASSERT(!pipe(pfd), "pipe");
+	iov = (struct iovec){ .iov_base = &hva[PAGE_SIZE / 8], .iov_len = PAGE_SIZE };
+	n = vmsplice(pfd[1], &iov, 1, 0);
+	TEST_ASSERT(n == PAGE_SIZE, "vmsplice: %zd (%s)", n, strerror(errno));
+
+	if (!set_attributes(vm, DATA_GPA, 4 * PAGE_SIZE, KVM_MEMORY_ATTRIBUTE_PRIVATE)) {
+		/* Accepted: show what the pipe still reaches. */
+		guest_do(vcpu, OP_WRITE, DATA_GPA + PAGE_SIZE, secret);
+		n = read(pfd[0], buf, sizeof(buf));
+		TEST_FAIL("a vmsplice()d page became private; the pipe then read %s",
+			  n == sizeof(buf) && buf[0] == secret ? "the guest's private data" :
+			  "something else");
+	}
+	TEST_ASSERT(errno == EBUSY, "making a referenced page private: errno %d", errno);
+	TEST_ASSERT(!host_touch_faults(&hva[PAGE_SIZE / 8], false), "page 1 must stay shared");
+
+	/* Once the pipe lets go, the conversion goes through. */
+	n = read(pfd[0], buf, sizeof(buf));
+	TEST_ASSERT(n == sizeof(buf) && buf[0] == 0xfeed, "pipe read %zd", n);
+	close(pfd[0]);
+	close(pfd[1]);
+	for (i = 0; set_attributes(vm, DATA_GPA, 4 * PAGE_SIZE,
+				   KVM_MEMORY_ATTRIBUTE_PRIVATE); i++) {
+		TEST_ASSERT(errno == EBUSY && i < 100,
+			    "conversion after the pipe was drained: errno %d", errno);
+		usleep(10000);
+	}
+	TEST_ASSERT(host_touch_faults(&hva[PAGE_SIZE / 8], false), "now private");
+	TEST_ASSERT_EQ(guest_do(vcpu, OP_READ, DATA_GPA + PAGE_SIZE, 0), 0xfeed);
+
+	destroy_inplace_vm(vm, fd, hva);
+	ksft_test_result_pass("referenced: a vmsplice()d page stays shared until released\n");
+}
+
 struct race {
 	struct kvm_vcpu *vcpu;
 	uint64_t last;
@@ -599,12 +651,13 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_GUEST_MEMFD_FLAGS));
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(SW_PROTECTED_VM));
 
-	ksft_set_plan(6);
+	ksft_set_plan(7);
 	test_bad_input();
 	test_host_access();
 	test_gmem_only_vm();
 	test_inplace_conversion();
 	test_pinned();
+	test_referenced();
 	test_race();
 	ksft_finished();
 }

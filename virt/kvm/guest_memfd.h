@@ -5,10 +5,15 @@
 #include <linux/fs.h>
 #include <linux/kvm_host.h>
 
-/* The file side of a guest_memfd: one per file, bound to one VM. */
+/*
+ * The file side of a guest_memfd: one per file, bound to one VM.  @sealed
+ * holds the offsets that kvm_gmem_seal() made private and immutable for the
+ * file's lifetime; written under the mapping's invalidate_lock.
+ */
 struct kvm_gmem {
 	struct kvm *kvm;
 	struct xarray bindings;
+	struct xarray sealed;
 	struct list_head entry;
 };
 
@@ -19,5 +24,15 @@ static inline u64 kvm_gmem_flags(struct inode *inode)
 }
 
 int kvm_gmem_mmap(struct file *file, struct vm_area_struct *vma);
+
+/* Whether any offset in [@start, @end) is sealed. */
+static inline bool kvm_gmem_range_sealed(struct kvm_gmem *gmem, pgoff_t start,
+					 pgoff_t end)
+{
+	unsigned long index = start;
+
+	return !xa_empty(&gmem->sealed) &&
+	       xa_find(&gmem->sealed, &index, end - 1, XA_PRESENT);
+}
 
 #endif /* __KVM_GUEST_MEMFD_H__ */

@@ -11,9 +11,15 @@
  * Making a range private first removes it from every host userspace
  * mapping; kvm->gmem_mmap_lock, held for write across the attribute update,
  * keeps new mappings out, and the folio lock waits out faults that decided
- * "shared" before the update but have not installed their PTE yet.  Pages
- * the host has pinned (FOLL_PIN) cannot be taken away: the conversion fails
- * with -EBUSY and changes nothing.
+ * "shared" before the update but have not installed their PTE yet.  A page
+ * that anything but the page cache still holds a reference to (a pin, a
+ * FOLL_GET reference such as a vmsplice()d pipe buffer, an I/O in flight)
+ * cannot be taken away: the conversion fails with -EBUSY and changes
+ * nothing.
+ *
+ * A page that a measured launch added is sealed (kvm_gmem_seal()): it stays
+ * private whatever happens to its memslot, cannot be punched out and cannot
+ * be bound again, until the file is closed.
  */
 #include <linux/kvm_host.h>
 #include <linux/mm.h>
@@ -52,7 +58,8 @@ static bool kvm_gmem_index_is_private(struct kvm_gmem *gmem, u64 flags,
 {
 	struct kvm_memory_slot *slot;
 
-	if (!(flags & GUEST_MEMFD_FLAG_INIT_SHARED))
+	if (!(flags & GUEST_MEMFD_FLAG_INIT_SHARED) ||
+	    kvm_gmem_range_sealed(gmem, index, index + 1))
 		return true;
 
 	slot = xa_load(&gmem->bindings, index);
@@ -128,9 +135,58 @@ int kvm_gmem_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
+#ifdef CONFIG_KVM_GENERIC_PRIVATE_MEM
+/**
+ * kvm_gmem_seal() - Keep a guest_memfd page private and immutable for good
+ * @slot: the memslot that binds the page
+ * @gfn: the page's gfn in @slot
+ *
+ * The page can no longer be mapped by host userspace (even once @slot is
+ * gone), punched out of the file (-EPERM) or bound to a memslot again
+ * (-EPERM).  Called with the file's invalidate_lock held, as from a
+ * kvm_gmem_populate() callback.
+ *
+ * Return: 0, -ENOMEM, or -EINVAL if @slot has no guest_memfd.
+ */
+int kvm_gmem_seal(struct kvm_memory_slot *slot, gfn_t gfn)
+{
+	struct kvm_gmem *gmem;
+	struct file *file;
+	int r;
+
+	file = get_file_active(&slot->gmem.file);
+	if (!file)
+		return -EINVAL;
+
+	gmem = file->private_data;
+	r = xa_err(xa_store(&gmem->sealed, slot->gmem.pgoff + gfn - slot->base_gfn,
+			    xa_mk_value(1), GFP_KERNEL_ACCOUNT));
+	fput(file);
+	return r;
+}
+#endif /* CONFIG_KVM_GENERIC_PRIVATE_MEM */
+
+/*
+ * Whether @folio, locked, unmapped and held once by the caller's batch, has
+ * references beyond the page cache's.  A new folio waits in a per-CPU LRU
+ * batch, which holds one reference, until that batch is drained; modules
+ * cannot drain other CPUs' batches, so a folio that is not on the LRU yet
+ * may have exactly that one more.  Any other reference makes it busy.
+ */
+static bool kvm_gmem_folio_busy(struct folio *folio)
+{
+	long expected = folio_nr_pages(folio) + 1;
+
+	if (!folio_test_lru(folio))
+		expected++;
+
+	return folio_ref_count(folio) > expected || folio_mapped(folio);
+}
+
 /*
  * Unmap [@start, @start + @nr) from host userspace; -EBUSY if a page in it is
- * pinned.  New faults are held off by kvm->gmem_mmap_lock.
+ * referenced by anything but the page cache.  New faults are held off by
+ * kvm->gmem_mmap_lock.
  */
 static int kvm_gmem_unmap_range(struct address_space *mapping, pgoff_t start,
 				pgoff_t nr)
@@ -152,7 +208,7 @@ static int kvm_gmem_unmap_range(struct address_space *mapping, pgoff_t start,
 			if (folio_mapped(folio))
 				unmap_mapping_pages(mapping, folio->index,
 						    folio_nr_pages(folio), false);
-			if (folio_maybe_dma_pinned(folio))
+			if (kvm_gmem_folio_busy(folio))
 				r = -EBUSY;
 			folio_unlock(folio);
 			if (r)

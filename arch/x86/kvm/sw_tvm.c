@@ -12,6 +12,20 @@
  * the pages.  KVM_TVM_FINALIZE freezes it; afterwards no page can be added,
  * and the guest can read it with the KVM_HC_TVM_GET_MEASUREMENT hypercall.
  *
+ * The digest binds the memory: a measured page stays private and unchanged
+ * until the VM is destroyed.  Its gfn cannot be converted to shared, no new
+ * memslot can cover it once its own is deleted, and its guest_memfd page is
+ * sealed (kvm_gmem_seal()).  vCPUs do
+ * not run while a launch is being measured, and a VM whose vCPUs ran first
+ * cannot start one:
+ *
+ *	NONE --ADD--> MEASURING --FINALIZE--> FINALIZED
+ *	NONE --FINALIZE--> FINALIZED
+ *	NONE --KVM_RUN--> UNMEASURED
+ *
+ * KVM_RUN fails with -EPERM in MEASURING; ADD and FINALIZE fail with -EPERM
+ * in FINALIZED and UNMEASURED.
+ *
  * This mirrors the add-measured-pages/finalize flow of hardware TVMs (CoVE,
  * SEV-SNP, TDX) so that VMMs launch all of them the same way, but nothing
  * here protects the guest from the host kernel: software protection only
@@ -27,11 +41,20 @@
 #include "mmu.h"
 #include "x86.h"
 
+enum sw_tvm_launch {
+	SW_TVM_LAUNCH_NONE,
+	SW_TVM_LAUNCH_MEASURING,
+	SW_TVM_LAUNCH_FINALIZED,
+	SW_TVM_LAUNCH_UNMEASURED,
+};
+
+/* @measured holds the measured gfns; written under slots_lock. */
 struct kvm_sw_tvm {
 	struct crypto_shash *tfm;
 	u8 digest[KVM_TVM_DIGEST_SIZE];
 	u64 nr_pages;
 	bool finalized;
+	struct xarray measured;
 };
 
 /* What kvm_gmem_populate() hands to the callback for one page. */
@@ -82,7 +105,9 @@ static struct kvm_sw_tvm *sw_tvm_get(struct kvm *kvm)
 	}
 
 	tvm->tfm = tfm;
-	kvm->arch.sw_tvm = tvm;
+	xa_init(&tvm->measured);
+	/* Pairs with READ_ONCE() in the lockless readers. */
+	WRITE_ONCE(kvm->arch.sw_tvm, tvm);
 	return tvm;
 }
 
@@ -102,6 +127,29 @@ static int sw_tvm_extend(struct kvm_sw_tvm *tvm, gpa_t gpa, const void *content)
 	return r;
 }
 
+/*
+ * Move the launch from one of the states in @from (a mask of their bits) to
+ * @to.  Return: 0, or -EPERM if the launch is in another state.
+ */
+static int sw_tvm_launch_move(struct kvm *kvm, unsigned long from,
+			      unsigned int to)
+{
+	unsigned int old = READ_ONCE(kvm->arch.sw_tvm_launch);
+
+	for (;;) {
+		unsigned int cur;
+
+		if (old == to)
+			return 0;
+		if (!(from & BIT(old)))
+			return -EPERM;
+		cur = cmpxchg(&kvm->arch.sw_tvm_launch, old, to);
+		if (cur == old)
+			return 0;
+		old = cur;
+	}
+}
+
 static int sw_tvm_post_populate(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn,
 				void __user *src, int order, void *opaque)
 {
@@ -111,6 +159,19 @@ static int sw_tvm_post_populate(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn,
 
 	if (WARN_ON_ONCE(order))
 		return -EIO;
+
+	/*
+	 * Seal the page and remember its gfn before it counts: a page that
+	 * cannot be held private is not measured.
+	 */
+	r = xa_err(xa_store(&page->tvm->measured, gfn, xa_mk_value(1),
+			    GFP_KERNEL_ACCOUNT));
+	if (!r)
+		r = kvm_gmem_seal(gfn_to_memslot(kvm, gfn), gfn);
+	if (r) {
+		xa_erase(&page->tvm->measured, gfn);
+		return r;
+	}
 
 	r = sw_tvm_extend(page->tvm, gfn_to_gpa(gfn), page->src);
 	if (r)
@@ -137,8 +198,10 @@ static int sw_tvm_add_page(struct kvm *kvm, gpa_t gpa, const void *buf)
 	page.tvm = sw_tvm_get(kvm);
 	if (IS_ERR(page.tvm))
 		return PTR_ERR(page.tvm);
-	if (page.tvm->finalized)
-		return -EPERM;
+	r = sw_tvm_launch_move(kvm, BIT(SW_TVM_LAUNCH_NONE),
+			       SW_TVM_LAUNCH_MEASURING);
+	if (r)
+		return r;
 
 	r = kvm_gmem_populate(kvm, gpa_to_gfn(gpa), NULL, 1,
 			      sw_tvm_post_populate, &page);
@@ -194,6 +257,7 @@ static int sw_tvm_add_pages(struct kvm *kvm, struct kvm_tvm_measured_pages *args
 static int sw_tvm_finalize(struct kvm *kvm)
 {
 	struct kvm_sw_tvm *tvm;
+	int r;
 
 	guard(mutex)(&kvm->slots_lock);
 
@@ -205,7 +269,12 @@ static int sw_tvm_finalize(struct kvm *kvm)
 
 	/* Pairs with the lockless read in kvm_sw_tvm_hypercall(). */
 	smp_store_release(&tvm->finalized, true);
-	return 0;
+	r = sw_tvm_launch_move(kvm, BIT(SW_TVM_LAUNCH_NONE) |
+			       BIT(SW_TVM_LAUNCH_MEASURING),
+			       SW_TVM_LAUNCH_FINALIZED);
+	if (r)
+		tvm->finalized = false;
+	return r;
 }
 
 static void sw_tvm_get_measurement(struct kvm *kvm, struct kvm_tvm_measurement *m)
@@ -237,8 +306,9 @@ int kvm_sw_tvm_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 			return -EINVAL;
 		if (copy_from_user(&args, argp, sizeof(args)))
 			return -EFAULT;
+		/* Progress is reported whatever the outcome. */
 		r = sw_tvm_add_pages(kvm, &args);
-		if (r != -EINVAL && copy_to_user(argp, &args, sizeof(args)))
+		if (copy_to_user(argp, &args, sizeof(args)))
 			return -EFAULT;
 		return r;
 	}
@@ -293,6 +363,75 @@ unsigned long kvm_sw_tvm_hypercall(struct kvm_vcpu *vcpu, unsigned long flags)
 	return 0;
 }
 
+/* Whether any gfn in [@start, @end) was measured. */
+static bool sw_tvm_range_measured(struct kvm *kvm, gfn_t start, gfn_t end)
+{
+	struct kvm_sw_tvm *tvm = READ_ONCE(kvm->arch.sw_tvm);
+	unsigned long index = start;
+
+	return tvm && start < end &&
+	       xa_find(&tvm->measured, &index, end - 1, XA_PRESENT);
+}
+
+/**
+ * kvm_sw_tvm_vcpu_may_run() - Whether KVM_RUN may enter the guest
+ * @kvm: the vCPU's VM
+ *
+ * The first KVM_RUN of a VM that has not started a measured launch makes
+ * it an unmeasured VM for good.
+ *
+ * Return: 0, or -EPERM while a launch is being measured.
+ */
+int kvm_sw_tvm_vcpu_may_run(struct kvm *kvm)
+{
+	if (!kvm_is_sw_tvm(kvm) ||
+	    READ_ONCE(kvm->arch.sw_tvm_launch) == SW_TVM_LAUNCH_FINALIZED)
+		return 0;
+
+	return sw_tvm_launch_move(kvm, BIT(SW_TVM_LAUNCH_NONE) |
+				  BIT(SW_TVM_LAUNCH_UNMEASURED),
+				  SW_TVM_LAUNCH_UNMEASURED);
+}
+
+/**
+ * kvm_sw_tvm_prepare_memory_region() - Keep measured gfns where they were
+ * @kvm: the VM, with slots_lock held
+ * @old: the memslot being moved or deleted, or NULL
+ * @new: the memslot being created or moved, or NULL
+ * @change: what happens
+ *
+ * Measured gfns live in guest_memfd memslots, which cannot be moved.  Such a
+ * memslot can be deleted (its sealed pages stay private, the guest loses
+ * those gfns), but no memslot may cover a measured gfn again.
+ *
+ * Return: 0, or -EPERM.
+ */
+int kvm_sw_tvm_prepare_memory_region(struct kvm *kvm,
+				     const struct kvm_memory_slot *old,
+				     const struct kvm_memory_slot *new,
+				     enum kvm_mr_change change)
+{
+	if (!kvm_is_sw_tvm(kvm))
+		return 0;
+
+	if ((change == KVM_MR_CREATE || change == KVM_MR_MOVE) &&
+	    sw_tvm_range_measured(kvm, new->base_gfn, new->base_gfn + new->npages))
+		return -EPERM;
+	return 0;
+}
+
+/* KVM_SET_MEMORY_ATTRIBUTES: a measured gfn stays private. */
+int kvm_arch_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
+				     unsigned long attributes)
+{
+	lockdep_assert_held(&kvm->slots_lock);
+
+	if (!(attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE) &&
+	    sw_tvm_range_measured(kvm, start, end))
+		return -EPERM;
+	return 0;
+}
+
 void kvm_sw_tvm_destroy_vm(struct kvm *kvm)
 {
 	struct kvm_sw_tvm *tvm = kvm->arch.sw_tvm;
@@ -300,6 +439,7 @@ void kvm_sw_tvm_destroy_vm(struct kvm *kvm)
 	if (!tvm)
 		return;
 
+	xa_destroy(&tvm->measured);
 	crypto_free_shash(tvm->tfm);
 	kfree_sensitive(tvm);
 	kvm->arch.sw_tvm = NULL;

@@ -9,6 +9,11 @@ int kvm_sw_tvm_check_extension(struct kvm *kvm, long ext);
 int kvm_sw_tvm_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
 unsigned long kvm_sw_tvm_hypercall(struct kvm_vcpu *vcpu, unsigned long flags);
 void kvm_sw_tvm_destroy_vm(struct kvm *kvm);
+int kvm_sw_tvm_vcpu_may_run(struct kvm *kvm);
+int kvm_sw_tvm_prepare_memory_region(struct kvm *kvm,
+				     const struct kvm_memory_slot *old,
+				     const struct kvm_memory_slot *new,
+				     enum kvm_mr_change change);
 #else
 static inline int kvm_sw_tvm_check_extension(struct kvm *kvm, long ext)
 {
@@ -29,6 +34,20 @@ static inline unsigned long kvm_sw_tvm_hypercall(struct kvm_vcpu *vcpu,
 
 static inline void kvm_sw_tvm_destroy_vm(struct kvm *kvm)
 {
+}
+
+static inline int kvm_sw_tvm_vcpu_may_run(struct kvm *kvm)
+{
+	return 0;
+}
+
+static inline int
+kvm_sw_tvm_prepare_memory_region(struct kvm *kvm,
+				 const struct kvm_memory_slot *old,
+				 const struct kvm_memory_slot *new,
+				 enum kvm_mr_change change)
+{
+	return 0;
 }
 #endif
 

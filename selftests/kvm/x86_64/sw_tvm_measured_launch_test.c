@@ -2,11 +2,19 @@
 /*
  * Measured launch of software-protected VMs (KVM_CAP_TVM_MEASURED_LAUNCH):
  * bad input, the digest's dependence on content, GPA and order, finalize,
- * and the guest's view of the digest through KVM_HC_TVM_GET_MEASUREMENT.
+ * the guest's view of the digest through KVM_HC_TVM_GET_MEASUREMENT, the
+ * launch order (no KVM_RUN while measuring, no launch after KVM_RUN), and
+ * the binding of the digest to memory: a measured page cannot be converted
+ * to shared, punched out, mapped by the host (also once its memslot is
+ * gone), bound again, or backed by another memslot.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include <linux/kvm_para.h>
 #include <linux/sizes.h>
@@ -20,6 +28,8 @@
 #define DATA_GPA	0x100000000ULL	/* 4 GiB */
 #define DATA_PAGES	16
 #define DATA_SIZE	(DATA_PAGES * PAGE_SIZE)
+#define OTHER_SLOT	11
+#define OTHER_GPA	0x180000000ULL	/* 6 GiB */
 
 #define expect_errno(call, err, what)					\
 do {									\
@@ -121,10 +131,14 @@ static void guest_code(void)
 
 	d = guest_get_measurement(1);
 	GUEST_ASSERT_EQ(d.ret, (uint64_t)-KVM_EINVAL);
-	d = guest_get_measurement(0);
-	GUEST_ASSERT_EQ(d.ret, (uint64_t)-KVM_EPERM);
-	GUEST_SYNC(1);	/* the host finalizes */
 
+	guest_result = guest_get_measurement(0);
+	GUEST_DONE();
+}
+
+/* A VM that runs without a measured launch. */
+static void guest_unmeasured(void)
+{
 	guest_result = guest_get_measurement(0);
 	GUEST_DONE();
 }
@@ -132,7 +146,7 @@ static void guest_code(void)
 /* --------------------------------------------------------------- helpers */
 
 /* A software-protected VM with DATA_SIZE of private guest_memfd at DATA_GPA. */
-static struct kvm_vm *create_tvm(struct kvm_vcpu **vcpu)
+static struct kvm_vm *__create_tvm(struct kvm_vcpu **vcpu, void *code)
 {
 	const struct vm_shape shape = {
 		.mode = VM_MODE_DEFAULT,
@@ -141,13 +155,59 @@ static struct kvm_vm *create_tvm(struct kvm_vcpu **vcpu)
 	struct kvm_vm *vm;
 
 	if (vcpu)
-		vm = __vm_create_with_vcpus(shape, 1, 0, guest_code, vcpu);
+		vm = __vm_create_with_vcpus(shape, 1, 0, code, vcpu);
 	else
 		vm = ____vm_create(shape);
 	vm_mem_add(vm, VM_MEM_SRC_ANONYMOUS, DATA_GPA, DATA_SLOT, DATA_PAGES,
 		   KVM_MEM_GUEST_MEMFD, -1, 0);
 	vm_mem_set_private(vm, DATA_GPA, DATA_SIZE);
 	return vm;
+}
+
+static struct kvm_vm *create_tvm(struct kvm_vcpu **vcpu)
+{
+	return __create_tvm(vcpu, guest_code);
+}
+
+static int set_attributes(struct kvm_vm *vm, uint64_t gpa, uint64_t size,
+			  uint64_t attributes)
+{
+	struct kvm_memory_attributes attr = {
+		.address = gpa, .size = size, .attributes = attributes,
+	};
+
+	return __vm_ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, &attr);
+}
+
+static void run_to_done(struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(uc);
+	TEST_ASSERT_EQ(uc.cmd, UCALL_DONE);
+}
+
+static sigjmp_buf sigbus_env;
+
+static void sigbus_handler(int sig)
+{
+	siglongjmp(sigbus_env, 1);
+}
+
+/* Read @p from the host; true if that raised SIGBUS. */
+static bool host_read_faults(const uint8_t *p)
+{
+	struct sigaction sa = { .sa_handler = sigbus_handler }, old;
+	bool faulted;
+
+	TEST_ASSERT(!sigaction(SIGBUS, &sa, &old), "sigaction");
+	faulted = sigsetjmp(sigbus_env, 1);
+	if (!faulted)
+		(void)READ_ONCE(*p);
+	TEST_ASSERT(!sigaction(SIGBUS, &old, NULL), "sigaction");
+	return faulted;
 }
 
 /* The digest of a VM whose pages were added by @add. */
@@ -268,21 +328,31 @@ static void test_bad_input(void)
 	munmap(unmapped, PAGE_SIZE);
 	TEST_ASSERT_EQ(measurement(vm).nr_pages, 1);
 
+	/* A page that cannot be measured stops the add; progress is reported. */
+	vm_mem_set_shared(vm, DATA_GPA + 3 * PAGE_SIZE, PAGE_SIZE);
+	expect_errno(add_pages(vm, DATA_GPA + PAGE_SIZE, 3 * PAGE_SIZE, src, &args), EINVAL,
+		     "shared third page");
+	TEST_ASSERT(args.gpa == DATA_GPA + 3 * PAGE_SIZE && args.size == PAGE_SIZE &&
+		    args.uaddr == (uint64_t)src + 2 * PAGE_SIZE,
+		    "progress after EINVAL: gpa 0x%llx size 0x%llx", args.gpa, args.size);
+	TEST_ASSERT_EQ(measurement(vm).nr_pages, 3);
+	vm_mem_set_private(vm, DATA_GPA + 3 * PAGE_SIZE, PAGE_SIZE);
+
 	/* A page can be added once. */
 	expect_errno(add_pages(vm, DATA_GPA, PAGE_SIZE, src, NULL), EEXIST, "page added twice");
 
 	/* Finalize once; afterwards nothing can be added. */
 	vm_ioctl(vm, KVM_TVM_FINALIZE, NULL);
 	expect_errno(__vm_ioctl(vm, KVM_TVM_FINALIZE, NULL), EPERM, "second finalize");
-	expect_errno(add_pages(vm, DATA_GPA + PAGE_SIZE, PAGE_SIZE, src, NULL), EPERM,
+	expect_errno(add_pages(vm, DATA_GPA + 4 * PAGE_SIZE, PAGE_SIZE, src, NULL), EPERM,
 		     "add after finalize");
 	m = measurement(vm);
 	TEST_ASSERT_EQ(m.flags, KVM_TVM_MEASUREMENT_FINALIZED);
-	TEST_ASSERT_EQ(m.nr_pages, 1);
+	TEST_ASSERT_EQ(m.nr_pages, 3);
 
 	kvm_vm_free(vm);
 	ksft_test_result_pass("bad input: VM type, flags, reserved, alignment, ranges, %s\n",
-			      "EFAULT progress, EEXIST, EPERM");
+			      "EFAULT and EINVAL progress, EEXIST, EPERM");
 }
 
 static void test_digest(void)
@@ -320,22 +390,16 @@ static void test_guest(void)
 	struct kvm_tvm_measurement m;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
-	struct ucall uc;
 
 	vm = create_tvm(&vcpu);
 	add_pages_ok(vm, DATA_GPA, DATA_SIZE, src);
 	virt_map(vm, DATA_GPA, DATA_GPA, DATA_PAGES);
 
-	vcpu_run(vcpu);
-	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
-		REPORT_GUEST_ASSERT(uc);
-	TEST_ASSERT_EQ(uc.cmd, UCALL_SYNC);
+	/* No vCPU runs while the launch is being measured. */
+	expect_errno(__vcpu_run(vcpu), EPERM, "KVM_RUN before finalize");
 
 	vm_ioctl(vm, KVM_TVM_FINALIZE, NULL);
-	vcpu_run(vcpu);
-	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
-		REPORT_GUEST_ASSERT(uc);
-	TEST_ASSERT_EQ(uc.cmd, UCALL_DONE);
+	run_to_done(vcpu);
 
 	sync_global_from_guest(vm, guest_result);
 	m = measurement(vm);
@@ -345,7 +409,146 @@ static void test_guest(void)
 		    "the guest and the VMM read different digests");
 
 	kvm_vm_free(vm);
-	ksft_test_result_pass("guest: reads the measured pages and the finalized digest\n");
+	ksft_test_result_pass("guest: runs once finalized; reads the measured pages and digest\n");
+}
+
+/* A VM whose vCPU ran first cannot start a measured launch. */
+static void test_unmeasured(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+
+	vm = __create_tvm(&vcpu, guest_unmeasured);
+	run_to_done(vcpu);
+	sync_global_from_guest(vm, guest_result);
+	TEST_ASSERT_EQ(guest_result.ret, (uint64_t)-KVM_EPERM);
+
+	expect_errno(add_pages(vm, DATA_GPA, PAGE_SIZE, src, NULL), EPERM, "add after KVM_RUN");
+	expect_errno(__vm_ioctl(vm, KVM_TVM_FINALIZE, NULL), EPERM, "finalize after KVM_RUN");
+	TEST_ASSERT_EQ(measurement(vm).nr_pages, 0);
+	kvm_vm_free(vm);
+	ksft_test_result_pass("unmeasured: no launch after KVM_RUN; the guest sees EPERM\n");
+}
+
+/*
+ * Once measured, a page stays private and unchanged: the VMM can neither
+ * convert it, punch it out, map it (also after deleting its memslot), bind
+ * its guest_memfd offset again, nor back its gfn with another memslot.
+ */
+static void test_binding(void)
+{
+	const struct vm_shape shape = {
+		.mode = VM_MODE_DEFAULT,
+		.type = KVM_X86_SW_PROTECTED_VM,
+	};
+	uint64_t flags = 0;
+	struct kvm_vm *vm;
+	uint8_t *map = NULL;
+	int fd, other;
+
+	vm = ____vm_create(shape);
+	if (vm_check_cap(vm, KVM_CAP_GUEST_MEMFD_FLAGS) & GUEST_MEMFD_FLAG_INIT_SHARED)
+		flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+	fd = vm_create_guest_memfd(vm, DATA_SIZE, flags);
+	vm_mem_add(vm, VM_MEM_SRC_ANONYMOUS, DATA_GPA, DATA_SLOT, DATA_PAGES,
+		   KVM_MEM_GUEST_MEMFD, fd, 0);
+	vm_mem_set_private(vm, DATA_GPA, DATA_SIZE);
+	if (flags) {
+		map = mmap(NULL, DATA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		TEST_ASSERT(map != MAP_FAILED, "mmap(guest_memfd)");
+	}
+
+	/* Pages 0 and 1 are measured, 2 and 3 are private but not measured. */
+	add_pages_ok(vm, DATA_GPA, 2 * PAGE_SIZE, src);
+
+	expect_errno(set_attributes(vm, DATA_GPA, PAGE_SIZE, 0), EPERM,
+		     "converting a measured page to shared");
+	expect_errno(set_attributes(vm, DATA_GPA + PAGE_SIZE, 2 * PAGE_SIZE, 0), EPERM,
+		     "converting a range with a measured page to shared");
+	TEST_ASSERT(!set_attributes(vm, DATA_GPA + 2 * PAGE_SIZE, 2 * PAGE_SIZE, 0),
+		    "converting unmeasured pages: %s", strerror(errno));
+	vm_mem_set_private(vm, DATA_GPA + 2 * PAGE_SIZE, 2 * PAGE_SIZE);
+
+	expect_errno(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, PAGE_SIZE),
+		     EPERM, "punching a measured page");
+	expect_errno(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, PAGE_SIZE,
+			       2 * PAGE_SIZE), EPERM, "punching a range with a measured page");
+	TEST_ASSERT(!fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       3 * PAGE_SIZE, PAGE_SIZE),
+		    "punching an unmeasured page: %s", strerror(errno));
+
+	/* Finalized or not, the memslot may go; the measured pages stay private. */
+	vm_ioctl(vm, KVM_TVM_FINALIZE, NULL);
+	vm_mem_region_delete(vm, DATA_SLOT);
+	if (map) {
+		TEST_ASSERT(host_read_faults(map), "measured page readable once unbound");
+		TEST_ASSERT(host_read_faults(map + PAGE_SIZE),
+			    "measured page readable once unbound");
+		TEST_ASSERT(!host_read_faults(map + 2 * PAGE_SIZE),
+			    "an unbound unmeasured page is shared");
+	}
+	expect_errno(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, PAGE_SIZE),
+		     EPERM, "punching a measured page once unbound");
+
+	/* Its offsets cannot be bound again, its gfns cannot be backed again. */
+	expect_errno(__vm_set_user_memory_region2(vm, OTHER_SLOT, KVM_MEM_GUEST_MEMFD,
+						  OTHER_GPA, DATA_SIZE, src, fd, 0),
+		     EPERM, "binding measured offsets again");
+	TEST_ASSERT(!__vm_set_user_memory_region2(vm, OTHER_SLOT, KVM_MEM_GUEST_MEMFD,
+						  OTHER_GPA, 2 * PAGE_SIZE, src, fd,
+						  2 * PAGE_SIZE),
+		    "binding unmeasured offsets: %s", strerror(errno));
+	TEST_ASSERT(!__vm_set_user_memory_region2(vm, OTHER_SLOT, 0, OTHER_GPA, 0, NULL, 0, 0),
+		    "deleting that memslot: %s", strerror(errno));
+
+	other = vm_create_guest_memfd(vm, DATA_SIZE, 0);
+	expect_errno(__vm_set_user_memory_region2(vm, OTHER_SLOT, KVM_MEM_GUEST_MEMFD,
+						  DATA_GPA, DATA_SIZE, src, other, 0),
+		     EPERM, "a new guest_memfd memslot over measured gfns");
+	expect_errno(__vm_set_user_memory_region2(vm, OTHER_SLOT, 0, DATA_GPA + PAGE_SIZE,
+						  PAGE_SIZE, src, 0, 0),
+		     EPERM, "a new memslot over a measured gfn");
+	TEST_ASSERT(!__vm_set_user_memory_region2(vm, OTHER_SLOT, 0,
+						  DATA_GPA + 2 * PAGE_SIZE, PAGE_SIZE,
+						  src, 0, 0),
+		    "a new memslot over an unmeasured gfn: %s", strerror(errno));
+	TEST_ASSERT(!__vm_set_user_memory_region2(vm, OTHER_SLOT, 0, OTHER_GPA, 0, NULL, 0, 0),
+		    "deleting that memslot: %s", strerror(errno));
+	close(other);
+
+	if (map)
+		munmap(map, DATA_SIZE);
+	kvm_vm_free(vm);
+	close(fd);
+	ksft_test_result_pass("binding: measured pages stay private and in place%s\n",
+			      flags ? " (with mmap)" : "");
+}
+
+/*
+ * Run each test in a child, so that a failed assertion fails that test alone
+ * and the others still run and report.
+ */
+static void run(void (*test)(void), const char *name)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork");
+	if (!pid) {
+		unsigned int skipped = ksft_get_xskip_cnt();
+
+		test();
+		exit(ksft_get_xskip_cnt() != skipped ? KSFT_SKIP : KSFT_PASS);
+	}
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == KSFT_PASS)
+		ksft_inc_pass_cnt();
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == KSFT_SKIP)
+		ksft_inc_xskip_cnt();
+	else
+		ksft_test_result_fail("%s\n", name);
 }
 
 int main(int argc, char *argv[])
@@ -361,9 +564,11 @@ int main(int argc, char *argv[])
 	for (i = 0; i < DATA_PAGES; i++)
 		memset(src + i * PAGE_SIZE, 'A' + i, PAGE_SIZE);
 
-	ksft_set_plan(3);
-	test_bad_input();
-	test_digest();
-	test_guest();
+	ksft_set_plan(5);
+	run(test_bad_input, "bad input");
+	run(test_digest, "digest");
+	run(test_guest, "guest");
+	run(test_unmeasured, "unmeasured");
+	run(test_binding, "binding");
 	ksft_finished();
 }

@@ -18,6 +18,7 @@
 #include "processor.h"
 #include "test_util.h"
 #include "ucall_common.h"
+#include "vtl_util.h"
 
 #define TEST_SLOT	10
 #define TEST_GPA	0x40000000ULL	/* 1 GiB, 2 MiB and 1 GiB aligned */
@@ -877,6 +878,7 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(nr);
 	TEST_ASSERT_EQ(nr, KVM_MAX_VTLS);
 
+	vtl_supported_cpuid_without_nested();
 	ksft_set_plan(9);
 	test_bad_input();
 	test_violations();

@@ -19,6 +19,7 @@
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
+#include "cpuid.h"
 #include "mmu.h"
 #include "mmu_internal.h"
 #include "tdp_mmu.h"
@@ -69,7 +70,9 @@ static bool kvm_vtl_supported(struct kvm *kvm)
 {
 	/*
 	 * Reduced permissions are applied where the TDP MMU installs a leaf
-	 * SPTE; the shadow MMU prefetches SPTEs with full permissions.
+	 * SPTE; the shadow MMU maps with the guest's own permissions and
+	 * prefetches neighbours with full ones.  Only nested NPT/EPT would
+	 * bring the shadow MMU back, see kvm_vtl_check_cpuid().
 	 */
 	if (!tdp_enabled || !tdp_mmu_enabled)
 		return false;
@@ -145,6 +148,39 @@ void kvm_vtl_destroy_vm(struct kvm *kvm)
 	kvm->arch.vtl_attrs = NULL;
 }
 
+/**
+ * kvm_vtl_check_cpuid() - Refuse nested virtualization for VMs with layers
+ * @vcpu: the vCPU whose CPUID is being set
+ * @entries: the new CPUID entries
+ * @nent: their number
+ *
+ * A nested guest's memory is mapped by the shadow MMU through its
+ * hypervisor's NPT or EPT tables, with that hypervisor's permissions and
+ * none of the VTL layers.  A VM with layers therefore cannot give its vCPUs
+ * SVM or VMX: without them EFER.SVME and CR4.VMXE are reserved, so neither
+ * the guest nor KVM_SET_SREGS/KVM_SET_NESTED_STATE can enter guest mode.
+ *
+ * Return: 0, or -EINVAL if @entries advertise SVM or VMX on a VM with layers.
+ */
+int kvm_vtl_check_cpuid(struct kvm_vcpu *vcpu,
+			const struct kvm_cpuid_entry2 *entries, int nent)
+{
+	int i;
+
+	if (!kvm_vtl_attrs(vcpu->kvm))
+		return 0;
+
+	for (i = 0; i < nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &entries[i];
+
+		if (e->function == 1 && (e->ecx & feature_bit(VMX)))
+			return -EINVAL;
+		if (e->function == 0x80000001 && (e->ecx & feature_bit(SVM)))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 static struct xarray *kvm_vtl_uniform(struct kvm_vtl_layer *layer, int level)
 {
 	return &layer->uniform[level - PG_LEVEL_2M];
@@ -204,12 +240,15 @@ int __kvm_vtl_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	else
 		access = KVM_MEMORY_EXIT_FLAG_READ;
 
+	/*
+	 * A forbidden access fails, also when it is a prefetch: retrying
+	 * would spin KVM_PRE_FAULT_MEMORY forever, and a prefetch that maps
+	 * nothing must say so.  Like a shared/private mismatch, the exit
+	 * information is filled in either way.
+	 */
 	if ((attrs & KVM_MEMORY_ATTRIBUTE_NR) ||
 	    ((attrs & KVM_MEMORY_ATTRIBUTE_NW) && fault->write) ||
 	    ((attrs & KVM_MEMORY_ATTRIBUTE_NX) && fault->exec)) {
-		/* A prefetch maps nothing and reports nothing. */
-		if (fault->prefetch)
-			return RET_PF_RETRY;
 		kvm_vtl_prepare_exit(vcpu, fault, access);
 		return -EFAULT;
 	}

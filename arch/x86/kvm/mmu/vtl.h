@@ -17,6 +17,8 @@ int kvm_vtl_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
 int kvm_vtl_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 		       void __user *argp);
 void kvm_vtl_destroy_vm(struct kvm *kvm);
+int kvm_vtl_check_cpuid(struct kvm_vcpu *vcpu,
+			const struct kvm_cpuid_entry2 *entries, int nent);
 int __kvm_vtl_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 u8 __kvm_vtl_max_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
 		       u8 level);
@@ -24,7 +26,7 @@ u8 __kvm_vtl_max_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
 /*
  * Apply the faulting vCPU's VTL layer to a fault on a memslot-backed gfn:
  * exit to userspace on a violation, otherwise narrow the mapping's access
- * and size.  Returns RET_PF_CONTINUE, RET_PF_RETRY or -EFAULT.
+ * and size.  Returns RET_PF_CONTINUE or -EFAULT.
  */
 static inline int kvm_vtl_faultin(struct kvm_vcpu *vcpu,
 				  struct kvm_page_fault *fault)
@@ -71,6 +73,13 @@ static inline int kvm_vtl_vcpu_ioctl(struct kvm_vcpu *vcpu,
 }
 
 static inline void kvm_vtl_destroy_vm(struct kvm *kvm) {}
+
+static inline int kvm_vtl_check_cpuid(struct kvm_vcpu *vcpu,
+				      const struct kvm_cpuid_entry2 *entries,
+				      int nent)
+{
+	return 0;
+}
 
 static inline int kvm_vtl_faultin(struct kvm_vcpu *vcpu,
 				  struct kvm_page_fault *fault)

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-VTL memory attributes attacked from the side: paths that must not walk
+ * around a VTL layer.
+ *
+ *  - nested: a VTL0 kernel that runs an L2 guest with nested NPT.  The
+ *    shadow MMU does not apply the layers, so KVM must refuse SVM/VMX in the
+ *    CPUID of a VM with layers.  If it does not, the test runs the attack
+ *    (L2 reads, then writes, a page that VTL0 may not write) and fails when
+ *    the write lands.
+ *  - pre-fault: KVM_PRE_FAULT_MEMORY on a gfn that the vCPU's layer makes
+ *    unreadable must fail with EFAULT, not spin until a signal.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/sizes.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "svm_util.h"
+#include "test_util.h"
+#include "ucall_common.h"
+#include "vtl_util.h"
+
+#define TEST_SLOT	10
+#define TEST_GPA	0x40000000ULL	/* 1 GiB */
+#define TEST_PAGES	16
+#define MARKER		0x1111222233334444ULL
+#define L2_VALUE	0xbadbadbadbadbad0ULL
+
+#define NR	KVM_MEMORY_ATTRIBUTE_NR
+#define NW	KVM_MEMORY_ATTRIBUTE_NW
+#define NX	KVM_MEMORY_ATTRIBUTE_NX
+
+/* Page-table bits of the nested page tables L1 gives L2. */
+#define PTE_P		BIT_ULL(0)
+#define PTE_RW		BIT_ULL(1)
+#define PTE_US		BIT_ULL(2)
+#define PTE_A		BIT_ULL(5)
+#define PTE_D		BIT_ULL(6)
+#define PTE_PS		BIT_ULL(7)
+
+static bool host_has_svm;
+
+static struct kvm_vm *create_vm(struct kvm_vcpu **vcpu, void *code)
+{
+	struct kvm_vm *vm = vm_create(1);
+	struct kvm_vcpu_vtl vtl = { .vtl = 0 };
+
+	vm_enable_cap(vm, KVM_CAP_VTL_MEMORY_ATTRIBUTES, 2);
+	*vcpu = vm_vcpu_add(vm, 0, code);
+	vcpu_ioctl(*vcpu, KVM_SET_VCPU_VTL, &vtl);
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA, TEST_SLOT,
+				    TEST_PAGES, 0);
+	virt_map(vm, TEST_GPA, TEST_GPA, TEST_PAGES);
+	return vm;
+}
+
+static void set_attrs(struct kvm_vm *vm, uint32_t vtl, uint64_t gpa,
+		      uint64_t size, uint64_t attrs)
+{
+	struct kvm_vtl_memory_attributes a = {
+		.address = gpa, .size = size, .attributes = attrs, .vtl = vtl,
+	};
+
+	vm_ioctl(vm, KVM_SET_VTL_MEMORY_ATTRIBUTES, &a);
+}
+
+/* ---------------------------------------------------------------- nested */
+
+/*
+ * Page 0 is unreadable for VTL0, page 1 read-only, page 2 unrestricted.
+ * L2 touches page 2 first (the shadow MMU prefetches its neighbours), reads
+ * and writes page 1, then copies what it can read of page 0 into page 2.
+ */
+static void l2_code(void)
+{
+	uint64_t *p = (uint64_t *)TEST_GPA;
+
+	WRITE_ONCE(p[2 * 512 + 1], READ_ONCE(p[2 * 512]));
+	(void)READ_ONCE(p[512]);
+	WRITE_ONCE(p[512], L2_VALUE);
+	WRITE_ONCE(p[2 * 512 + 1], READ_ONCE(p[0]));
+	vmmcall();
+}
+
+#define L2_STACK_WORDS	256
+
+static void l1_code(struct svm_test_data *svm, uint64_t npt_gpa, uint64_t attack)
+{
+	unsigned long l2_stack[L2_STACK_WORDS];
+
+	if (!attack) {
+		/* Without SVM in CPUID, EFER.SVME is reserved. */
+		GUEST_ASSERT_EQ(wrmsr_safe(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME),
+				GP_VECTOR);
+		GUEST_DONE();
+	}
+
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	generic_svm_setup(svm, l2_code, &l2_stack[L2_STACK_WORDS]);
+	svm->vmcb->control.nested_ctl |= SVM_NESTED_CTL_NP_ENABLE;
+	svm->vmcb->control.nested_cr3 = npt_gpa;
+	run_guest(svm->vmcb, svm->vmcb_gpa);
+	GUEST_SYNC(svm->vmcb->control.exit_code);
+	GUEST_DONE();
+}
+
+/* Identity-map the first 4 GiB with 1G pages, user and writable. */
+static uint64_t build_npt(struct kvm_vm *vm)
+{
+	vm_paddr_t pml4 = vm_phy_pages_alloc(vm, 2, KVM_GUEST_PAGE_TABLE_MIN_PADDR,
+					     vm->memslots[MEM_REGION_PT]);
+	uint64_t *l4 = addr_gpa2hva(vm, pml4);
+	uint64_t *l3 = addr_gpa2hva(vm, pml4 + PAGE_SIZE);
+	int i;
+
+	memset(l4, 0, 2 * PAGE_SIZE);
+	l4[0] = (pml4 + PAGE_SIZE) | PTE_P | PTE_RW | PTE_US;
+	for (i = 0; i < 4; i++)
+		l3[i] = ((uint64_t)i << 30) | PTE_P | PTE_RW | PTE_US | PTE_A |
+			PTE_D | PTE_PS;
+	return pml4;
+}
+
+static void test_nested(void)
+{
+	struct kvm_nested_state *state;
+	struct kvm_cpuid2 *cpuid;
+	struct kvm_vcpu *vcpu;
+	vm_vaddr_t svm_gva;
+	struct kvm_vm *vm;
+	uint64_t *hva;
+	struct ucall uc;
+	size_t size;
+	int i, r;
+
+	if (!host_has_svm) {
+		ksft_test_result_skip("nested: the host has no SVM\n");
+		return;
+	}
+
+	vm = create_vm(&vcpu, l1_code);
+	hva = addr_gpa2hva(vm, TEST_GPA);
+	hva[0] = MARKER;
+	hva[512] = MARKER;
+	set_attrs(vm, 0, TEST_GPA, PAGE_SIZE, NR | NW | NX);
+	set_attrs(vm, 0, TEST_GPA + PAGE_SIZE, PAGE_SIZE, NW);
+	vcpu_alloc_svm(vm, &svm_gva);
+
+	/* Give the vCPU SVM: a VM with layers must refuse. */
+	cpuid = allocate_kvm_cpuid2(vcpu->cpuid->nent);
+	memcpy(cpuid, vcpu->cpuid, kvm_cpuid2_size(vcpu->cpuid->nent));
+	for (i = 0; i < cpuid->nent; i++) {
+		if (cpuid->entries[i].function == 0x80000001)
+			cpuid->entries[i].ecx |= BIT(2);
+	}
+	r = __vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid);
+	free(cpuid);
+
+	if (!r) {
+		/* Accepted: show what an L2 guest can do with it. */
+		vcpu_args_set(vcpu, 3, svm_gva, build_npt(vm), 1);
+		r = __vcpu_run(vcpu);
+		ksft_print_msg("KVM_SET_CPUID2 with SVM was accepted on a VM with layers\n");
+		ksft_print_msg("KVM_RUN: %d errno %d exit %u\n", r, r ? errno : 0,
+			       vcpu->run->exit_reason);
+		ksft_test_result_fail("nested: L2 %s the unreadable page, %s the read-only one\n",
+				      hva[2 * 512 + 1] == MARKER ? "read" : "did not read",
+				      hva[512] == L2_VALUE ? "wrote" : "did not write");
+		kvm_vm_free(vm);
+		return;
+	}
+	TEST_ASSERT(errno == EINVAL, "KVM_SET_CPUID2 with SVM: errno %d, expected EINVAL",
+		    errno);
+
+	/* VMX in leaf 1 is refused the same way. */
+	cpuid = allocate_kvm_cpuid2(vcpu->cpuid->nent);
+	memcpy(cpuid, vcpu->cpuid, kvm_cpuid2_size(vcpu->cpuid->nent));
+	for (i = 0; i < cpuid->nent; i++) {
+		if (cpuid->entries[i].function == 1)
+			cpuid->entries[i].ecx |= BIT(5);
+	}
+	r = __vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid);
+	free(cpuid);
+	TEST_ASSERT(r == -1 && errno == EINVAL,
+		    "KVM_SET_CPUID2 with VMX: %d errno %d, expected EINVAL", r, errno);
+
+	/* The host cannot put the vCPU in guest mode either. */
+	if (kvm_has_cap(KVM_CAP_NESTED_STATE)) {
+		size = sizeof(*state) + sizeof(struct kvm_svm_nested_state_data);
+		state = calloc(1, size);
+		TEST_ASSERT(state, "calloc");
+		state->format = KVM_STATE_NESTED_FORMAT_SVM;
+		state->size = size;
+		state->flags = KVM_STATE_NESTED_GUEST_MODE;
+		state->hdr.svm.vmcb_pa = TEST_GPA;
+		r = __vcpu_ioctl(vcpu, KVM_SET_NESTED_STATE, state);
+		TEST_ASSERT(r == -1 && errno == EINVAL,
+			    "KVM_SET_NESTED_STATE(guest mode): %d errno %d, expected EINVAL",
+			    r, errno);
+		free(state);
+	}
+
+	/* And the guest cannot turn SVM on. */
+	vcpu_args_set(vcpu, 3, svm_gva, 0, 0);
+	vcpu_run(vcpu);
+	r = get_ucall(vcpu, &uc);
+	if (r == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(uc);
+	TEST_ASSERT_EQ(r, UCALL_DONE);
+
+	kvm_vm_free(vm);
+	ksft_test_result_pass("nested: SVM and VMX refused in CPUID, nested state and EFER.SVME\n");
+}
+
+/* ------------------------------------------------------------- pre-fault */
+
+static void guest_nothing(void)
+{
+	GUEST_DONE();
+}
+
+static void on_alarm(int sig)
+{
+}
+
+static int prefault(struct kvm_vcpu *vcpu, uint64_t gpa, uint64_t size)
+{
+	struct kvm_pre_fault_memory range = { .gpa = gpa, .size = size };
+	int r;
+
+	do {
+		r = __vcpu_ioctl(vcpu, KVM_PRE_FAULT_MEMORY, &range);
+	} while (r > 0 || (r == 0 && range.size));
+	return r;
+}
+
+static void test_prefault(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	int r;
+
+	if (!kvm_has_cap(KVM_CAP_PRE_FAULT_MEMORY)) {
+		ksft_test_result_skip("pre-fault: no KVM_CAP_PRE_FAULT_MEMORY\n");
+		return;
+	}
+
+	vm = create_vm(&vcpu, guest_nothing);
+	set_attrs(vm, 0, TEST_GPA, PAGE_SIZE, NR | NW | NX);
+	set_attrs(vm, 0, TEST_GPA + PAGE_SIZE, PAGE_SIZE, NW);
+	set_attrs(vm, 1, TEST_GPA + 2 * PAGE_SIZE, PAGE_SIZE, NR | NW | NX);
+
+	/* A KVM that retries forever is stopped by the alarm (EINTR). */
+	TEST_ASSERT(!sigaction(SIGALRM, &sa, NULL), "sigaction");
+	alarm(10);
+	r = prefault(vcpu, TEST_GPA, PAGE_SIZE);
+	alarm(0);
+	TEST_ASSERT(r == -1 && errno == EFAULT,
+		    "pre-fault of an unreadable gfn: %d errno %d, expected EFAULT", r, errno);
+
+	/* A read-only gfn, and a gfn only another VTL restricts, pre-fault. */
+	TEST_ASSERT(!prefault(vcpu, TEST_GPA + PAGE_SIZE, PAGE_SIZE),
+		    "pre-fault of a write-protected gfn: errno %d", errno);
+	TEST_ASSERT(!prefault(vcpu, TEST_GPA + 2 * PAGE_SIZE, PAGE_SIZE),
+		    "pre-fault of a gfn VTL1 restricts: errno %d", errno);
+
+	kvm_vm_free(vm);
+	ksft_test_result_pass("pre-fault: EFAULT on an unreadable gfn, others mapped\n");
+}
+
+int main(int argc, char *argv[])
+{
+	ksft_print_header();
+	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VTL_MEMORY_ATTRIBUTES));
+	host_has_svm = kvm_cpu_has(X86_FEATURE_SVM);
+	vtl_supported_cpuid_without_nested();
+
+	ksft_set_plan(2);
+	test_nested();
+	test_prefault();
+	ksft_finished();
+}
