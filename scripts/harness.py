@@ -231,6 +231,8 @@ def qemu_base_cmd(arch, initrd, mode, tcg_thread):
                 # binaries (tvmm, its guest) in the test guest.
                 "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,"
                 "readonly=on,multidevs=remap"]
+    # 2 MiB hugetlb pages for the huge-mapping cases of private_mem_test.
+    append += " hugepagesz=2M hugepages=8"
     return ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64,h=true",
             "-smp", "2", "-m", GUEST_MEM, "-accel", f"tcg,thread={tcg_thread}",
             "-kernel", str(BUILD / "riscv64" / "Image"),

@@ -9,9 +9,12 @@
 # Kconfig file, so that a tree prepared with part of the series (make
 # patches-bisect) builds without the options a later patch introduces.
 
+# TVMM_CONFIG_DELTA=off builds the modules with the kernel's own config
+# (every option of the fragment off), which the series must also build with.
 kconfig_delta_args() {
 	local frag=$1 kconfig=$2 line opt kcflags=
 	[ -f "$frag" ] || return 0
+	[ "${TVMM_CONFIG_DELTA:-on}" != off ] || return 0
 	while read -r line; do
 		case $line in
 		"# when-defined "CONFIG_*)

@@ -8,6 +8,9 @@
  * (kvm_riscv_gstage_map_gmem()).  Software protection guards against bugs
  * and the VMM, not against the host kernel; it is the test bed for the
  * hardware-backed CoVE TVMs, which take the same guest_memfd path.
+ *
+ * Built with or without CONFIG_KVM_RISCV_SW_PROTECTED_VM: without it only
+ * KVM_RISCV_DEFAULT_VM exists.
  */
 #include <linux/kvm_host.h>
 
@@ -30,18 +33,28 @@ int kvm_riscv_vm_set_type(struct kvm *kvm, unsigned long type)
 	return 0;
 }
 
+#ifdef CONFIG_KVM_PRIVATE_MEM
 bool kvm_arch_gmem_supports_mmap(struct kvm *kvm)
 {
 	return kvm->arch.vm_type == KVM_RISCV_DEFAULT_VM ||
 	       kvm->arch.vm_type == KVM_RISCV_SW_PROTECTED_VM;
 }
+#endif
 
 #ifdef CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES
 bool kvm_arch_pre_set_memory_attributes(struct kvm *kvm,
 					struct kvm_gfn_range *range)
 {
-	/* Unmap the range; the next access faults it from its new backing. */
-	return kvm_unmap_gfn_range(kvm, range);
+	struct kvm_gfn_range blocks = *range;
+
+	/*
+	 * Unmap the range; the next access faults it from its new backing.
+	 * gstage_unmap_range() leaves a huge leaf that the range covers only
+	 * in part, so widen it to the largest leaf the G-stage maps (PUD).
+	 */
+	blocks.start = ALIGN_DOWN(range->start, PUD_SIZE >> PAGE_SHIFT);
+	blocks.end = ALIGN(range->end, PUD_SIZE >> PAGE_SHIFT);
+	return kvm_unmap_gfn_range(kvm, &blocks);
 }
 
 bool kvm_arch_post_set_memory_attributes(struct kvm *kvm,

@@ -13,9 +13,15 @@
  * Exits: a private gfn whose memslot has no guest_memfd, or no memslot at
  * all, exits with KVM_EXIT_MEMORY_FAULT carrying the PRIVATE flag, the
  * page-aligned GPA and PAGE_SIZE, exactly as on x86.
+ *
+ * Huge mappings: with a hugetlb-backed shared half, a huge G-stage mapping
+ * of the shared backing must never cover a private gfn, neither when the
+ * block is mixed at fault time nor when one page of a mapped block is made
+ * private afterwards.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <linux/sizes.h>
@@ -36,6 +42,11 @@
 
 #define EXIT_GPA	0x180000000ULL
 #define EXIT_SLOT	20
+
+#define HUGE_GPA	0x200000000ULL	/* 8 GiB, 2 MiB aligned */
+#define HUGE_SLOT	30
+#define HUGE_PAGES	(SZ_2M / PAGE_SIZE)
+#define MARK		0x6d61726b00000000ULL
 
 enum { CMD_CHECK_SHARED, CMD_TO_PRIVATE, CMD_TO_SHARED };
 
@@ -108,6 +119,14 @@ static void guest_access(uint64_t gpa, uint64_t write)
 	else
 		(void)READ_ONCE(*(uint64_t *)gpa);
 	GUEST_DONE();
+}
+
+static uint64_t guest_gpa;
+
+static void guest_reader(void)
+{
+	for (;;)
+		GUEST_SYNC(READ_ONCE(*(uint64_t *)READ_ONCE(guest_gpa)));
 }
 
 /* --------------------------------------------------------------- the host */
@@ -256,6 +275,82 @@ static void test_exit_memslot_deleted(void)
 	ksft_test_result_pass("exit: private gfn without a memslot\n");
 }
 
+static uint64_t guest_read(struct kvm_vcpu *vcpu, uint64_t gpa)
+{
+	struct ucall uc;
+
+	guest_gpa = gpa;
+	sync_global_to_guest(vcpu->vm, guest_gpa);
+	vcpu_run(vcpu);
+	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(uc);
+	TEST_ASSERT_EQ(uc.cmd, UCALL_SYNC);
+	return uc.args[1];
+}
+
+/* Page @i of the 2 MiB block, as the guest reads it. */
+static uint64_t read_page(struct kvm_vcpu *vcpu, int i)
+{
+	return guest_read(vcpu, HUGE_GPA + i * PAGE_SIZE);
+}
+
+/* -r: the harness reserved 2 MiB hugetlb pages, so their absence fails. */
+static bool require_hugepages;
+
+static long free_huge_2mb_pages(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+	long n = 0;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	return n;
+}
+
+static void test_huge_mappings(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint64_t *hva;
+	int i;
+
+	if (free_huge_2mb_pages() < 2) {
+		TEST_ASSERT(!require_hugepages, "-r: fewer than two free 2 MiB hugetlb pages");
+		ksft_test_result_skip("huge mappings: no free 2 MiB hugetlb pages\n");
+		return;
+	}
+
+	vm = create_vm(1, guest_reader, &vcpu);
+	vm_mem_add(vm, VM_MEM_SRC_ANONYMOUS_HUGETLB_2MB, HUGE_GPA, HUGE_SLOT, HUGE_PAGES,
+		   KVM_MEM_GUEST_MEMFD, -1, 0);
+	virt_map(vm, HUGE_GPA, HUGE_GPA, HUGE_PAGES);
+	hva = addr_gpa2hva(vm, HUGE_GPA);
+	for (i = 0; i < HUGE_PAGES; i++)
+		hva[i * PAGE_SIZE / 8] = MARK + i;
+
+	/* A block that is mixed when the guest first touches it. */
+	vm_mem_set_private(vm, HUGE_GPA + PAGE_SIZE, PAGE_SIZE);
+	TEST_ASSERT_EQ(read_page(vcpu, 0), MARK);
+	TEST_ASSERT(read_page(vcpu, 1) == 0,
+		    "a private page read the shared backing through a huge mapping");
+
+	/* One page of a block mapped huge goes private. */
+	vm_mem_set_shared(vm, HUGE_GPA + PAGE_SIZE, PAGE_SIZE);
+	vm_guest_mem_punch_hole(vm, HUGE_GPA + PAGE_SIZE, PAGE_SIZE);
+	TEST_ASSERT_EQ(read_page(vcpu, 2), MARK + 2);
+	TEST_ASSERT_EQ(read_page(vcpu, 1), MARK + 1);
+	vm_mem_set_private(vm, HUGE_GPA + 3 * PAGE_SIZE, PAGE_SIZE);
+	TEST_ASSERT(read_page(vcpu, 3) == 0,
+		    "a page made private still read the shared backing");
+	TEST_ASSERT_EQ(read_page(vcpu, 4), MARK + 4);
+
+	kvm_vm_free(vm);
+	ksft_test_result_pass("huge mappings: never cover a private gfn\n");
+}
+
 static void test_vm_types(void)
 {
 	uint64_t types = kvm_check_cap(KVM_CAP_VM_TYPES);
@@ -282,13 +377,15 @@ static void test_vm_types(void)
 
 int main(int argc, char *argv[])
 {
+	require_hugepages = argc > 1 && !strcmp(argv[1], "-r");
 	ksft_print_header();
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_RISCV_SW_PROTECTED_VM));
 
-	ksft_set_plan(4);
+	ksft_set_plan(5);
 	test_vm_types();
 	test_exit_memslot_not_private();
 	test_exit_memslot_deleted();
+	test_huge_mappings();
 	test_conversions();
 	ksft_finished();
 }
