@@ -10,10 +10,16 @@
  *    the write lands.
  *  - pre-fault: KVM_PRE_FAULT_MEMORY on a gfn that the vCPU's layer makes
  *    unreadable must fail with EFAULT, not spin until a signal.
+ *  - batch bounds: a batch cannot make KVM work without bound.  Restricting
+ *    entries may cover KVM_VTL_MAX_BATCH_PAGES together (E2BIG beyond),
+ *    so alternating "restrict everything"/"clear everything" entries are
+ *    refused, and clearing the whole gfn space costs what it clears.  The
+ *    largest gfn accepted follows MAXPHYADDR from KVM_GET_SUPPORTED_CPUID.
  */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/sizes.h>
@@ -274,6 +280,92 @@ static void test_prefault(void)
 	ksft_test_result_pass("pre-fault: EFAULT on an unreadable gfn, others mapped\n");
 }
 
+/* ---------------------------------------------------------- batch bounds */
+
+static int set_batch(struct kvm_vm *vm, struct kvm_vtl_memory_attributes_entry *e,
+		     uint32_t nr, uint32_t *error_index)
+{
+	struct kvm_vtl_memory_attributes_batch b = {
+		.vtl = 0, .nr_entries = nr, .entries = (uint64_t)e,
+		.error_index = 0xdead,
+	};
+	int r = __vm_ioctl(vm, KVM_SET_VTL_MEMORY_ATTRIBUTES_BATCH, &b);
+
+	*error_index = b.error_index;
+	return r;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_batch_bounds(void)
+{
+	const uint64_t span = KVM_VTL_MAX_BATCH_PAGES * PAGE_SIZE;
+	struct kvm_vtl_memory_attributes_entry *e;
+	uint64_t max_gpa;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint32_t idx, i, n = 64;
+	double t;
+	int r;
+
+	vm = create_vm(&vcpu, guest_nothing);
+	max_gpa = 1ULL << kvm_cpu_property(X86_PROPERTY_MAX_PHY_ADDR);
+	e = calloc(n, sizeof(*e));
+	TEST_ASSERT(e, "calloc");
+
+	/* Restrict everything, clear everything, again and again: refused. */
+	for (i = 0; i < n; i++)
+		e[i] = (struct kvm_vtl_memory_attributes_entry){
+			.address = 0, .size = span, .attributes = i % 2 ? 0 : NW,
+		};
+	r = set_batch(vm, e, n, &idx);
+	TEST_ASSERT(r == -1 && errno == E2BIG && idx == 2,
+		    "alternating batch: %d errno %d index %u, expected E2BIG at 2",
+		    r, errno, idx);
+
+	/* Restricting entries that add up to one page over the limit. */
+	e[0] = (struct kvm_vtl_memory_attributes_entry){
+		.address = TEST_GPA, .size = span / 2, .attributes = NW,
+	};
+	e[1] = (struct kvm_vtl_memory_attributes_entry){
+		.address = TEST_GPA + span, .size = span / 2 + PAGE_SIZE, .attributes = NX,
+	};
+	r = set_batch(vm, e, 2, &idx);
+	TEST_ASSERT(r == -1 && errno == E2BIG && idx == 1,
+		    "one page over: %d errno %d index %u", r, errno, idx);
+
+	/* A few restricted pages, then clear the whole gfn space at once. */
+	set_attrs(vm, 0, TEST_GPA, 4 * PAGE_SIZE, NW);
+	set_attrs(vm, 0, max_gpa - PAGE_SIZE, PAGE_SIZE, NX);
+	e[0] = (struct kvm_vtl_memory_attributes_entry){
+		.address = 0, .size = max_gpa, .attributes = 0,
+	};
+	t = now();
+	r = set_batch(vm, e, 1, &idx);
+	t = now() - t;
+	TEST_ASSERT(!r, "clearing the whole gfn space: errno %d", errno);
+	TEST_ASSERT(t < 10, "clearing the whole gfn space took %.1f s", t);
+
+	/* The limit of the address space is MAXPHYADDR. */
+	e[0] = (struct kvm_vtl_memory_attributes_entry){
+		.address = max_gpa, .size = PAGE_SIZE, .attributes = NW,
+	};
+	r = set_batch(vm, e, 1, &idx);
+	TEST_ASSERT(r == -1 && errno == EINVAL && idx == 0,
+		    "beyond MAXPHYADDR: %d errno %d index %u", r, errno, idx);
+
+	free(e);
+	kvm_vm_free(vm);
+	ksft_test_result_pass("batch bounds: E2BIG past the page limit, clearing all costs %.2f s\n",
+			      t);
+}
+
 int main(int argc, char *argv[])
 {
 	ksft_print_header();
@@ -281,8 +373,9 @@ int main(int argc, char *argv[])
 	host_has_svm = kvm_cpu_has(X86_FEATURE_SVM);
 	vtl_supported_cpuid_without_nested();
 
-	ksft_set_plan(2);
+	ksft_set_plan(3);
 	test_nested();
 	test_prefault();
+	test_batch_bounds();
 	ksft_finished();
 }

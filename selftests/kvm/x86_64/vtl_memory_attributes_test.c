@@ -746,7 +746,9 @@ static void test_bad_input(void)
 	vm = vm_create(1);
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
 	expect_set_err(vm, 0, TEST_GPA, PAGE_SIZE, NW, 0, ENXIO);
-	expect_errno(__set_batch(vm, 0, e, 1, NULL), ENXIO, "batch without layers");
+	r = __set_batch(vm, 0, e, 1, &idx);
+	TEST_ASSERT(r == -1 && errno == ENXIO && idx == 1,
+		    "batch without layers: %d errno %d index %u", r, errno, idx);
 	expect_errno(vcpu_vtl_ioctl(vcpu, &v), ENXIO, "vCPU VTL without layers");
 	/* Too late: vCPUs exist. */
 	expect_einval_cap(vm, 2, 0, 0, EBUSY);
@@ -815,8 +817,9 @@ static void test_bad_input(void)
 	b.entries = 8;
 	expect_errno(batch_ioctl(vm, &b), EFAULT, "batch entries pointer");
 	expect_errno(batch_ioctl(vm, (void *)8), EFAULT, "batch pointer");
+	/* No entry is at fault: error_index is nr_entries. */
 	r = __set_batch(vm, 2, e, 2, &idx);
-	TEST_ASSERT(r == -1 && errno == EINVAL && idx == 0,
+	TEST_ASSERT(r == -1 && errno == EINVAL && idx == 2,
 		    "batch vtl: %d errno %d index %u", r, errno, idx);
 	e[1].reserved = 1;
 	r = __set_batch(vm, 0, e, 2, &idx);

@@ -432,10 +432,70 @@ static void kvm_vtl_mark(struct xarray *marks, unsigned long index,
 }
 
 /*
+ * Recompute the mark of one block at @level after a change; widen @c's zap
+ * range to it if it is now uniform.  Returns whether it is uniform.
+ */
+static bool kvm_vtl_update_block(struct kvm_vtl_layer *layer,
+				 struct kvm_vtl_change *c, gfn_t base, int level)
+{
+	gfn_t pages = KVM_PAGES_PER_HPAGE(level);
+	bool restricted, uniform;
+
+	restricted = kvm_vtl_has_attrs(layer, base, base + pages);
+	uniform = !restricted || kvm_vtl_block_uniform(layer, base, level);
+	kvm_vtl_mark(kvm_vtl_uniform(layer, level),
+		     base >> KVM_HPAGE_GFN_SHIFT(level), restricted && uniform);
+	if (uniform) {
+		c->zap_start = min(c->zap_start, base);
+		c->zap_end = max(c->zap_end, base + pages);
+	}
+	return uniform;
+}
+
+/*
+ * After clearing [@c->start, @c->end): the blocks inside the range hold no
+ * restricted gfn any more, so their marks go, at a cost proportional to the
+ * marks that exist rather than to the range; only the (at most two) blocks
+ * the range covers in part per level are looked at.
+ */
+static void kvm_vtl_clear_uniform(struct kvm_vtl_layer *layer,
+				  struct kvm_vtl_change *c)
+{
+	unsigned long index;
+	int level;
+	void *entry;
+
+	for (level = PG_LEVEL_2M; level <= KVM_MAX_HUGEPAGE_LEVEL; level++) {
+		struct xarray *marks = kvm_vtl_uniform(layer, level);
+		gfn_t pages = KVM_PAGES_PER_HPAGE(level);
+		gfn_t first = round_up(c->start, pages);
+		gfn_t last = round_down(c->end, pages);
+		unsigned int shift = KVM_HPAGE_GFN_SHIFT(level);
+
+		if (first < last && !xa_empty(marks)) {
+			xa_for_each_range(marks, index, entry, first >> shift,
+					  (last >> shift) - 1) {
+				xa_erase(marks, index);
+				cond_resched();
+			}
+		}
+		/* The blocks of the first and last gfn, if covered in part. */
+		first = round_down(c->start, pages);
+		last = round_down(c->end - 1, pages);
+		if (c->start != first || c->end < first + pages)
+			kvm_vtl_update_block(layer, c, first, level);
+		if (last != first && c->end < last + pages)
+			kvm_vtl_update_block(layer, c, last, level);
+	}
+}
+
+/*
  * Recompute the uniform marks of every block @c touches, smallest level
  * first, and widen @c's zap range to the blocks that are now uniform so the
  * next fault can map them with a hugepage again.  A block whose sub-block
- * is restricted and mixed is mixed too, without looking further.
+ * is restricted and mixed is mixed too, without looking further.  A
+ * restricting change costs in proportion to its size (bounded by
+ * KVM_VTL_MAX_BATCH_PAGES), a clearing one in proportion to what it clears.
  */
 static void kvm_vtl_update_uniform(struct kvm_vtl_layer *layer,
 				   struct kvm_vtl_change *c)
@@ -444,6 +504,11 @@ static void kvm_vtl_update_uniform(struct kvm_vtl_layer *layer,
 	bool sub_mixed = false;
 	int level;
 	gfn_t base;
+
+	if (!c->attrs) {
+		kvm_vtl_clear_uniform(layer, c);
+		return;
+	}
 
 	for (level = PG_LEVEL_2M; level <= KVM_MAX_HUGEPAGE_LEVEL; level++) {
 		struct xarray *marks = kvm_vtl_uniform(layer, level);
@@ -486,14 +551,45 @@ static void kvm_vtl_update_uniform(struct kvm_vtl_layer *layer,
 	}
 }
 
-/* Reserve the attribute entries @nr changes will store. */
+/*
+ * Drop the reservations of @changes[0 .. @nr) up to, not including, @stop in
+ * the last one; entries that hold a value are left alone.
+ */
+static void kvm_vtl_unreserve(struct kvm_vtl_layer *layer,
+			      const struct kvm_vtl_change *changes, u32 nr,
+			      gfn_t stop)
+{
+	struct xarray *xa = &layer->attrs;
+	unsigned int count = 0;
+	gfn_t gfn, end;
+	u32 i;
+
+	xa_lock(xa);
+	for (i = 0; i < nr; i++) {
+		const struct kvm_vtl_change *c = &changes[i];
+
+		if (!c->attrs)
+			continue;
+		end = i == nr - 1 ? stop : c->end;
+		for (gfn = c->start; gfn < end; gfn++) {
+			__xa_cmpxchg(xa, gfn, XA_ZERO_ENTRY, NULL, 0);
+			kvm_vtl_relax_lock(xa, &count);
+		}
+	}
+	xa_unlock(xa);
+}
+
+/*
+ * Reserve the attribute entries @nr changes will store.  On failure
+ * (-ENOMEM, or -EINTR for a fatal signal) no reservation is left behind.
+ */
 static int kvm_vtl_reserve(struct kvm_vtl_layer *layer,
 			   const struct kvm_vtl_change *changes, u32 nr)
 {
 	struct xarray *xa = &layer->attrs;
 	unsigned int count = 0;
 	int r = 0;
-	gfn_t gfn;
+	gfn_t gfn = 0;
 	u32 i;
 
 	xa_lock(xa);
@@ -509,23 +605,33 @@ static int kvm_vtl_reserve(struct kvm_vtl_layer *layer,
 				r = 0;
 			if (r)
 				break;
-			if (++count % KVM_VTL_LOCK_BATCH == 0) {
-				xa_unlock(xa);
-				if (fatal_signal_pending(current))
-					return -EINTR;
-				cond_resched();
-				xa_lock(xa);
+			if (++count % KVM_VTL_LOCK_BATCH)
+				continue;
+			xa_unlock(xa);
+			if (fatal_signal_pending(current))
+				r = -EINTR;
+			cond_resched();
+			xa_lock(xa);
+			if (r) {
+				gfn++;
+				break;
 			}
 		}
 	}
 	xa_unlock(xa);
+
+	/* The loop stopped in entry i - 1, at gfn. */
+	if (r)
+		kvm_vtl_unreserve(layer, changes, i, gfn);
 	return r;
 }
 
 /*
  * Apply @nr entries to @vtl's layer, all or nothing: every entry is checked
  * and every allocation made before the first one is applied.  On failure
- * *@error_index is the entry at fault; on success it is @nr.
+ * *@error_index is the entry at fault, or @nr if none is; on success it is
+ * @nr.  The entries that restrict may cover at most KVM_VTL_MAX_BATCH_PAGES
+ * together, which bounds the part that cannot be interrupted.
  */
 static int kvm_vtl_set(struct kvm *kvm, u32 vtl,
 		       const struct kvm_vtl_memory_attributes_entry *entries,
@@ -535,11 +641,13 @@ static int kvm_vtl_set(struct kvm *kvm, u32 vtl,
 	struct kvm_tdp_mmu_zap_range *zaps = NULL;
 	struct kvm_vtl_change *changes, *c;
 	struct kvm_vtl_layer *layer;
+	u64 set_pages = 0;
 	u32 i, nr_zaps;
 	bool flush = false;
 	int r;
 
-	*error_index = 0;
+	/* No entry is at fault unless one is named below. */
+	*error_index = nr;
 	if (!va)
 		return -ENXIO;
 	if (vtl >= va->nr_vtls)
@@ -559,10 +667,17 @@ static int kvm_vtl_set(struct kvm *kvm, u32 vtl,
 		r = kvm_vtl_check_entry(kvm, &entries[i], &changes[i]);
 		if (r)
 			goto out_unlock;
+		/* Bound the work (and memory) of one call. */
+		if (changes[i].attrs)
+			set_pages += changes[i].end - changes[i].start;
+		if (set_pages > KVM_VTL_MAX_BATCH_PAGES) {
+			r = -E2BIG;
+			goto out_unlock;
+		}
 	}
 	r = kvm_vtl_reserve(layer, changes, nr);
 	if (r) {
-		i = 0;	/* not an entry's fault */
+		i = nr;	/* not an entry's fault */
 		goto out_unlock;
 	}
 
@@ -645,6 +760,7 @@ static int kvm_vtl_ioctl_set_batch(struct kvm *kvm,
 	if (copy_from_user(&batch, argp, sizeof(batch)))
 		return -EFAULT;
 
+	error_index = batch.nr_entries;
 	if (batch.flags || memchr_inv(batch.reserved, 0, sizeof(batch.reserved)) ||
 	    !batch.nr_entries) {
 		r = -EINVAL;
