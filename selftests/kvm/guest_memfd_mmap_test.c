@@ -551,9 +551,13 @@ static void test_referenced(void)
 		/* Accepted: show what the pipe still reaches. */
 		guest_do(vcpu, OP_WRITE, DATA_GPA + PAGE_SIZE, secret);
 		n = read(pfd[0], buf, sizeof(buf));
-		TEST_FAIL("a vmsplice()d page became private; the pipe then read %s",
-			  n == sizeof(buf) && buf[0] == secret ? "the guest's private data" :
-			  "something else");
+		ksft_test_result_fail("referenced: a vmsplice()d page became private; the pipe read %s\n",
+				      n == sizeof(buf) && buf[0] == secret ?
+				      "the guest's private data" : "something else");
+		close(pfd[0]);
+		close(pfd[1]);
+		destroy_inplace_vm(vm, fd, hva);
+		return;
 	}
 	TEST_ASSERT(errno == EBUSY, "making a referenced page private: errno %d", errno);
 	TEST_ASSERT(!host_touch_faults(&hva[PAGE_SIZE / 8], false), "page 1 must stay shared");
@@ -574,6 +578,72 @@ static void test_referenced(void)
 
 	destroy_inplace_vm(vm, fd, hva);
 	ksft_test_result_pass("referenced: a vmsplice()d page stays shared until released\n");
+}
+
+/*
+ * Privateness does not depend on bindings: deleting the memslot of a private
+ * page must not make its content readable through the mapping, and binding a
+ * file offset at a gfn that is already private must take it from the host
+ * first (EBUSY while something references it).
+ */
+static void test_rebinding(void)
+{
+	const uint64_t secret = 0x5ec7e75ec7e75ec7ULL;
+	const uint64_t other_gpa = DATA_GPA + 2 * DATA_SIZE;
+	uint64_t buf[PAGE_SIZE / 8];
+	struct kvm_vcpu *vcpu;
+	uint64_t *hva, *hva2;
+	struct kvm_vm *vm;
+	int fd, fd2, pfd[2], i, r;
+	struct iovec iov;
+	ssize_t n;
+
+	vm = create_inplace_vm(&vcpu, &fd, &hva);
+
+	/* The guest writes a secret into a private page; the memslot goes. */
+	vm_mem_set_private(vm, DATA_GPA + PAGE_SIZE, PAGE_SIZE);
+	guest_do(vcpu, OP_WRITE, DATA_GPA + PAGE_SIZE, secret);
+	vm_set_user_memory_region2(vm, DATA_SLOT, KVM_MEM_GUEST_MEMFD, DATA_GPA, 0,
+				   hva, fd, 0);
+	TEST_ASSERT(host_touch_faults(&hva[PAGE_SIZE / 8], false) ||
+		    READ_ONCE(hva[PAGE_SIZE / 8]) != secret,
+		    "a private page became readable when its memslot was deleted");
+
+	/* A referenced offset cannot be bound at a private gfn. */
+	fd2 = vm_create_guest_memfd(vm, DATA_SIZE, MMAP | INIT_SHARED);
+	hva2 = map_gmem(fd2, DATA_SIZE, 0);
+	hva2[0] = 0xfeed;
+	TEST_ASSERT(!pipe(pfd), "pipe");
+	iov = (struct iovec){ .iov_base = hva2, .iov_len = PAGE_SIZE };
+	n = vmsplice(pfd[1], &iov, 1, 0);
+	TEST_ASSERT(n == PAGE_SIZE, "vmsplice: %zd (%s)", n, strerror(errno));
+	vm_mem_set_private(vm, other_gpa, PAGE_SIZE);
+	r = __vm_set_user_memory_region2(vm, DATA_SLOT + 1, KVM_MEM_GUEST_MEMFD,
+					 other_gpa, DATA_SIZE, hva2, fd2, 0);
+	TEST_ASSERT(r == -1 && errno == EBUSY,
+		    "binding a referenced offset at a private gfn: %d errno %d", r, errno);
+	TEST_ASSERT(!host_touch_faults(&hva2[0], false), "the failed bind changed nothing");
+
+	/* Released, it binds and is private. */
+	n = read(pfd[0], buf, sizeof(buf));
+	TEST_ASSERT(n == sizeof(buf) && buf[0] == 0xfeed, "pipe read %zd", n);
+	close(pfd[0]);
+	close(pfd[1]);
+	for (i = 0; __vm_set_user_memory_region2(vm, DATA_SLOT + 1, KVM_MEM_GUEST_MEMFD,
+						 other_gpa, DATA_SIZE, hva2, fd2, 0); i++) {
+		TEST_ASSERT(errno == EBUSY && i < 100, "bind after release: errno %d", errno);
+		usleep(10000);
+	}
+	TEST_ASSERT(host_touch_faults(&hva2[0], false), "bound at a private gfn: private");
+	TEST_ASSERT(!host_touch_faults(&hva2[PAGE_SIZE / 8], false),
+		    "bound at a shared gfn: shared");
+	vm_set_user_memory_region2(vm, DATA_SLOT + 1, KVM_MEM_GUEST_MEMFD, other_gpa, 0,
+				   hva2, fd2, 0);
+
+	munmap(hva2, DATA_SIZE);
+	close(fd2);
+	destroy_inplace_vm(vm, fd, hva);
+	ksft_test_result_pass("rebinding: unbound private pages discarded, bind takes pages\n");
 }
 
 struct race {
@@ -651,13 +721,14 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_GUEST_MEMFD_FLAGS));
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(SW_PROTECTED_VM));
 
-	ksft_set_plan(7);
+	ksft_set_plan(8);
 	test_bad_input();
 	test_host_access();
 	test_gmem_only_vm();
 	test_inplace_conversion();
 	test_pinned();
 	test_referenced();
+	test_rebinding();
 	test_race();
 	ksft_finished();
 }

@@ -25,6 +25,26 @@ static inline u64 kvm_gmem_flags(struct inode *inode)
 
 int kvm_gmem_mmap(struct file *file, struct vm_area_struct *vma);
 
+#ifdef CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES
+int kvm_gmem_bind_private(struct kvm_gmem *gmem, struct kvm_memory_slot *slot,
+			  struct address_space *mapping);
+void kvm_gmem_unbind_private(struct kvm_gmem *gmem, struct kvm_memory_slot *slot,
+			     struct address_space *mapping);
+#else
+static inline int kvm_gmem_bind_private(struct kvm_gmem *gmem,
+					struct kvm_memory_slot *slot,
+					struct address_space *mapping)
+{
+	return 0;
+}
+
+static inline void kvm_gmem_unbind_private(struct kvm_gmem *gmem,
+					   struct kvm_memory_slot *slot,
+					   struct address_space *mapping)
+{
+}
+#endif
+
 /* Whether any offset in [@start, @end) is sealed. */
 static inline bool kvm_gmem_range_sealed(struct kvm_gmem *gmem, pgoff_t start,
 					 pgoff_t end)

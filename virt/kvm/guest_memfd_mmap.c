@@ -20,6 +20,11 @@
  * A page that a measured launch added is sealed (kvm_gmem_seal()): it stays
  * private whatever happens to its memslot, cannot be punched out and cannot
  * be bound again, until the file is closed.
+ *
+ * Binding and unbinding keep private pages private: binding an offset at a
+ * private gfn takes it from the host first (-EBUSY if it is referenced),
+ * and unbinding discards the private pages of an INIT_SHARED file, which
+ * would otherwise read as shared.
  */
 #include <linux/kvm_host.h>
 #include <linux/mm.h>
@@ -222,6 +227,89 @@ static int kvm_gmem_unmap_range(struct address_space *mapping, pgoff_t start,
 }
 
 #ifdef CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES
+/*
+ * Call @fn for the file offset of every private gfn that @slot binds in
+ * @gmem's file, until it fails.
+ */
+static int kvm_gmem_for_each_private(struct kvm_gmem *gmem,
+				     struct kvm_memory_slot *slot,
+				     struct address_space *mapping,
+				     int (*fn)(struct kvm_gmem *gmem,
+					       struct address_space *mapping,
+					       pgoff_t index))
+{
+	struct kvm *kvm = gmem->kvm;
+	unsigned long gfn;
+	void *entry;
+	int r;
+
+	lockdep_assert_held(&kvm->slots_lock);
+	if (!kvm_arch_has_private_mem(kvm))
+		return 0;
+
+	xa_for_each_range(&kvm->mem_attr_array, gfn, entry, slot->base_gfn,
+			  slot->base_gfn + slot->npages - 1) {
+		if (!(xa_to_value(entry) & KVM_MEMORY_ATTRIBUTE_PRIVATE))
+			continue;
+		r = fn(gmem, mapping, slot->gmem.pgoff + gfn - slot->base_gfn);
+		if (r)
+			return r;
+		cond_resched();
+	}
+	return 0;
+}
+
+static int kvm_gmem_take_one(struct kvm_gmem *gmem,
+			     struct address_space *mapping, pgoff_t index)
+{
+	return kvm_gmem_unmap_range(mapping, index, 1);
+}
+
+/**
+ * kvm_gmem_bind_private() - Take the offsets a new binding makes private
+ * @gmem: the file's guest_memfd
+ * @slot: the memslot being bound, its bindings stored
+ * @mapping: the file's mapping, with its invalidate_lock held
+ *
+ * With INIT_SHARED, an offset bound at a private gfn becomes private: remove
+ * it from host mappings, unless something still references it.
+ *
+ * Return: 0, or -EBUSY.
+ */
+int kvm_gmem_bind_private(struct kvm_gmem *gmem, struct kvm_memory_slot *slot,
+			  struct address_space *mapping)
+{
+	if (!(kvm_gmem_flags(mapping->host) & GUEST_MEMFD_FLAG_INIT_SHARED))
+		return 0;
+	return kvm_gmem_for_each_private(gmem, slot, mapping, kvm_gmem_take_one);
+}
+
+static int kvm_gmem_discard_one(struct kvm_gmem *gmem,
+				struct address_space *mapping, pgoff_t index)
+{
+	if (!kvm_gmem_range_sealed(gmem, index, index + 1))
+		truncate_inode_pages_range(mapping, (loff_t)index << PAGE_SHIFT,
+					   ((loff_t)(index + 1) << PAGE_SHIFT) - 1);
+	return 0;
+}
+
+/**
+ * kvm_gmem_unbind_private() - Discard the private pages of a binding
+ * @gmem: the file's guest_memfd
+ * @slot: the memslot being unbound; KVM no longer maps it
+ * @mapping: the file's mapping, with its invalidate_lock held
+ *
+ * Once unbound, an offset of an INIT_SHARED file is shared: its private
+ * content must not become readable by the host.  Sealed pages stay, as
+ * they stay private.
+ */
+void kvm_gmem_unbind_private(struct kvm_gmem *gmem, struct kvm_memory_slot *slot,
+			     struct address_space *mapping)
+{
+	if (kvm_gmem_flags(mapping->host) & GUEST_MEMFD_FLAG_INIT_SHARED)
+		kvm_gmem_for_each_private(gmem, slot, mapping, kvm_gmem_discard_one);
+}
+
 /**
  * kvm_gmem_unmap_shared_begin() - Take gfns about to become private from the host
  * @kvm: the VM, with slots_lock held
