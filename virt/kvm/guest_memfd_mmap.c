@@ -26,6 +26,7 @@
  * and unbinding discards the private pages of an INIT_SHARED file, which
  * would otherwise read as shared.
  */
+#include <linux/delay.h>
 #include <linux/kvm_host.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -189,6 +190,27 @@ static bool kvm_gmem_folio_busy(struct folio *folio)
 }
 
 /*
+ * A reference a page fault or a KVM G-stage/TDP fault in flight holds goes
+ * away within microseconds; give it a few milliseconds before calling the
+ * folio busy.  Called and returns with the folio locked.
+ */
+#define KVM_GMEM_BUSY_TRIES	50
+
+static int kvm_gmem_wait_idle(struct folio *folio)
+{
+	int i;
+
+	for (i = 0; i < KVM_GMEM_BUSY_TRIES; i++) {
+		folio_unlock(folio);
+		usleep_range(100, 200);
+		folio_lock(folio);
+		if (!kvm_gmem_folio_busy(folio))
+			return 0;
+	}
+	return -EBUSY;
+}
+
+/*
  * Unmap [@start, @start + @nr) from host userspace; -EBUSY if a page in it is
  * referenced by anything but the page cache.  New faults are held off by
  * kvm->gmem_mmap_lock.
@@ -214,7 +236,7 @@ static int kvm_gmem_unmap_range(struct address_space *mapping, pgoff_t start,
 				unmap_mapping_pages(mapping, folio->index,
 						    folio_nr_pages(folio), false);
 			if (kvm_gmem_folio_busy(folio))
-				r = -EBUSY;
+				r = kvm_gmem_wait_idle(folio);
 			folio_unlock(folio);
 			if (r)
 				break;
