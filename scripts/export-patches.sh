@@ -5,9 +5,24 @@
 # "tvmm-new-files:" line.  Then prove the series: it must "git am" onto a
 # fresh pristine tree and checkpatch.pl --strict must find no errors.
 #   usage: export-patches.sh [outdir]      (default: out/patches)
+#
+# The patches in the repo carry no author and no Signed-off-by: the
+# submitter's identity is AUTHOR="Name <mail>" or, by default, git's
+# user.name and user.email; each exported patch gets it as author and as
+# its Signed-off-by.
 . "$(dirname "$0")/lib.sh"
 
 OUTDIR=$(realpath -m "${1:-$TOP/out/patches}")
+if [ -z "${AUTHOR:-}" ]; then
+	name=$(git -C "$TOP" config user.name || true)
+	mail=$(git -C "$TOP" config user.email || true)
+	if [ -n "$name" ] && [ -n "$mail" ]; then
+		AUTHOR="$name <$mail>"
+	else
+		AUTHOR="Unknown Submitter <unknown@invalid>"
+		log "warning: no AUTHOR and no git user.name/user.email: the series is signed by '$AUTHOR' and is not fit to submit"
+	fi
+fi
 "$TOP/scripts/prepare.sh"
 PRISTINE=$(cat "$BUILD/src/pristine-path")
 ver=$(src_pkg_version)
@@ -44,10 +59,13 @@ for p in $(series); do
 		cp "$TOP/$n" "$REPO/$dest"
 		git_ add -f "$dest"
 	done
-	from=$(sed -n 's/^From: //p;/^$/q' "$f")
+	from=$AUTHOR
 	# Subject (minus "[PATCH]") and body up to the "---" separator.
 	sed -n '/^Subject: /,/^---$/p' "$f" | sed -e '$d' \
 		-e '1s/^Subject: \(\[PATCH[^]]*\] \)\{0,1\}//' > "$BUILD/commit-msg"
+	# Trailing blank lines go; the submitter signs off.
+	sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$BUILD/commit-msg"
+	printf '\nSigned-off-by: %s\n' "$AUTHOR" >> "$BUILD/commit-msg"
 	git_ commit -q --author="$from" -F "$BUILD/commit-msg" ||
 		die "$p: nothing to commit"
 done
