@@ -253,12 +253,13 @@ static int kvm_gmem_unmap_range(struct address_space *mapping, pgoff_t start,
  * Call @fn for the file offset of every private gfn that @slot binds in
  * @gmem's file, until it fails.
  */
+typedef int (*kvm_gmem_offset_fn)(struct kvm_gmem *gmem,
+				  struct address_space *mapping, pgoff_t index);
+
 static int kvm_gmem_for_each_private(struct kvm_gmem *gmem,
 				     struct kvm_memory_slot *slot,
 				     struct address_space *mapping,
-				     int (*fn)(struct kvm_gmem *gmem,
-					       struct address_space *mapping,
-					       pgoff_t index))
+				     kvm_gmem_offset_fn fn)
 {
 	struct kvm *kvm = gmem->kvm;
 	unsigned long gfn;

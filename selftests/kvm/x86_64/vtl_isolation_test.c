@@ -362,8 +362,7 @@ static void test_batch_bounds(void)
 
 	free(e);
 	kvm_vm_free(vm);
-	ksft_test_result_pass("batch bounds: E2BIG past the page limit, clearing all costs %.2f s\n",
-			      t);
+	ksft_test_result_pass("batch bounds: E2BIG past the limit, clearing all took %.2f s\n", t);
 }
 
 int main(int argc, char *argv[])
