@@ -256,7 +256,7 @@ static int kvm_gmem_unmap_range(struct address_space *mapping, pgoff_t start,
 typedef int (*kvm_gmem_offset_fn)(struct kvm_gmem *gmem,
 				  struct address_space *mapping, pgoff_t index);
 
-static int kvm_gmem_for_each_private(struct kvm_gmem *gmem,
+static int kvm_gmem_walk_private(struct kvm_gmem *gmem,
 				     struct kvm_memory_slot *slot,
 				     struct address_space *mapping,
 				     kvm_gmem_offset_fn fn)
@@ -304,7 +304,7 @@ int kvm_gmem_bind_private(struct kvm_gmem *gmem, struct kvm_memory_slot *slot,
 {
 	if (!(kvm_gmem_flags(mapping->host) & GUEST_MEMFD_FLAG_INIT_SHARED))
 		return 0;
-	return kvm_gmem_for_each_private(gmem, slot, mapping, kvm_gmem_take_one);
+	return kvm_gmem_walk_private(gmem, slot, mapping, kvm_gmem_take_one);
 }
 
 static int kvm_gmem_discard_one(struct kvm_gmem *gmem,
@@ -330,7 +330,7 @@ void kvm_gmem_unbind_private(struct kvm_gmem *gmem, struct kvm_memory_slot *slot
 			     struct address_space *mapping)
 {
 	if (kvm_gmem_flags(mapping->host) & GUEST_MEMFD_FLAG_INIT_SHARED)
-		kvm_gmem_for_each_private(gmem, slot, mapping, kvm_gmem_discard_one);
+		kvm_gmem_walk_private(gmem, slot, mapping, kvm_gmem_discard_one);
 }
 
 /**
