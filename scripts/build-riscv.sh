@@ -33,8 +33,9 @@ if ! stamp_ok "$KOUT" "$key"; then
 fi
 
 mkdir -p "$OUT/stock" "$OUT/modules"
-cp -u "$KOUT/arch/riscv/boot/Image" "$OUT/Image"
-cp -u "$KOUT/arch/riscv/kvm/kvm.ko" "$OUT/stock/kvm.ko"
+# Not cp -u: a kernel from another cache key may be newer yet wrong.
+cmp -s "$KOUT/arch/riscv/boot/Image" "$OUT/Image" || cp "$KOUT/arch/riscv/boot/Image" "$OUT/Image"
+cmp -s "$KOUT/arch/riscv/kvm/kvm.ko" "$OUT/stock/kvm.ko" || cp "$KOUT/arch/riscv/kvm/kvm.ko" "$OUT/stock/kvm.ko"
 echo "$KOUT" > "$OUT/kbuild-path"
 
 TREE=$BUILD/src/tree

@@ -233,10 +233,6 @@ def qemu_base_cmd(arch, initrd, mode, tcg_thread):
                 "readonly=on,multidevs=remap"]
     # 2 MiB hugetlb pages for the huge-mapping cases of private_mem_test.
     append += " hugepagesz=2M hugepages=8"
-    # The riscv64 kernel has KASAN (arch/riscv/configs/tvmm_qemu.config),
-    # which by default reports only the first bug per boot; every test should
-    # see its own.
-    append += " kasan_multi_shot"
     return ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64,h=true",
             "-smp", "2", "-m", GUEST_MEM, "-accel", f"tcg,thread={tcg_thread}",
             "-kernel", str(BUILD / "riscv64" / "Image"),
