@@ -226,14 +226,17 @@ static struct op op_mmap = {
 	"mmap(guest_memfd)", { ENODEV, EINVAL, ENOMEM, EOVERFLOW },
 };
 
-/* api.rst (memslots), guest-memfd-mmap.rst; EPERM only for measured gfns */
+/*
+ * api.rst (memslots), guest-memfd-mmap.rst (EBUSY: binding a referenced
+ * offset at a private gfn); EPERM only for measured gfns
+ */
 static struct op op_memslot = {
-	"KVM_SET_USER_MEMORY_REGION2", { EFAULT, EINVAL, EEXIST, ENOMEM, EBADF },
+	"KVM_SET_USER_MEMORY_REGION2", { EFAULT, EINVAL, EEXIST, ENOMEM, EBADF, EBUSY },
 };
 
 static struct op op_memslot_tvm = {
 	"KVM_SET_USER_MEMORY_REGION2(TVM)",
-	{ EFAULT, EINVAL, EEXIST, ENOMEM, EBADF, EPERM },
+	{ EFAULT, EINVAL, EEXIST, ENOMEM, EBADF, EBUSY, EPERM },
 };
 
 /* guest-memfd-mmap.rst, fallocate(2); EPERM only for measured pages */
