@@ -53,7 +53,6 @@ struct kvm_sw_tvm {
 	struct crypto_shash *tfm;
 	u8 digest[KVM_TVM_DIGEST_SIZE];
 	u64 nr_pages;
-	bool finalized;
 	struct xarray measured;
 };
 
@@ -125,6 +124,12 @@ static int sw_tvm_extend(struct kvm_sw_tvm *tvm, gpa_t gpa, const void *content)
 	    crypto_shash_final(desc, tvm->digest);
 	shash_desc_zero(desc);
 	return r;
+}
+
+/* Pairs with the fully ordered cmpxchg() in sw_tvm_launch_move(). */
+static bool sw_tvm_finalized(struct kvm *kvm)
+{
+	return smp_load_acquire(&kvm->arch.sw_tvm_launch) == SW_TVM_LAUNCH_FINALIZED;
 }
 
 /*
@@ -257,24 +262,19 @@ static int sw_tvm_add_pages(struct kvm *kvm, struct kvm_tvm_measured_pages *args
 static int sw_tvm_finalize(struct kvm *kvm)
 {
 	struct kvm_sw_tvm *tvm;
-	int r;
 
 	guard(mutex)(&kvm->slots_lock);
 
 	tvm = sw_tvm_get(kvm);
 	if (IS_ERR(tvm))
 		return PTR_ERR(tvm);
-	if (tvm->finalized)
+	if (sw_tvm_finalized(kvm))
 		return -EPERM;
 
-	/* Pairs with the lockless read in kvm_sw_tvm_hypercall(). */
-	smp_store_release(&tvm->finalized, true);
-	r = sw_tvm_launch_move(kvm, BIT(SW_TVM_LAUNCH_NONE) |
-			       BIT(SW_TVM_LAUNCH_MEASURING),
-			       SW_TVM_LAUNCH_FINALIZED);
-	if (r)
-		tvm->finalized = false;
-	return r;
+	/* cmpxchg() orders the digest before the state the hypercall reads. */
+	return sw_tvm_launch_move(kvm, BIT(SW_TVM_LAUNCH_NONE) |
+				  BIT(SW_TVM_LAUNCH_MEASURING),
+				  SW_TVM_LAUNCH_FINALIZED);
 }
 
 static void sw_tvm_get_measurement(struct kvm *kvm, struct kvm_tvm_measurement *m)
@@ -291,7 +291,7 @@ static void sw_tvm_get_measurement(struct kvm *kvm, struct kvm_tvm_measurement *
 
 	memcpy(m->digest, tvm->digest, sizeof(tvm->digest));
 	m->nr_pages = tvm->nr_pages;
-	if (tvm->finalized)
+	if (sw_tvm_finalized(kvm))
 		m->flags |= KVM_TVM_MEASUREMENT_FINALIZED;
 }
 
@@ -350,7 +350,7 @@ unsigned long kvm_sw_tvm_hypercall(struct kvm_vcpu *vcpu, unsigned long flags)
 	if (flags)
 		return -KVM_EINVAL;
 	/* Once finalized, the digest never changes again. */
-	if (!tvm || !smp_load_acquire(&tvm->finalized))
+	if (!tvm || !sw_tvm_finalized(vcpu->kvm))
 		return -KVM_EPERM;
 
 	memcpy(w, tvm->digest, sizeof(w));
@@ -384,8 +384,7 @@ static bool sw_tvm_range_measured(struct kvm *kvm, gfn_t start, gfn_t end)
  */
 int kvm_sw_tvm_vcpu_may_run(struct kvm *kvm)
 {
-	if (!kvm_is_sw_tvm(kvm) ||
-	    READ_ONCE(kvm->arch.sw_tvm_launch) == SW_TVM_LAUNCH_FINALIZED)
+	if (!kvm_is_sw_tvm(kvm) || sw_tvm_finalized(kvm))
 		return 0;
 
 	return sw_tvm_launch_move(kvm, BIT(SW_TVM_LAUNCH_NONE) |
