@@ -12,6 +12,10 @@
 # its Signed-off-by.
 . "$(dirname "$0")/lib.sh"
 
+case ${1:-} in
+-h|--help) sed -n '3,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
+-*) die "unknown option $1 (usage: export-patches.sh [outdir])" ;;
+esac
 OUTDIR=$(realpath -m "${1:-$TOP/out/patches}")
 if [ -z "${AUTHOR:-}" ]; then
 	name=$(git -C "$TOP" config user.name || true)

@@ -15,6 +15,12 @@
  *    so alternating "restrict everything"/"clear everything" entries are
  *    refused, and clearing the whole gfn space costs what it clears.  The
  *    largest gfn accepted follows MAXPHYADDR from KVM_GET_SUPPORTED_CPUID.
+ *  - emulated: accesses KVM emulates for the guest follow its layer.  "rep
+ *    insb" into a page VTL0 may not write, "rep outsb" from one it may not
+ *    read, "movsq" from MMIO into a read-only page and a read that straddles
+ *    an MMIO page and an unreadable page each end in KVM_EXIT_MEMORY_FAULT with the page
+ *    untouched (and nothing leaked to the port or MMIO); once the VMM
+ *    lifts the restriction, KVM_RUN restarts the instruction.
  */
 #include <errno.h>
 #include <signal.h>
@@ -280,6 +286,176 @@ static void test_prefault(void)
 	ksft_test_result_pass("pre-fault: EFAULT on an unreadable gfn, others mapped\n");
 }
 
+/* -------------------------------------------------------------- emulated */
+
+#define EMUL_PORT	0x3f0
+#define MMIO_GPA	0x50000000ULL
+/* Virtual pages: MMIO_GPA, then NR_GPA right after it. */
+#define SPLIT_GVA	0x60000000ULL
+#define NW_GPA		(TEST_GPA + PAGE_SIZE)
+#define NR_GPA		(TEST_GPA + 2 * PAGE_SIZE)
+#define SECRET		0x5ec5ec5ec5ec5ec5ULL
+#define PORT_BYTE	0xaa
+#define MMIO_BYTE	0xbb
+
+enum { OP_INSB, OP_OUTSB, OP_MOVS, OP_SPLIT };
+
+static void guest_emulated(int op)
+{
+	uint64_t nw = NW_GPA, nr = NR_GPA, src = MMIO_GPA, count = 8;
+
+	switch (op) {
+	case OP_INSB:
+		asm volatile("cld; rep insb" : "+D"(nw), "+c"(count)
+			     : "d"(EMUL_PORT) : "memory");
+		break;
+	case OP_OUTSB:
+		asm volatile("cld; rep outsb" : "+S"(nr), "+c"(count)
+			     : "d"(EMUL_PORT) : "memory");
+		break;
+	case OP_MOVS:
+		asm volatile("cld; movsq" : "+S"(src), "+D"(nw) : : "memory");
+		break;
+	case OP_SPLIT:
+		/* MMIO faults first; KVM emulates the whole 8-byte read. */
+		READ_ONCE(*(uint64_t *)(SPLIT_GVA + PAGE_SIZE - 4));
+		break;
+	}
+	GUEST_DONE();
+}
+
+static const struct emul_case {
+	const char *name;
+	int op;
+	uint64_t gpa, attrs, access;
+} emul_cases[] = {
+	{ "rep insb into a read-only page", OP_INSB, NW_GPA, NW,
+	  KVM_MEMORY_EXIT_FLAG_WRITE },
+	{ "rep outsb from an unreadable page", OP_OUTSB, NR_GPA, NR | NW | NX,
+	  KVM_MEMORY_EXIT_FLAG_READ },
+	{ "movsq from MMIO into a read-only page", OP_MOVS, NW_GPA, NW,
+	  KVM_MEMORY_EXIT_FLAG_WRITE },
+	{ "a read straddling MMIO and an unreadable page", OP_SPLIT, NR_GPA,
+	  NR | NW | NX, KVM_MEMORY_EXIT_FLAG_READ },
+};
+
+/*
+ * Run until the guest is done or KVM_RUN fails, serving the port and MMIO
+ * reads the instruction makes.  Returns KVM_RUN's errno (0 once done);
+ * *leaked counts the bytes that reached the port or MMIO writes.
+ */
+static int run_emulated(struct kvm_vcpu *vcpu, int *leaked)
+{
+	struct kvm_run *run = vcpu->run;
+	struct ucall uc;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		if (__vcpu_run(vcpu))
+			return errno;
+		if (run->exit_reason == KVM_EXIT_IO && run->io.port == EMUL_PORT) {
+			uint8_t *data = (uint8_t *)run + run->io.data_offset;
+			uint32_t n = run->io.size * run->io.count;
+
+			if (run->io.direction == KVM_EXIT_IO_OUT)
+				*leaked += n;
+			else
+				memset(data, PORT_BYTE, n);
+			continue;
+		}
+		if (run->exit_reason == KVM_EXIT_MMIO) {
+			TEST_ASSERT(run->mmio.phys_addr >= MMIO_GPA &&
+				    run->mmio.phys_addr < MMIO_GPA + PAGE_SIZE,
+				    "MMIO exit at 0x%llx", run->mmio.phys_addr);
+			if (run->mmio.is_write)
+				*leaked += run->mmio.len;
+			else
+				memset(run->mmio.data, MMIO_BYTE, run->mmio.len);
+			continue;
+		}
+		switch (get_ucall(vcpu, &uc)) {
+		case UCALL_DONE:
+			return 0;
+		case UCALL_ABORT:
+			REPORT_GUEST_ASSERT(uc);
+		default:
+			TEST_FAIL("unexpected exit %u (%s)", run->exit_reason,
+				  exit_reason_str(run->exit_reason));
+		}
+	}
+	TEST_FAIL("the instruction did not finish in 64 exits");
+	return 0;
+}
+
+static bool test_emulated_case(const struct emul_case *c)
+{
+	uint64_t want = c->access | KVM_MEMORY_EXIT_FLAG_VTL;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint64_t *page;
+	int r, leaked = 0;
+	bool ok = true;
+
+	vm = create_vm(&vcpu, guest_emulated);
+	vcpu_args_set(vcpu, 1, c->op);
+	virt_map(vm, MMIO_GPA, MMIO_GPA, 1);
+	virt_map(vm, SPLIT_GVA, MMIO_GPA, 1);
+	virt_map(vm, SPLIT_GVA + PAGE_SIZE, NR_GPA, 1);
+	page = addr_gpa2hva(vm, c->gpa);
+	page[0] = SECRET;
+	set_attrs(vm, 0, c->gpa, PAGE_SIZE, c->attrs);
+
+	r = run_emulated(vcpu, &leaked);
+	if (r != EFAULT || vcpu->run->exit_reason != KVM_EXIT_MEMORY_FAULT) {
+		ksft_print_msg("%s: KVM_RUN %s (errno %d, exit %u), %d bytes out\n",
+			       c->name, r ? "failed" : "completed the instruction",
+			       r, vcpu->run->exit_reason, leaked);
+		ok = false;
+	} else if (vcpu->run->memory_fault.gpa != c->gpa ||
+		   vcpu->run->memory_fault.size != PAGE_SIZE ||
+		   vcpu->run->memory_fault.flags != want) {
+		ksft_print_msg("%s: memory fault gpa 0x%llx size %llu flags 0x%llx, expected 0x%lx %lu 0x%lx\n",
+			       c->name, vcpu->run->memory_fault.gpa,
+			       vcpu->run->memory_fault.size,
+			       vcpu->run->memory_fault.flags, c->gpa, (unsigned long)PAGE_SIZE, want);
+		ok = false;
+	}
+	if (page[0] != SECRET || leaked) {
+		ksft_print_msg("%s: page now 0x%lx, %d bytes reached the port or MMIO\n",
+			       c->name, page[0], leaked);
+		ok = false;
+	}
+
+	if (!ok) {
+		kvm_vm_free(vm);
+		return false;
+	}
+
+	/* Lifted, the instruction runs again from the start and completes. */
+	set_attrs(vm, 0, c->gpa, PAGE_SIZE, 0);
+	r = run_emulated(vcpu, &leaked);
+	TEST_ASSERT(!r, "%s: after lifting: KVM_RUN errno %d", c->name, r);
+	if (c->op == OP_INSB || c->op == OP_MOVS) {
+		uint64_t v = c->op == OP_INSB ? PORT_BYTE : MMIO_BYTE;
+
+		v *= 0x0101010101010101ULL;
+		TEST_ASSERT(page[0] == v, "%s: after lifting: page 0x%lx", c->name,
+			    page[0]);
+	}
+	kvm_vm_free(vm);
+	return true;
+}
+
+static void test_emulated(void)
+{
+	bool ok = true;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(emul_cases); i++)
+		ok &= test_emulated_case(&emul_cases[i]);
+	ksft_test_result(ok, "emulated: string I/O and MMIO emulation follow the layer\n");
+}
+
 /* ---------------------------------------------------------- batch bounds */
 
 static int set_batch(struct kvm_vm *vm, struct kvm_vtl_memory_attributes_entry *e,
@@ -372,9 +548,10 @@ int main(int argc, char *argv[])
 	host_has_svm = kvm_cpu_has(X86_FEATURE_SVM);
 	vtl_supported_cpuid_without_nested();
 
-	ksft_set_plan(3);
+	ksft_set_plan(4);
 	test_nested();
 	test_prefault();
+	test_emulated();
 	test_batch_bounds();
 	ksft_finished();
 }

@@ -277,6 +277,53 @@ u8 __kvm_vtl_max_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
 	return kvm_vtl_layer_max_level(layer, fault->gfn, level);
 }
 
+/**
+ * __kvm_vtl_deny_emulated() - Apply the vCPU's layer to an access KVM makes for it
+ * @vcpu: the vCPU whose instruction KVM emulates
+ * @gpa: the guest-physical address the instruction accesses
+ * @write: whether it writes (a read-modify-write writes)
+ *
+ * KVM emulates some instructions (string I/O, MMIO, what hardware does not
+ * virtualize) and reads or writes their memory operands through the
+ * memslot's host mapping, not through the vCPU's page tables.  Such an
+ * access is the vCPU's own and follows its layer, as the fault path does:
+ * a forbidden one prepares a KVM_EXIT_MEMORY_FAULT exit with the same
+ * flags, and kvm_vtl_take_exit() tells the emulator's caller to return
+ * -EFAULT from KVM_RUN without completing the instruction.
+ *
+ * Instruction fetches are not checked: the emulator decodes only what the
+ * vCPU itself fetched, through mappings that already lacked what NX forbids.
+ *
+ * Return: true if the access is forbidden.
+ */
+bool __kvm_vtl_deny_emulated(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
+{
+	struct kvm_vtl_attrs *va = vcpu->kvm->arch.vtl_attrs;
+	struct kvm_vtl_layer *layer = &va->layers[vcpu->arch.vtl];
+	gfn_t gfn = gpa_to_gfn(gpa);
+	unsigned long attrs;
+
+	if (xa_empty(&layer->attrs))
+		return false;
+
+	attrs = xa_to_value(xa_load(&layer->attrs, gfn));
+	if (!(attrs & KVM_MEMORY_ATTRIBUTE_NR) &&
+	    !(write && (attrs & KVM_MEMORY_ATTRIBUTE_NW)))
+		return false;
+
+	/* As in the fault path, only memory (a memslot) is protected. */
+	if (!kvm_vcpu_gfn_to_memslot(vcpu, gfn))
+		return false;
+
+	kvm_prepare_memory_fault_exit(vcpu, gfn_to_gpa(gfn), PAGE_SIZE, write,
+				      false, false);
+	vcpu->run->memory_fault.flags |= KVM_MEMORY_EXIT_FLAG_VTL |
+		(write ? KVM_MEMORY_EXIT_FLAG_WRITE : KVM_MEMORY_EXIT_FLAG_READ) |
+		((u64)vcpu->arch.vtl << KVM_MEMORY_EXIT_VTL_SHIFT);
+	vcpu->arch.vtl_exit = true;
+	return true;
+}
+
 static bool kvm_vtl_range_has_private(struct kvm *kvm, gfn_t start, gfn_t end)
 {
 #ifdef CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES

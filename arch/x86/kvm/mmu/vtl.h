@@ -48,7 +48,27 @@ static inline u8 kvm_vtl_max_level(struct kvm_vcpu *vcpu,
 		return level;
 	return __kvm_vtl_max_level(vcpu, fault, level);
 }
+
+bool __kvm_vtl_deny_emulated(struct kvm_vcpu *vcpu, gpa_t gpa, bool write);
+
+/*
+ * Whether the vCPU's layer forbids an access that KVM emulates for it; if
+ * so, a KVM_EXIT_MEMORY_FAULT exit is prepared for kvm_vtl_take_exit().
+ */
+static inline bool kvm_vtl_deny_emulated(struct kvm_vcpu *vcpu, gpa_t gpa,
+					 bool write)
+{
+	if (likely(!vcpu->kvm->arch.vtl_attrs))
+		return false;
+	return __kvm_vtl_deny_emulated(vcpu, gpa, write);
+}
 #else
+static inline bool kvm_vtl_deny_emulated(struct kvm_vcpu *vcpu, gpa_t gpa,
+					 bool write)
+{
+	return false;
+}
+
 static inline int kvm_vtl_check_extension(struct kvm *kvm, long ext)
 {
 	return 0;
@@ -93,5 +113,18 @@ static inline u8 kvm_vtl_max_level(struct kvm_vcpu *vcpu,
 	return level;
 }
 #endif
+
+/*
+ * Whether an emulated access was refused since the last call (see
+ * kvm_vtl_deny_emulated()): the caller then returns -EFAULT, which makes
+ * KVM_RUN return with the prepared KVM_EXIT_MEMORY_FAULT.
+ */
+static inline bool kvm_vtl_take_exit(struct kvm_vcpu *vcpu)
+{
+	if (likely(!vcpu->arch.vtl_exit))
+		return false;
+	vcpu->arch.vtl_exit = false;
+	return true;
+}
 
 #endif /* __KVM_X86_MMU_VTL_H */
