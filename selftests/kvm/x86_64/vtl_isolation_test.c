@@ -21,6 +21,11 @@
  *    an MMIO page and an unreadable page each end in KVM_EXIT_MEMORY_FAULT with the page
  *    untouched (and nothing leaked to the port or MMIO); once the VMM
  *    lifts the restriction, KVM_RUN restarts the instruction.
+ *  - pv pages: KVM writes kvmclock, steal time, the Hyper-V reference TSC
+ *    page and the like on no VTL's behalf.  Enabling one on a page a layer
+ *    makes NW fails (#GP for the guest's WRMSR, KVM_SET_MSRS refuses it),
+ *    and a page that holds one cannot be made NW (EBUSY) until the guest
+ *    disables it.
  */
 #include <errno.h>
 #include <signal.h>
@@ -35,6 +40,7 @@
 #include "svm_util.h"
 #include "test_util.h"
 #include "ucall_common.h"
+#include "hyperv.h"
 #include "vtl_util.h"
 
 #define TEST_SLOT	10
@@ -414,10 +420,12 @@ static bool test_emulated_case(const struct emul_case *c)
 	} else if (vcpu->run->memory_fault.gpa != c->gpa ||
 		   vcpu->run->memory_fault.size != PAGE_SIZE ||
 		   vcpu->run->memory_fault.flags != want) {
-		ksft_print_msg("%s: memory fault gpa 0x%llx size %llu flags 0x%llx, expected 0x%lx %lu 0x%lx\n",
+		ksft_print_msg("%s: memory fault gpa 0x%llx size %llu flags 0x%llx\n",
 			       c->name, vcpu->run->memory_fault.gpa,
 			       vcpu->run->memory_fault.size,
-			       vcpu->run->memory_fault.flags, c->gpa, (unsigned long)PAGE_SIZE, want);
+			       vcpu->run->memory_fault.flags);
+		ksft_print_msg("%s: expected gpa 0x%lx size %lu flags 0x%lx\n",
+			       c->name, c->gpa, (unsigned long)PAGE_SIZE, want);
 		ok = false;
 	}
 	if (page[0] != SECRET || leaked) {
@@ -454,6 +462,101 @@ static void test_emulated(void)
 	for (i = 0; i < ARRAY_SIZE(emul_cases); i++)
 		ok &= test_emulated_case(&emul_cases[i]);
 	ksft_test_result(ok, "emulated: string I/O and MMIO emulation follow the layer\n");
+}
+
+/* -------------------------------------------------------------- pv pages */
+
+#define FREE_GPA	(TEST_GPA + 3 * PAGE_SIZE)
+
+static void guest_pv(void)
+{
+	/* kvmclock on a page VTL0 may not write: refused. */
+	GUEST_SYNC(wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW, NW_GPA | KVM_MSR_ENABLED));
+	/* On a free page it works, and pins the page writable... */
+	GUEST_SYNC(wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW, FREE_GPA | KVM_MSR_ENABLED));
+	/* ... until the guest turns it off. */
+	GUEST_SYNC(wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW, 0));
+	GUEST_DONE();
+}
+
+static uint64_t run_pv(struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_SYNC:
+		return uc.args[1];
+	case UCALL_DONE:
+		return -1;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(uc);
+	default:
+		TEST_FAIL("unexpected exit %u (%s)", vcpu->run->exit_reason,
+			  exit_reason_str(vcpu->run->exit_reason));
+	}
+	return 0;
+}
+
+static int try_attrs(struct kvm_vm *vm, uint64_t gpa, uint64_t attrs)
+{
+	struct kvm_vtl_memory_attributes a = {
+		.address = gpa, .size = PAGE_SIZE, .attributes = attrs, .vtl = 1,
+	};
+
+	return __vm_ioctl(vm, KVM_SET_VTL_MEMORY_ATTRIBUTES, &a) ? errno : 0;
+}
+
+static void test_pv_pages(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint64_t *nw, v;
+	bool ok = true;
+	int r;
+
+	vm = create_vm(&vcpu, guest_pv);
+	nw = addr_gpa2hva(vm, NW_GPA);
+	*nw = SECRET;
+	/* VTL1 protects the page: KVM must not write it for anyone. */
+	set_attrs(vm, 1, NW_GPA, PAGE_SIZE, NW);
+
+	v = run_pv(vcpu);
+	if (v != GP_VECTOR) {
+		ksft_print_msg("kvmclock on an NW page: WRMSR gave vector %lu, expected #GP\n", v);
+		ok = false;
+	}
+	v = run_pv(vcpu);
+	TEST_ASSERT(!v, "kvmclock on a free page: vector %lu", v);
+	if (*nw != SECRET) {
+		ksft_print_msg("KVM wrote 0x%lx into the NW page\n", *nw);
+		ok = false;
+	}
+	r = try_attrs(vm, FREE_GPA, NW);
+	if (r != EBUSY) {
+		ksft_print_msg("making kvmclock's page NW: errno %d, expected EBUSY\n", r);
+		ok = false;
+	}
+	/* NX alone does not stop KVM's writes: allowed. */
+	TEST_ASSERT(!try_attrs(vm, FREE_GPA, NX), "NX on kvmclock's page: errno %d", errno);
+
+	/* The VMM's own KVM_SET_MSRS is held to the same rule. */
+	if (_vcpu_set_msr(vcpu, MSR_KVM_STEAL_TIME, NW_GPA | KVM_MSR_ENABLED) != 0) {
+		ksft_print_msg("KVM_SET_MSRS put steal time on an NW page\n");
+		ok = false;
+	}
+	if (_vcpu_set_msr(vcpu, HV_X64_MSR_REFERENCE_TSC, NW_GPA | 1) != 0) {
+		ksft_print_msg("KVM_SET_MSRS put the reference TSC page on an NW page\n");
+		ok = false;
+	}
+
+	v = run_pv(vcpu);
+	TEST_ASSERT(!v, "turning kvmclock off: vector %lu", v);
+	r = try_attrs(vm, FREE_GPA, NW);
+	TEST_ASSERT(!r, "NW on the page kvmclock left: errno %d", r);
+	TEST_ASSERT(run_pv(vcpu) == (uint64_t)-1, "guest not done");
+	kvm_vm_free(vm);
+	ksft_test_result(ok, "pv pages: refused on NW pages, their pages kept writable\n");
 }
 
 /* ---------------------------------------------------------- batch bounds */
@@ -548,10 +651,11 @@ int main(int argc, char *argv[])
 	host_has_svm = kvm_cpu_has(X86_FEATURE_SVM);
 	vtl_supported_cpuid_without_nested();
 
-	ksft_set_plan(4);
+	ksft_set_plan(5);
 	test_nested();
 	test_prefault();
 	test_emulated();
+	test_pv_pages();
 	test_batch_bounds();
 	ksft_finished();
 }

@@ -16,6 +16,9 @@
 
 #include <linux/kvm_host.h>
 #include <linux/overflow.h>
+#include <asm/hyperv-tlfs.h>
+#include <asm/kvm_para.h>
+#include <asm/pvclock-abi.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
@@ -46,7 +49,20 @@ struct kvm_vtl_layer {
 	struct xarray uniform[KVM_VTL_NR_HUGE_LEVELS];
 };
 
+/*
+ * The PV pages KVM writes on a guest's behalf, at an address the guest
+ * picked with an MSR (see kvm_vtl_set_pv_msr()).  @pv_regs maps a
+ * registration (vCPU and kind, or VM and kind, see kvm_vtl_pv_index()) to
+ * its guest-physical address; @pv_gfns maps each gfn that one or more
+ * registrations touch to their number.  @pv_lock serializes registrations
+ * with the changes of every layer, so that a gfn never holds a PV page and
+ * an NR or NW attribute at once.
+ */
 struct kvm_vtl_attrs {
+	/* Orders PV registrations against layer changes. */
+	struct mutex pv_lock;
+	struct xarray pv_regs;
+	struct xarray pv_gfns;
 	unsigned int nr_vtls;
 	struct kvm_vtl_layer layers[] __counted_by(nr_vtls);
 };
@@ -107,6 +123,9 @@ int kvm_vtl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 	if (!va)
 		return -ENOMEM;
 
+	mutex_init(&va->pv_lock);
+	xa_init(&va->pv_regs);
+	xa_init(&va->pv_gfns);
 	va->nr_vtls = nr;
 	for (i = 0; i < nr; i++) {
 		xa_init(&va->layers[i].attrs);
@@ -144,6 +163,9 @@ void kvm_vtl_destroy_vm(struct kvm *kvm)
 		for (level = 0; level < KVM_VTL_NR_HUGE_LEVELS; level++)
 			xa_destroy(&va->layers[i].uniform[level]);
 	}
+	xa_destroy(&va->pv_regs);
+	xa_destroy(&va->pv_gfns);
+	mutex_destroy(&va->pv_lock);
 	kfree(va);
 	kvm->arch.vtl_attrs = NULL;
 }
@@ -322,6 +344,239 @@ bool __kvm_vtl_deny_emulated(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 		((u64)vcpu->arch.vtl << KVM_MEMORY_EXIT_VTL_SHIFT);
 	vcpu->arch.vtl_exit = true;
 	return true;
+}
+
+/* ---------------------------------------------------------------- PV pages */
+
+/* Kinds of PV page; one registration per vCPU (or per VM) and kind. */
+enum kvm_vtl_pv_kind {
+	KVM_VTL_PV_CLOCK,
+	KVM_VTL_PV_STEAL_TIME,
+	KVM_VTL_PV_ASYNC_PF,
+	KVM_VTL_PV_EOI,
+	KVM_VTL_PV_HV_SIMP,
+	KVM_VTL_PV_HV_SIEFP,
+	KVM_VTL_PV_HV_VP_ASSIST,
+	KVM_VTL_PV_HV_TSC_PAGE,		/* one per VM */
+	KVM_VTL_PV_ONCE,		/* written once, by the MSR write itself */
+	KVM_VTL_NR_PV_KINDS,
+};
+
+struct kvm_vtl_pv_page {
+	enum kvm_vtl_pv_kind kind;
+	bool enabled;
+	gpa_t gpa;
+	unsigned int size;
+};
+
+/*
+ * Decode a write to an MSR that makes KVM write guest memory.  Returns
+ * false for every other MSR.
+ */
+static bool kvm_vtl_pv_decode(struct kvm_vcpu *vcpu, u32 msr, u64 data,
+			      struct kvm_vtl_pv_page *pv)
+{
+	*pv = (struct kvm_vtl_pv_page) { .enabled = data & 1, .size = PAGE_SIZE,
+					 .gpa = data & PAGE_MASK };
+
+	if (msr && msr == vcpu->kvm->arch.xen_hvm_config.msr) {
+		pv->kind = KVM_VTL_PV_ONCE;	/* the Xen hypercall page */
+		pv->enabled = true;
+		return true;
+	}
+
+	switch (msr) {
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_SYSTEM_TIME_NEW:
+		pv->kind = KVM_VTL_PV_CLOCK;
+		pv->gpa = data & ~1ULL;
+		pv->size = sizeof(struct pvclock_vcpu_time_info);
+		return true;
+	case MSR_KVM_WALL_CLOCK:
+	case MSR_KVM_WALL_CLOCK_NEW:
+		pv->kind = KVM_VTL_PV_ONCE;
+		pv->enabled = true;
+		pv->gpa = data;
+		pv->size = sizeof(struct pvclock_wall_clock);
+		return true;
+	case MSR_KVM_STEAL_TIME:
+		pv->kind = KVM_VTL_PV_STEAL_TIME;
+		pv->gpa = data & KVM_STEAL_VALID_BITS;
+		pv->size = sizeof(struct kvm_steal_time);
+		return true;
+	case MSR_KVM_ASYNC_PF_EN:
+		pv->kind = KVM_VTL_PV_ASYNC_PF;
+		pv->enabled = data & KVM_ASYNC_PF_ENABLED;
+		pv->gpa = data & ~0x3fULL;
+		pv->size = sizeof(struct kvm_vcpu_pv_apf_data);
+		return true;
+	case MSR_KVM_PV_EOI_EN:
+		pv->kind = KVM_VTL_PV_EOI;
+		pv->enabled = data & KVM_MSR_ENABLED;
+		pv->gpa = data & ~(u64)KVM_MSR_ENABLED;
+		pv->size = sizeof(u8);
+		return true;
+	case HV_X64_MSR_SIMP:
+		pv->kind = KVM_VTL_PV_HV_SIMP;
+		pv->enabled = data & HV_SYNIC_SIMP_ENABLE;
+		return true;
+	case HV_X64_MSR_SIEFP:
+		pv->kind = KVM_VTL_PV_HV_SIEFP;
+		pv->enabled = data & HV_SYNIC_SIEFP_ENABLE;
+		return true;
+	case HV_X64_MSR_VP_ASSIST_PAGE:
+		pv->kind = KVM_VTL_PV_HV_VP_ASSIST;
+		pv->enabled = data & HV_X64_MSR_VP_ASSIST_PAGE_ENABLE;
+		return true;
+	case HV_X64_MSR_REFERENCE_TSC:
+		pv->kind = KVM_VTL_PV_HV_TSC_PAGE;
+		pv->enabled = data & HV_X64_MSR_TSC_REFERENCE_ENABLE;
+		return true;
+	case HV_X64_MSR_HYPERCALL:
+		pv->kind = KVM_VTL_PV_ONCE;
+		pv->enabled = data & HV_X64_MSR_HYPERCALL_ENABLE;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static unsigned long kvm_vtl_pv_index(struct kvm_vcpu *vcpu,
+				      enum kvm_vtl_pv_kind kind)
+{
+	/* The reference TSC page is the partition's, whichever vCPU set it. */
+	if (kind == KVM_VTL_PV_HV_TSC_PAGE)
+		return kind;
+	return (unsigned long)(vcpu->vcpu_idx + 1) * KVM_VTL_NR_PV_KINDS + kind;
+}
+
+static gfn_t kvm_vtl_pv_end(gpa_t gpa, unsigned int size)
+{
+	return gpa_to_gfn(gpa + size - 1) + 1;
+}
+
+/* Whether a layer forbids reads or writes of a gfn in [start, end). */
+static bool kvm_vtl_any_layer_protects(struct kvm_vtl_attrs *va, gfn_t start,
+				       gfn_t end)
+{
+	unsigned long index;
+	unsigned int i;
+	void *entry;
+
+	for (i = 0; i < va->nr_vtls; i++) {
+		xa_for_each_range(&va->layers[i].attrs, index, entry, start, end - 1)
+			if (xa_to_value(entry) & (KVM_MEMORY_ATTRIBUTE_NR |
+						  KVM_MEMORY_ATTRIBUTE_NW))
+				return true;
+	}
+	return false;
+}
+
+static int kvm_vtl_pv_add(struct kvm_vtl_attrs *va, gfn_t gfn, long delta)
+{
+	unsigned long n = xa_to_value(xa_load(&va->pv_gfns, gfn)) + delta;
+
+	return xa_err(xa_store(&va->pv_gfns, gfn, n ? xa_mk_value(n) : NULL,
+			       GFP_KERNEL_ACCOUNT));
+}
+
+/*
+ * Count the gfns of a registration into (@delta 1) or out of (-1)
+ * @pv_gfns.  Only counting in allocates; if that fails, nothing changed.
+ */
+static int kvm_vtl_pv_count(struct kvm_vtl_attrs *va, gpa_t gpa,
+			    unsigned int size, long delta)
+{
+	gfn_t first = gpa_to_gfn(gpa), end = kvm_vtl_pv_end(gpa, size), gfn;
+	int r;
+
+	for (gfn = first; gfn < end; gfn++) {
+		r = kvm_vtl_pv_add(va, gfn, delta);
+		if (r) {
+			while (gfn-- > first)
+				kvm_vtl_pv_add(va, gfn, -delta);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/**
+ * __kvm_vtl_set_pv_msr() - Keep PV pages off pages a layer protects
+ * @vcpu: the vCPU whose MSR is written, by the guest or by the VMM
+ * @msr: the MSR
+ * @data: the value being written
+ *
+ * KVM writes the pages of kvmclock, steal time, async PF, PV EOI and the
+ * Hyper-V SynIC, VP assist and reference TSC pages whenever it needs to, on
+ * no VTL's behalf, and the wall clock and hypercall pages once, when their
+ * MSR is written.  None of them may land on a gfn that a layer makes NR or
+ * NW: an MSR write that enables one there is refused (the guest gets #GP,
+ * KVM_SET_MSRS stops at it), and while a PV page is registered,
+ * KVM_SET_VTL_MEMORY_ATTRIBUTES refuses to protect its gfns (-EBUSY).  A
+ * registration ends when the MSR is written with its enable bit clear or
+ * with another address; a vCPU reset that clears the MSR does not end it.
+ *
+ * Return: 0 if the write may go on, 1 to fail it.
+ */
+int __kvm_vtl_set_pv_msr(struct kvm_vcpu *vcpu, u32 msr, u64 data)
+{
+	struct kvm_vtl_attrs *va = vcpu->kvm->arch.vtl_attrs;
+	struct kvm_vtl_pv_page pv;
+	unsigned long index;
+	void *old;
+	int r = 0;
+
+	if (!kvm_vtl_pv_decode(vcpu, msr, data, &pv))
+		return 0;
+	/* Beyond any memslot (and any MAXPHYADDR): KVM writes nothing there. */
+	if (pv.gpa >> 52)
+		pv.enabled = false;
+
+	mutex_lock(&va->pv_lock);
+	if (pv.enabled && kvm_vtl_any_layer_protects(va, gpa_to_gfn(pv.gpa),
+						     kvm_vtl_pv_end(pv.gpa, pv.size))) {
+		r = 1;
+		goto out;
+	}
+	if (pv.kind == KVM_VTL_PV_ONCE)
+		goto out;
+
+	/* Replace this vCPU's (or the VM's) registration of the kind. */
+	index = kvm_vtl_pv_index(vcpu, pv.kind);
+	old = xa_load(&va->pv_regs, index);
+	if (pv.enabled && old && xa_to_value(old) == pv.gpa)
+		goto out;
+	if (pv.enabled) {
+		/* Out of memory: refuse rather than lose track. */
+		if (kvm_vtl_pv_count(va, pv.gpa, pv.size, 1)) {
+			r = 1;
+			goto out;
+		}
+		if (xa_err(xa_store(&va->pv_regs, index, xa_mk_value(pv.gpa),
+				    GFP_KERNEL_ACCOUNT))) {
+			kvm_vtl_pv_count(va, pv.gpa, pv.size, -1);
+			r = 1;
+			goto out;
+		}
+	} else {
+		xa_erase(&va->pv_regs, index);
+	}
+	if (old)
+		kvm_vtl_pv_count(va, xa_to_value(old), pv.size, -1);
+out:
+	mutex_unlock(&va->pv_lock);
+	return r;
+}
+
+/* Whether a registered PV page touches a gfn of [start, end). */
+static bool kvm_vtl_pv_in_range(struct kvm_vtl_attrs *va, gfn_t start,
+				gfn_t end)
+{
+	unsigned long index = start;
+
+	return !xa_empty(&va->pv_gfns) &&
+	       xa_find(&va->pv_gfns, &index, end - 1, XA_PRESENT);
 }
 
 static bool kvm_vtl_range_has_private(struct kvm *kvm, gfn_t start, gfn_t end)
@@ -709,11 +964,19 @@ static int kvm_vtl_set(struct kvm *kvm, u32 vtl,
 	}
 
 	mutex_lock(&kvm->slots_lock);
+	mutex_lock(&va->pv_lock);
 
 	for (i = 0; i < nr; i++) {
 		r = kvm_vtl_check_entry(kvm, &entries[i], &changes[i]);
 		if (r)
 			goto out_unlock;
+		/* KVM writes PV pages on no VTL's behalf; keep them writable. */
+		if ((changes[i].attrs & (KVM_MEMORY_ATTRIBUTE_NR |
+					 KVM_MEMORY_ATTRIBUTE_NW)) &&
+		    kvm_vtl_pv_in_range(va, changes[i].start, changes[i].end)) {
+			r = -EBUSY;
+			goto out_unlock;
+		}
 		/* Bound the work (and memory) of one call. */
 		if (changes[i].attrs)
 			set_pages += changes[i].end - changes[i].start;
@@ -770,6 +1033,7 @@ static int kvm_vtl_set(struct kvm *kvm, u32 vtl,
 	r = 0;
 
 out_unlock:
+	mutex_unlock(&va->pv_lock);
 	mutex_unlock(&kvm->slots_lock);
 	*error_index = i;
 out_free:

@@ -50,6 +50,18 @@ static inline u8 kvm_vtl_max_level(struct kvm_vcpu *vcpu,
 }
 
 bool __kvm_vtl_deny_emulated(struct kvm_vcpu *vcpu, gpa_t gpa, bool write);
+int __kvm_vtl_set_pv_msr(struct kvm_vcpu *vcpu, u32 msr, u64 data);
+
+/*
+ * Before an MSR write: 1 if it would put a PV page that KVM writes on a
+ * gfn a layer makes NR or NW (see __kvm_vtl_set_pv_msr()), else 0.
+ */
+static inline int kvm_vtl_set_pv_msr(struct kvm_vcpu *vcpu, u32 msr, u64 data)
+{
+	if (likely(!vcpu->kvm->arch.vtl_attrs))
+		return 0;
+	return __kvm_vtl_set_pv_msr(vcpu, msr, data);
+}
 
 /*
  * Whether the vCPU's layer forbids an access that KVM emulates for it; if
@@ -67,6 +79,11 @@ static inline bool kvm_vtl_deny_emulated(struct kvm_vcpu *vcpu, gpa_t gpa,
 					 bool write)
 {
 	return false;
+}
+
+static inline int kvm_vtl_set_pv_msr(struct kvm_vcpu *vcpu, u32 msr, u64 data)
+{
+	return 0;
 }
 
 static inline int kvm_vtl_check_extension(struct kvm *kvm, long ext)
