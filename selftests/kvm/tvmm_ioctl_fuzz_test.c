@@ -1757,7 +1757,8 @@ struct tvm_ctx {
 	atomic_int finalized_ok;
 	atomic_int finalize_started;
 	bool slot_present;		/* TVM_SLOT, under slot_lock */
-	bool data_bound;		/* ...and it binds the whole data file */
+	atomic_bool data_bound;		/* ...and it binds the data file at TVM_GPA */
+	atomic_uint slot_gen;		/* TVM_SLOT changes, under slot_lock */
 	pthread_mutex_t slot_lock;
 };
 
@@ -1794,8 +1795,9 @@ static void tvm_add(struct fuzzer *f, struct tvm_ctx *t)
 		.size = pages(1 + below(r, 3)),
 		.uaddr = (uint64_t)t->src + pages(below(r, TVM_PAGES)),
 	}, in;
-	bool done_before = atomic_load(&t->no_more_adds), broken = true;
+	bool done_before = atomic_load(&t->no_more_adds), broken = true, bound;
 	void *arg = &a;
+	unsigned int gen;
 	int ret, e;
 
 	switch (which) {
@@ -1833,8 +1835,15 @@ static void tvm_add(struct fuzzer *f, struct tvm_ctx *t)
 		break;
 	}
 	in = a;
+	gen = atomic_load(&t->slot_gen);
+	bound = atomic_load(&t->data_bound);
 	ret = ioctl(t->a.vm->fd, KVM_TVM_ADD_MEASURED_PAGES, arg);
 	e = errno;
+	/*
+	 * The measured bits are offsets of the data file; they are known only
+	 * if the slot bound that file at TVM_GPA, offset 0, all along.
+	 */
+	bound = bound && atomic_load(&t->slot_gen) == gen;
 	check(&f->w, AREA_TVM, &op_tvm_add, ret, e,
 	      "arg %p gpa 0x%llx size 0x%llx uaddr 0x%llx flags 0x%llx reserved %llx %llx %llx %llx",
 	      arg, in.gpa, in.size, in.uaddr, in.flags, in.reserved[0],
@@ -1850,7 +1859,7 @@ static void tvm_add(struct fuzzer *f, struct tvm_ctx *t)
 		fail(&f->w, AREA_TVM,
 		     "ADD(gpa 0x%llx size 0x%llx uaddr 0x%llx) = %d errno %d wrote back gpa 0x%llx size 0x%llx uaddr 0x%llx",
 		     in.gpa, in.size, in.uaddr, ret, e, a.gpa, a.size, a.uaddr);
-	if (a.size != in.size)
+	if (a.size != in.size && bound)
 		atomic_fetch_or(&t->measured, gfn_bits(in.gpa, in.size - a.size));
 	if (a.size != in.size && done_before)
 		fail(&f->w, AREA_TVM,
@@ -1992,9 +2001,11 @@ static void tvm_memslot(struct fuzzer *f, struct tvm_ctx *t)
 	    (gfn_bits(TVM_GPA + reg.guest_memfd_offset, reg.memory_size) & measured))
 		fail(&f->w, AREA_TVM, "a measured (sealed) offset was bound again: %s", buf);
 	if (!ret && reg.slot == TVM_SLOT) {
+		atomic_fetch_add(&t->slot_gen, 1);
 		t->slot_present = reg.memory_size;
 		t->data_bound = reg.memory_size && reg.guest_memfd == t->a.data_fd &&
-				!reg.guest_memfd_offset;
+				(reg.flags & KVM_MEM_GUEST_MEMFD) &&
+				reg.guest_phys_addr == TVM_GPA && !reg.guest_memfd_offset;
 	} else if (!ret) {
 		reg.memory_size = 0;
 		reg.flags = 0;
