@@ -235,12 +235,18 @@ static u8 kvm_vtl_layer_max_level(struct kvm_vtl_layer *layer, gfn_t gfn,
 	return level;
 }
 
+/* Add a VTL violation's flags to a prepared KVM_EXIT_MEMORY_FAULT. */
+static void kvm_vtl_exit_flags(struct kvm_vcpu *vcpu, u64 access)
+{
+	vcpu->run->memory_fault.flags |= access | KVM_MEMORY_EXIT_FLAG_VTL |
+		((u64)vcpu->arch.vtl << KVM_MEMORY_EXIT_VTL_SHIFT);
+}
+
 static void kvm_vtl_prepare_exit(struct kvm_vcpu *vcpu,
 				 struct kvm_page_fault *fault, u64 access)
 {
 	kvm_mmu_prepare_memory_fault_exit(vcpu, fault);
-	vcpu->run->memory_fault.flags |= access | KVM_MEMORY_EXIT_FLAG_VTL |
-		((u64)vcpu->arch.vtl << KVM_MEMORY_EXIT_VTL_SHIFT);
+	kvm_vtl_exit_flags(vcpu, access);
 }
 
 int __kvm_vtl_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
@@ -339,9 +345,8 @@ bool __kvm_vtl_deny_emulated(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 
 	kvm_prepare_memory_fault_exit(vcpu, gfn_to_gpa(gfn), PAGE_SIZE, write,
 				      false, false);
-	vcpu->run->memory_fault.flags |= KVM_MEMORY_EXIT_FLAG_VTL |
-		(write ? KVM_MEMORY_EXIT_FLAG_WRITE : KVM_MEMORY_EXIT_FLAG_READ) |
-		((u64)vcpu->arch.vtl << KVM_MEMORY_EXIT_VTL_SHIFT);
+	kvm_vtl_exit_flags(vcpu, write ? KVM_MEMORY_EXIT_FLAG_WRITE :
+					 KVM_MEMORY_EXIT_FLAG_READ);
 	vcpu->arch.vtl_exit = true;
 	return true;
 }
@@ -370,75 +375,62 @@ struct kvm_vtl_pv_page {
 };
 
 /*
+ * The MSRs that make KVM write guest memory.  Each enables its page with
+ * bit 0 (KVM_MSR_ENABLED, KVM_ASYNC_PF_ENABLED, HV_*_ENABLE), except those
+ * marked @always, which write on every MSR write.
+ */
+static const struct kvm_vtl_pv_msr {
+	u32 msr;
+	enum kvm_vtl_pv_kind kind;
+	u64 gpa_mask;
+	unsigned int size;
+	bool always;
+} kvm_vtl_pv_msrs[] = {
+	{ MSR_KVM_SYSTEM_TIME, KVM_VTL_PV_CLOCK, ~1ULL,
+	  sizeof(struct pvclock_vcpu_time_info) },
+	{ MSR_KVM_SYSTEM_TIME_NEW, KVM_VTL_PV_CLOCK, ~1ULL,
+	  sizeof(struct pvclock_vcpu_time_info) },
+	{ MSR_KVM_WALL_CLOCK, KVM_VTL_PV_ONCE, ~0ULL,
+	  sizeof(struct pvclock_wall_clock), true },
+	{ MSR_KVM_WALL_CLOCK_NEW, KVM_VTL_PV_ONCE, ~0ULL,
+	  sizeof(struct pvclock_wall_clock), true },
+	{ MSR_KVM_STEAL_TIME, KVM_VTL_PV_STEAL_TIME, KVM_STEAL_VALID_BITS,
+	  sizeof(struct kvm_steal_time) },
+	{ MSR_KVM_ASYNC_PF_EN, KVM_VTL_PV_ASYNC_PF, ~0x3fULL,
+	  sizeof(struct kvm_vcpu_pv_apf_data) },
+	{ MSR_KVM_PV_EOI_EN, KVM_VTL_PV_EOI, ~1ULL, sizeof(u8) },
+	{ HV_X64_MSR_SIMP, KVM_VTL_PV_HV_SIMP, PAGE_MASK, PAGE_SIZE },
+	{ HV_X64_MSR_SIEFP, KVM_VTL_PV_HV_SIEFP, PAGE_MASK, PAGE_SIZE },
+	{ HV_X64_MSR_VP_ASSIST_PAGE, KVM_VTL_PV_HV_VP_ASSIST, PAGE_MASK, PAGE_SIZE },
+	{ HV_X64_MSR_REFERENCE_TSC, KVM_VTL_PV_HV_TSC_PAGE, PAGE_MASK, PAGE_SIZE },
+	{ HV_X64_MSR_HYPERCALL, KVM_VTL_PV_ONCE, PAGE_MASK, PAGE_SIZE },
+};
+
+/*
  * Decode a write to an MSR that makes KVM write guest memory.  Returns
  * false for every other MSR.
  */
 static bool kvm_vtl_pv_decode(struct kvm_vcpu *vcpu, u32 msr, u64 data,
 			      struct kvm_vtl_pv_page *pv)
 {
-	*pv = (struct kvm_vtl_pv_page) { .enabled = data & 1, .size = PAGE_SIZE,
-					 .gpa = data & PAGE_MASK };
+	const struct kvm_vtl_pv_msr *m;
 
+	/* The Xen hypercall page, written on every write of its MSR. */
 	if (msr && msr == vcpu->kvm->arch.xen_hvm_config.msr) {
-		pv->kind = KVM_VTL_PV_ONCE;	/* the Xen hypercall page */
-		pv->enabled = true;
+		*pv = (struct kvm_vtl_pv_page) { .kind = KVM_VTL_PV_ONCE,
+			.enabled = true, .gpa = data & PAGE_MASK, .size = PAGE_SIZE };
 		return true;
 	}
 
-	switch (msr) {
-	case MSR_KVM_SYSTEM_TIME:
-	case MSR_KVM_SYSTEM_TIME_NEW:
-		pv->kind = KVM_VTL_PV_CLOCK;
-		pv->gpa = data & ~1ULL;
-		pv->size = sizeof(struct pvclock_vcpu_time_info);
+	for (m = kvm_vtl_pv_msrs; m < kvm_vtl_pv_msrs + ARRAY_SIZE(kvm_vtl_pv_msrs); m++) {
+		if (m->msr != msr)
+			continue;
+		*pv = (struct kvm_vtl_pv_page) { .kind = m->kind,
+			.enabled = m->always || (data & 1), .gpa = data & m->gpa_mask,
+			.size = m->size };
 		return true;
-	case MSR_KVM_WALL_CLOCK:
-	case MSR_KVM_WALL_CLOCK_NEW:
-		pv->kind = KVM_VTL_PV_ONCE;
-		pv->enabled = true;
-		pv->gpa = data;
-		pv->size = sizeof(struct pvclock_wall_clock);
-		return true;
-	case MSR_KVM_STEAL_TIME:
-		pv->kind = KVM_VTL_PV_STEAL_TIME;
-		pv->gpa = data & KVM_STEAL_VALID_BITS;
-		pv->size = sizeof(struct kvm_steal_time);
-		return true;
-	case MSR_KVM_ASYNC_PF_EN:
-		pv->kind = KVM_VTL_PV_ASYNC_PF;
-		pv->enabled = data & KVM_ASYNC_PF_ENABLED;
-		pv->gpa = data & ~0x3fULL;
-		pv->size = sizeof(struct kvm_vcpu_pv_apf_data);
-		return true;
-	case MSR_KVM_PV_EOI_EN:
-		pv->kind = KVM_VTL_PV_EOI;
-		pv->enabled = data & KVM_MSR_ENABLED;
-		pv->gpa = data & ~(u64)KVM_MSR_ENABLED;
-		pv->size = sizeof(u8);
-		return true;
-	case HV_X64_MSR_SIMP:
-		pv->kind = KVM_VTL_PV_HV_SIMP;
-		pv->enabled = data & HV_SYNIC_SIMP_ENABLE;
-		return true;
-	case HV_X64_MSR_SIEFP:
-		pv->kind = KVM_VTL_PV_HV_SIEFP;
-		pv->enabled = data & HV_SYNIC_SIEFP_ENABLE;
-		return true;
-	case HV_X64_MSR_VP_ASSIST_PAGE:
-		pv->kind = KVM_VTL_PV_HV_VP_ASSIST;
-		pv->enabled = data & HV_X64_MSR_VP_ASSIST_PAGE_ENABLE;
-		return true;
-	case HV_X64_MSR_REFERENCE_TSC:
-		pv->kind = KVM_VTL_PV_HV_TSC_PAGE;
-		pv->enabled = data & HV_X64_MSR_TSC_REFERENCE_ENABLE;
-		return true;
-	case HV_X64_MSR_HYPERCALL:
-		pv->kind = KVM_VTL_PV_ONCE;
-		pv->enabled = data & HV_X64_MSR_HYPERCALL_ENABLE;
-		return true;
-	default:
-		return false;
 	}
+	return false;
 }
 
 static unsigned long kvm_vtl_pv_index(struct kvm_vcpu *vcpu,
