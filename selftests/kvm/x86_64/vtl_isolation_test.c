@@ -21,6 +21,15 @@
  *    an MMIO page and an unreadable page each end in KVM_EXIT_MEMORY_FAULT with the page
  *    untouched (and nothing leaked to the port or MMIO); once the VMM
  *    lifts the restriction, KVM_RUN restarts the instruction.
+ *  - page walks: the software walker those emulated accesses use reads
+ *    guest page tables and sets their A/D bits like the hardware walker:
+ *    "rep insb" to a linear address whose page table sits on a page VTL0
+ *    may not write (or read) exits at the page table's gpa, the entry
+ *    unchanged.
+ *  - hypercall buffers: an in-kernel Hyper-V hypercall does not read its
+ *    input from a page VTL0 may not read (HV_STATUS_INVALID_HYPERCALL_INPUT
+ *    instead of success), KVM_HC_CLOCK_PAIRING does not write its result
+ *    into a page VTL0 may not write (-KVM_EFAULT).
  *  - pv pages: KVM writes kvmclock, steal time, the Hyper-V reference TSC
  *    page and the like on no VTL's behalf.  Enabling one on a page a layer
  *    makes NW fails (#GP for the guest's WRMSR, KVM_SET_MSRS refuses it),
@@ -33,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/kvm_para.h>
 #include <linux/sizes.h>
 
 #include "kvm_util.h"
@@ -300,17 +310,25 @@ static void test_prefault(void)
 #define SPLIT_GVA	0x60000000ULL
 #define NW_GPA		(TEST_GPA + PAGE_SIZE)
 #define NR_GPA		(TEST_GPA + 2 * PAGE_SIZE)
+/* Mapped to WALK_DATA_GPA through a page table of its own. */
+#define WALK_GVA	0x70000000ULL
+#define WALK_DATA_GPA	(TEST_GPA + 6 * PAGE_SIZE)
 #define SECRET		0x5ec5ec5ec5ec5ec5ULL
 #define PORT_BYTE	0xaa
 #define MMIO_BYTE	0xbb
 
-enum { OP_INSB, OP_OUTSB, OP_MOVS, OP_SPLIT };
+enum { OP_INSB, OP_OUTSB, OP_MOVS, OP_SPLIT, OP_INSB_WALK };
 
 static void guest_emulated(int op)
 {
 	uint64_t nw = NW_GPA, nr = NR_GPA, src = MMIO_GPA, count = 8;
+	uint64_t walk = WALK_GVA;
 
 	switch (op) {
+	case OP_INSB_WALK:
+		asm volatile("cld; rep insb" : "+D"(walk), "+c"(count)
+			     : "d"(EMUL_PORT) : "memory");
+		break;
 	case OP_INSB:
 		asm volatile("cld; rep insb" : "+D"(nw), "+c"(count)
 			     : "d"(EMUL_PORT) : "memory");
@@ -342,6 +360,14 @@ static const struct emul_case {
 	{ "movsq from MMIO into a read-only page", OP_MOVS, NW_GPA, NW,
 	  KVM_MEMORY_EXIT_FLAG_WRITE },
 	{ "a read straddling MMIO and an unreadable page", OP_SPLIT, NR_GPA,
+	  NR | NW | NX, KVM_MEMORY_EXIT_FLAG_READ },
+};
+
+/* gpa 0: the page table that maps WALK_GVA. */
+static const struct emul_case walk_cases[] = {
+	{ "rep insb whose page table is read-only (A/D bits)", OP_INSB_WALK, 0,
+	  NW, KVM_MEMORY_EXIT_FLAG_WRITE },
+	{ "rep insb whose page table is unreadable", OP_INSB_WALK, 0,
 	  NR | NW | NX, KVM_MEMORY_EXIT_FLAG_READ },
 };
 
@@ -396,9 +422,9 @@ static int run_emulated(struct kvm_vcpu *vcpu, int *leaked)
 static bool test_emulated_case(const struct emul_case *c)
 {
 	uint64_t want = c->access | KVM_MEMORY_EXIT_FLAG_VTL;
+	uint64_t gpa = c->gpa, before, *watch;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
-	uint64_t *page;
 	int r, leaked = 0;
 	bool ok = true;
 
@@ -407,9 +433,19 @@ static bool test_emulated_case(const struct emul_case *c)
 	virt_map(vm, MMIO_GPA, MMIO_GPA, 1);
 	virt_map(vm, SPLIT_GVA, MMIO_GPA, 1);
 	virt_map(vm, SPLIT_GVA + PAGE_SIZE, NR_GPA, 1);
-	page = addr_gpa2hva(vm, c->gpa);
-	page[0] = SECRET;
-	set_attrs(vm, 0, c->gpa, PAGE_SIZE, c->attrs);
+	virt_map(vm, WALK_GVA, WALK_DATA_GPA, 1);
+	if (gpa) {
+		/* The operand's page: it must keep its secret. */
+		watch = addr_gpa2hva(vm, gpa);
+		*watch = SECRET;
+	} else {
+		/* The page table entry: no A/D bit may appear in it. */
+		watch = vm_get_page_table_entry(vm, WALK_GVA);
+		*watch &= ~(PTE_A | PTE_D);
+		gpa = addr_hva2gpa(vm, watch) & ~(uint64_t)(PAGE_SIZE - 1);
+	}
+	before = *watch;
+	set_attrs(vm, 0, gpa, PAGE_SIZE, c->attrs);
 
 	r = run_emulated(vcpu, &leaked);
 	if (r != EFAULT || vcpu->run->exit_reason != KVM_EXIT_MEMORY_FAULT) {
@@ -417,7 +453,7 @@ static bool test_emulated_case(const struct emul_case *c)
 			       c->name, r ? "failed" : "completed the instruction",
 			       r, vcpu->run->exit_reason, leaked);
 		ok = false;
-	} else if (vcpu->run->memory_fault.gpa != c->gpa ||
+	} else if (vcpu->run->memory_fault.gpa != gpa ||
 		   vcpu->run->memory_fault.size != PAGE_SIZE ||
 		   vcpu->run->memory_fault.flags != want) {
 		ksft_print_msg("%s: memory fault gpa 0x%llx size %llu flags 0x%llx\n",
@@ -425,12 +461,12 @@ static bool test_emulated_case(const struct emul_case *c)
 			       vcpu->run->memory_fault.size,
 			       vcpu->run->memory_fault.flags);
 		ksft_print_msg("%s: expected gpa 0x%lx size %lu flags 0x%lx\n",
-			       c->name, c->gpa, (unsigned long)PAGE_SIZE, want);
+			       c->name, gpa, (unsigned long)PAGE_SIZE, want);
 		ok = false;
 	}
-	if (page[0] != SECRET || leaked) {
-		ksft_print_msg("%s: page now 0x%lx, %d bytes reached the port or MMIO\n",
-			       c->name, page[0], leaked);
+	if (*watch != before || leaked) {
+		ksft_print_msg("%s: 0x%lx became 0x%lx, %d bytes reached the port or MMIO\n",
+			       c->name, before, *watch, leaked);
 		ok = false;
 	}
 
@@ -440,15 +476,22 @@ static bool test_emulated_case(const struct emul_case *c)
 	}
 
 	/* Lifted, the instruction runs again from the start and completes. */
-	set_attrs(vm, 0, c->gpa, PAGE_SIZE, 0);
+	set_attrs(vm, 0, gpa, PAGE_SIZE, 0);
 	r = run_emulated(vcpu, &leaked);
 	TEST_ASSERT(!r, "%s: after lifting: KVM_RUN errno %d", c->name, r);
 	if (c->op == OP_INSB || c->op == OP_MOVS) {
 		uint64_t v = c->op == OP_INSB ? PORT_BYTE : MMIO_BYTE;
 
 		v *= 0x0101010101010101ULL;
-		TEST_ASSERT(page[0] == v, "%s: after lifting: page 0x%lx", c->name,
-			    page[0]);
+		TEST_ASSERT(*watch == v, "%s: after lifting: page 0x%lx", c->name,
+			    *watch);
+	} else if (c->op == OP_INSB_WALK) {
+		uint64_t *data = addr_gpa2hva(vm, WALK_DATA_GPA);
+
+		TEST_ASSERT(*data == PORT_BYTE * 0x0101010101010101ULL &&
+			    (*watch & (PTE_A | PTE_D)) == (PTE_A | PTE_D),
+			    "%s: after lifting: data 0x%lx, pte 0x%lx", c->name,
+			    *data, *watch);
 	}
 	kvm_vm_free(vm);
 	return true;
@@ -462,6 +505,16 @@ static void test_emulated(void)
 	for (i = 0; i < ARRAY_SIZE(emul_cases); i++)
 		ok &= test_emulated_case(&emul_cases[i]);
 	ksft_test_result(ok, "emulated: string I/O and MMIO emulation follow the layer\n");
+}
+
+static void test_walks(void)
+{
+	bool ok = true;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(walk_cases); i++)
+		ok &= test_emulated_case(&walk_cases[i]);
+	ksft_test_result(ok, "page walks: page-table reads and A/D updates follow the layer\n");
 }
 
 /* -------------------------------------------------------------- pv pages */
@@ -559,6 +612,103 @@ static void test_pv_pages(void)
 	ksft_test_result(ok, "pv pages: refused on NW pages, their pages kept writable\n");
 }
 
+/* ------------------------------------------------------ hypercall buffers */
+
+#define HV_IN_OK_GPA	(TEST_GPA + 4 * PAGE_SIZE)
+#define CLOCK_OK_GPA	(TEST_GPA + 5 * PAGE_SIZE)
+
+/* A Hyper-V TLB flush, input on a readable page, then on an NR one. */
+static void guest_hv_flush(void)
+{
+	uint64_t status;
+
+	wrmsr(HV_X64_MSR_GUEST_OS_ID, HYPERV_LINUX_OS_ID);
+	GUEST_ASSERT(!__hyperv_hypercall(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE,
+					 HV_IN_OK_GPA, 0, &status));
+	GUEST_SYNC(status & 0xffff);
+	GUEST_ASSERT(!__hyperv_hypercall(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE,
+					 NR_GPA, 0, &status));
+	GUEST_SYNC(status & 0xffff);
+	GUEST_DONE();
+}
+
+/* KVM_HC_CLOCK_PAIRING into a writable page, then into an NW one. */
+static void guest_clock_pairing(void)
+{
+	GUEST_SYNC(kvm_hypercall(KVM_HC_CLOCK_PAIRING, CLOCK_OK_GPA,
+				 KVM_CLOCK_PAIRING_WALLCLOCK, 0, 0));
+	GUEST_SYNC(kvm_hypercall(KVM_HC_CLOCK_PAIRING, NW_GPA,
+				 KVM_CLOCK_PAIRING_WALLCLOCK, 0, 0));
+	GUEST_DONE();
+}
+
+static bool test_hv_flush(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint64_t *in, st;
+	bool ok = true;
+
+	vm = create_vm(&vcpu, guest_hv_flush);
+	vcpu_set_hv_cpuid(vcpu);
+
+	/* Address space 0, all processors and all address spaces. */
+	in = addr_gpa2hva(vm, HV_IN_OK_GPA);
+	in[0] = 0;
+	in[1] = BIT(0) | BIT(1);
+	in[2] = 0;
+	memcpy(addr_gpa2hva(vm, NR_GPA), in, 3 * sizeof(*in));
+	set_attrs(vm, 0, NR_GPA, PAGE_SIZE, NR | NW | NX);
+
+	st = run_pv(vcpu);
+	TEST_ASSERT(st == HV_STATUS_SUCCESS, "TLB flush, readable input: status %lu", st);
+	st = run_pv(vcpu);
+	if (st != HV_STATUS_INVALID_HYPERCALL_INPUT) {
+		ksft_print_msg("TLB flush with its input on an NR page: status %lu, expected %u\n",
+			       st, HV_STATUS_INVALID_HYPERCALL_INPUT);
+		ok = false;
+	}
+	TEST_ASSERT(run_pv(vcpu) == (uint64_t)-1, "guest not done");
+	kvm_vm_free(vm);
+	return ok;
+}
+
+static bool test_clock_pairing(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	bool ok = true;
+	int64_t ret;
+	uint64_t *nw;
+
+	vm = create_vm(&vcpu, guest_clock_pairing);
+	nw = addr_gpa2hva(vm, NW_GPA);
+	*nw = SECRET;
+	set_attrs(vm, 0, NW_GPA, PAGE_SIZE, NW);
+
+	ret = run_pv(vcpu);
+	if (ret == -KVM_EOPNOTSUPP)
+		ksft_print_msg("KVM_HC_CLOCK_PAIRING: unsupported (host clock not TSC)\n");
+	else
+		TEST_ASSERT(!ret, "clock pairing into a writable page: %ld", ret);
+	ret = run_pv(vcpu);
+	if ((ret != -KVM_EFAULT && ret != -KVM_EOPNOTSUPP) || *nw != SECRET) {
+		ksft_print_msg("clock pairing into an NW page: %ld, page 0x%lx\n", ret, *nw);
+		ok = false;
+	}
+	TEST_ASSERT(run_pv(vcpu) == (uint64_t)-1, "guest not done");
+	kvm_vm_free(vm);
+	return ok;
+}
+
+static void test_hypercalls(void)
+{
+	bool ok = test_hv_flush();
+
+	ok &= test_clock_pairing();
+	ksft_test_result(ok, "hypercall buffers: Hyper-V input, clock pairing follow the layer\n");
+}
+
 /* ---------------------------------------------------------- batch bounds */
 
 static int set_batch(struct kvm_vm *vm, struct kvm_vtl_memory_attributes_entry *e,
@@ -651,11 +801,13 @@ int main(int argc, char *argv[])
 	host_has_svm = kvm_cpu_has(X86_FEATURE_SVM);
 	vtl_supported_cpuid_without_nested();
 
-	ksft_set_plan(5);
+	ksft_set_plan(7);
 	test_nested();
 	test_prefault();
 	test_emulated();
+	test_walks();
 	test_pv_pages();
+	test_hypercalls();
 	test_batch_bounds();
 	ksft_finished();
 }

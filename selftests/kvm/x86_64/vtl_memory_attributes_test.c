@@ -250,10 +250,10 @@ static void test_violations(void)
 
 		/* What it forbids, with the attempted access and the VTL. */
 		fault_and_resume(self, OP_WRITE, nw, KVM_MEMORY_EXIT_FLAG_WRITE, vtl, NW);
-		fault_and_resume(self, OP_EXEC, nx, KVM_MEMORY_EXIT_FLAG_EXEC, vtl, NX);
+		fault_and_resume(self, OP_EXEC, nx, KVM_MEMORY_EXIT_FLAG_EXECUTE, vtl, NX);
 		fault_and_resume(self, OP_READ, nr, KVM_MEMORY_EXIT_FLAG_READ, vtl, nrwx);
 		fault_and_resume(self, OP_WRITE, nr, KVM_MEMORY_EXIT_FLAG_WRITE, vtl, nrwx);
-		fault_and_resume(self, OP_EXEC, nr, KVM_MEMORY_EXIT_FLAG_EXEC, vtl, nrwx);
+		fault_and_resume(self, OP_EXEC, nr, KVM_MEMORY_EXIT_FLAG_EXECUTE, vtl, nrwx);
 
 		/* The other VTL's layer is untouched. */
 		expect_sync(other, OP_WRITE, nw);

@@ -262,7 +262,7 @@ int __kvm_vtl_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 
 	attrs = xa_to_value(xa_load(&layer->attrs, fault->gfn));
 	if (fault->exec)
-		access = KVM_MEMORY_EXIT_FLAG_EXEC;
+		access = KVM_MEMORY_EXIT_FLAG_EXECUTE;
 	else if (fault->write)
 		access = KVM_MEMORY_EXIT_FLAG_WRITE;
 	else
@@ -305,6 +305,48 @@ u8 __kvm_vtl_max_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
 	return kvm_vtl_layer_max_level(layer, fault->gfn, level);
 }
 
+/*
+ * Whether the vCPU's layer forbids @access (KVM_MEMORY_EXIT_FLAG_READ, _WRITE
+ * or _EXECUTE) on @gfn.  As in the fault path, only memory (a memslot) is
+ * protected.
+ */
+static bool kvm_vtl_forbids(struct kvm_vcpu *vcpu, gfn_t gfn, u64 access)
+{
+	struct kvm_vtl_attrs *va = vcpu->kvm->arch.vtl_attrs;
+	struct kvm_vtl_layer *layer = &va->layers[vcpu->arch.vtl];
+	unsigned long attrs, deny = KVM_MEMORY_ATTRIBUTE_NR;
+
+	if (xa_empty(&layer->attrs))
+		return false;
+
+	if (access & KVM_MEMORY_EXIT_FLAG_WRITE)
+		deny |= KVM_MEMORY_ATTRIBUTE_NW;
+	if (access & KVM_MEMORY_EXIT_FLAG_EXECUTE)
+		deny |= KVM_MEMORY_ATTRIBUTE_NX;
+	attrs = xa_to_value(xa_load(&layer->attrs, gfn));
+	if (!(attrs & deny))
+		return false;
+
+	return kvm_vcpu_gfn_to_memslot(vcpu, gfn);
+}
+
+/* Refuse @access to @gpa if the layer forbids it, with the exit prepared. */
+static bool kvm_vtl_deny_access(struct kvm_vcpu *vcpu, gpa_t gpa, u64 access)
+{
+	gfn_t gfn = gpa_to_gfn(gpa);
+
+	if (!kvm_vtl_forbids(vcpu, gfn, access))
+		return false;
+
+	kvm_prepare_memory_fault_exit(vcpu, gfn_to_gpa(gfn), PAGE_SIZE,
+				      access & KVM_MEMORY_EXIT_FLAG_WRITE,
+				      access & KVM_MEMORY_EXIT_FLAG_EXECUTE,
+				      false);
+	kvm_vtl_exit_flags(vcpu, access);
+	vcpu->arch.vtl_exit = true;
+	return true;
+}
+
 /**
  * __kvm_vtl_deny_emulated() - Apply the vCPU's layer to an access KVM makes for it
  * @vcpu: the vCPU whose instruction KVM emulates
@@ -319,36 +361,68 @@ u8 __kvm_vtl_max_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
  * flags, and kvm_vtl_take_exit() tells the emulator's caller to return
  * -EFAULT from KVM_RUN without completing the instruction.
  *
- * Instruction fetches are not checked: the emulator decodes only what the
- * vCPU itself fetched, through mappings that already lacked what NX forbids.
+ * The software page walker uses it too, for the guest page-table entries it
+ * reads and the accessed/dirty bits it sets, as the hardware walker's
+ * accesses go through the layer's mappings.
  *
  * Return: true if the access is forbidden.
  */
 bool __kvm_vtl_deny_emulated(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 {
-	struct kvm_vtl_attrs *va = vcpu->kvm->arch.vtl_attrs;
-	struct kvm_vtl_layer *layer = &va->layers[vcpu->arch.vtl];
-	gfn_t gfn = gpa_to_gfn(gpa);
-	unsigned long attrs;
+	return kvm_vtl_deny_access(vcpu, gpa, write ? KVM_MEMORY_EXIT_FLAG_WRITE :
+						      KVM_MEMORY_EXIT_FLAG_READ);
+}
 
-	if (xa_empty(&layer->attrs))
-		return false;
+/**
+ * __kvm_vtl_deny_fetch() - Apply the vCPU's layer to an instruction fetch
+ * @vcpu: the vCPU whose instruction KVM decodes
+ * @gpa: the guest-physical address of the instruction bytes
+ *
+ * The emulator fetches the instruction again, through the guest page tables
+ * as they are now; another vCPU may have changed them since the vCPU ran
+ * it.  A fetch from a page that the layer makes NR or NX is refused like a
+ * data access (see __kvm_vtl_deny_emulated()).
+ *
+ * Return: true if the fetch is forbidden.
+ */
+bool __kvm_vtl_deny_fetch(struct kvm_vcpu *vcpu, gpa_t gpa)
+{
+	return kvm_vtl_deny_access(vcpu, gpa, KVM_MEMORY_EXIT_FLAG_EXECUTE);
+}
 
-	attrs = xa_to_value(xa_load(&layer->attrs, gfn));
-	if (!(attrs & KVM_MEMORY_ATTRIBUTE_NR) &&
-	    !(write && (attrs & KVM_MEMORY_ATTRIBUTE_NW)))
-		return false;
+/**
+ * __kvm_vtl_check_range() - Whether the running vCPU may access guest memory
+ * @kvm: the VM
+ * @gpa: the first guest-physical address
+ * @len: the number of bytes
+ * @write: whether KVM writes them
+ *
+ * For what KVM reads or writes at a guest-physical address the guest gave it
+ * in a hypercall (Hyper-V hypercall input, KVM_HC_CLOCK_PAIRING): the
+ * running vCPU's layer must allow the access on every page of the range.
+ * The hypercall then fails as it does for an address without memory; no
+ * exit is made.  Without a running vCPU of @kvm the access is refused.
+ *
+ * Return: 0 if allowed, -EFAULT if not.
+ */
+int __kvm_vtl_check_range(struct kvm *kvm, gpa_t gpa, unsigned long len,
+			  bool write)
+{
+	struct kvm_vcpu *vcpu = kvm_get_running_vcpu();
+	u64 access = write ? KVM_MEMORY_EXIT_FLAG_WRITE :
+			     KVM_MEMORY_EXIT_FLAG_READ;
+	gfn_t gfn, last;
 
-	/* As in the fault path, only memory (a memslot) is protected. */
-	if (!kvm_vcpu_gfn_to_memslot(vcpu, gfn))
-		return false;
+	if (!len)
+		return 0;
+	if (!vcpu || vcpu->kvm != kvm || gpa + len - 1 < gpa)
+		return -EFAULT;
 
-	kvm_prepare_memory_fault_exit(vcpu, gfn_to_gpa(gfn), PAGE_SIZE, write,
-				      false, false);
-	kvm_vtl_exit_flags(vcpu, write ? KVM_MEMORY_EXIT_FLAG_WRITE :
-					 KVM_MEMORY_EXIT_FLAG_READ);
-	vcpu->arch.vtl_exit = true;
-	return true;
+	last = gpa_to_gfn(gpa + len - 1);
+	for (gfn = gpa_to_gfn(gpa); gfn <= last; gfn++)
+		if (kvm_vtl_forbids(vcpu, gfn, access))
+			return -EFAULT;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- PV pages */

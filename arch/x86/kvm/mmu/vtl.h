@@ -50,6 +50,9 @@ static inline u8 kvm_vtl_max_level(struct kvm_vcpu *vcpu,
 }
 
 bool __kvm_vtl_deny_emulated(struct kvm_vcpu *vcpu, gpa_t gpa, bool write);
+bool __kvm_vtl_deny_fetch(struct kvm_vcpu *vcpu, gpa_t gpa);
+int __kvm_vtl_check_range(struct kvm *kvm, gpa_t gpa, unsigned long len,
+			  bool write);
 int __kvm_vtl_set_pv_msr(struct kvm_vcpu *vcpu, u32 msr, u64 data);
 
 /*
@@ -74,7 +77,70 @@ static inline bool kvm_vtl_deny_emulated(struct kvm_vcpu *vcpu, gpa_t gpa,
 		return false;
 	return __kvm_vtl_deny_emulated(vcpu, gpa, write);
 }
+
+/* The same for the emulator's instruction fetch (NR or NX forbid it). */
+static inline bool kvm_vtl_deny_fetch(struct kvm_vcpu *vcpu, gpa_t gpa)
+{
+	if (likely(!vcpu->kvm->arch.vtl_attrs))
+		return false;
+	return __kvm_vtl_deny_fetch(vcpu, gpa);
+}
+
+/*
+ * kvm_read_guest() and kvm_write_guest() for a buffer a hypercall of the
+ * running vCPU names: -EFAULT, as for a gpa without memory, when the vCPU's
+ * layer forbids the access on one of its pages.
+ */
+static inline int kvm_vtl_read_guest(struct kvm *kvm, gpa_t gpa, void *data,
+				     unsigned long len)
+{
+	if (unlikely(kvm->arch.vtl_attrs) &&
+	    __kvm_vtl_check_range(kvm, gpa, len, false))
+		return -EFAULT;
+	return kvm_read_guest(kvm, gpa, data, len);
+}
+
+static inline int kvm_vtl_vcpu_read_guest(struct kvm_vcpu *vcpu, gpa_t gpa,
+					  void *data, unsigned long len)
+{
+	if (unlikely(vcpu->kvm->arch.vtl_attrs) &&
+	    __kvm_vtl_check_range(vcpu->kvm, gpa, len, false))
+		return -EFAULT;
+	return kvm_vcpu_read_guest(vcpu, gpa, data, len);
+}
+
+static inline int kvm_vtl_write_guest(struct kvm *kvm, gpa_t gpa,
+				      const void *data, unsigned long len)
+{
+	if (unlikely(kvm->arch.vtl_attrs) &&
+	    __kvm_vtl_check_range(kvm, gpa, len, true))
+		return -EFAULT;
+	return kvm_write_guest(kvm, gpa, data, len);
+}
 #else
+static inline bool kvm_vtl_deny_fetch(struct kvm_vcpu *vcpu, gpa_t gpa)
+{
+	return false;
+}
+
+static inline int kvm_vtl_read_guest(struct kvm *kvm, gpa_t gpa, void *data,
+				     unsigned long len)
+{
+	return kvm_read_guest(kvm, gpa, data, len);
+}
+
+static inline int kvm_vtl_vcpu_read_guest(struct kvm_vcpu *vcpu, gpa_t gpa,
+					  void *data, unsigned long len)
+{
+	return kvm_vcpu_read_guest(vcpu, gpa, data, len);
+}
+
+static inline int kvm_vtl_write_guest(struct kvm *kvm, gpa_t gpa,
+				      const void *data, unsigned long len)
+{
+	return kvm_write_guest(kvm, gpa, data, len);
+}
+
 static inline bool kvm_vtl_deny_emulated(struct kvm_vcpu *vcpu, gpa_t gpa,
 					 bool write)
 {
