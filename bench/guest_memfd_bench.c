@@ -99,8 +99,10 @@ static void region_create(struct region *r, int kind, size_t size, bool inplace)
 	struct vm_shape shape = { .mode = VM_MODE_DEFAULT };
 	uint64_t flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
 
-	if (kind != KIND_ANON && kind != KIND_GMEM_ONLY)
+	if (kind != KIND_ANON && kind != KIND_GMEM_ONLY) {
 		shape.type = KVM_X86_SW_PROTECTED_VM;
+		flags |= GUEST_MEMFD_FLAG_INPLACE_CONVERSION;
+	}
 	r->vm = __vm_create_with_vcpus(shape, 1, 0, guest_touch, &r->vcpu);
 	r->size = size;
 	r->fd = -1;

@@ -36,6 +36,7 @@
 
 #define MMAP		GUEST_MEMFD_FLAG_MMAP
 #define INIT_SHARED	GUEST_MEMFD_FLAG_INIT_SHARED
+#define INPLACE		GUEST_MEMFD_FLAG_INPLACE_CONVERSION
 
 #define DATA_SLOT	10
 #define DATA_GPA	0x100000000ULL	/* 4 GiB */
@@ -169,8 +170,8 @@ static uint64_t guest_do(struct kvm_vcpu *vcpu, uint64_t op, uint64_t gva,
 }
 
 /*
- * A software-protected VM with one vCPU and DATA_SIZE of INIT_SHARED
- * guest_memfd at DATA_GPA, mapped by the host at *hva and used as the
+ * A software-protected VM with one vCPU and DATA_SIZE of in-place
+ * conversion guest_memfd at DATA_GPA, mapped by the host at *hva and used as the
  * memslot's userspace_addr (shared and private pages are the same memory).
  */
 static struct kvm_vm *create_inplace_vm(struct kvm_vcpu **vcpu, int *fd,
@@ -182,7 +183,7 @@ static struct kvm_vm *create_inplace_vm(struct kvm_vcpu **vcpu, int *fd,
 	};
 	struct kvm_vm *vm = __vm_create_with_vcpus(shape, 1, 0, guest_code, vcpu);
 
-	*fd = vm_create_guest_memfd(vm, DATA_SIZE, MMAP | INIT_SHARED);
+	*fd = vm_create_guest_memfd(vm, DATA_SIZE, MMAP | INIT_SHARED | INPLACE);
 	*hva = map_gmem(*fd, DATA_SIZE, 0);
 	vm_set_user_memory_region2(vm, DATA_SLOT, KVM_MEM_GUEST_MEMFD, DATA_GPA,
 				   DATA_SIZE, *hva, *fd, 0);
@@ -206,13 +207,17 @@ static void test_bad_input(void)
 	char *p;
 	int fd;
 
+	/* Upstream's capability, upstream's meaning; ours beside it. */
 	TEST_ASSERT_EQ(kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS), all);
+	TEST_ASSERT_EQ(kvm_check_cap(KVM_CAP_GUEST_MEMFD_INPLACE_CONVERSION), 1);
 
 	vm = vm_create_barebones();
 	TEST_ASSERT_EQ(vm_check_cap(vm, KVM_CAP_GUEST_MEMFD), 1);
 	TEST_ASSERT_EQ(vm_check_cap(vm, KVM_CAP_GUEST_MEMFD_FLAGS), all);
+	TEST_ASSERT_EQ(vm_check_cap(vm, KVM_CAP_GUEST_MEMFD_INPLACE_CONVERSION), 0);
 	sw = vm_create_barebones_type(SW_PROTECTED_VM);
-	TEST_ASSERT_EQ(vm_check_cap(sw, KVM_CAP_GUEST_MEMFD_FLAGS), all);
+	TEST_ASSERT_EQ(vm_check_cap(sw, KVM_CAP_GUEST_MEMFD_FLAGS), MMAP);
+	TEST_ASSERT_EQ(vm_check_cap(sw, KVM_CAP_GUEST_MEMFD_INPLACE_CONVERSION), 1);
 
 	for (bit = 1; bit; bit <<= 1) {
 		if (bit & all)
@@ -222,6 +227,17 @@ static void test_bad_input(void)
 	}
 	expect_errno(__vm_create_guest_memfd(vm, PAGE_SIZE, INIT_SHARED), EINVAL,
 		     "INIT_SHARED without MMAP");
+	expect_errno(__vm_create_guest_memfd(vm, PAGE_SIZE, MMAP | INIT_SHARED | INPLACE),
+		     EINVAL, "in-place conversion for a VM without private memory");
+
+	/* As upstream, no INIT_SHARED for private memory; ours needs both. */
+	expect_errno(__vm_create_guest_memfd(sw, PAGE_SIZE, MMAP | INIT_SHARED), EINVAL,
+		     "INIT_SHARED for a VM with private memory");
+	expect_errno(__vm_create_guest_memfd(sw, PAGE_SIZE, MMAP | INPLACE), EINVAL,
+		     "INPLACE_CONVERSION without INIT_SHARED");
+	expect_errno(__vm_create_guest_memfd(sw, PAGE_SIZE, INIT_SHARED | INPLACE), EINVAL,
+		     "INPLACE_CONVERSION without MMAP");
+	close(vm_create_guest_memfd(sw, PAGE_SIZE, MMAP | INIT_SHARED | INPLACE));
 
 	/* No mmap() without GUEST_MEMFD_FLAG_MMAP, nor private mappings. */
 	fd = vm_create_guest_memfd(vm, PAGE_SIZE, 0);
@@ -241,19 +257,69 @@ static void test_bad_input(void)
 	munmap(p, 3 * PAGE_SIZE);
 	close(fd);
 
-	/* A VM without private memory binds only INIT_SHARED files. */
-	fd = vm_create_guest_memfd(vm, SZ_2M, MMAP);
-	p = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	TEST_ASSERT(p != MAP_FAILED, "mmap");
-	expect_errno(__vm_set_user_memory_region2(vm, DATA_SLOT, KVM_MEM_GUEST_MEMFD,
-						  DATA_GPA, SZ_2M, p, fd, 0),
-		     EINVAL, "binding a private-only file to a default VM");
-	munmap(p, SZ_2M);
-	close(fd);
-
 	kvm_vm_free(sw);
 	kvm_vm_free(vm);
-	ksft_test_result_pass("bad input: flags, capabilities, mmap modes, binding\n");
+	ksft_test_result_pass("bad input: flags, capabilities, mmap modes\n");
+}
+
+/*
+ * Upstream's semantics for an mmap()able file without in-place conversion,
+ * on both VM types: it backs all of its memslot's memory, shared pages
+ * too (userspace_addr, a decoy here, is not used), and without INIT_SHARED
+ * the host cannot touch it.
+ */
+static bool mmap_only_file(unsigned long type)
+{
+	const struct vm_shape shape = { .mode = VM_MODE_DEFAULT, .type = type };
+	const uint64_t fill = 0xd0d0d0d0d0d0d0d0ULL;
+	uint64_t *decoy, *hva, v;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	bool ok = true;
+	int fd, r;
+
+	vm = __vm_create_with_vcpus(shape, 1, 0, guest_code, &vcpu);
+	fd = vm_create_guest_memfd(vm, DATA_SIZE, MMAP);
+	decoy = mmap(NULL, DATA_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(decoy != MAP_FAILED, "mmap");
+	decoy[0] = fill;
+	r = __vm_set_user_memory_region2(vm, DATA_SLOT, KVM_MEM_GUEST_MEMFD, DATA_GPA,
+					 DATA_SIZE, decoy, fd, 0);
+	if (r) {
+		ksft_print_msg("VM type %lu: binding an MMAP file failed, errno %d\n",
+			       type, errno);
+		ok = false;
+		goto out;
+	}
+	virt_map(vm, DATA_GPA, DATA_GPA, DATA_PAGES);
+
+	v = guest_do(vcpu, OP_READ, DATA_GPA, 0);
+	guest_do(vcpu, OP_WRITE, DATA_GPA, 0x1234);
+	if (v || decoy[0] != fill || guest_do(vcpu, OP_READ, DATA_GPA, 0) != 0x1234) {
+		ksft_print_msg("VM type %lu: guest read 0x%lx first, decoy now 0x%lx\n",
+			       type, v, decoy[0]);
+		ok = false;
+	}
+	hva = map_gmem(fd, DATA_SIZE, 0);
+	if (!host_touch_faults(hva, false)) {
+		ksft_print_msg("VM type %lu: the host read 0x%lx\n", type, *hva);
+		ok = false;
+	}
+	munmap(hva, DATA_SIZE);
+out:
+	kvm_vm_free(vm);
+	munmap(decoy, DATA_SIZE);
+	close(fd);
+	return ok;
+}
+
+static void test_mmap_only(void)
+{
+	bool ok = mmap_only_file(VM_TYPE_DEFAULT);
+
+	ok &= mmap_only_file(SW_PROTECTED_VM);
+	ksft_test_result(ok, "MMAP without INIT_SHARED: all memory from the file, none for the host\n");
 }
 
 static void test_host_access(void)
@@ -611,7 +677,7 @@ static void test_rebinding(void)
 		    "a private page became readable when its memslot was deleted");
 
 	/* A referenced offset cannot be bound at a private gfn. */
-	fd2 = vm_create_guest_memfd(vm, DATA_SIZE, MMAP | INIT_SHARED);
+	fd2 = vm_create_guest_memfd(vm, DATA_SIZE, MMAP | INIT_SHARED | INPLACE);
 	hva2 = map_gmem(fd2, DATA_SIZE, 0);
 	hva2[0] = 0xfeed;
 	TEST_ASSERT(!pipe(pfd), "pipe");
@@ -722,8 +788,9 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_GUEST_MEMFD_FLAGS));
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(SW_PROTECTED_VM));
 
-	ksft_set_plan(8);
+	ksft_set_plan(9);
 	test_bad_input();
+	test_mmap_only();
 	test_host_access();
 	test_gmem_only_vm();
 	test_inplace_conversion();

@@ -83,7 +83,9 @@
 #define KERNEL_PTR	0xffff800000001000ULL
 #define MARKER		0xfeedfacecafef00dULL
 
-#define ANY_FLAGS	(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)
+/* The fuzzed VMs have private memory: in-place conversion files. */
+#define ANY_FLAGS	(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED |	\
+			 GUEST_MEMFD_FLAG_INPLACE_CONVERSION)
 
 /* ------------------------------------------------------- options, time */
 
@@ -1067,8 +1069,7 @@ static void fuzz_gmem_create(struct fuzzer *f)
 	struct rng *r = &f->w.rng;
 	struct kvm_create_guest_memfd g = {
 		.size = pages(1 + below(r, 512)),
-		.flags = below(r, 3) ? GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED :
-				       below(r, 2) * GUEST_MEMFD_FLAG_MMAP,
+		.flags = below(r, 3) ? ANY_FLAGS : below(r, 2) * GUEST_MEMFD_FLAG_MMAP,
 	};
 	void *arg = &g;
 	int fd, e;

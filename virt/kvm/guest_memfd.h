@@ -23,6 +23,20 @@ static inline u64 kvm_gmem_flags(struct inode *inode)
 	return (u64)(unsigned long)inode->i_private;
 }
 
+/*
+ * Whether a memslot bound to the file takes all of its memory from it, shared
+ * pages too (KVM_MEMSLOT_GMEM_ONLY), as upstream does for mmap()able files.
+ * An in-place conversion file leaves shared faults on userspace_addr, which
+ * maps the same file.
+ */
+static inline bool kvm_gmem_backs_all(struct inode *inode)
+{
+	u64 flags = kvm_gmem_flags(inode);
+
+	return (flags & GUEST_MEMFD_FLAG_MMAP) &&
+	       !(flags & GUEST_MEMFD_FLAG_INPLACE_CONVERSION);
+}
+
 int kvm_gmem_mmap(struct file *file, struct vm_area_struct *vma);
 
 #ifdef CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES

@@ -6,7 +6,10 @@
  * shared pages are mapped on demand; a fault on a private page raises SIGBUS.
  * With GUEST_MEMFD_FLAG_INIT_SHARED the file's memory starts out shared and
  * an offset is private only while it is bound to a memslot whose gfn has
- * KVM_MEMORY_ATTRIBUTE_PRIVATE; without it, every offset is private.
+ * KVM_MEMORY_ATTRIBUTE_PRIVATE; without it, every offset is private.  VMs
+ * with private memory take INIT_SHARED only with
+ * GUEST_MEMFD_FLAG_INPLACE_CONVERSION (this tree's extension); for VMs
+ * without, INIT_SHARED is upstream's flag, and no gfn is ever private.
  *
  * Making a range private first removes it from every host userspace
  * mapping; kvm->gmem_mmap_lock, held for write across the attribute update,
@@ -50,12 +53,52 @@ bool __weak kvm_arch_gmem_supports_mmap(struct kvm *kvm)
 	return false;
 }
 
+/*
+ * KVM_CAP_GUEST_MEMFD_FLAGS, as upstream defines it: MMAP wherever the host
+ * may map guest_memfd, INIT_SHARED only for VMs without private memory (the
+ * system fd reports every flag).  In-place conversion for VMs with private
+ * memory is this tree's extension and is never reported here.
+ */
 u64 kvm_gmem_supported_flags(struct kvm *kvm)
 {
-	if (kvm && !kvm_arch_gmem_supports_mmap(kvm))
+	if (!kvm)
+		return GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+	if (!kvm_arch_gmem_supports_mmap(kvm))
 		return 0;
-
+	if (kvm_arch_has_private_mem(kvm))
+		return GUEST_MEMFD_FLAG_MMAP;
 	return GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+}
+
+/* KVM_CAP_GUEST_MEMFD_INPLACE_CONVERSION: 1 if @kvm (any VM, if NULL) may. */
+int kvm_gmem_inplace_conversion(struct kvm *kvm)
+{
+	return !kvm || (kvm_arch_has_private_mem(kvm) &&
+			kvm_arch_gmem_supports_mmap(kvm));
+}
+
+/*
+ * Flags for KVM_CREATE_GUEST_MEMFD: upstream's, plus, for VMs with private
+ * memory, INIT_SHARED together with INPLACE_CONVERSION (never one of the
+ * two alone, so that a VMM written for upstream gets upstream's -EINVAL).
+ */
+bool kvm_gmem_valid_flags(struct kvm *kvm, u64 flags)
+{
+	const u64 inplace = GUEST_MEMFD_FLAG_INIT_SHARED |
+			    GUEST_MEMFD_FLAG_INPLACE_CONVERSION;
+	u64 valid = kvm_gmem_supported_flags(kvm);
+
+	if (kvm_gmem_inplace_conversion(kvm))
+		valid |= inplace;
+	if (flags & ~valid)
+		return false;
+	if ((flags & GUEST_MEMFD_FLAG_INIT_SHARED) &&
+	    !(flags & GUEST_MEMFD_FLAG_MMAP))
+		return false;
+	if (kvm_arch_has_private_mem(kvm) && (flags & inplace) &&
+	    (flags & inplace) != inplace)
+		return false;
+	return true;
 }
 
 /* Called with the mapping's invalidate_lock held, so bindings are stable. */

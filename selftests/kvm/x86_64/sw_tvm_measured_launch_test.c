@@ -447,8 +447,9 @@ static void test_binding(void)
 	int fd, other;
 
 	vm = ____vm_create(shape);
-	if (vm_check_cap(vm, KVM_CAP_GUEST_MEMFD_FLAGS) & GUEST_MEMFD_FLAG_INIT_SHARED)
-		flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+	if (vm_check_cap(vm, KVM_CAP_GUEST_MEMFD_INPLACE_CONVERSION))
+		flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED |
+			GUEST_MEMFD_FLAG_INPLACE_CONVERSION;
 	fd = vm_create_guest_memfd(vm, DATA_SIZE, flags);
 	vm_mem_add(vm, VM_MEM_SRC_ANONYMOUS, DATA_GPA, DATA_SLOT, DATA_PAGES,
 		   KVM_MEM_GUEST_MEMFD, fd, 0);
