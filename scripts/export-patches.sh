@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Export patches/series as a git format-patch series against the pristine
 # 6.12 tree, with each new file in the patch that names it on its
-# "tvmm-new-files:" line.  Then prove the series: it must "git am" onto a
+# "tvmm-new-files:" line; patches with a "tvmm-local:" line (tvmm's own
+# tests of the build) are left out.  Then prove the series: it must "git am" onto a
 # fresh pristine tree and checkpatch.pl --strict must find no errors.
 #   usage: export-patches.sh [outdir]      (default: out/patches)
 #
@@ -53,6 +54,8 @@ git_ checkout -q -f --detach pristine
 git_ clean -q -fdx
 for p in $(series); do
 	f=$TOP/patches/$p
+	# tvmm's own test of the build: applied by prepare.sh, never exported.
+	grep -q '^tvmm-local:' "$f" && continue
 	if grep -q '^--- ' "$f"; then
 		git_ apply --index "$f" || die "$p does not apply"
 	fi
@@ -74,7 +77,7 @@ for p in $(series); do
 		die "$p: nothing to commit"
 done
 
-# Every new file must belong to some patch.
+# Every new file must belong to some patch (a local one counts).
 for n in $(cd "$TOP" && find virt arch include Documentation selftests -type f \
 		! -name tvmm.config ! -path 'arch/riscv/configs/*' 2>/dev/null || true); do
 	grep -qx "tvmm-new-files:.*\b$n\b.*" "$TOP"/patches/*.patch ||

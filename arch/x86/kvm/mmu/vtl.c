@@ -26,7 +26,7 @@
 #include "mmu.h"
 #include "mmu_internal.h"
 #include "tdp_mmu.h"
-#include "vtl.h"
+#include "vtl_fault.h"
 #include "spte.h"
 #include "x86.h"
 
