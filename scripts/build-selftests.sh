@@ -44,6 +44,11 @@ done | LC_ALL=C sort > "$OUT/tests/all"
 
 # Benchmarks (bench/*.c, x86-64 only): compiled and linked exactly like a
 # selftest, shipped in tests/bin beside them, run by scripts/bench.sh.
+# They use the whole series' UAPI, so a partial series (TVMM_SERIES_UPTO,
+# as make patches-bisect builds) leaves them out.
+if [ -n "${TVMM_SERIES_UPTO:-}" ]; then
+	benches=
+fi
 if [ "$arch" = x86_64 ] && [ -n "$benches" ]; then
 	# A prerequisite gives CFLAGS' -I$(<D) a directory to name.
 	query() {

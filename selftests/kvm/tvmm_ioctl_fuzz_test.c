@@ -201,6 +201,10 @@ static struct op op_vtl_batch = {
 	{ EFAULT, ENXIO, EINVAL, E2BIG, ENOMEM, EINTR },
 };
 
+static struct op op_vtl_get = {
+	"KVM_GET_VTL_MEMORY_ATTRIBUTES", { EFAULT, ENXIO, EINVAL, E2BIG, ENOMEM, EINTR },
+};
+
 static struct op op_vcpu_vtl = {
 	"KVM_SET_VCPU_VTL", { EFAULT, ENXIO, EINVAL, EBUSY },
 };
@@ -277,7 +281,7 @@ static struct op op_run_tvm = {
 };
 
 static struct op * const all_ops[] = {
-	&op_vtl_set, &op_vtl_batch, &op_vcpu_vtl, &op_vtl_cap, &op_attrs,
+	&op_vtl_set, &op_vtl_batch, &op_vtl_get, &op_vcpu_vtl, &op_vtl_cap, &op_attrs,
 	&op_attrs_tvm, &op_gmem_create, &op_mmap, &op_memslot, &op_memslot_tvm,
 	&op_falloc, &op_falloc_tvm, &op_tvm_add, &op_tvm_finalize, &op_tvm_get,
 	&op_run, &op_run_tvm,
@@ -1530,6 +1534,90 @@ static void fuzz_vtl_batch(struct fuzzer *f)
 		     which, ret, err, b.error_index, b.nr_entries, (int)bad_entry);
 }
 
+/*
+ * Read a layer back: whatever the other threads do meanwhile, a successful
+ * read returns sorted, disjoint, non-empty runs of valid attributes inside
+ * the range, and the header says how far it got.
+ */
+static void fuzz_vtl_get(struct fuzzer *f)
+{
+	struct kvm_vtl_memory_attributes_entry *ent = f->entries;
+	struct area_ctx *ctx = f->ctx;
+	struct rng *r = &f->w.rng;
+	const uint64_t rwx = KVM_MEMORY_ATTRIBUTE_NR | KVM_MEMORY_ATTRIBUTE_NW |
+			     KVM_MEMORY_ATTRIBUTE_NX;
+	struct kvm_vtl_memory_attributes_query q = {};
+	unsigned int which = below(r, 12), i;
+	uint64_t start, end, prev_end, cap;
+	void *arg = &q;
+	int ret, err;
+
+	q.vtl = pick_vtl(r, ctx->nr_vtls, which == 0);
+	q.address = chance(r, 70) ? DATA_GPA + pages(below(r, DATA_PAGES)) : pages(rnd(r) >> 20);
+	q.size = pages(1 + below(r, chance(r, 70) ? DATA_PAGES : 1U << 20));
+	q.nr_entries = 1 + below(r, chance(r, 80) ? 8 : 512);
+	q.entries = (uint64_t)ent;
+	switch (which) {
+	case 1:
+		q.flags = 1U << below(r, 32);
+		break;
+	case 2:
+		q.pad = rnd(r) | 1;
+		break;
+	case 3:
+		q.reserved[below(r, 3)] = rnd(r) | 1;
+		break;
+	case 4:
+		q.nr_entries = chance(r, 50) ? 0 : KVM_VTL_MAX_BATCH_ENTRIES + 1;
+		break;
+	case 5:
+		q.entries = (uint64_t)bad_ptr(r);
+		break;
+	case 6:
+		arg = bad_ptr(r);
+		break;
+	case 7:
+		q.address += 1 + below(r, PAGE_SIZE - 1);
+		break;
+	default:
+		break;
+	}
+	start = q.address;
+	end = q.address + q.size;
+	cap = q.nr_entries;
+	ret = ioctl(ctx->vm->fd, KVM_GET_VTL_MEMORY_ATTRIBUTES, arg);
+	err = errno;
+	check(&f->w, ctx->area, &op_vtl_get, ret, err,
+	      "arg %p vtl %u flags 0x%x address 0x%llx size 0x%llx nr_entries %u pad %u entries 0x%llx",
+	      arg, q.vtl, q.flags, q.address, q.size, q.nr_entries, q.pad, q.entries);
+	if (ret)
+		return;
+	if (which <= 4 || which == 6 || which == 7) {
+		fail(&f->w, ctx->area, "KVM_GET_VTL_MEMORY_ATTRIBUTES accepted case %u", which);
+		return;
+	}
+	if (q.nr_entries > cap || q.address + q.size != end || q.address < start ||
+	    (q.nr_entries < cap && q.size)) {
+		fail(&f->w, ctx->area, "read-back header: %u of %lu entries, left 0x%llx+0x%llx of 0x%lx-0x%lx",
+		     q.nr_entries, cap, q.address, q.size, start, end);
+		return;
+	}
+	prev_end = start;
+	for (i = 0; i < q.nr_entries; i++) {
+		struct kvm_vtl_memory_attributes_entry *e = &ent[i];
+		uint64_t a = e->attributes;
+
+		if (e->address < prev_end || !e->size || (e->size | e->address) % PAGE_SIZE ||
+		    e->address + e->size > q.address || e->reserved || !a ||
+		    (a & ~rwx) || ((a & KVM_MEMORY_ATTRIBUTE_NR) && a != rwx)) {
+			fail(&f->w, ctx->area, "read-back entry %u: 0x%llx+0x%llx attrs 0x%lx reserved 0x%llx (after 0x%lx, up to 0x%llx)",
+			     i, e->address, e->size, a, e->reserved, prev_end, q.address);
+			return;
+		}
+		prev_end = e->address + e->size;
+	}
+}
+
 static void fuzz_vcpu_vtl(struct fuzzer *f)
 {
 	struct area_ctx *ctx = f->ctx;
@@ -1603,7 +1691,7 @@ static void *vtl_fuzzer(void *arg)
 
 	for (f->w.iter = 0; f->w.iter < iterations && !out_of_time(); f->w.iter++) {
 		tick(&f->w);
-		switch (below(r, 20)) {
+		switch (below(r, 21)) {
 		case 0 ... 6:
 			fuzz_vtl_set(f);
 			break;
@@ -1623,6 +1711,9 @@ static void *vtl_fuzzer(void *arg)
 			break;
 		case 18:
 			fuzz_fallocate(f, f->ctx->data_fd, DATA_SIZE, &op_falloc);
+			break;
+		case 19:
+			fuzz_vtl_get(f);
 			break;
 		default:
 			fuzz_mmap(f, f->ctx->data_fd, DATA_SIZE);

@@ -600,6 +600,122 @@ static void *hammer_thread(void *arg)
  * (the marker the host puts there survives until every vCPU has faulted on
  * it), and every vCPU must fault on it.
  */
+/* ------------------------------------------------------------- read-back */
+
+static int get_attrs(struct kvm_vm *vm, struct kvm_vtl_memory_attributes_query *q)
+{
+	return __vm_ioctl(vm, KVM_GET_VTL_MEMORY_ATTRIBUTES, q);
+}
+
+static void expect_run(struct kvm_vtl_memory_attributes_entry *e, uint64_t gpa,
+		       uint64_t pages, uint64_t attrs)
+{
+	TEST_ASSERT(e->address == gpa && e->size == pages * PAGE_SIZE &&
+		    e->attributes == attrs && !e->reserved,
+		    "run 0x%llx+0x%llx attrs 0x%llx, expected 0x%lx+0x%lx attrs 0x%lx",
+		    e->address, e->size, e->attributes, gpa,
+		    (uint64_t)(pages * PAGE_SIZE), attrs);
+}
+
+static void test_readback(void)
+{
+	struct kvm_vtl_memory_attributes_entry e[8], *ep = e;
+	struct kvm_vtl_memory_attributes_query q, good = {
+		.vtl = 1, .address = TEST_GPA, .size = 16 * PAGE_SIZE,
+		.nr_entries = 8, .entries = (uint64_t)e,
+	};
+	struct kvm_vm *vm, *vm2, *plain;
+	struct kvm_vcpu *vcpu, *vcpu2;
+	uint32_t idx;
+
+	vm = create_vm(2, 1, &vcpu, guest_code, VM_MEM_SRC_ANONYMOUS);
+	set_attrs(vm, 1, TEST_GPA, 3 * PAGE_SIZE, NW);
+	set_attrs(vm, 1, TEST_GPA + 3 * PAGE_SIZE, PAGE_SIZE, NW | NX);
+	set_attrs(vm, 1, TEST_GPA + 5 * PAGE_SIZE, 2 * PAGE_SIZE, NW);
+	set_attrs(vm, 1, TEST_GPA + 7 * PAGE_SIZE, PAGE_SIZE, NR | NW | NX);
+
+	/* The whole range: four runs, nothing left. */
+	q = good;
+	TEST_ASSERT(!get_attrs(vm, &q), "read back: errno %d", errno);
+	TEST_ASSERT(q.nr_entries == 4 && !q.size &&
+		    q.address == TEST_GPA + 16 * PAGE_SIZE,
+		    "read back: %u entries, left 0x%llx+0x%llx", q.nr_entries,
+		    q.address, q.size);
+	expect_run(&e[0], TEST_GPA, 3, NW);
+	expect_run(&e[1], TEST_GPA + 3 * PAGE_SIZE, 1, NW | NX);
+	expect_run(&e[2], TEST_GPA + 5 * PAGE_SIZE, 2, NW);
+	expect_run(&e[3], TEST_GPA + 7 * PAGE_SIZE, 1, NR | NW | NX);
+
+	/* Two entries at a time: the next call goes on after the last run. */
+	q = good;
+	q.nr_entries = 2;
+	TEST_ASSERT(!get_attrs(vm, &q), "first half: errno %d", errno);
+	TEST_ASSERT(q.nr_entries == 2 && q.address == TEST_GPA + 5 * PAGE_SIZE &&
+		    q.size == 11 * PAGE_SIZE, "first half: %u entries, left 0x%llx+0x%llx",
+		    q.nr_entries, q.address, q.size);
+	q.nr_entries = 2;
+	TEST_ASSERT(!get_attrs(vm, &q), "second half: errno %d", errno);
+	TEST_ASSERT(q.nr_entries == 2 && !q.size, "second half: %u entries, 0x%llx left",
+		    q.nr_entries, q.size);
+	expect_run(&e[0], TEST_GPA + 5 * PAGE_SIZE, 2, NW);
+	expect_run(&e[1], TEST_GPA + 7 * PAGE_SIZE, 1, NR | NW | NX);
+
+	/* Runs are cut at the range's bounds; VTL 0 has none. */
+	q = good;
+	q.address = TEST_GPA + PAGE_SIZE;
+	q.size = PAGE_SIZE;
+	TEST_ASSERT(!get_attrs(vm, &q) && q.nr_entries == 1, "sub-range");
+	expect_run(&e[0], TEST_GPA + PAGE_SIZE, 1, NW);
+	q = good;
+	q.vtl = 0;
+	TEST_ASSERT(!get_attrs(vm, &q) && !q.nr_entries && !q.size, "VTL 0");
+
+	/* Bad input. */
+	q = good; q.flags = 1;
+	expect_errno(get_attrs(vm, &q), EINVAL, "flags");
+	q = good; q.pad = 1;
+	expect_errno(get_attrs(vm, &q), EINVAL, "pad");
+	q = good; q.reserved[2] = 1;
+	expect_errno(get_attrs(vm, &q), EINVAL, "reserved");
+	q = good; q.nr_entries = 0;
+	expect_errno(get_attrs(vm, &q), EINVAL, "no entries");
+	q = good; q.nr_entries = KVM_VTL_MAX_BATCH_ENTRIES + 1;
+	expect_errno(get_attrs(vm, &q), E2BIG, "too many entries");
+	q = good; q.vtl = 2;
+	expect_errno(get_attrs(vm, &q), EINVAL, "vtl >= nr_vtls");
+	q = good; q.address += 1;
+	expect_errno(get_attrs(vm, &q), EINVAL, "misaligned address");
+	q = good; q.size = 0;
+	expect_errno(get_attrs(vm, &q), EINVAL, "size 0");
+	q = good; q.address = -PAGE_SIZE;
+	expect_errno(get_attrs(vm, &q), EINVAL, "overflow");
+	q = good; q.address = 1ULL << 52;
+	expect_errno(get_attrs(vm, &q), EINVAL, "beyond the largest gfn");
+	q = good; q.entries = 0x10;
+	expect_errno(get_attrs(vm, &q), EFAULT, "bad entries pointer");
+	expect_errno(ioctl(vm->fd, KVM_GET_VTL_MEMORY_ATTRIBUTES, (void *)0x10),
+		     EFAULT, "bad header pointer");
+	plain = vm_create_barebones();
+	q = good;
+	expect_errno(get_attrs(plain, &q), ENXIO, "VM without layers");
+	kvm_vm_free(plain);
+
+	/* What is read back sets up a second VM the same way. */
+	q = good;
+	TEST_ASSERT(!get_attrs(vm, &q) && q.nr_entries == 4, "read back");
+	vm2 = create_vm(2, 1, &vcpu2, guest_code, VM_MEM_SRC_ANONYMOUS);
+	TEST_ASSERT(!__set_batch(vm2, 1, ep, q.nr_entries, &idx), "batch: errno %d", errno);
+	q = good;
+	q.entries = (uint64_t)&e[4];
+	q.nr_entries = 4;
+	TEST_ASSERT(!get_attrs(vm2, &q) && q.nr_entries == 4 &&
+		    !memcmp(e, &e[4], 4 * sizeof(e[0])), "round trip");
+
+	kvm_vm_free(vm2);
+	kvm_vm_free(vm);
+	ksft_test_result_pass("read-back: runs, continuation, bad input, round trip\n");
+}
+
 static void test_stress(void)
 {
 	struct kvm_vcpu *vcpus[STRESS_VCPUS];
@@ -882,12 +998,13 @@ int main(int argc, char *argv[])
 	TEST_ASSERT_EQ(nr, KVM_MAX_VTLS);
 
 	vtl_supported_cpuid_without_nested();
-	ksft_set_plan(9);
+	ksft_set_plan(10);
 	test_bad_input();
 	test_violations();
 	test_hugepages();
 	test_hugepages_1g();
 	test_batch();
+	test_readback();
 	test_memslots();
 	test_dirty_log();
 	test_private();

@@ -1160,6 +1160,102 @@ static int kvm_vtl_ioctl_set_batch(struct kvm *kvm,
 	return r;
 }
 
+/*
+ * Read back the range's restricted gfns as maximal runs of equal attributes,
+ * in ascending order, into @buf (at most @cap).  Returns the number of runs
+ * and sets *@next to the gfn where a further call continues (@end when the
+ * range is done), or -EINTR.  slots_lock keeps writers out.
+ */
+static long kvm_vtl_read_runs(struct kvm_vtl_layer *layer, gfn_t start,
+			      gfn_t end, struct kvm_vtl_memory_attributes_entry *buf,
+			      u32 cap, gfn_t *next)
+{
+	gfn_t run_end = 0;
+	unsigned long index;
+	unsigned int count = 0;
+	void *entry;
+	u32 n = 0;
+
+	*next = end;
+	xa_for_each_range(&layer->attrs, index, entry, start, end - 1) {
+		u64 attrs = xa_to_value(entry);
+
+		if (n && index == run_end && attrs == buf[n - 1].attributes) {
+			run_end++;
+		} else {
+			if (n)
+				buf[n - 1].size = gfn_to_gpa(run_end) - buf[n - 1].address;
+			if (n == cap) {
+				*next = index;
+				return n;
+			}
+			buf[n].address = gfn_to_gpa(index);
+			buf[n].attributes = attrs;
+			buf[n].reserved = 0;
+			run_end = index + 1;
+			n++;
+		}
+		if (!(++count % 1024)) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			cond_resched();
+		}
+	}
+	if (n)
+		buf[n - 1].size = gfn_to_gpa(run_end) - buf[n - 1].address;
+	return n;
+}
+
+static int kvm_vtl_ioctl_get(struct kvm *kvm,
+			     struct kvm_vtl_memory_attributes_query __user *argp)
+{
+	struct kvm_vtl_attrs *va = kvm_vtl_attrs(kvm);
+	struct kvm_vtl_memory_attributes_entry *buf;
+	struct kvm_vtl_memory_attributes_query q;
+	gfn_t start, end, next;
+	long n;
+
+	if (copy_from_user(&q, argp, sizeof(q)))
+		return -EFAULT;
+	if (!va)
+		return -ENXIO;
+	if (q.flags || q.pad || memchr_inv(q.reserved, 0, sizeof(q.reserved)) ||
+	    !q.nr_entries || q.vtl >= va->nr_vtls)
+		return -EINVAL;
+	if (q.nr_entries > KVM_VTL_MAX_BATCH_ENTRIES)
+		return -E2BIG;
+	if (!q.size || q.address + q.size < q.address ||
+	    !PAGE_ALIGNED(q.address) || !PAGE_ALIGNED(q.size))
+		return -EINVAL;
+	start = gpa_to_gfn(q.address);
+	end = gpa_to_gfn(q.address + q.size);
+	if (end - 1 > kvm_mmu_max_gfn())
+		return -EINVAL;
+
+	buf = kvmalloc_array(q.nr_entries, sizeof(*buf), GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
+
+	mutex_lock(&kvm->slots_lock);
+	n = kvm_vtl_read_runs(&va->layers[q.vtl], start, end, buf,
+			      q.nr_entries, &next);
+	mutex_unlock(&kvm->slots_lock);
+
+	if (n >= 0) {
+		if (copy_to_user(u64_to_user_ptr(q.entries), buf, n * sizeof(*buf))) {
+			n = -EFAULT;
+		} else {
+			q.nr_entries = n;
+			q.address = gfn_to_gpa(next);
+			q.size = gfn_to_gpa(end - next);
+			if (copy_to_user(argp, &q, sizeof(q)))
+				n = -EFAULT;
+		}
+	}
+	kvfree(buf);
+	return n < 0 ? n : 0;
+}
+
 int kvm_vtl_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 {
 	switch (ioctl) {
@@ -1167,6 +1263,8 @@ int kvm_vtl_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
 		return kvm_vtl_ioctl_set(kvm, argp);
 	case KVM_SET_VTL_MEMORY_ATTRIBUTES_BATCH:
 		return kvm_vtl_ioctl_set_batch(kvm, argp);
+	case KVM_GET_VTL_MEMORY_ATTRIBUTES:
+		return kvm_vtl_ioctl_get(kvm, argp);
 	default:
 		return -ENOTTY;
 	}
