@@ -39,6 +39,7 @@
 #include "sw_tvm.h"
 #include "kvm_cache_regs.h"
 #include "mmu.h"
+#include "mmu/vtl.h"
 #include "x86.h"
 
 enum sw_tvm_launch {
@@ -419,7 +420,10 @@ int kvm_sw_tvm_prepare_memory_region(struct kvm *kvm,
 	return 0;
 }
 
-/* KVM_SET_MEMORY_ATTRIBUTES: a measured gfn stays private. */
+/*
+ * KVM_SET_MEMORY_ATTRIBUTES: a measured gfn stays private, and a gfn that a
+ * VTL layer restricts cannot become private (private faults ignore layers).
+ */
 int kvm_arch_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
 				     unsigned long attributes)
 {
@@ -428,6 +432,9 @@ int kvm_arch_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
 	if (!(attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE) &&
 	    sw_tvm_range_measured(kvm, start, end))
 		return -EPERM;
+	if ((attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE) &&
+	    kvm_vtl_range_restricted(kvm, start, end))
+		return -EINVAL;
 	return 0;
 }
 

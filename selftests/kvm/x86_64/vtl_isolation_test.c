@@ -25,7 +25,8 @@
  *    guest page tables and sets their A/D bits like the hardware walker:
  *    "rep insb" to a linear address whose page table sits on a page VTL0
  *    may not write (or read) exits at the page table's gpa, the entry
- *    unchanged.
+ *    unchanged; KVM_TRANSLATE of such an address says "invalid" and leaves
+ *    kvm_run alone.
  *  - hypercall buffers: an in-kernel Hyper-V hypercall does not read its
  *    input from a page VTL0 may not read (HV_STATUS_INVALID_HYPERCALL_INPUT
  *    instead of success), KVM_HC_CLOCK_PAIRING does not write its result
@@ -507,9 +508,39 @@ static void test_emulated(void)
 	ksft_test_result(ok, "emulated: string I/O and MMIO emulation follow the layer\n");
 }
 
+/*
+ * KVM_TRANSLATE walks for the VMM: a walk the layer refuses reports the
+ * address as invalid and leaves kvm_run, here a pending KVM_EXIT_IO, alone.
+ */
+static bool translate_keeps_exit(void)
+{
+	struct kvm_translation tr = { .linear_address = WALK_GVA };
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint64_t *pte;
+	bool ok;
+
+	vm = create_vm(&vcpu, guest_emulated);
+	vcpu_args_set(vcpu, 1, OP_INSB);
+	virt_map(vm, WALK_GVA, WALK_DATA_GPA, 1);
+	pte = vm_get_page_table_entry(vm, WALK_GVA);
+	set_attrs(vm, 0, addr_hva2gpa(vm, pte) & ~(uint64_t)(PAGE_SIZE - 1),
+		  PAGE_SIZE, NR | NW | NX);
+	vcpu_run(vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
+	vcpu_ioctl(vcpu, KVM_TRANSLATE, &tr);
+	ok = !tr.valid && vcpu->run->exit_reason == KVM_EXIT_IO &&
+	     vcpu->run->io.port == EMUL_PORT;
+	if (!ok)
+		ksft_print_msg("KVM_TRANSLATE: valid %u, exit %u after a KVM_EXIT_IO\n",
+			       tr.valid, vcpu->run->exit_reason);
+	kvm_vm_free(vm);
+	return ok;
+}
+
 static void test_walks(void)
 {
-	bool ok = true;
+	bool ok = translate_keeps_exit();
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(walk_cases); i++)

@@ -958,6 +958,10 @@ static void test_private(void)
 		.mode = VM_MODE_DEFAULT,
 		.type = KVM_X86_SW_PROTECTED_VM,
 	};
+	struct kvm_memory_attributes to_private = {
+		.address = TEST_GPA + 3 * PAGE_SIZE, .size = 2 * PAGE_SIZE,
+		.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
+	};
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 
@@ -984,8 +988,17 @@ static void test_private(void)
 	expect_fault(vcpu, OP_WRITE, TEST_GPA + 4 * PAGE_SIZE,
 		     KVM_MEMORY_EXIT_FLAG_WRITE, 0);
 
+	/*
+	 * The other order: a restricted gfn cannot become private, where the
+	 * layer would no longer apply (a guest asks with MAP_GPA_RANGE).
+	 */
+	expect_errno(__vm_ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, &to_private),
+		     EINVAL, "making a restricted gfn private");
+	set_attrs(vm, 0, TEST_GPA + 4 * PAGE_SIZE, PAGE_SIZE, 0);
+	vm_mem_set_private(vm, TEST_GPA + 3 * PAGE_SIZE, 2 * PAGE_SIZE);
+
 	kvm_vm_free(vm);
-	ksft_test_result_pass("private: RWX refused on private gfns, enforced on shared ones\n");
+	ksft_test_result_pass("private: RWX refused on private gfns and vice versa, enforced on shared ones\n");
 }
 
 int main(int argc, char *argv[])

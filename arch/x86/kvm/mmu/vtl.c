@@ -15,6 +15,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kvm_host.h>
+#include <linux/nospec.h>
 #include <linux/overflow.h>
 #include <asm/hyperv-tlfs.h>
 #include <asm/kvm_para.h>
@@ -116,6 +117,8 @@ int kvm_vtl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 		return -EINVAL;
 	if (cap->flags || cap->args[1] || cap->args[2] || cap->args[3])
 		return -EINVAL;
+	/* The MMU page role holds the VTL in two bits. */
+	BUILD_BUG_ON(KVM_MAX_VTLS > 4);
 	if (!kvm_vtl_supported(kvm) || !nr || nr > KVM_MAX_VTLS)
 		return -EINVAL;
 
@@ -235,11 +238,17 @@ static u8 kvm_vtl_layer_max_level(struct kvm_vtl_layer *layer, gfn_t gfn,
 	return level;
 }
 
+/* The KVM_EXIT_MEMORY_FAULT flags of a VTL violation. */
+static u64 kvm_vtl_access_flags(struct kvm_vcpu *vcpu, u64 access)
+{
+	return access | KVM_MEMORY_EXIT_FLAG_VTL |
+	       ((u64)vcpu->arch.vtl << KVM_MEMORY_EXIT_VTL_SHIFT);
+}
+
 /* Add a VTL violation's flags to a prepared KVM_EXIT_MEMORY_FAULT. */
 static void kvm_vtl_exit_flags(struct kvm_vcpu *vcpu, u64 access)
 {
-	vcpu->run->memory_fault.flags |= access | KVM_MEMORY_EXIT_FLAG_VTL |
-		((u64)vcpu->arch.vtl << KVM_MEMORY_EXIT_VTL_SHIFT);
+	vcpu->run->memory_fault.flags |= kvm_vtl_access_flags(vcpu, access);
 }
 
 static void kvm_vtl_prepare_exit(struct kvm_vcpu *vcpu,
@@ -338,12 +347,9 @@ static bool kvm_vtl_deny_access(struct kvm_vcpu *vcpu, gpa_t gpa, u64 access)
 	if (!kvm_vtl_forbids(vcpu, gfn, access))
 		return false;
 
-	kvm_prepare_memory_fault_exit(vcpu, gfn_to_gpa(gfn), PAGE_SIZE,
-				      access & KVM_MEMORY_EXIT_FLAG_WRITE,
-				      access & KVM_MEMORY_EXIT_FLAG_EXECUTE,
-				      false);
-	kvm_vtl_exit_flags(vcpu, access);
-	vcpu->arch.vtl_exit = true;
+	/* kvm_run is written only if KVM_RUN exits for it (not KVM_TRANSLATE). */
+	vcpu->arch.vtl_exit_gpa = gfn_to_gpa(gfn);
+	vcpu->arch.vtl_exit_flags = kvm_vtl_access_flags(vcpu, access);
 	return true;
 }
 
@@ -357,9 +363,9 @@ static bool kvm_vtl_deny_access(struct kvm_vcpu *vcpu, gpa_t gpa, u64 access)
  * virtualize) and reads or writes their memory operands through the
  * memslot's host mapping, not through the vCPU's page tables.  Such an
  * access is the vCPU's own and follows its layer, as the fault path does:
- * a forbidden one prepares a KVM_EXIT_MEMORY_FAULT exit with the same
- * flags, and kvm_vtl_take_exit() tells the emulator's caller to return
- * -EFAULT from KVM_RUN without completing the instruction.
+ * a forbidden one records a KVM_EXIT_MEMORY_FAULT exit with the same
+ * flags, and kvm_vtl_take_exit() fills it in and tells the emulator's caller
+ * to return -EFAULT from KVM_RUN without completing the instruction.
  *
  * The software page walker uses it too, for the guest page-table entries it
  * reads and the accessed/dirty bits it sets, as the hardware walker's
@@ -643,6 +649,33 @@ static bool kvm_vtl_pv_in_range(struct kvm_vtl_attrs *va, gfn_t start,
 
 	return !xa_empty(&va->pv_gfns) &&
 	       xa_find(&va->pv_gfns, &index, end - 1, XA_PRESENT);
+}
+
+/**
+ * kvm_vtl_range_restricted() - Whether any layer restricts a gfn of a range
+ * @kvm: the VM
+ * @start: the first gfn
+ * @end: the gfn after the last
+ *
+ * For KVM_SET_MEMORY_ATTRIBUTES: private faults do not consult the layers,
+ * so a restricted gfn must not become private (the reverse of the check
+ * kvm_vtl_check_entry() makes).  Called with slots_lock held, which every
+ * change of a layer holds too.
+ *
+ * Return: true if some VTL's layer has attributes on a gfn in the range.
+ */
+bool kvm_vtl_range_restricted(struct kvm *kvm, gfn_t start, gfn_t end)
+{
+	struct kvm_vtl_attrs *va = kvm_vtl_attrs(kvm);
+	unsigned int i;
+
+	lockdep_assert_held(&kvm->slots_lock);
+	if (!va || start >= end)
+		return false;
+	for (i = 0; i < va->nr_vtls; i++)
+		if (kvm_vtl_has_attrs(&va->layers[i], start, end))
+			return true;
+	return false;
 }
 
 static bool kvm_vtl_range_has_private(struct kvm *kvm, gfn_t start, gfn_t end)
@@ -1020,7 +1053,7 @@ static int kvm_vtl_set(struct kvm *kvm, u32 vtl,
 		return -ENXIO;
 	if (vtl >= va->nr_vtls)
 		return -EINVAL;
-	layer = &va->layers[vtl];
+	layer = &va->layers[array_index_nospec(vtl, va->nr_vtls)];
 
 	changes = kvmalloc_array(nr, sizeof(*changes), GFP_KERNEL_ACCOUNT);
 	zaps = kvmalloc_array(nr, sizeof(*zaps), GFP_KERNEL_ACCOUNT);
@@ -1237,8 +1270,8 @@ static int kvm_vtl_ioctl_get(struct kvm *kvm,
 		return -ENOMEM;
 
 	mutex_lock(&kvm->slots_lock);
-	n = kvm_vtl_read_runs(&va->layers[q.vtl], start, end, buf,
-			      q.nr_entries, &next);
+	n = kvm_vtl_read_runs(&va->layers[array_index_nospec(q.vtl, va->nr_vtls)],
+			      start, end, buf, q.nr_entries, &next);
 	mutex_unlock(&kvm->slots_lock);
 
 	if (n >= 0) {
@@ -1287,7 +1320,7 @@ static int kvm_vtl_ioctl_set_vcpu_vtl(struct kvm_vcpu *vcpu,
 	if (kvm_vcpu_has_run(vcpu))
 		return -EBUSY;
 
-	vcpu->arch.vtl = v.vtl;
+	vcpu->arch.vtl = array_index_nospec(v.vtl, va->nr_vtls);
 	/* The VTL is part of the root's role: rebuild the MMU context. */
 	kvm_mmu_reset_context(vcpu);
 	return 0;

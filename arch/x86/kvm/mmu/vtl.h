@@ -17,6 +17,7 @@ int kvm_vtl_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl,
 void kvm_vtl_destroy_vm(struct kvm *kvm);
 int kvm_vtl_check_cpuid(struct kvm_vcpu *vcpu,
 			const struct kvm_cpuid_entry2 *entries, int nent);
+bool kvm_vtl_range_restricted(struct kvm *kvm, gfn_t start, gfn_t end);
 
 bool __kvm_vtl_deny_emulated(struct kvm_vcpu *vcpu, gpa_t gpa, bool write);
 bool __kvm_vtl_deny_fetch(struct kvm_vcpu *vcpu, gpa_t gpa);
@@ -146,6 +147,12 @@ static inline int kvm_vtl_vcpu_ioctl(struct kvm_vcpu *vcpu,
 
 static inline void kvm_vtl_destroy_vm(struct kvm *kvm) {}
 
+static inline bool kvm_vtl_range_restricted(struct kvm *kvm, gfn_t start,
+					    gfn_t end)
+{
+	return false;
+}
+
 static inline int kvm_vtl_check_cpuid(struct kvm_vcpu *vcpu,
 				      const struct kvm_cpuid_entry2 *entries,
 				      int nent)
@@ -156,15 +163,26 @@ static inline int kvm_vtl_check_cpuid(struct kvm_vcpu *vcpu,
 
 /*
  * Whether an emulated access was refused since the last call (see
- * kvm_vtl_deny_emulated()): the caller then returns -EFAULT, which makes
- * KVM_RUN return with the prepared KVM_EXIT_MEMORY_FAULT.
+ * kvm_vtl_deny_emulated()); if so, the KVM_EXIT_MEMORY_FAULT is filled in
+ * and the caller returns -EFAULT, which makes KVM_RUN return with it.
  */
 static inline bool kvm_vtl_take_exit(struct kvm_vcpu *vcpu)
 {
-	if (likely(!vcpu->arch.vtl_exit))
+	u64 flags = vcpu->arch.vtl_exit_flags;
+
+	if (likely(!flags))
 		return false;
-	vcpu->arch.vtl_exit = false;
+	vcpu->arch.vtl_exit_flags = 0;
+	kvm_prepare_memory_fault_exit(vcpu, vcpu->arch.vtl_exit_gpa, PAGE_SIZE,
+				      false, false, false);
+	vcpu->run->memory_fault.flags = flags;
 	return true;
+}
+
+/* Drop a refusal that no exit will report (KVM_TRANSLATE, a new emulation). */
+static inline void kvm_vtl_forget_exit(struct kvm_vcpu *vcpu)
+{
+	vcpu->arch.vtl_exit_flags = 0;
 }
 
 #endif /* __KVM_X86_MMU_VTL_H */
