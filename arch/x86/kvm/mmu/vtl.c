@@ -245,17 +245,11 @@ static u64 kvm_vtl_access_flags(struct kvm_vcpu *vcpu, u64 access)
 	       ((u64)vcpu->arch.vtl << KVM_MEMORY_EXIT_VTL_SHIFT);
 }
 
-/* Add a VTL violation's flags to a prepared KVM_EXIT_MEMORY_FAULT. */
-static void kvm_vtl_exit_flags(struct kvm_vcpu *vcpu, u64 access)
-{
-	vcpu->run->memory_fault.flags |= kvm_vtl_access_flags(vcpu, access);
-}
-
 static void kvm_vtl_prepare_exit(struct kvm_vcpu *vcpu,
 				 struct kvm_page_fault *fault, u64 access)
 {
 	kvm_mmu_prepare_memory_fault_exit(vcpu, fault);
-	kvm_vtl_exit_flags(vcpu, access);
+	vcpu->run->memory_fault.flags |= kvm_vtl_access_flags(vcpu, access);
 }
 
 int __kvm_vtl_faultin(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
@@ -528,8 +522,9 @@ static gfn_t kvm_vtl_pv_end(gpa_t gpa, unsigned int size)
 }
 
 /* Whether a layer forbids reads or writes of a gfn in [start, end). */
-static bool kvm_vtl_any_layer_protects(struct kvm_vtl_attrs *va, gfn_t start,
-				       gfn_t end)
+/* Whether any layer has one of @attrs on a gfn in [@start, @end). */
+static bool kvm_vtl_any_layer_has(struct kvm_vtl_attrs *va, gfn_t start,
+				  gfn_t end, unsigned long attrs)
 {
 	unsigned long index;
 	unsigned int i;
@@ -537,8 +532,7 @@ static bool kvm_vtl_any_layer_protects(struct kvm_vtl_attrs *va, gfn_t start,
 
 	for (i = 0; i < va->nr_vtls; i++) {
 		xa_for_each_range(&va->layers[i].attrs, index, entry, start, end - 1)
-			if (xa_to_value(entry) & (KVM_MEMORY_ATTRIBUTE_NR |
-						  KVM_MEMORY_ATTRIBUTE_NW))
+			if (xa_to_value(entry) & attrs)
 				return true;
 	}
 	return false;
@@ -606,8 +600,10 @@ int __kvm_vtl_set_pv_msr(struct kvm_vcpu *vcpu, u32 msr, u64 data)
 		pv.enabled = false;
 
 	mutex_lock(&va->pv_lock);
-	if (pv.enabled && kvm_vtl_any_layer_protects(va, gpa_to_gfn(pv.gpa),
-						     kvm_vtl_pv_end(pv.gpa, pv.size))) {
+	if (pv.enabled &&
+	    kvm_vtl_any_layer_has(va, gpa_to_gfn(pv.gpa),
+				  kvm_vtl_pv_end(pv.gpa, pv.size),
+				  KVM_MEMORY_ATTRIBUTE_NR | KVM_MEMORY_ATTRIBUTE_NW)) {
 		r = 1;
 		goto out;
 	}
@@ -667,15 +663,10 @@ static bool kvm_vtl_pv_in_range(struct kvm_vtl_attrs *va, gfn_t start,
 bool kvm_vtl_range_restricted(struct kvm *kvm, gfn_t start, gfn_t end)
 {
 	struct kvm_vtl_attrs *va = kvm_vtl_attrs(kvm);
-	unsigned int i;
 
 	lockdep_assert_held(&kvm->slots_lock);
-	if (!va || start >= end)
-		return false;
-	for (i = 0; i < va->nr_vtls; i++)
-		if (kvm_vtl_has_attrs(&va->layers[i], start, end))
-			return true;
-	return false;
+	return va && start < end &&
+	       kvm_vtl_any_layer_has(va, start, end, KVM_VTL_RWX_ATTRS);
 }
 
 static bool kvm_vtl_range_has_private(struct kvm *kvm, gfn_t start, gfn_t end)
