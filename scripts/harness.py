@@ -467,6 +467,8 @@ def selections(arch, full):
                                 guest: a boot of their own, multi-threaded TCG
     tests/<arch>/settings       upstream tests' timeout and arguments, with why
     tests/<arch>/upstream-exclude, upstream-full-only: "name  # why"
+    tests/<arch>/tvmm-full.list  with --full, another timeout and arguments
+                                for tests of tvmm.list (longer fuzzing)
     """
     # Our selftests are never part of the upstream selection, also when
     # tvmm.list leaves one out (it says why there).
@@ -479,6 +481,12 @@ def selections(arch, full):
     excluded = read_table(TESTS / arch / "upstream-exclude")
     slow = read_table(TESTS / arch / "upstream-full-only")
     settings = read_table(TESTS / arch / "settings")
+    longer = read_table(TESTS / arch / "tvmm-full.list")
+    for name in longer:
+        if name not in ours_list:
+            raise SystemExit(f"tests/{arch}/tvmm-full.list: {name} is not in tvmm.list")
+    if full:
+        ours_list.update((n, v) for n, v in longer.items())
 
     def setting(name):
         fields = (settings.get(name) or ours_list.get(name) or multi_list.get(name)

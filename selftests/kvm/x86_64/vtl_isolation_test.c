@@ -218,6 +218,18 @@ static void test_nested(void)
 	TEST_ASSERT(r == -1 && errno == EINVAL,
 		    "KVM_SET_CPUID2 with VMX: %d errno %d, expected EINVAL", r, errno);
 
+	/* So is SGX (leaf 7.0 EBX bit 2): KVM emulates ECREATE and EINIT. */
+	cpuid = allocate_kvm_cpuid2(vcpu->cpuid->nent);
+	memcpy(cpuid, vcpu->cpuid, kvm_cpuid2_size(vcpu->cpuid->nent));
+	for (i = 0; i < cpuid->nent; i++) {
+		if (cpuid->entries[i].function == 7 && cpuid->entries[i].index == 0)
+			cpuid->entries[i].ebx |= BIT(2);
+	}
+	r = __vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid);
+	free(cpuid);
+	TEST_ASSERT(r == -1 && errno == EINVAL,
+		    "KVM_SET_CPUID2 with SGX: %d errno %d, expected EINVAL", r, errno);
+
 	/* The host cannot put the vCPU in guest mode either. */
 	if (kvm_has_cap(KVM_CAP_NESTED_STATE)) {
 		size = sizeof(*state) + sizeof(struct kvm_svm_nested_state_data);
@@ -243,7 +255,7 @@ static void test_nested(void)
 	TEST_ASSERT_EQ(r, UCALL_DONE);
 
 	kvm_vm_free(vm);
-	ksft_test_result_pass("nested: SVM and VMX refused in CPUID, nested state and EFER.SVME\n");
+	ksft_test_result_pass("nested: SVM, VMX and SGX refused in CPUID, nested state and EFER.SVME\n");
 }
 
 /* ------------------------------------------------------------- pre-fault */

@@ -185,7 +185,12 @@ void kvm_vtl_destroy_vm(struct kvm *kvm)
  * SVM or VMX: without them EFER.SVME and CR4.VMXE are reserved, so neither
  * the guest nor KVM_SET_SREGS/KVM_SET_NESTED_STATE can enter guest mode.
  *
- * Return: 0, or -EINVAL if @entries advertise SVM or VMX on a VM with layers.
+ * Nor SGX: KVM emulates ECREATE and EINIT and reads their operands (PAGEINFO,
+ * SECS, SIGSTRUCT, token) through the host mapping, bypassing the layers;
+ * without SGX in CPUID, ENCLS raises #UD.
+ *
+ * Return: 0, or -EINVAL if @entries advertise SVM, VMX or SGX on a VM with
+ * layers.
  */
 int kvm_vtl_check_cpuid(struct kvm_vcpu *vcpu,
 			const struct kvm_cpuid_entry2 *entries, int nent)
@@ -201,6 +206,9 @@ int kvm_vtl_check_cpuid(struct kvm_vcpu *vcpu,
 		if (e->function == 1 && (e->ecx & feature_bit(VMX)))
 			return -EINVAL;
 		if (e->function == 0x80000001 && (e->ecx & feature_bit(SVM)))
+			return -EINVAL;
+		if (e->function == 7 && e->index == 0 &&
+		    (e->ebx & feature_bit(SGX)))
 			return -EINVAL;
 	}
 	return 0;
@@ -1035,7 +1043,7 @@ static int kvm_vtl_set(struct kvm *kvm, u32 vtl,
 	struct kvm_vtl_layer *layer;
 	u64 set_pages = 0;
 	u32 i, nr_zaps;
-	bool flush = false;
+	bool flush = false, restricted = false;
 	int r;
 
 	/* No entry is at fault unless one is named below. */
@@ -1100,10 +1108,12 @@ static int kvm_vtl_set(struct kvm *kvm, u32 vtl,
 
 	for (i = 0, nr_zaps = 0; i < nr; i++) {
 		c = &changes[i];
-		if (c->changed)
-			zaps[nr_zaps++] = (struct kvm_tdp_mmu_zap_range) {
-				.start = c->zap_start, .end = c->zap_end,
-			};
+		if (!c->changed)
+			continue;
+		zaps[nr_zaps++] = (struct kvm_tdp_mmu_zap_range) {
+			.start = c->zap_start, .end = c->zap_end,
+		};
+		restricted |= !!c->attrs;
 	}
 
 	write_lock(&kvm->mmu_lock);
@@ -1126,6 +1136,16 @@ out_unlock:
 	mutex_unlock(&va->pv_lock);
 	mutex_unlock(&kvm->slots_lock);
 	*error_index = i;
+	/*
+	 * KVM's own accesses for a vCPU (emulation, page walks, hypercall
+	 * buffers) check the layer and then access the page, all inside the
+	 * vCPU's kvm->srcu read-side section.  Wait for the sections that may
+	 * have checked the old attributes, so that no such access lands after
+	 * this call returns.  Not under pv_lock or slots_lock: a vCPU may wait
+	 * for them inside its section.
+	 */
+	if (restricted)
+		synchronize_srcu_expedited(&kvm->srcu);
 out_free:
 	kvfree(zaps);
 	kvfree(changes);
