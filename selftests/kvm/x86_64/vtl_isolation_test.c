@@ -21,6 +21,11 @@
  *    an MMIO page and an unreadable page each end in KVM_EXIT_MEMORY_FAULT with the page
  *    untouched (and nothing leaked to the port or MMIO); once the VMM
  *    lifts the restriction, KVM_RUN restarts the instruction.
+ *  - emulated race: an emulated write that passed the check must land
+ *    before KVM_SET_VTL_MEMORY_ATTRIBUTES returns.  "rep insb" writes a
+ *    page whose host memory is missing under userfaultfd, so KVM's write
+ *    blocks after the check; the test then makes the page NW and resolves
+ *    the fault 300 ms later.  The ioctl must not return before that.
  *  - page walks: the software walker those emulated accesses use reads
  *    guest page tables and sets their A/D bits like the hardware walker:
  *    "rep insb" to a linear address whose page table sits on a page VTL0
@@ -38,13 +43,20 @@
  *    disables it.
  */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/kvm_para.h>
 #include <linux/sizes.h>
+#include <linux/userfaultfd.h>
 
 #include "kvm_util.h"
 #include "processor.h"
@@ -520,6 +532,107 @@ static void test_emulated(void)
 	ksft_test_result(ok, "emulated: string I/O and MMIO emulation follow the layer\n");
 }
 
+/* --------------------------------------------------------- emulated race */
+
+#define RACE_DELAY_US	300000
+
+struct race {
+	struct kvm_vcpu *vcpu;
+	int uffd;
+	void *page;			/* the host page behind NW_GPA */
+	atomic_int faulted;
+	double resolved;		/* when the fault was resolved */
+	int run_errno;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void *race_vcpu(void *arg)
+{
+	struct race *rc = arg;
+	int leaked = 0;
+
+	rc->run_errno = run_emulated(rc->vcpu, &leaked);
+	return NULL;
+}
+
+/* Wait for KVM's write to fault, hold it RACE_DELAY_US, then resolve it. */
+static void *race_uffd(void *arg)
+{
+	struct race *rc = arg;
+	struct pollfd pfd = { .fd = rc->uffd, .events = POLLIN };
+	struct uffdio_zeropage zero = {
+		.range = { .start = (uint64_t)rc->page, .len = PAGE_SIZE },
+	};
+	struct uffd_msg msg;
+
+	TEST_ASSERT(poll(&pfd, 1, 10000) == 1, "no userfault within 10 s");
+	TEST_ASSERT(read(rc->uffd, &msg, sizeof(msg)) == sizeof(msg) &&
+		    msg.event == UFFD_EVENT_PAGEFAULT, "userfaultfd read");
+	atomic_store(&rc->faulted, 1);
+	usleep(RACE_DELAY_US);
+	rc->resolved = now();
+	TEST_ASSERT(!ioctl(rc->uffd, UFFDIO_ZEROPAGE, &zero), "UFFDIO_ZEROPAGE: %s",
+		    strerror(errno));
+	return NULL;
+}
+
+static void test_emulated_race(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	pthread_t vcpu_thread, uffd_thread;
+	struct race rc = { 0 };
+	uint64_t *data;
+	struct kvm_vm *vm;
+	double returned;
+
+	rc.uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (rc.uffd < 0 || ioctl(rc.uffd, UFFDIO_API, &api)) {
+		ksft_test_result_skip("emulated race: no userfaultfd (%s)\n",
+				      strerror(errno));
+		return;
+	}
+	vm = create_vm(&rc.vcpu, guest_emulated);
+	vcpu_args_set(rc.vcpu, 1, OP_INSB);
+	rc.page = addr_gpa2hva(vm, NW_GPA);
+	/* Missing from the host: KVM's write into it has to wait for us. */
+	TEST_ASSERT(!madvise(rc.page, PAGE_SIZE, MADV_DONTNEED), "madvise");
+	reg.range.start = (uint64_t)rc.page;
+	reg.range.len = PAGE_SIZE;
+	TEST_ASSERT(!ioctl(rc.uffd, UFFDIO_REGISTER, &reg), "UFFDIO_REGISTER: %s",
+		    strerror(errno));
+
+	pthread_create(&uffd_thread, NULL, race_uffd, &rc);
+	pthread_create(&vcpu_thread, NULL, race_vcpu, &rc);
+	while (!atomic_load(&rc.faulted))
+		usleep(1000);
+
+	/* KVM checked the layer (nothing restricted yet) and is writing. */
+	set_attrs(vm, 0, NW_GPA, PAGE_SIZE, NW);
+	returned = now();
+
+	pthread_join(uffd_thread, NULL);
+	pthread_join(vcpu_thread, NULL);
+	data = rc.page;
+	TEST_ASSERT(!rc.run_errno, "KVM_RUN errno %d", rc.run_errno);
+	TEST_ASSERT(*data == PORT_BYTE * 0x0101010101010101ULL,
+		    "the emulated write did not complete: 0x%lx", *data);
+	if (returned < rc.resolved)
+		ksft_print_msg("KVM_SET_VTL_MEMORY_ATTRIBUTES returned %.0f ms before the write it allowed landed\n",
+			       (rc.resolved - returned) * 1000);
+	ksft_test_result(returned >= rc.resolved,
+			 "emulated race: the write in flight landed before the ioctl returned\n");
+	kvm_vm_free(vm);
+	close(rc.uffd);
+}
+
 /*
  * KVM_TRANSLATE walks for the VMM: a walk the layer refuses reports the
  * address as invalid and leaves kvm_run, here a pending KVM_EXIT_IO, alone.
@@ -767,14 +880,6 @@ static int set_batch(struct kvm_vm *vm, struct kvm_vtl_memory_attributes_entry *
 	return r;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void test_batch_bounds(void)
 {
 	const uint64_t span = KVM_VTL_MAX_BATCH_PAGES * PAGE_SIZE;
@@ -844,10 +949,11 @@ int main(int argc, char *argv[])
 	host_has_svm = kvm_cpu_has(X86_FEATURE_SVM);
 	vtl_supported_cpuid_without_nested();
 
-	ksft_set_plan(7);
+	ksft_set_plan(8);
 	test_nested();
 	test_prefault();
 	test_emulated();
+	test_emulated_race();
 	test_walks();
 	test_pv_pages();
 	test_hypercalls();

@@ -14,6 +14,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/kvm_host.h>
 #include <linux/nospec.h>
 #include <linux/overflow.h>
@@ -317,9 +318,62 @@ u8 __kvm_vtl_max_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
 }
 
 /*
+ * KVM's own accesses for a vCPU (emulation, software page walks, hypercall
+ * buffers) check the layer and then access the page.  A change of the
+ * layer must not return while an access allowed by the old attributes can
+ * still land, so every check opens a section in the vCPU
+ * (vcpu->arch.vtl_access_seq odd) that kvm_vtl_access_end() closes where
+ * no allowed access can be pending: after each VM exit is handled, after
+ * KVM_RUN completes userspace I/O, when KVM_RUN returns, when an emulation
+ * or KVM_TRANSLATE starts or ends.  kvm_vtl_wait_accesses() waits for the
+ * sections that were open when the new attributes were stored.
+ */
+static void kvm_vtl_access_begin(struct kvm_vcpu *vcpu)
+{
+	unsigned long seq = vcpu->arch.vtl_access_seq;
+
+	if (seq & 1)
+		return;
+	WRITE_ONCE(vcpu->arch.vtl_access_seq, seq + 1);
+	/*
+	 * Pairs with smp_mb() in kvm_vtl_wait_accesses(): either the writer
+	 * sees this section, or the check below sees its attributes.
+	 */
+	smp_mb();
+}
+
+/*
+ * Wait until no vCPU of @kvm is in a section that began before the caller
+ * stored new attributes.  A section lasts one exit's handling at most, and
+ * the caller holds no lock a vCPU could wait for in it.
+ */
+static void kvm_vtl_wait_accesses(struct kvm *kvm)
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i, seq;
+
+	/* Pairs with smp_mb() in kvm_vtl_access_begin(). */
+	smp_mb();
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		seq = READ_ONCE(vcpu->arch.vtl_access_seq);
+		if (!(seq & 1))
+			continue;
+		/*
+		 * Acquire: the vCPU's access is visible once it ended.  A
+		 * dying caller stops waiting (e.g. for a vCPU stuck on a
+		 * userfaultfd that the caller itself would have resolved).
+		 */
+		while (smp_load_acquire(&vcpu->arch.vtl_access_seq) == seq &&
+		       !fatal_signal_pending(current))
+			usleep_range(10, 50);
+	}
+}
+
+/*
  * Whether the vCPU's layer forbids @access (KVM_MEMORY_EXIT_FLAG_READ, _WRITE
  * or _EXECUTE) on @gfn.  As in the fault path, only memory (a memslot) is
- * protected.
+ * protected.  An allowed access must follow in the same section, see
+ * kvm_vtl_access_begin().
  */
 static bool kvm_vtl_forbids(struct kvm_vcpu *vcpu, gfn_t gfn, u64 access)
 {
@@ -327,6 +381,7 @@ static bool kvm_vtl_forbids(struct kvm_vcpu *vcpu, gfn_t gfn, u64 access)
 	struct kvm_vtl_layer *layer = &va->layers[vcpu->arch.vtl];
 	unsigned long attrs, deny = KVM_MEMORY_ATTRIBUTE_NR;
 
+	kvm_vtl_access_begin(vcpu);
 	if (xa_empty(&layer->attrs))
 		return false;
 
@@ -1137,15 +1192,12 @@ out_unlock:
 	mutex_unlock(&kvm->slots_lock);
 	*error_index = i;
 	/*
-	 * KVM's own accesses for a vCPU (emulation, page walks, hypercall
-	 * buffers) check the layer and then access the page, all inside the
-	 * vCPU's kvm->srcu read-side section.  Wait for the sections that may
-	 * have checked the old attributes, so that no such access lands after
-	 * this call returns.  Not under pv_lock or slots_lock: a vCPU may wait
-	 * for them inside its section.
+	 * No access that KVM makes for a vCPU and that the old attributes
+	 * allowed may land after this call returns.  Not under pv_lock or
+	 * slots_lock: a vCPU may wait for them while its section is open.
 	 */
 	if (restricted)
-		synchronize_srcu_expedited(&kvm->srcu);
+		kvm_vtl_wait_accesses(kvm);
 out_free:
 	kvfree(zaps);
 	kvfree(changes);

@@ -179,10 +179,28 @@ static inline bool kvm_vtl_take_exit(struct kvm_vcpu *vcpu)
 	return true;
 }
 
-/* Drop a refusal that no exit will report (KVM_TRANSLATE, a new emulation). */
+/*
+ * End the vCPU's checked-access section (see kvm_vtl_access_begin() in
+ * vtl.c): called where no access that passed a check of the layer can still
+ * be pending, so that KVM_SET_VTL_MEMORY_ATTRIBUTES need not wait for it.
+ */
+static inline void kvm_vtl_access_end(struct kvm_vcpu *vcpu)
+{
+	unsigned long seq = vcpu->arch.vtl_access_seq;
+
+	/* Orders the allowed access before the end the writer waits for. */
+	if (unlikely(seq & 1))
+		smp_store_release(&vcpu->arch.vtl_access_seq, seq + 1);
+}
+
+/*
+ * Drop a refusal that no exit will report (KVM_TRANSLATE, a new emulation,
+ * a new VM exit); no checked access is pending there either.
+ */
 static inline void kvm_vtl_forget_exit(struct kvm_vcpu *vcpu)
 {
 	vcpu->arch.vtl_exit_flags = 0;
+	kvm_vtl_access_end(vcpu);
 }
 
 #endif /* __KVM_X86_MMU_VTL_H */
