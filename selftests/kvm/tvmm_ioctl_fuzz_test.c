@@ -661,9 +661,9 @@ static atomic_ulong churn_changes;
  * The churn thread may give CHURN_SLOT a guest_memfd binding whose
  * userspace_addr maps another file or another offset of the churn file
  * (a mutated offset or fd).  A shared fault then goes through a host page
- * that belongs to some other binding, and if that one is private the host
- * mapping refuses it: KVM_RUN fails with a bare -EFAULT, as upstream does
- * for memslot memory the host cannot map.  odd_slot_present says such a
+ * whose file offset is bound at another gfn, and if that gfn is private the
+ * host mapping refuses it: KVM_RUN fails with a bare -EFAULT, as upstream
+ * does for memslot memory the host cannot map.  odd_slot_present says such a
  * slot may be installed (set before the ioctl, cleared once it is gone),
  * odd_slot_epoch counts them; runs that overlap one may fail that way.
  */
