@@ -846,7 +846,7 @@ static void *churn_thread(void *arg)
 	struct churner *c = arg;
 	struct area_ctx *ctx = c->ctx;
 	struct rng *r = &c->w.rng;
-	bool present = false;
+	bool present = false, present_odd = false;
 	char buf[256];
 
 	while (!atomic_load(&ctx->stop)) {
@@ -886,10 +886,9 @@ static void *churn_thread(void *arg)
 		      (reg.guest_memfd != (uint32_t)ctx->churn_fd ||
 		       reg.userspace_addr - (uint64_t)ctx->churn_hva !=
 		       reg.guest_memfd_offset);
-		if (odd) {
+		/* Visible to vCPUs before the ioctl returns. */
+		if (odd)
 			atomic_store(&odd_slot_present, true);
-			atomic_fetch_add(&odd_slot_epoch, 1);
-		}
 		atomic_fetch_add(&churn_changes, 1);
 		ret = set_region(ctx->vm, &reg);
 		e = errno;
@@ -899,14 +898,18 @@ static void *churn_thread(void *arg)
 		if (!ret && reg.slot == CHURN_SLOT) {
 			present = reg.memory_size;
 			c->created += present;
-			/* Gone, or replaced by a slot that is not odd. */
-			atomic_store(&odd_slot_present, odd);
+			present_odd = odd;
+			/* Before clearing the flag: runs that saw it see this. */
+			if (odd)
+				atomic_fetch_add(&odd_slot_epoch, 1);
 		} else if (!ret) {
 			/* A mutated slot that KVM accepted: take it away again. */
 			reg.memory_size = 0;
 			reg.flags = 0;
 			set_region(ctx->vm, &reg);
 		}
+		/* Gone, replaced, or as it was if the ioctl failed. */
+		atomic_store(&odd_slot_present, present && present_odd);
 		usleep(below(r, 2000));
 	}
 	return NULL;

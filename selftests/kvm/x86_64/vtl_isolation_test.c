@@ -238,9 +238,20 @@ static void test_nested(void)
 			cpuid->entries[i].ebx |= BIT(2);
 	}
 	r = __vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid);
-	free(cpuid);
 	TEST_ASSERT(r == -1 && errno == EINVAL,
 		    "KVM_SET_CPUID2 with SGX: %d errno %d, expected EINVAL", r, errno);
+	/* KVM finds leaf 7.0 in an entry of another index without the flag. */
+	for (i = 0; i < cpuid->nent; i++) {
+		if (cpuid->entries[i].function == 7 && cpuid->entries[i].index == 0) {
+			cpuid->entries[i].index = 5;
+			cpuid->entries[i].flags &= ~KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		}
+	}
+	r = __vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid);
+	free(cpuid);
+	TEST_ASSERT(r == -1 && errno == EINVAL,
+		    "KVM_SET_CPUID2 with SGX in leaf 7, index 5, no significant index: %d errno %d, expected EINVAL",
+		    r, errno);
 
 	/* The host cannot put the vCPU in guest mode either. */
 	if (kvm_has_cap(KVM_CAP_NESTED_STATE)) {
@@ -575,6 +586,11 @@ static void *race_uffd(void *arg)
 	TEST_ASSERT(poll(&pfd, 1, 10000) == 1, "no userfault within 10 s");
 	TEST_ASSERT(read(rc->uffd, &msg, sizeof(msg)) == sizeof(msg) &&
 		    msg.event == UFFD_EVENT_PAGEFAULT, "userfaultfd read");
+	/* KVM's write into the page, not an earlier touch of it. */
+	TEST_ASSERT(msg.arg.pagefault.address == (uint64_t)rc->page &&
+		    (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE),
+		    "userfault at 0x%llx flags 0x%llx", msg.arg.pagefault.address,
+		    msg.arg.pagefault.flags);
 	atomic_store(&rc->faulted, 1);
 	usleep(RACE_DELAY_US);
 	rc->resolved = now();

@@ -208,8 +208,10 @@ int kvm_vtl_check_cpuid(struct kvm_vcpu *vcpu,
 			return -EINVAL;
 		if (e->function == 0x80000001 && (e->ecx & feature_bit(SVM)))
 			return -EINVAL;
-		if (e->function == 7 && e->index == 0 &&
-		    (e->ebx & feature_bit(SGX)))
+		/* An entry without a significant index answers every subleaf. */
+		if (e->function == 7 && (e->ebx & feature_bit(SGX)) &&
+		    (e->index == 0 ||
+		     !(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX)))
 			return -EINVAL;
 	}
 	return 0;

@@ -58,8 +58,9 @@ static inline bool kvm_vtl_deny_fetch(struct kvm_vcpu *vcpu, gpa_t gpa)
 
 /*
  * kvm_read_guest() and kvm_write_guest() for a buffer a hypercall of the
- * running vCPU names: -EFAULT, as for a gpa without memory, when the vCPU's
- * layer forbids the access on one of its pages.
+ * running vCPU names (and for its SMM state-save area): -EFAULT, as for a
+ * gpa without memory, when the vCPU's layer forbids the access on one of
+ * its pages.
  */
 static inline int kvm_vtl_read_guest(struct kvm *kvm, gpa_t gpa, void *data,
 				     unsigned long len)
@@ -87,6 +88,15 @@ static inline int kvm_vtl_write_guest(struct kvm *kvm, gpa_t gpa,
 		return -EFAULT;
 	return kvm_write_guest(kvm, gpa, data, len);
 }
+
+static inline int kvm_vtl_vcpu_write_guest(struct kvm_vcpu *vcpu, gpa_t gpa,
+					   const void *data, unsigned long len)
+{
+	if (unlikely(vcpu->kvm->arch.vtl_attrs) &&
+	    __kvm_vtl_check_range(vcpu->kvm, gpa, len, true))
+		return -EFAULT;
+	return kvm_vcpu_write_guest(vcpu, gpa, data, len);
+}
 #else
 static inline bool kvm_vtl_deny_fetch(struct kvm_vcpu *vcpu, gpa_t gpa)
 {
@@ -109,6 +119,12 @@ static inline int kvm_vtl_write_guest(struct kvm *kvm, gpa_t gpa,
 				      const void *data, unsigned long len)
 {
 	return kvm_write_guest(kvm, gpa, data, len);
+}
+
+static inline int kvm_vtl_vcpu_write_guest(struct kvm_vcpu *vcpu, gpa_t gpa,
+					   const void *data, unsigned long len)
+{
+	return kvm_vcpu_write_guest(vcpu, gpa, data, len);
 }
 
 static inline bool kvm_vtl_deny_emulated(struct kvm_vcpu *vcpu, gpa_t gpa,
@@ -188,9 +204,10 @@ static inline void kvm_vtl_access_end(struct kvm_vcpu *vcpu)
 {
 	unsigned long seq = vcpu->arch.vtl_access_seq;
 
-	/* Orders the allowed access before the end the writer waits for. */
-	if (unlikely(seq & 1))
+	if (unlikely(seq & 1)) {
+		/* Orders the allowed access before the end the writer waits for. */
 		smp_store_release(&vcpu->arch.vtl_access_seq, seq + 1);
+	}
 }
 
 /*
