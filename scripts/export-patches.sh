@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # Export patches/series as a git format-patch series against the pristine
 # 6.12 tree, with each new file in the patch that names it on its
-# "tvmm-new-files:" line; patches with a "tvmm-local:" line (tvmm's own
-# tests of the build) are left out.  Then prove the series: it must "git am" onto a
-# fresh pristine tree and checkpatch.pl --strict must find no errors.
+# "tvmm-new-files:" line, as the series has it there (later patches may
+# change it with ordinary diffs, see lib.sh); patches with a "tvmm-local:"
+# line (tvmm's own tests of the build) are left out.  Then prove the series:
+# it must "git am" onto a fresh pristine tree and checkpatch.pl --strict must
+# find no errors.
 #   usage: export-patches.sh [outdir]      (default: out/patches)
 #
 # The patches in the repo carry no author and no Signed-off-by: the
@@ -48,22 +50,25 @@ if ! git -C "$REPO" rev-parse -q --verify refs/tags/pristine >/dev/null 2>&1; th
 	git_ tag pristine
 fi
 
-series() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/patches/series"; }
-
 git_ checkout -q -f --detach pristine
 git_ clean -q -fdx
-for p in $(series); do
+i=0
+for p in $(series_list); do
+	i=$((i + 1))
 	f=$TOP/patches/$p
 	# tvmm's own test of the build: applied by prepare.sh, never exported.
 	grep -q '^tvmm-local:' "$f" && continue
+	# Diffs to upstream files and to new files earlier patches added.
 	if grep -q '^--- ' "$f"; then
 		git_ apply --index "$f" || die "$p does not apply"
 	fi
-	for n in $(sed -n 's/^tvmm-new-files://p' "$f"); do
-		case $n in selftests/*) dest=tools/testing/$n ;; *) dest=$n ;; esac
+	# The new files it adds, as this patch leaves them (see lib.sh).
+	series_new_files_at "$i" "$BUILD/export-new"
+	for n in $(patch_new_files "$p"); do
+		dest=$(tree_path "$n")
 		[ -f "$TOP/$n" ] || die "$p names $n, which does not exist"
 		mkdir -p "$REPO/$(dirname "$dest")"
-		cp "$TOP/$n" "$REPO/$dest"
+		cp "$BUILD/export-new/$dest" "$REPO/$dest"
 		git_ add -f "$dest"
 	done
 	from=$AUTHOR
@@ -83,6 +88,16 @@ for n in $(cd "$TOP" && find virt arch include Documentation selftests -type f \
 	grep -qx "tvmm-new-files:.*\b$n\b.*" "$TOP"/patches/*.patch ||
 		die "$n is not named by any patch's tvmm-new-files line"
 done
+
+# The series ends with the new files exactly as the repo holds them.
+for p in $(series_list); do
+	grep -q '^tvmm-local:' "$TOP/patches/$p" && continue
+	for n in $(patch_new_files "$p"); do
+		cmp -s "$TOP/$n" "$REPO/$(tree_path "$n")" ||
+			die "$n: the series does not end with the repo's version"
+	done
+done
+rm -rf "$BUILD/export-new" "$BUILD/export-new.list"
 
 rm -rf "$OUTDIR"
 mkdir -p "$OUTDIR"

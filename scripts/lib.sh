@@ -63,3 +63,61 @@ hash_files() {
 # Print a stamp key; compare with stamp_ok DIR KEY, write with stamp_set.
 stamp_ok() { [ -f "$1/.tvmm-stamp" ] && [ "$(cat "$1/.tvmm-stamp")" = "$2" ]; }
 stamp_set() { printf '%s\n' "$2" > "$1/.tvmm-stamp"; }
+
+# ------------------------------------------------------------ the series
+# patches/series holds the series in order.  A patch names the new files it
+# adds on its "tvmm-new-files:" line; the repo holds each new file at its
+# upstream path in its final form (selftests/ for tools/testing/selftests/).
+# A later patch may change a new file with an ordinary diff, as a kernel
+# series grows a file it added: the file as an earlier patch left it is the
+# final one with those later diffs taken back (series_new_files_at).
+
+series_list() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/patches/series"; }
+
+# Where a repo file lands in the kernel tree.
+tree_path() {
+	case $1 in
+	selftests/*) echo "tools/testing/$1" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# The new files one patch adds, as repo paths.
+patch_new_files() { sed -n 's/^tvmm-new-files://p' "$TOP/patches/$1" | tr ' ' '\n' | sed '/^$/d'; }
+
+# The diff sections of a patch (stdin) whose file is (keep) or is not (drop)
+# one of the tree paths listed in the file $2.  The text before the first
+# section (the commit message) goes.
+patch_filter() {
+	awk -v mode="$1" -v list="$2" '
+		BEGIN { while ((getline l < list) > 0) f[l] = 1 }
+		/^diff --git / { p = $3; sub(/^a\//, "", p); sect = 1
+				 keep = (mode == "keep") == (p in f) }
+		sect && keep'
+}
+
+# Write into the directory $2 (tree layout) the new files as the first $1
+# patches of the series leave them, and their tree paths into "$2.list".
+series_new_files_at() {
+	local upto=$1 dest=$2 p f t i
+	local -a pl
+	mapfile -t pl < <(series_list)
+	rm -rf "$dest"
+	mkdir -p "$dest"
+	for p in "${pl[@]:0:upto}"; do
+		for f in $(patch_new_files "$p"); do
+			t=$(tree_path "$f")
+			mkdir -p "$dest/$(dirname "$t")"
+			cp "$TOP/$f" "$dest/$t"
+			echo "$t"
+		done
+	done > "$dest.list"
+	for ((i = ${#pl[@]} - 1; i >= upto; i--)); do
+		patch_filter keep "$dest.list" < "$TOP/patches/${pl[i]}" > "$dest.diff"
+		[ -s "$dest.diff" ] || continue
+		patch -d "$dest" -p1 -R -F0 --batch --no-backup-if-mismatch -s \
+			< "$dest.diff" >&2 ||
+			die "${pl[i]}: its changes to new files do not come off their final form"
+	done
+	rm -f "$dest.diff"
+}

@@ -32,10 +32,11 @@ overlay_dest() {
 	esac
 }
 
-series() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/patches/series" 2>/dev/null || true; }
+series() { series_list 2>/dev/null || true; }
 
 # TVMM_SERIES_UPTO=N prepares the tree as of the N-th patch (for bisecting the
-# series): later patches, and the new files only they name, are left out.
+# series): later patches, and the new files only they name, are left out, and
+# the new files are as the first N patches leave them (see lib.sh).
 
 mkdir -p "$SRC" "$(dirname "$PRISTINE")"
 echo "$PRISTINE" > "$SRC/pristine-path"
@@ -54,8 +55,8 @@ mapfile -t files < <(overlay_files)
 mapfile -t patches < <(series)
 if [ -n "${TVMM_SERIES_UPTO:-}" ]; then
 	patches=("${patches[@]:0:$TVMM_SERIES_UPTO}")
-	mapfile -t later < <(series | tail -n +$((TVMM_SERIES_UPTO + 1)) |
-		sed "s|^|$TOP/patches/|" | xargs -r sed -n 's/^tvmm-new-files://p' | tr ' ' '\n' | sed '/^$/d')
+	mapfile -t later < <(for p in $(series | tail -n +$((TVMM_SERIES_UPTO + 1))); do
+		patch_new_files "$p"; done)
 	mapfile -t files < <(printf '%s\n' "${files[@]}" | grep -vxF -f <(printf '%s\n' "${later[@]}" "") )
 fi
 inputs=("$TOP/Kbuild" "$TOP/scripts/prepare.sh")
@@ -68,15 +69,25 @@ fi
 
 log "preparing tree (${#patches[@]} patches, ${#files[@]} new files)"
 rm -rf "$STAGE"
+# The repo holds the new files' final form: the patches' diffs to new files
+# are left out, and a partial series takes its new files from UPTO.
+UPTO=$SRC/upto
+for p in $(series); do
+	for f in $(patch_new_files "$p"); do tree_path "$f"; done
+done > "$SRC/new-files.list"
+if [ -n "${TVMM_SERIES_UPTO:-}" ]; then
+	series_new_files_at "$TVMM_SERIES_UPTO" "$UPTO"
+fi
 # Hard links are cheap; fall back to a copy across file systems.
 cp -al "$PRISTINE" "$STAGE" 2>/dev/null || { rm -rf "$STAGE"; cp -a "$PRISTINE" "$STAGE"; }
 rm -f "$STAGE/.tvmm-stamp"
 for p in "${patches[@]}"; do
 	[ -f "$TOP/patches/$p" ] || die "patches/series names $p, which does not exist"
-	# A patch may only add new files (listed in its notes); then there is no diff.
-	grep -q '^--- ' "$TOP/patches/$p" || continue
+	# Diffs to new files are left out (see above); a patch may have no other.
+	patch_filter drop "$SRC/new-files.list" < "$TOP/patches/$p" > "$SRC/upstream.diff"
+	[ -s "$SRC/upstream.diff" ] || continue
 	rej=$SRC/$p.rej
-	if ! out=$(cd "$STAGE" && patch -p1 --forward --batch --no-backup-if-mismatch -r "$rej" < "$TOP/patches/$p" 2>&1); then
+	if ! out=$(cd "$STAGE" && patch -p1 --forward --batch --no-backup-if-mismatch -r "$rej" < "$SRC/upstream.diff" 2>&1); then
 		printf '%s\n' "$out" >&2
 		[ -f "$rej" ] && { echo "--- reject:" >&2; cat "$rej" >&2; }
 		die "patch $p does not apply to linux-source-6.12 $ver"
@@ -86,7 +97,11 @@ for f in "${files[@]}"; do
 	d=$STAGE/$(overlay_dest "$f")
 	mkdir -p "$(dirname "$d")"
 	rm -f "$d"
-	cp "$TOP/$f" "$d"
+	if [ -n "${TVMM_SERIES_UPTO:-}" ] && [ -f "$UPTO/$(overlay_dest "$f")" ]; then
+		cp "$UPTO/$(overlay_dest "$f")" "$d"
+	else
+		cp "$TOP/$f" "$d"
+	fi
 done
 # Out-of-tree entry for each arch's KVM directory (see Kbuild).
 for a in x86 riscv; do
