@@ -300,9 +300,9 @@ typedef int (*kvm_gmem_offset_fn)(struct kvm_gmem *gmem,
 				  struct address_space *mapping, pgoff_t index);
 
 static int kvm_gmem_walk_private(struct kvm_gmem *gmem,
-				     struct kvm_memory_slot *slot,
-				     struct address_space *mapping,
-				     kvm_gmem_offset_fn fn)
+				 struct kvm_memory_slot *slot,
+				 struct address_space *mapping,
+				 kvm_gmem_offset_fn fn)
 {
 	struct kvm *kvm = gmem->kvm;
 	unsigned long gfn;
