@@ -586,7 +586,6 @@ static gfn_t kvm_vtl_pv_end(gpa_t gpa, unsigned int size)
 	return gpa_to_gfn(gpa + size - 1) + 1;
 }
 
-/* Whether a layer forbids reads or writes of a gfn in [start, end). */
 /* Whether any layer has one of @attrs on a gfn in [@start, @end). */
 static bool kvm_vtl_any_layer_has(struct kvm_vtl_attrs *va, gfn_t start,
 				  gfn_t end, unsigned long attrs)
