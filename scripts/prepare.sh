@@ -18,18 +18,12 @@ PRISTINE=$CACHE/src/linux-source-$ver
 TREE=$SRC/tree
 STAGE=$SRC/stage
 
-# Repo directories overlaid onto the tree, and where they land.
+# Repo directories overlaid onto the tree (where each lands: tree_path, lib.sh).
 overlay_files() {
 	local d
 	for d in virt arch include Documentation selftests; do
 		[ ! -d "$TOP/$d" ] || (cd "$TOP" && find "$d" -type f)
 	done | LC_ALL=C sort
-}
-overlay_dest() {
-	case $1 in
-	selftests/*) echo "tools/testing/$1" ;;
-	*) echo "$1" ;;
-	esac
 }
 
 series() { series_list 2>/dev/null || true; }
@@ -94,11 +88,11 @@ for p in "${patches[@]}"; do
 	fi
 done
 for f in "${files[@]}"; do
-	d=$STAGE/$(overlay_dest "$f")
+	d=$STAGE/$(tree_path "$f")
 	mkdir -p "$(dirname "$d")"
 	rm -f "$d"
-	if [ -n "${TVMM_SERIES_UPTO:-}" ] && [ -f "$UPTO/$(overlay_dest "$f")" ]; then
-		cp "$UPTO/$(overlay_dest "$f")" "$d"
+	if [ -n "${TVMM_SERIES_UPTO:-}" ] && [ -f "$UPTO/$(tree_path "$f")" ]; then
+		cp "$UPTO/$(tree_path "$f")" "$d"
 	else
 		cp "$TOP/$f" "$d"
 	fi
@@ -115,9 +109,9 @@ rsync -rlc "$STAGE/" "$TREE/"
 # Files an earlier overlay added that are gone now.
 manifest=$SRC/overlay.list
 if [ -f "$manifest" ]; then
-	comm -23 "$manifest" <(for f in "${files[@]}"; do overlay_dest "$f"; done | LC_ALL=C sort) |
+	comm -23 "$manifest" <(for f in "${files[@]}"; do tree_path "$f"; done | LC_ALL=C sort) |
 		while read -r gone; do [ -e "$PRISTINE/$gone" ] || rm -f "$TREE/$gone"; done
 fi
-for f in "${files[@]}"; do overlay_dest "$f"; done | LC_ALL=C sort > "$manifest"
+for f in "${files[@]}"; do tree_path "$f"; done | LC_ALL=C sort > "$manifest"
 rm -rf "$STAGE"
 stamp_set "$TREE" "$key"
