@@ -40,7 +40,8 @@ DEFAULT_TIMEOUT = 300
 BOOT_SLACK = 180
 # Multi-threaded TCG races cross-modifying code: a static key flipped by KVM
 # (e.g. the preempt notifiers on first VM create) was seen to Oops on a stale
-# int3.  One TCG thread was measured as fast for these tests; override with
+# int3 (tests/x86_64/scripts/tvmm_hostenv pins those keys for the boots that
+# need several threads).  One TCG thread was measured as fast for these tests; override with
 # TVMM_TCG_THREAD=multi.
 TCG_THREAD = os.environ.get("TVMM_TCG_THREAD", "single")
 # TVMM_ICOUNT=SHIFT: the guest's clock counts executed instructions
