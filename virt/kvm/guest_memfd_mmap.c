@@ -386,7 +386,8 @@ void kvm_gmem_unbind_private(struct kvm_gmem *gmem, struct kvm_memory_slot *slot
  * kvm_gmem_unmap_shared_end(), so the range cannot be mapped again before
  * its attributes are updated.
  *
- * Return: 0, or -EBUSY if a page in the range is pinned by the host.
+ * Return: 0, or -EBUSY if the host holds a reference to a page in the range
+ * (a pin, a get_user_pages() reference, a pipe buffer).
  */
 int kvm_gmem_unmap_shared_begin(struct kvm *kvm, gfn_t start, gfn_t end)
 {

@@ -111,7 +111,9 @@ static struct kvm_sw_tvm *sw_tvm_get(struct kvm *kvm)
 	return tvm;
 }
 
-static int sw_tvm_extend(struct kvm_sw_tvm *tvm, gpa_t gpa, const void *content)
+/* The digest after @content at @gpa, into @next; tvm->digest is unchanged. */
+static int sw_tvm_extend(struct kvm_sw_tvm *tvm, gpa_t gpa, const void *content,
+			 u8 next[KVM_TVM_DIGEST_SIZE])
 {
 	SHASH_DESC_ON_STACK(desc, tvm->tfm);
 	__le64 hdr[2] = { cpu_to_le64(gpa), cpu_to_le64(PAGE_SIZE) };
@@ -122,7 +124,7 @@ static int sw_tvm_extend(struct kvm_sw_tvm *tvm, gpa_t gpa, const void *content)
 	    crypto_shash_update(desc, tvm->digest, sizeof(tvm->digest)) ?:
 	    crypto_shash_update(desc, (const u8 *)hdr, sizeof(hdr)) ?:
 	    crypto_shash_update(desc, content, PAGE_SIZE) ?:
-	    crypto_shash_final(desc, tvm->digest);
+	    crypto_shash_final(desc, next);
 	shash_desc_zero(desc);
 	return r;
 }
@@ -160,6 +162,7 @@ static int sw_tvm_post_populate(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn,
 				void __user *src, int order, void *opaque)
 {
 	struct sw_tvm_page *page = opaque;
+	u8 next[KVM_TVM_DIGEST_SIZE];
 	void *dst;
 	int r;
 
@@ -167,9 +170,14 @@ static int sw_tvm_post_populate(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn,
 		return -EIO;
 
 	/*
-	 * Seal the page and remember its gfn before it counts: a page that
-	 * cannot be held private is not measured.
+	 * Measure, then seal the page and remember its gfn, and only then let
+	 * the measurement count: a failure at any step leaves neither a sealed
+	 * page outside the digest nor a digest over a page that is not held
+	 * private.  Sealing is for good, so it is the last step that can fail.
 	 */
+	r = sw_tvm_extend(page->tvm, gfn_to_gpa(gfn), page->src, next);
+	if (r)
+		return r;
 	r = xa_err(xa_store(&page->tvm->measured, gfn, xa_mk_value(1),
 			    GFP_KERNEL_ACCOUNT));
 	if (!r)
@@ -178,10 +186,7 @@ static int sw_tvm_post_populate(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn,
 		xa_erase(&page->tvm->measured, gfn);
 		return r;
 	}
-
-	r = sw_tvm_extend(page->tvm, gfn_to_gpa(gfn), page->src);
-	if (r)
-		return r;
+	memcpy(page->tvm->digest, next, sizeof(next));
 
 	dst = kmap_local_pfn(pfn);
 	memcpy(dst, page->src, PAGE_SIZE);

@@ -32,6 +32,12 @@
  *    may not write (or read) exits at the page table's gpa, the entry
  *    unchanged; KVM_TRANSLATE of such an address says "invalid" and leaves
  *    kvm_run alone.
+ *  - pdptes: KVM_SET_SREGS and KVM_SET_SREGS2 into PAE paging load the
+ *    PDPTEs from the page CR3 names; from a page VTL0 may not read they are
+ *    not loaded (KVM_GET_SREGS2 never shows its content).
+ *  - smm: KVM writes the SMM state-save area on SMI and reads it on RSM.
+ *    On a page VTL0 may not write, the SMI kills the VM (EIO) with nothing
+ *    written; on a page it may not read, RSM shuts the vCPU down.
  *  - hypercall buffers: an in-kernel Hyper-V hypercall does not read its
  *    input from a page VTL0 may not read (HV_STATUS_INVALID_HYPERCALL_INPUT
  *    instead of success), KVM_HC_CLOCK_PAIRING does not write its result
@@ -689,6 +695,211 @@ static void test_walks(void)
 	ksft_test_result(ok, "page walks: page-table reads and A/D updates follow the layer\n");
 }
 
+/* ---------------------------------------------------------------- pdptes */
+
+#define PDPT_OK_GPA	(TEST_GPA + 8 * PAGE_SIZE)
+#define PDPT_NR_GPA	(TEST_GPA + 9 * PAGE_SIZE)
+
+/* Four present PDPTEs, no reserved bit set, that say which page held them. */
+static void fill_pdpt(struct kvm_vm *vm, uint64_t gpa, uint64_t tag)
+{
+	uint64_t *pdpt = addr_gpa2hva(vm, gpa);
+	int i;
+
+	for (i = 0; i < 4; i++)
+		pdpt[i] = tag + ((uint64_t)(i + 1) << 12) + PTE_P;
+}
+
+/*
+ * Put the vCPU in 32-bit PAE paging with CR3 at @cr3, by KVM_SET_SREGS2 or
+ * KVM_SET_SREGS (both load the PDPTEs from memory), and read back the
+ * PDPTEs KVM holds.
+ */
+static void set_pae(struct kvm_vcpu *vcpu, uint64_t cr3, bool v2,
+		    uint64_t pdptrs[4])
+{
+	struct kvm_sregs2 s2;
+
+	vcpu_ioctl(vcpu, KVM_GET_SREGS2, &s2);
+	s2.efer &= ~(EFER_LME | EFER_LMA);
+	s2.cs.l = 0;
+	s2.cs.db = 1;
+	s2.cr3 = cr3;
+	s2.flags = 0;
+	if (v2) {
+		vcpu_ioctl(vcpu, KVM_SET_SREGS2, &s2);
+	} else {
+		struct kvm_sregs s;
+
+		vcpu_sregs_get(vcpu, &s);
+		s.efer = s2.efer;
+		s.cs = s2.cs;
+		s.cr3 = cr3;
+		vcpu_sregs_set(vcpu, &s);
+	}
+	vcpu_ioctl(vcpu, KVM_GET_SREGS2, &s2);
+	TEST_ASSERT(s2.flags & KVM_SREGS2_FLAGS_PDPTRS_VALID,
+		    "KVM_GET_SREGS2 reports no PDPTEs in PAE paging");
+	memcpy(pdptrs, s2.pdptrs, sizeof(s2.pdptrs));
+}
+
+/*
+ * KVM_SET_SREGS(2) loads the PDPTEs from the page CR3 names, for the vCPU:
+ * a page its VTL may not read is refused like an invalid PDPT, and the
+ * PDPTEs KVM holds (KVM_GET_SREGS2, and what the vCPU would translate with)
+ * never show its content.  A readable page is loaded, so the test can tell.
+ */
+static void test_pdptes(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint64_t got[4], *secret;
+	bool ok = true;
+	int v2;
+
+	if (!kvm_has_cap(KVM_CAP_SREGS2)) {
+		ksft_test_result_skip("pdptes: no KVM_CAP_SREGS2\n");
+		return;
+	}
+	for (v2 = 0; v2 <= 1; v2++) {
+		const char *how = v2 ? "KVM_SET_SREGS2" : "KVM_SET_SREGS";
+
+		vm = create_vm(&vcpu, guest_nothing);
+		fill_pdpt(vm, PDPT_OK_GPA, 0x10000000);
+		fill_pdpt(vm, PDPT_NR_GPA, 0x20000000);
+		secret = addr_gpa2hva(vm, PDPT_NR_GPA);
+		set_attrs(vm, 0, PDPT_NR_GPA, PAGE_SIZE, NR | NW | NX);
+
+		set_pae(vcpu, PDPT_OK_GPA, v2, got);
+		TEST_ASSERT(!memcmp(got, addr_gpa2hva(vm, PDPT_OK_GPA), sizeof(got)),
+			    "%s: a readable PDPT was not loaded: PDPTE0 0x%lx",
+			    how, got[0]);
+
+		set_pae(vcpu, PDPT_NR_GPA, v2, got);
+		if (!memcmp(got, secret, sizeof(got))) {
+			ksft_print_msg("%s: PDPTEs loaded from a page VTL0 may not read (0x%lx)\n",
+				       how, got[0]);
+			ok = false;
+		}
+		kvm_vm_free(vm);
+	}
+	ksft_test_result(ok, "pdptes: KVM does not load PDPTEs from a page the VTL may not read\n");
+}
+
+/* ------------------------------------------------------------------- smm */
+
+/*
+ * SMRAM: a memslot of the SMM address space, with SMBASE moved there
+ * (KVM_SET_MSRS, as firmware would with RSM): the SMI handler at SMBASE +
+ * 0x8000, the state-save area at SMBASE + 0xfe00, on the last page.
+ */
+#define SMBASE		0x1000000ULL
+#define SMRAM_SLOT	((1 << 16) | 1)
+#define SMRAM_PAGES	16
+#define SMM_SAVE_GPA	(SMBASE + 0xfe00)
+#define SMM_SAVE_PAGE	(SMBASE + 0xf000)
+#define SMM_PORT	0x80
+
+/* 16-bit: out %al, $SMM_PORT; rsm */
+static const uint8_t smm_handler[] = { 0xe6, SMM_PORT, 0x0f, 0xaa };
+
+static struct kvm_vm *smm_vm(struct kvm_vcpu **vcpu)
+{
+	struct kvm_vm *vm = create_vm(vcpu, guest_nothing);
+
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, SMBASE, SMRAM_SLOT,
+				    SMRAM_PAGES, 0);
+	memset(addr_gpa2hva(vm, SMBASE), 0, SMRAM_PAGES * PAGE_SIZE);
+	memcpy(addr_gpa2hva(vm, SMBASE + 0x8000), smm_handler, sizeof(smm_handler));
+	vcpu_set_msr(*vcpu, MSR_IA32_SMBASE, SMBASE);
+	return vm;
+}
+
+static bool smm_save_area_blank(struct kvm_vm *vm)
+{
+	uint8_t *p = addr_gpa2hva(vm, SMM_SAVE_GPA);
+	int i;
+
+	for (i = 0; i < 0x200; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Enter SMM (KVM_SMI, KVM_RUN); true if the handler ran to its OUT. */
+static bool smm_enter(struct kvm_vcpu *vcpu)
+{
+	vcpu_ioctl(vcpu, KVM_SMI, NULL);
+	if (__vcpu_run(vcpu))
+		return false;
+	return vcpu->run->exit_reason == KVM_EXIT_IO &&
+	       vcpu->run->io.port == SMM_PORT;
+}
+
+/*
+ * KVM writes the SMM state-save area on SMI and reads it on RSM, for the
+ * vCPU.  A state-save area on a page VTL0 may not write is not written: the
+ * VM is dead (EIO), as for any SMM entry KVM cannot make.  A state-save
+ * area VTL0 may not read is not read on RSM: the vCPU shuts down.  With no
+ * restriction both work, so the test can tell.
+ */
+static void test_smm(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	bool ok = true;
+	int r;
+
+	if (!kvm_has_cap(KVM_CAP_X86_SMM)) {
+		ksft_test_result_skip("smm: no KVM_CAP_X86_SMM\n");
+		return;
+	}
+
+	/* Unrestricted: the SMI saves state, RSM restores it, the guest ends. */
+	vm = smm_vm(&vcpu);
+	TEST_ASSERT(smm_enter(vcpu), "SMI: exit %u, errno %d", vcpu->run->exit_reason,
+		    errno);
+	TEST_ASSERT(!smm_save_area_blank(vm), "SMI: no state saved");
+	vcpu_run(vcpu);
+	TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_DONE, "RSM: exit %u (%s)",
+		    vcpu->run->exit_reason, exit_reason_str(vcpu->run->exit_reason));
+	kvm_vm_free(vm);
+
+	/* The state-save area on a page VTL0 may not write: nothing written. */
+	vm = smm_vm(&vcpu);
+	set_attrs(vm, 0, SMM_SAVE_PAGE, PAGE_SIZE, NW);
+	vcpu_ioctl(vcpu, KVM_SMI, NULL);
+	r = __vcpu_run(vcpu);
+	if (r != -1 || errno != EIO) {
+		ksft_print_msg("SMI, save area NW: KVM_RUN %d errno %d exit %u, expected EIO\n",
+			       r, errno, vcpu->run->exit_reason);
+		ok = false;
+	}
+	if (!smm_save_area_blank(vm)) {
+		ksft_print_msg("SMI: KVM wrote the state-save area on a page VTL0 may not write\n");
+		ok = false;
+	}
+	/* A dead VM refuses the memslot deletions of kvm_vm_free(). */
+	kvm_vm_release(vm);
+
+	/* In SMM, the state-save area made unreadable: RSM does not read it. */
+	vm = smm_vm(&vcpu);
+	TEST_ASSERT(smm_enter(vcpu), "SMI: exit %u, errno %d", vcpu->run->exit_reason,
+		    errno);
+	set_attrs(vm, 0, SMM_SAVE_PAGE, PAGE_SIZE, NR | NW | NX);
+	r = __vcpu_run(vcpu);
+	if (r || vcpu->run->exit_reason != KVM_EXIT_SHUTDOWN) {
+		ksft_print_msg("RSM, save area NR: KVM_RUN %d errno %d exit %u (%s), expected a shutdown\n",
+			       r, r ? errno : 0, vcpu->run->exit_reason,
+			       exit_reason_str(vcpu->run->exit_reason));
+		ok = false;
+	}
+	kvm_vm_free(vm);
+
+	ksft_test_result(ok, "smm: the state-save area follows the layer on SMI and RSM\n");
+}
+
 /* -------------------------------------------------------------- pv pages */
 
 #define FREE_GPA	(TEST_GPA + 3 * PAGE_SIZE)
@@ -965,12 +1176,14 @@ int main(int argc, char *argv[])
 	host_has_svm = kvm_cpu_has(X86_FEATURE_SVM);
 	vtl_supported_cpuid_without_nested();
 
-	ksft_set_plan(8);
+	ksft_set_plan(10);
 	test_nested();
 	test_prefault();
 	test_emulated();
 	test_emulated_race();
 	test_walks();
+	test_pdptes();
+	test_smm();
 	test_pv_pages();
 	test_hypercalls();
 	test_batch_bounds();

@@ -12,17 +12,17 @@
  *
  * Documentation/virt/kvm/x86/vtl-memory-attributes.rst describes the UAPI.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/delay.h>
 #include <linux/kvm_host.h>
 #include <linux/nospec.h>
 #include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
 #include <asm/hyperv-tlfs.h>
 #include <asm/kvm_para.h>
 #include <asm/pvclock-abi.h>
-#include <linux/slab.h>
-#include <linux/xarray.h>
 
 #include "cpuid.h"
 #include "mmu.h"
@@ -93,6 +93,13 @@ static bool kvm_vtl_supported(struct kvm *kvm)
 	 * bring the shadow MMU back, see kvm_vtl_check_cpuid().
 	 */
 	if (!tdp_enabled || !tdp_mmu_enabled)
+		return false;
+	/*
+	 * Nor with kvm_intel.allow_smaller_maxphyaddr: VMX then intercepts
+	 * #PF and walks the guest page tables again to fix the error code up,
+	 * and a walk the layer refuses there has no exit to report it with.
+	 */
+	if (allow_smaller_maxphyaddr)
 		return false;
 
 	return !kvm || kvm->arch.vm_type == KVM_X86_DEFAULT_VM ||
@@ -320,15 +327,16 @@ u8 __kvm_vtl_max_level(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
 }
 
 /*
- * KVM's own accesses for a vCPU (emulation, software page walks, hypercall
- * buffers) check the layer and then access the page.  A change of the
- * layer must not return while an access allowed by the old attributes can
- * still land, so every check opens a section in the vCPU
- * (vcpu->arch.vtl_access_seq odd) that kvm_vtl_access_end() closes where
- * no allowed access can be pending: after each VM exit is handled, after
- * KVM_RUN completes userspace I/O, when KVM_RUN returns, when an emulation
- * or KVM_TRANSLATE starts or ends.  kvm_vtl_wait_accesses() waits for the
- * sections that were open when the new attributes were stored.
+ * KVM's own accesses for a vCPU (emulated instructions' operands, software
+ * page walks, hypercall buffers, the SMM state-save area) check the layer
+ * and then access the page.  A change of the layer must not return while
+ * an access allowed by the old attributes can still land, so every check
+ * opens a section in the vCPU (vcpu->arch.vtl_access_seq odd) that
+ * kvm_vtl_access_end() closes where no allowed access can be pending: after
+ * each VM exit is handled, after KVM_RUN completes userspace I/O, when
+ * KVM_RUN returns, when an emulation or KVM_TRANSLATE starts or ends.
+ * kvm_vtl_wait_accesses() waits for the sections that were open when the
+ * new attributes were stored.
  */
 static void kvm_vtl_access_begin(struct kvm_vcpu *vcpu)
 {
@@ -463,10 +471,11 @@ bool __kvm_vtl_deny_fetch(struct kvm_vcpu *vcpu, gpa_t gpa)
  * @write: whether KVM writes them
  *
  * For what KVM reads or writes at a guest-physical address the guest gave it
- * in a hypercall (Hyper-V hypercall input, KVM_HC_CLOCK_PAIRING): the
- * running vCPU's layer must allow the access on every page of the range.
- * The hypercall then fails as it does for an address without memory; no
- * exit is made.  Without a running vCPU of @kvm the access is refused.
+ * in a hypercall (Hyper-V hypercall input, KVM_HC_CLOCK_PAIRING), and on the
+ * running vCPU's behalf (its SMM state-save area): the running vCPU's layer
+ * must allow the access on every page of the range.  The caller then fails
+ * as it does for an address without memory; no exit is made.  Without a
+ * running vCPU of @kvm the access is refused.
  *
  * Return: 0 if allowed, -EFAULT if not.
  */
@@ -971,29 +980,19 @@ static void kvm_vtl_update_uniform(struct kvm_vtl_layer *layer,
 		gfn_t pages = KVM_PAGES_PER_HPAGE(level);
 		bool single = gfn_round_for_level(c->start, level) ==
 			      gfn_round_for_level(c->end - 1, level);
-		bool restricted, uniform = false;
+		bool uniform = false;
 
 		for (base = gfn_round_for_level(c->start, level); base < c->end;
 		     base += pages) {
 			unsigned long index = base >> KVM_HPAGE_GFN_SHIFT(level);
 
-			if (single && sub_mixed) {
-				restricted = true;
-				uniform = false;
-			} else {
-				/*
-				 * A restricting change leaves the block
-				 * restricted (but for an overlapping later
-				 * change, where the answer below is merely
-				 * conservative).
-				 */
-				restricted = c->attrs ||
-					     kvm_vtl_has_attrs(layer, base,
-							       base + pages);
-				uniform = !restricted ||
-					  kvm_vtl_block_uniform(layer, base, level);
-			}
-			kvm_vtl_mark(marks, index, restricted && uniform);
+			/*
+			 * The change restricts the block, which is uniform
+			 * only if every gfn in it has the same attributes.
+			 */
+			uniform = !(single && sub_mixed) &&
+				  kvm_vtl_block_uniform(layer, base, level);
+			kvm_vtl_mark(marks, index, uniform);
 
 			if (uniform) {
 				c->zap_start = min(c->zap_start, base);
@@ -1180,11 +1179,6 @@ static int kvm_vtl_set(struct kvm *kvm, u32 vtl,
 	kvm_mmu_invalidate_end(kvm);
 	write_unlock(&kvm->mmu_lock);
 
-	/* Shadow pages exist once L1 runs a nested guest; zap those too. */
-	if (kvm_memslots_have_rmaps(kvm)) {
-		for (i = 0; i < nr_zaps; i++)
-			kvm_zap_gfn_range(kvm, zaps[i].start, zaps[i].end);
-	}
 	i = nr;
 	r = 0;
 
@@ -1228,7 +1222,7 @@ static int kvm_vtl_ioctl_set_batch(struct kvm *kvm,
 {
 	struct kvm_vtl_memory_attributes_entry *entries;
 	struct kvm_vtl_memory_attributes_batch batch;
-	u32 error_index = 0;
+	u32 error_index;
 	int r;
 
 	if (copy_from_user(&batch, argp, sizeof(batch)))
