@@ -9,8 +9,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_ring.h"
@@ -283,6 +287,61 @@ TEST_F(VirtioBlkTest, ResetDropsNothingItShouldNot) {
   blk_->WaitIdle();
   // A notification after reset is ignored; the device is destroyed cleanly.
   EXPECT_TRUE(blk_->QueueNotify(0).ok());
+}
+
+// Holds the completion thread in SignalUsed() until released.
+class HoldingInterrupt : public VirtioInterrupt {
+ public:
+  void SignalUsed(Virtqueue&) override {
+    std::unique_lock lock(mu_);
+    held_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return released_; });
+  }
+  void SignalUsedByHost() override {}
+  void SignalConfigChange() override {}
+  void WaitHeld() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return held_; });
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false, released_ = false;
+};
+
+TEST_F(VirtioBlkTest, ResetReturnsOnlyOnceNothingIsInFlight) {
+  HoldingInterrupt hold;
+  auto blk = VirtioBlk::Open(path_, false, 1);
+  ASSERT_TRUE(blk.ok()) << blk.status();
+  blk_ = std::move(*blk);
+  ASSERT_TRUE(q_.Activate(&mem_, kSize, kDesc, kAvail, kUsed).ok());
+  ASSERT_TRUE(blk_->Activate(&mem_, {&q_}, blk_->Features(), &hold).ok());
+  // A read completes, and its interrupt holds the completion thread...
+  Header(kData, kVirtioBlkTIn, 0);
+  Offer(0, {{kData, 16, false}, {kData + 0x1000, 512, true}, {kData + 0x2000, 1, true}});
+  ASSERT_TRUE(blk_->QueueNotify(0).ok());
+  hold.WaitHeld();
+  // ... so a second read stays in flight: nobody reaps it.
+  Header(kData + 0x100, kVirtioBlkTIn, 1);
+  Offer(3, {{kData + 0x100, 16, false}, {kData + 0x3000, 512, true}, {kData + 0x4000, 1, true}});
+  ASSERT_TRUE(blk_->QueueNotify(0).ok());
+  ASSERT_EQ(blk_->InFlight(), 1u);
+  std::thread release([&hold] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    hold.Release();
+  });
+  // The reset must not return while the read can still land in the guest.
+  blk_->Reset();
+  EXPECT_EQ(blk_->InFlight(), 0u);
+  EXPECT_TRUE(blk_->Quiesced());
+  release.join();
 }
 
 }  // namespace

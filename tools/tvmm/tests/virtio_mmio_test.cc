@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -156,6 +157,145 @@ TEST_F(VirtioMmioTest, BrokenQueueNeedsReset) {
   W(0x070, 0);
   EXPECT_EQ(R(0x070), 0u);
   EXPECT_EQ(R(0x044), 0u);
+}
+
+constexpr uint32_t kAck = VirtioMmio::kAcknowledge, kDrv = VirtioMmio::kDriver,
+                   kFOk = VirtioMmio::kFeaturesOk, kDOk = VirtioMmio::kDriverOk,
+                   kFailed = VirtioMmio::kFailed, kNeedsReset = VirtioMmio::kNeedsReset;
+
+TEST_F(VirtioMmioTest, StatusBitsOnlyInOrder) {
+  W(0x070, kDrv);  // DRIVER before ACKNOWLEDGE
+  EXPECT_EQ(R(0x070), 0u);
+  W(0x070, kAck | kFOk);  // FEATURES_OK before DRIVER: dropped
+  EXPECT_EQ(R(0x070), kAck);
+  W(0x024, 1);
+  W(0x020, 1);  // VIRTIO_F_VERSION_1
+  W(0x070, kAck | kDrv | kDOk);  // DRIVER_OK before FEATURES_OK: dropped
+  EXPECT_EQ(R(0x070), kAck | kDrv);
+  W(0x070, kAck | kDrv | kFOk | kDOk);  // both, in order, in one write
+  EXPECT_EQ(R(0x070), kAck | kDrv | kFOk | kDOk);
+}
+
+TEST_F(VirtioMmioTest, ClearingStatusBitsNeedsAReset) {
+  Negotiate();
+  SetupQueue();
+  DriverOk();
+  // DRIVER_OK cleared without a reset: ignored, so the queue cannot be
+  // reset under the device either.
+  W(0x070, kAck | kDrv | kFOk);
+  EXPECT_EQ(R(0x070), kAck | kDrv | kFOk | kDOk);
+  W(0x044, 0);
+  EXPECT_EQ(R(0x044), 1u);
+  OfferBuffer(0, 16);
+  W(0x050, 0);
+  EXPECT_EQ(UsedIdx(), 1);
+  // Writing 0 resets.
+  W(0x070, 0);
+  EXPECT_EQ(R(0x070), 0u);
+  EXPECT_EQ(R(0x044), 0u);
+}
+
+TEST_F(VirtioMmioTest, FailedEndsTheHandshake) {
+  W(0x070, kAck | kDrv | kFailed);
+  W(0x024, 1);
+  W(0x020, 1);
+  W(0x070, kAck | kDrv | kFailed | kFOk | kDOk);
+  EXPECT_EQ(R(0x070), kAck | kDrv | kFailed);
+}
+
+TEST_F(VirtioMmioTest, NeedsResetIsStickyUntilAReset) {
+  Negotiate();
+  SetupQueue();
+  DriverOk();
+  uint16_t head = 200;  // out of range
+  std::memcpy(ram_.data() + kAvail + 4, &head, 2);
+  uint16_t idx = 1;
+  std::memcpy(ram_.data() + kAvail + 2, &idx, 2);
+  W(0x050, 0);
+  ASSERT_TRUE(R(0x070) & kNeedsReset);
+  // The driver writes back what it read, with or without the device's bit.
+  W(0x070, kAck | kDrv | kFOk | kDOk);
+  EXPECT_TRUE(R(0x070) & kNeedsReset);
+  W(0x070, R(0x070) | kFailed);
+  EXPECT_EQ(R(0x070), kAck | kDrv | kFOk | kDOk | kFailed | kNeedsReset);
+  W(0x070, 0);
+  EXPECT_EQ(R(0x070), 0u);
+}
+
+// Counts what the transport asks of the device.
+class CountingDevice : public VirtioDevice {
+ public:
+  uint32_t DeviceId() const override { return 42; }
+  uint64_t Features() const override { return kVirtioFVersion1; }
+  size_t NumQueues() const override { return 1; }
+  void ReadConfig(uint64_t offset, absl::Span<uint8_t> data) override {
+    std::fill(data.begin(), data.end(), 0);
+  }
+  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
+                        uint64_t features, VirtioInterrupt* interrupt) override {
+    activations++;
+    return absl::OkStatus();
+  }
+  absl::Status QueueNotify(uint32_t index) override { return absl::OkStatus(); }
+  void Reset() override { resets++; }
+  bool Quiesced() override { return quiesced; }
+
+  int activations = 0, resets = 0;
+  bool quiesced = true;
+};
+
+TEST(VirtioMmioStatusTest, ActivatesOncePerReset) {
+  auto owned = std::make_unique<CountingDevice>();
+  CountingDevice* dev = owned.get();
+  GuestMemory mem;
+  VirtioMmio mmio(std::move(owned), &mem, nullptr);
+  auto w = [&](uint64_t off, uint32_t v) {
+    mmio.Write(off, absl::MakeConstSpan(reinterpret_cast<uint8_t*>(&v), 4));
+  };
+  auto handshake = [&] {
+    w(0x070, kAck | kDrv);
+    w(0x024, 1);
+    w(0x020, 1);
+    w(0x070, kAck | kDrv | kFOk);
+    w(0x070, kAck | kDrv | kFOk | kDOk);
+  };
+  handshake();
+  EXPECT_EQ(dev->activations, 1);
+  // DRIVER_OK again, and cleared then set again: no second activation.
+  w(0x070, kAck | kDrv | kFOk | kDOk);
+  w(0x070, kAck | kDrv | kFOk);
+  w(0x070, kAck | kDrv | kFOk | kDOk);
+  EXPECT_EQ(dev->activations, 1);
+  w(0x070, 0);
+  EXPECT_EQ(dev->resets, 1);
+  handshake();
+  EXPECT_EQ(dev->activations, 2);
+}
+
+TEST(VirtioMmioStatusTest, AResetIsDoneOnlyOnceTheDeviceQuiesced) {
+  auto owned = std::make_unique<CountingDevice>();
+  CountingDevice* dev = owned.get();
+  GuestMemory mem;
+  VirtioMmio mmio(std::move(owned), &mem, nullptr);
+  auto w = [&](uint64_t off, uint32_t v) {
+    mmio.Write(off, absl::MakeConstSpan(reinterpret_cast<uint8_t*>(&v), 4));
+  };
+  auto r = [&](uint64_t off) {
+    uint32_t v;
+    mmio.Read(off, absl::MakeSpan(reinterpret_cast<uint8_t*>(&v), 4));
+    return v;
+  };
+  w(0x070, kAck | kDrv);
+  // I/O that outlived the reset's bound: the reset is not done.
+  dev->quiesced = false;
+  w(0x070, 0);
+  EXPECT_EQ(r(0x070), kNeedsReset);
+  w(0x070, kAck);  // refused until then
+  EXPECT_EQ(r(0x070), kNeedsReset);
+  dev->quiesced = true;
+  EXPECT_EQ(r(0x070), 0u);
+  w(0x070, kAck);
+  EXPECT_EQ(r(0x070), kAck);
 }
 
 TEST_F(VirtioMmioTest, OddAccessesAreIgnored) {

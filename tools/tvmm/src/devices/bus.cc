@@ -20,6 +20,8 @@ absl::Status Bus::Register(uint64_t base, uint64_t size, std::shared_ptr<BusDevi
   return absl::OkStatus();
 }
 
+void Bus::Clear() { ranges_.clear(); }
+
 const Bus::Range* Bus::Find(uint64_t addr, uint64_t len, uint64_t* base) const {
   auto it = ranges_.upper_bound(addr);
   if (it == ranges_.begin()) return nullptr;

@@ -29,6 +29,10 @@ class Bus {
 
   absl::Status Register(uint64_t base, uint64_t size, std::shared_ptr<BusDevice> device);
 
+  // Drops the bus's references to its devices: for the VM's shutdown, once
+  // no vCPU can access the bus any more.
+  void Clear();
+
   // False if nothing is registered there (reads then return all ones).
   bool Read(uint64_t addr, absl::Span<uint8_t> data) const;
   bool Write(uint64_t addr, absl::Span<const uint8_t> data) const;

@@ -19,8 +19,9 @@
 namespace tvmm {
 namespace {
 
-// user_data of the NOP that tells the completion thread to stop.
-constexpr uint64_t kStopToken = 0;
+// user_data of the NOP that tells the completion thread to stop, and of
+// the cancellation Reset() submits.
+constexpr uint64_t kStopToken = 0, kCancelToken = 1;
 
 // Bytes [from, from + len) of the chain's device-readable (@writable false)
 // or device-writable buffers, as iovecs.  The range must exist.
@@ -174,13 +175,31 @@ absl::Status VirtioBlk::Activate(const GuestMemory* mem, std::vector<Virtqueue*>
 }
 
 void VirtioBlk::Reset() {
-  std::lock_guard lock(mu_);
-  // Requests still in flight finish into the guest's buffers, but their
-  // chains are no longer returned: the driver has forgotten the rings.
+  std::unique_lock lock(mu_);
+  // The driver has forgotten the rings: no chain is returned any more.
   generation_++;
   queues_.clear();
   interrupt_ = nullptr;
   in_flight_per_queue_.assign(num_queues_, 0);
+  if (in_flight_ == 0) return;
+  // Requests in flight would still write the guest's buffers: cancel what
+  // has not started and wait, for a bounded time, for the rest.
+  if (io_uring_sqe* sqe = io_uring_get_sqe(&ring_)) {
+    io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+    io_uring_sqe_set_data64(sqe, kCancelToken);
+    io_uring_submit(&ring_);
+  }
+  if (!idle_cv_.wait_for(lock, kResetTimeout, [this] { return in_flight_ == 0; })) {
+    Log(LogLevel::kWarning, "virtio-blk: %d request(s) still in flight %d ms after a reset",
+        in_flight_, kResetTimeout.count());
+  }
+}
+
+bool VirtioBlk::Quiesced() { return InFlight() == 0; }
+
+size_t VirtioBlk::InFlight() {
+  std::lock_guard lock(mu_);
+  return in_flight_;
 }
 
 void VirtioBlk::WaitIdle() {
@@ -344,6 +363,7 @@ void VirtioBlk::CompletionLoop() {
           stop = true;
           continue;
         }
+        if (token == kCancelToken) continue;
         std::unique_ptr<Request> req(reinterpret_cast<Request*>(token));
         bool ok = req->expect ? cqe->res >= 0 && static_cast<uint64_t>(cqe->res) == req->expect
                               : cqe->res >= 0;

@@ -22,6 +22,7 @@
 #include <liburing.h>
 #include <sys/uio.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -71,11 +72,16 @@ class VirtioBlk : public VirtioDevice {
                         VirtioInterrupt* interrupt) override;
   absl::Status QueueNotify(uint32_t index) override;
   void Reset() override;
+  bool Quiesced() override;
 
   uint64_t capacity_sectors() const { return capacity_; }
 
-  // Blocks until no request is in flight (tests; Reset() does not wait).
+  // How long Reset() waits for the requests it cancels to finish.
+  static constexpr std::chrono::milliseconds kResetTimeout{5000};
+
+  // Blocks until no request is in flight (tests).
   void WaitIdle();
+  size_t InFlight();
 
  private:
   struct Request {

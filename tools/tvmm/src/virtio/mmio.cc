@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "util/log.h"
 
@@ -29,6 +30,8 @@ VirtioMmio::VirtioMmio(std::unique_ptr<VirtioDevice> device, const GuestMemory* 
     : device_(std::move(device)), mem_(mem), irq_(irq) {
   for (size_t i = 0; i < device_->NumQueues(); i++) queues_.emplace_back(device_->MaxQueueSize());
 }
+
+VirtioMmio::~VirtioMmio() { device_.reset(); }
 
 void VirtioMmio::Read(uint64_t offset, absl::Span<uint8_t> data) {
   std::lock_guard lock(mu_);
@@ -80,7 +83,7 @@ uint32_t VirtioMmio::ReadReg(uint64_t offset) {
     case kInterruptStatus:
       return interrupt_status_;
     case kStatus:
-      return status_;
+      return ResetPending() ? kNeedsReset : status_;
     case kConfigGeneration:
       return config_generation_;
     default:
@@ -175,15 +178,39 @@ void VirtioMmio::SetStatus(uint32_t value) {
     ResetLocked();
     return;
   }
-  uint32_t added = value & ~status_;
-  if (added & kFeaturesOk) {
-    // Only offered features, and a modern driver.
-    if ((driver_features_ & ~device_->Features()) || !(driver_features_ & kVirtioFVersion1))
-      value &= ~kFeaturesOk;
+  if (ResetPending()) return;
+  // VIRTIO 1.2 2.1: the driver sets ACKNOWLEDGE, DRIVER, FEATURES_OK and
+  // DRIVER_OK in that order (several in one write is fine) and clears
+  // nothing but by a reset; FAILED it may set at any time, and after it
+  // nothing else.  DEVICE_NEEDS_RESET is the device's: a driver writing back
+  // what it read neither sets nor clears it.  A write that breaks these
+  // rules changes nothing it may not: bits out of order are dropped, and a
+  // write that would clear a bit is ignored whole.
+  constexpr uint32_t kOrder[] = {kAcknowledge, kDriver, kFeaturesOk, kDriverOk};
+  uint32_t old = status_ & ~kNeedsReset;
+  value &= kAcknowledge | kDriver | kFeaturesOk | kDriverOk | kFailed;
+  if ((value & old) != old) {
+    Log(LogLevel::kWarning, "virtio device %d: status 0x%x clears bits of 0x%x without a reset",
+        device_->DeviceId(), value, old);
+    return;
   }
-  if ((added & kDriverOk) && !(value & kFeaturesOk)) value &= ~kDriverOk;
-  status_ = value;
-  if (added & kDriverOk) {
+  uint32_t added = value & ~old;
+  uint32_t next = old | (added & kFailed);
+  if (!(old & kFailed)) {
+    for (size_t i = 0; i < std::size(kOrder); i++) {
+      uint32_t bit = kOrder[i];
+      if (!(added & bit)) continue;
+      if (i > 0 && !(next & kOrder[i - 1])) break;
+      // Only offered features, and a modern driver.
+      if (bit == kFeaturesOk && ((driver_features_ & ~device_->Features()) ||
+                                 !(driver_features_ & kVirtioFVersion1)))
+        break;
+      next |= bit;
+    }
+  }
+  bool activate = (next & kDriverOk) && !(old & kDriverOk);
+  status_ = next | (status_ & kNeedsReset);
+  if (activate) {
     std::vector<Virtqueue*> queues;
     for (Queue& q : queues_) queues.push_back(&q.vq);
     absl::Status s = device_->Activate(mem_, queues, driver_features_, this);
@@ -207,6 +234,12 @@ void VirtioMmio::ResetLocked() {
   driver_features_ = 0;
   device_features_sel_ = driver_features_sel_ = queue_sel_ = 0;
   interrupt_status_ = 0;
+  reset_pending_ = !device_->Quiesced();
+}
+
+bool VirtioMmio::ResetPending() {
+  if (reset_pending_ && device_->Quiesced()) reset_pending_ = false;
+  return reset_pending_;
 }
 
 void VirtioMmio::NeedsReset() {

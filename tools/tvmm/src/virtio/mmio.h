@@ -19,6 +19,9 @@ class VirtioMmio : public BusDevice, private VirtioInterrupt {
   static constexpr uint64_t kSize = 0x200;
 
   VirtioMmio(std::unique_ptr<VirtioDevice> device, const GuestMemory* mem, IrqLine* irq);
+  // The device goes first: its threads may push into the queues and signal
+  // through this transport until they stop.  @irq must outlive it.
+  ~VirtioMmio() override;
 
   void Read(uint64_t offset, absl::Span<uint8_t> data) override;
   void Write(uint64_t offset, absl::Span<const uint8_t> data) override;
@@ -42,6 +45,7 @@ class VirtioMmio : public BusDevice, private VirtioInterrupt {
   void WriteReg(uint64_t offset, uint32_t value);
   void SetStatus(uint32_t value);
   void ResetLocked();
+  bool ResetPending();
   void NeedsReset();
   Queue* SelectedQueue();
   static void SetHalf(uint64_t* reg, bool high, uint32_t value);
@@ -58,6 +62,9 @@ class VirtioMmio : public BusDevice, private VirtioInterrupt {
   std::recursive_mutex mu_;  // devices signal from inside QueueNotify
   std::vector<Queue> queues_;
   uint32_t status_ = 0;
+  // A reset whose device had not quiesced: Status reads DEVICE_NEEDS_RESET
+  // and takes nothing but 0 until the device has.
+  bool reset_pending_ = false;
   uint32_t device_features_sel_ = 0;
   uint32_t driver_features_sel_ = 0;
   uint64_t driver_features_ = 0;

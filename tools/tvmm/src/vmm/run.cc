@@ -76,6 +76,7 @@ int ExitStatusFor(const absl::Status& status) {
 class VmRunner {
  public:
   explicit VmRunner(const VmConfig& config) : config_(config) {}
+  ~VmRunner();
 
   int Run();
 
@@ -104,6 +105,20 @@ class VmRunner {
   std::mutex error_mu_;
   absl::Status error_;
 };
+
+// The shutdown order, once Run() has joined the vCPU and input threads:
+// the devices first (each stops its own threads, which may still write
+// guest memory and raise interrupts until then), then the interrupt lines
+// they raise, the vCPUs and the VM.  Guest memory (ram_, memory_) goes
+// after all of them, when the members are destroyed.
+VmRunner::~VmRunner() {
+  mmio_.Clear();
+  pio_.Clear();
+  console_.reset();
+  irqs_.reset();
+  vcpus_.clear();
+  vm_.reset();
+}
 
 absl::Status VmRunner::Build() {
   TVMM_ASSIGN_OR_RETURN(Kvm kvm, Kvm::Open());
