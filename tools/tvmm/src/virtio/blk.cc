@@ -19,9 +19,8 @@
 namespace tvmm {
 namespace {
 
-// user_data of the NOP that tells the completion thread to stop, and of
-// the cancellation Reset() submits.
-constexpr uint64_t kStopToken = 0, kCancelToken = 1;
+// user_data of the NOP that tells the completion thread to stop.
+constexpr uint64_t kStopToken = 0;
 
 // Bytes [from, from + len) of the chain's device-readable (@writable false)
 // or device-writable buffers, as iovecs.  The range must exist.
@@ -101,9 +100,15 @@ absl::StatusOr<std::unique_ptr<VirtioBlk>> VirtioBlk::Open(const std::string& pa
   }
   // The serial the driver reads with GET_ID: where the image lives.
   std::string id = absl::StrFormat("tvmm-%x-%x", st.st_dev, st.st_ino).substr(0, kVirtioBlkIdBytes);
+  return Create(std::move(fd), read_only, bytes / kSectorSize, num_queues, std::move(id));
+}
+
+absl::StatusOr<std::unique_ptr<VirtioBlk>> VirtioBlk::Create(UniqueFd fd, bool read_only,
+                                                             uint64_t capacity,
+                                                             uint16_t num_queues, std::string id) {
   num_queues = std::clamp<uint16_t>(num_queues, 1, kMaxQueues);
-  auto blk = std::make_unique<VirtioBlk>(Token(), std::move(fd), read_only, bytes / kSectorSize,
-                                         num_queues, std::move(id));
+  auto blk = std::make_unique<VirtioBlk>(Token(), std::move(fd), read_only, capacity, num_queues,
+                                         std::move(id));
   TVMM_RETURN_IF_ERROR(blk->InitRing());
   return blk;
 }
@@ -181,21 +186,33 @@ void VirtioBlk::Reset() {
   queues_.clear();
   interrupt_ = nullptr;
   in_flight_per_queue_.assign(num_queues_, 0);
-  if (in_flight_ == 0) return;
-  // Requests in flight would still write the guest's buffers: cancel what
-  // has not started and wait, for a bounded time, for the rest.
-  if (io_uring_sqe* sqe = io_uring_get_sqe(&ring_)) {
-    io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-    io_uring_sqe_set_data64(sqe, kCancelToken);
-    io_uring_submit(&ring_);
-  }
-  if (!idle_cv_.wait_for(lock, kResetTimeout, [this] { return in_flight_ == 0; })) {
-    Log(LogLevel::kWarning, "virtio-blk: %d request(s) still in flight %d ms after a reset",
-        in_flight_, kResetTimeout.count());
+  // But requests in flight would still write the guest's buffers: wait,
+  // for a bounded time, until the kernel is done with each (its CQE is
+  // posted).  Not until the completion thread has reaped them: it may be
+  // waiting for the transport's lock, which the caller holds.
+  auto deadline = std::chrono::steady_clock::now() + kResetTimeout;
+  while (!KernelDoneLocked()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      Log(LogLevel::kWarning, "virtio-blk: %d request(s) still in flight %d ms after a reset",
+          in_flight_ - io_uring_cq_ready(&ring_), kResetTimeout.count());
+      return;
+    }
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    lock.lock();
   }
 }
 
-bool VirtioBlk::Quiesced() { return InFlight() == 0; }
+bool VirtioBlk::KernelDoneLocked() {
+  // Every CQE in the ring belongs to a request: the stop NOP is submitted
+  // only once no request is in flight.
+  return io_uring_cq_ready(&ring_) >= in_flight_;
+}
+
+bool VirtioBlk::Quiesced() {
+  std::lock_guard lock(mu_);
+  return KernelDoneLocked();
+}
 
 size_t VirtioBlk::InFlight() {
   std::lock_guard lock(mu_);
@@ -363,7 +380,6 @@ void VirtioBlk::CompletionLoop() {
           stop = true;
           continue;
         }
-        if (token == kCancelToken) continue;
         std::unique_ptr<Request> req(reinterpret_cast<Request*>(token));
         bool ok = req->expect ? cqe->res >= 0 && static_cast<uint64_t>(cqe->res) == req->expect
                               : cqe->res >= 0;

@@ -56,7 +56,12 @@ class VirtioBlk : public VirtioDevice {
   // write one image.  @num_queues is clamped to [1, kMaxQueues].
   static absl::StatusOr<std::unique_ptr<VirtioBlk>> Open(const std::string& path, bool read_only,
                                                          uint16_t num_queues);
-  // Use Open().
+  // A device on @fd, as Open() leaves it: anything readv(), writev() and
+  // fsync() work on, @capacity sectors long, with the serial @id.
+  static absl::StatusOr<std::unique_ptr<VirtioBlk>> Create(UniqueFd fd, bool read_only,
+                                                           uint64_t capacity, uint16_t num_queues,
+                                                           std::string id);
+  // Use Open() or Create().
   struct Token {
     explicit Token() = default;
   };
@@ -76,7 +81,7 @@ class VirtioBlk : public VirtioDevice {
 
   uint64_t capacity_sectors() const { return capacity_; }
 
-  // How long Reset() waits for the requests it cancels to finish.
+  // How long Reset() waits for the kernel to finish the requests in flight.
   static constexpr std::chrono::milliseconds kResetTimeout{5000};
 
   // Blocks until no request is in flight (tests).
@@ -95,6 +100,8 @@ class VirtioBlk : public VirtioDevice {
   };
 
   absl::Status InitRing();
+  // Whether the kernel is done with every request in flight.
+  bool KernelDoneLocked();
   // Validates one chain: either queues an SQE for it (returns true) or
   // completes it at once with a status (returns false).
   absl::StatusOr<bool> StartRequest(uint32_t queue, DescriptorChain& chain);
