@@ -15,7 +15,9 @@
 // does not fit the image, is not a whole number of sectors, or lacks a
 // header or status byte gets VIRTIO_BLK_S_IOERR; a chain that breaks the
 // ring itself makes the queue fail (DEVICE_NEEDS_RESET), and neither ever
-// touches memory outside the guest.
+// touches memory outside the guest.  A reset returns once the kernel is
+// done with every request in flight (bounded by kResetTimeout); their
+// chains are not returned to the driver.
 #ifndef TVMM_VIRTIO_BLK_H_
 #define TVMM_VIRTIO_BLK_H_
 
