@@ -219,7 +219,11 @@ def qemu_base_cmd(arch, initrd, mode, tcg_thread):
     # TVMM_LOGLEVEL=N shows kernel messages up to N on the console while
     # tests run (init reports them between tests anyway), for a guest that
     # hangs before init can.
-    append = (f"panic=-1 log_buf_len=4M tvmm.mode={mode} loglevel="
+    # watchdog_thresh=60: the soft-lockup detector fires after 2x that.  Its
+    # default, 20 s, is a fraction of a second of a real machine's work under
+    # TCG: max_guest_memory_test faulting in 4 GiB in one KVM_RUN tripped it
+    # once (22 s, run1 took 94 s).  120 s still catches a real hang.
+    append = (f"panic=-1 log_buf_len=4M watchdog_thresh=60 tvmm.mode={mode} loglevel="
               + os.environ.get("TVMM_LOGLEVEL", "1" if mode == "test" else "4"))
     if arch == "x86_64":
         # One 1 GiB hugetlb page, reserved at boot while memory is still
