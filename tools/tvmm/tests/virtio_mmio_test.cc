@@ -67,6 +67,14 @@ class VirtioMmioTest : public ::testing::Test {
     idx++;
     std::memcpy(ram_.data() + kAvail + 2, &idx, 2);
   }
+  // Makes the driver offer a chain whose head is out of range, and notify.
+  void BreakQueue() {
+    uint16_t head = 200;
+    std::memcpy(ram_.data() + kAvail + 4, &head, 2);
+    uint16_t idx = 1;
+    std::memcpy(ram_.data() + kAvail + 2, &idx, 2);
+    W(0x050, 0);
+  }
   uint16_t UsedIdx() {
     uint16_t idx;
     std::memcpy(&idx, ram_.data() + kUsed + 2, 2);
@@ -146,11 +154,7 @@ TEST_F(VirtioMmioTest, BrokenQueueNeedsReset) {
   Negotiate();
   SetupQueue();
   DriverOk();
-  uint16_t head = 200;  // out of range
-  std::memcpy(ram_.data() + kAvail + 4, &head, 2);
-  uint16_t idx = 1;
-  std::memcpy(ram_.data() + kAvail + 2, &idx, 2);
-  W(0x050, 0);
+  BreakQueue();
   EXPECT_TRUE(R(0x070) & VirtioMmio::kNeedsReset);
   EXPECT_EQ(R(0x060) & 2, 2u);
   // A reset brings it back.
@@ -207,11 +211,7 @@ TEST_F(VirtioMmioTest, NeedsResetIsStickyUntilAReset) {
   Negotiate();
   SetupQueue();
   DriverOk();
-  uint16_t head = 200;  // out of range
-  std::memcpy(ram_.data() + kAvail + 4, &head, 2);
-  uint16_t idx = 1;
-  std::memcpy(ram_.data() + kAvail + 2, &idx, 2);
-  W(0x050, 0);
+  BreakQueue();
   ASSERT_TRUE(R(0x070) & kNeedsReset);
   // The driver writes back what it read, with or without the device's bit.
   W(0x070, kAck | kDrv | kFOk | kDOk);
@@ -244,58 +244,58 @@ class CountingDevice : public VirtioDevice {
   bool quiesced = true;
 };
 
-TEST(VirtioMmioStatusTest, ActivatesOncePerReset) {
-  auto owned = std::make_unique<CountingDevice>();
-  CountingDevice* dev = owned.get();
-  GuestMemory mem;
-  VirtioMmio mmio(std::move(owned), &mem, nullptr);
-  auto w = [&](uint64_t off, uint32_t v) {
-    mmio.Write(off, absl::MakeConstSpan(reinterpret_cast<uint8_t*>(&v), 4));
-  };
-  auto handshake = [&] {
-    w(0x070, kAck | kDrv);
-    w(0x024, 1);
-    w(0x020, 1);
-    w(0x070, kAck | kDrv | kFOk);
-    w(0x070, kAck | kDrv | kFOk | kDOk);
-  };
-  handshake();
-  EXPECT_EQ(dev->activations, 1);
+// A VirtioMmio on a CountingDevice.
+class VirtioMmioStatusTest : public ::testing::Test {
+ protected:
+  void W(uint64_t off, uint32_t v) {
+    mmio_.Write(off, absl::MakeConstSpan(reinterpret_cast<uint8_t*>(&v), 4));
+  }
+  uint32_t R(uint64_t off) {
+    uint32_t v;
+    mmio_.Read(off, absl::MakeSpan(reinterpret_cast<uint8_t*>(&v), 4));
+    return v;
+  }
+  void Handshake() {
+    W(0x070, kAck | kDrv);
+    W(0x024, 1);
+    W(0x020, 1);
+    W(0x070, kAck | kDrv | kFOk);
+    W(0x070, kAck | kDrv | kFOk | kDOk);
+  }
+
+  // Initialized in this order: mmio_ takes the device, dev_ keeps a view.
+  std::unique_ptr<CountingDevice> owned_ = std::make_unique<CountingDevice>();
+  CountingDevice* dev_ = owned_.get();
+  GuestMemory mem_;
+  VirtioMmio mmio_{std::move(owned_), &mem_, nullptr};
+};
+
+TEST_F(VirtioMmioStatusTest, ActivatesOncePerReset) {
+  Handshake();
+  EXPECT_EQ(dev_->activations, 1);
   // DRIVER_OK again, and cleared then set again: no second activation.
-  w(0x070, kAck | kDrv | kFOk | kDOk);
-  w(0x070, kAck | kDrv | kFOk);
-  w(0x070, kAck | kDrv | kFOk | kDOk);
-  EXPECT_EQ(dev->activations, 1);
-  w(0x070, 0);
-  EXPECT_EQ(dev->resets, 1);
-  handshake();
-  EXPECT_EQ(dev->activations, 2);
+  W(0x070, kAck | kDrv | kFOk | kDOk);
+  W(0x070, kAck | kDrv | kFOk);
+  W(0x070, kAck | kDrv | kFOk | kDOk);
+  EXPECT_EQ(dev_->activations, 1);
+  W(0x070, 0);
+  EXPECT_EQ(dev_->resets, 1);
+  Handshake();
+  EXPECT_EQ(dev_->activations, 2);
 }
 
-TEST(VirtioMmioStatusTest, AResetIsDoneOnlyOnceTheDeviceQuiesced) {
-  auto owned = std::make_unique<CountingDevice>();
-  CountingDevice* dev = owned.get();
-  GuestMemory mem;
-  VirtioMmio mmio(std::move(owned), &mem, nullptr);
-  auto w = [&](uint64_t off, uint32_t v) {
-    mmio.Write(off, absl::MakeConstSpan(reinterpret_cast<uint8_t*>(&v), 4));
-  };
-  auto r = [&](uint64_t off) {
-    uint32_t v;
-    mmio.Read(off, absl::MakeSpan(reinterpret_cast<uint8_t*>(&v), 4));
-    return v;
-  };
-  w(0x070, kAck | kDrv);
+TEST_F(VirtioMmioStatusTest, AResetIsDoneOnlyOnceTheDeviceQuiesced) {
+  W(0x070, kAck | kDrv);
   // I/O that outlived the reset's bound: the reset is not done.
-  dev->quiesced = false;
-  w(0x070, 0);
-  EXPECT_EQ(r(0x070), kNeedsReset);
-  w(0x070, kAck);  // refused until then
-  EXPECT_EQ(r(0x070), kNeedsReset);
-  dev->quiesced = true;
-  EXPECT_EQ(r(0x070), 0u);
-  w(0x070, kAck);
-  EXPECT_EQ(r(0x070), kAck);
+  dev_->quiesced = false;
+  W(0x070, 0);
+  EXPECT_EQ(R(0x070), kNeedsReset);
+  W(0x070, kAck);  // refused until then
+  EXPECT_EQ(R(0x070), kNeedsReset);
+  dev_->quiesced = true;
+  EXPECT_EQ(R(0x070), 0u);
+  W(0x070, kAck);
+  EXPECT_EQ(R(0x070), kAck);
 }
 
 TEST_F(VirtioMmioTest, OddAccessesAreIgnored) {

@@ -214,11 +214,6 @@ bool VirtioBlk::Quiesced() {
   return KernelDoneLocked();
 }
 
-size_t VirtioBlk::InFlight() {
-  std::lock_guard lock(mu_);
-  return in_flight_;
-}
-
 void VirtioBlk::WaitIdle() {
   std::unique_lock lock(mu_);
   idle_cv_.wait(lock, [this] { return in_flight_ == 0; });

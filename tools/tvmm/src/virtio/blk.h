@@ -88,7 +88,6 @@ class VirtioBlk : public VirtioDevice {
 
   // Blocks until no request is in flight (tests).
   void WaitIdle();
-  size_t InFlight();
 
  private:
   struct Request {

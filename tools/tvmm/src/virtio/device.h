@@ -63,9 +63,9 @@ class VirtioDevice {
   virtual absl::Status QueueNotify(uint32_t index) = 0;
 
   // Back to the initial state; no queue is used afterwards.  Work in flight
-  // is cancelled or drained, for a bounded time, so that nothing lands in
-  // guest memory once the driver sees the reset: Quiesced() says whether
-  // that happened, and the transport reports the reset done only then.
+  // is waited for, for a bounded time, so that nothing lands in guest
+  // memory once the driver sees the reset: Quiesced() says whether it has
+  // finished, and the transport reports the reset done only then.
   virtual void Reset() = 0;
   virtual bool Quiesced() { return true; }
 };
