@@ -80,19 +80,36 @@ fi
 echo "{\"passed\": $p_pass, \"failed\": $p_fail, \"skipped\": 0, \"problems\": [$p_problems]}" \
 	> "$BUILD/patches/summary.json"
 
-# Meanwhile: the VMM's unit tests (built before the guests started), and its
-# fuzz targets for a bounded time (TVMM_FUZZ_SECONDS, default 60).
+# Meanwhile: the VMM's unit tests (built before the guests started), again
+# built with ASan+UBSan and with TSan, and its fuzz targets for a fixed
+# number of inputs from a fixed seed (TVMM_FUZZ_RUNS, TVMM_FUZZ_SEED; --full
+# runs ten times as many, keeping a corpus in build/tvmm-fuzz/corpus).
 passed=0 failed=0 problems=
+vmm_fail() {
+	failed=$((failed + 1))
+	problems="${problems:+$problems, }\"$1\""
+}
 if [ "$vmm_built" = 1 ] && "$BUILD/tvmm/tvmm_unit_tests" --gtest_brief=1 >> "$BUILD/vmm/check.txt" 2>&1; then
 	passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\{0,1\}\..*/\1/p' "$BUILD/vmm/check.txt")
 else
-	failed=1 problems='"tvmm build or unit tests failed (build/vmm/check.txt)"'
+	vmm_fail "tvmm build or unit tests failed (build/vmm/check.txt)"
 fi
-if "$TOP/scripts/build-vmm.sh" --fuzz "${TVMM_FUZZ_SECONDS:-60}" >> "$BUILD/vmm/check.txt" 2>&1; then
+for s in asan tsan; do
+	if "$TOP/scripts/build-vmm.sh" --sanitize $s >> "$BUILD/vmm/check.txt" 2>&1; then
+		passed=$((passed + 1))
+	else
+		vmm_fail "tvmm unit tests under $s failed (build/vmm/check.txt)"
+	fi
+done
+fuzz_runs=${TVMM_FUZZ_RUNS:-60000}
+if [ -n "$full" ]; then
+	fuzz_runs=$((fuzz_runs * 10))
+	export TVMM_FUZZ_CORPUS=$BUILD/tvmm-fuzz/corpus
+fi
+if "$TOP/scripts/build-vmm.sh" --fuzz "$fuzz_runs" "${TVMM_FUZZ_SEED:-1}" >> "$BUILD/vmm/check.txt" 2>&1; then
 	passed=$((passed + 1))
 else
-	failed=$((failed + 1))
-	problems="${problems:+$problems, }\"tvmm fuzzing found a crash (build/vmm/check.txt, build/tvmm-fuzz)\""
+	vmm_fail "tvmm fuzzing found a crash (build/vmm/check.txt, build/tvmm-fuzz)"
 fi
 echo "{\"passed\": $passed, \"failed\": $failed, \"skipped\": 0, \"problems\": [$problems]}" \
 	> "$BUILD/vmm/summary.json"

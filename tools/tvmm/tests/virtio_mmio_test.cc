@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -17,7 +18,7 @@ constexpr uint64_t kDesc = 0x1000, kAvail = 0x2000, kUsed = 0x3000, kBuf = 0x400
 class CountingIrq : public IrqLine {
  public:
   void Pulse() override { pulses++; }
-  int pulses = 0;
+  std::atomic<int> pulses{0};
 };
 
 // Drives a VirtioMmio(VirtioRng) the way Linux's virtio_mmio driver does.
@@ -67,13 +68,18 @@ class VirtioMmioTest : public ::testing::Test {
     idx++;
     std::memcpy(ram_.data() + kAvail + 2, &idx, 2);
   }
+  // Notifies queue 0 and waits until the device has used what it can.
+  void Kick() {
+    W(0x050, 0);
+    static_cast<VirtioRng*>(mmio_.device())->WaitIdle();
+  }
   // Makes the driver offer a chain whose head is out of range, and notify.
   void BreakQueue() {
     uint16_t head = 200;
     std::memcpy(ram_.data() + kAvail + 4, &head, 2);
     uint16_t idx = 1;
     std::memcpy(ram_.data() + kAvail + 2, &idx, 2);
-    W(0x050, 0);
+    Kick();
   }
   uint16_t UsedIdx() {
     uint16_t idx;
@@ -106,7 +112,7 @@ TEST_F(VirtioMmioTest, RngFillsBuffersAndInterrupts) {
   EXPECT_EQ(R(0x044), 1u);
   DriverOk();
   OfferBuffer(0, 64);
-  W(0x050, 0);
+  Kick();
   EXPECT_EQ(UsedIdx(), 1);
   uint32_t len;
   std::memcpy(&len, ram_.data() + kUsed + 8, 4);
@@ -191,7 +197,7 @@ TEST_F(VirtioMmioTest, ClearingStatusBitsNeedsAReset) {
   W(0x044, 0);
   EXPECT_EQ(R(0x044), 1u);
   OfferBuffer(0, 16);
-  W(0x050, 0);
+  Kick();
   EXPECT_EQ(UsedIdx(), 1);
   // Writing 0 resets.
   W(0x070, 0);

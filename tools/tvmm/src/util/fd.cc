@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "absl/strings/cord.h"
 #include "util/status.h"
 
 namespace tvmm {
@@ -35,6 +36,19 @@ absl::Status ErrnoStatus(absl::string_view what, int err) {
     default:
       return absl::InternalError(msg);
   }
+}
+
+namespace {
+constexpr absl::string_view kUsagePayload = "tvmm.dev/usage-error";
+}  // namespace
+
+absl::Status UsageError(absl::Status status) {
+  if (!status.ok()) status.SetPayload(kUsagePayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsUsageError(const absl::Status& status) {
+  return status.GetPayload(kUsagePayload).has_value();
 }
 
 void UniqueFd::Reset(int fd) {

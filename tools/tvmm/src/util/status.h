@@ -18,6 +18,12 @@ namespace tvmm {
 // the code that fits errno.
 absl::Status ErrnoStatus(absl::string_view what, int err = errno);
 
+// Marks @status (not OK) as the user's to fix: a flag's value or a guest
+// image that cannot work.  `tvmm run` exits 2 for these and 1 for every
+// other error, whatever its code: an EINVAL from KVM is tvmm's failure.
+absl::Status UsageError(absl::Status status);
+bool IsUsageError(const absl::Status& status);
+
 }  // namespace tvmm
 
 #define TVMM_STATUS_CONCAT_INNER_(a, b) a##b

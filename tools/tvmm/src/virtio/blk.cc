@@ -19,8 +19,9 @@
 namespace tvmm {
 namespace {
 
-// user_data of the NOP that tells the completion thread to stop.
-constexpr uint64_t kStopToken = 0;
+// user_data of the NOP that tells the completion thread to stop, and of
+// cancellations (requests' are their Request pointers).
+constexpr uint64_t kStopToken = 0, kCancelToken = 1;
 
 // Bytes [from, from + len) of the chain's device-readable (@writable false)
 // or device-writable buffers, as iovecs.  The range must exist.
@@ -68,11 +69,11 @@ void CopyRange(const DescriptorChain& chain, bool writable, uint64_t from,
 absl::StatusOr<std::unique_ptr<VirtioBlk>> VirtioBlk::Open(const std::string& path, bool read_only,
                                                            uint16_t num_queues) {
   UniqueFd fd(open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus(absl::StrCat("--disk ", path));
+  if (!fd.valid()) return UsageError(ErrnoStatus(absl::StrCat("--disk ", path)));
   if (flock(fd.get(), (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
     if (errno == EWOULDBLOCK) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("--disk ", path, ": the image is in use by another process"));
+      return UsageError(absl::FailedPreconditionError(
+          absl::StrCat("--disk ", path, ": the image is in use by another process")));
     }
     // Some file systems (9p without locking, say) cannot lock: go on.
     if (errno != ENOLCK && errno != EOPNOTSUPP)
@@ -87,12 +88,12 @@ absl::StatusOr<std::unique_ptr<VirtioBlk>> VirtioBlk::Open(const std::string& pa
     if (ioctl(fd.get(), BLKGETSIZE64, &bytes))
       return ErrnoStatus(absl::StrCat("--disk ", path, ": BLKGETSIZE64"));
   } else if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--disk ", path, ": not a regular file or block device"));
+    return UsageError(absl::InvalidArgumentError(
+        absl::StrCat("--disk ", path, ": not a regular file or block device")));
   }
   if (bytes < kSectorSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--disk ", path, ": smaller than one 512-byte sector"));
+    return UsageError(absl::InvalidArgumentError(
+        absl::StrCat("--disk ", path, ": smaller than one 512-byte sector")));
   }
   if (bytes % kSectorSize) {
     Log(LogLevel::kWarning, "--disk %s: the last %d bytes are not a whole sector; ignored", path,
@@ -115,39 +116,56 @@ absl::StatusOr<std::unique_ptr<VirtioBlk>> VirtioBlk::Create(UniqueFd fd, bool r
 
 VirtioBlk::VirtioBlk(Token, UniqueFd fd, bool read_only, uint64_t capacity, uint16_t num_queues,
                      std::string id)
-    : fd_(std::move(fd)),
-      read_only_(read_only),
-      capacity_(capacity),
-      num_queues_(num_queues),
-      id_(std::move(id)) {}
+    : read_only_(read_only), capacity_(capacity), num_queues_(num_queues), id_(std::move(id)) {
+  engine_->fd = std::move(fd);
+}
 
 absl::Status VirtioBlk::InitRing() {
-  // Room for every descriptor of every queue: the SQ and CQ never overflow
-  // while each queue has at most its size of requests in flight.
-  unsigned entries = std::min<unsigned>(4096, Virtqueue::kMaxSize * num_queues_);
-  if (int ret = io_uring_queue_init(entries, &ring_, 0); ret < 0)
+  // Room for every descriptor of every queue, and a cancellation each: the
+  // SQ and CQ never overflow while each queue has at most its size of
+  // requests in flight.
+  unsigned entries = std::min<unsigned>(4096, 2 * Virtqueue::kMaxSize * num_queues_);
+  if (int ret = io_uring_queue_init(entries, &engine_->ring, 0); ret < 0)
     return ErrnoStatus("io_uring_queue_init", -ret);
-  ring_ok_ = true;
-  completer_ = std::thread(&VirtioBlk::CompletionLoop, this);
+  engine_->ring_ok = true;
+  completer_ = std::thread([engine = engine_] { engine->CompletionLoop(); });
   return absl::OkStatus();
 }
 
+VirtioBlk::Engine::~Engine() {
+  if (ring_ok) io_uring_queue_exit(&ring);
+}
+
 VirtioBlk::~VirtioBlk() {
-  if (!ring_ok_) return;
-  {
-    std::unique_lock lock(mu_);
-    // Guest memory outlives the device, but the requests' buffers and the
-    // ring must not go away under the kernel.
-    idle_cv_.wait(lock, [this] { return in_flight_ == 0; });
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    if (sqe) {
-      io_uring_prep_nop(sqe);
-      io_uring_sqe_set_data64(sqe, kStopToken);
-      io_uring_submit(&ring_);
-    }
+  if (!engine_->ring_ok) return;
+  Engine& e = *engine_;
+  std::unique_lock lock(e.mu);
+  // No chain is returned any more; what the kernel can cancel, it cancels.
+  e.generation++;
+  e.queues.clear();
+  e.interrupt = nullptr;
+  e.CancelAllLocked();
+  if (!e.idle_cv.wait_for(lock, kResetTimeout, [&e] { return e.in_flight == 0; })) {
+    // Hung storage.  Waiting would hang the VMM's shutdown with it; freeing
+    // the ring would hand its requests' buffers back while the kernel
+    // still holds them.  The completion thread keeps the engine (the ring,
+    // the file and the requests) until the kernel lets go of them.
+    Log(LogLevel::kError,
+        "virtio-blk: %d request(s) still in flight %d ms after the device was destroyed; "
+        "leaving them to the kernel",
+        e.in_flight, kResetTimeout.count());
+    lock.unlock();
+    completer_.detach();
+    return;
   }
-  if (completer_.joinable()) completer_.join();
-  io_uring_queue_exit(&ring_);
+  io_uring_sqe* sqe = io_uring_get_sqe(&e.ring);
+  if (sqe) {
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, kStopToken);
+    io_uring_submit(&e.ring);
+  }
+  lock.unlock();
+  completer_.join();
 }
 
 uint64_t VirtioBlk::Features() const {
@@ -172,29 +190,33 @@ void VirtioBlk::ReadConfig(uint64_t offset, absl::Span<uint8_t> data) {
 
 absl::Status VirtioBlk::Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
                                  uint64_t features, VirtioInterrupt* interrupt) {
-  std::lock_guard lock(mu_);
-  queues_ = std::move(queues);
-  interrupt_ = interrupt;
-  in_flight_per_queue_.assign(num_queues_, 0);
+  Engine& e = *engine_;
+  std::lock_guard lock(e.mu);
+  e.queues = std::move(queues);
+  e.interrupt = interrupt;
+  e.in_flight_per_queue.assign(num_queues_, 0);
   return absl::OkStatus();
 }
 
 void VirtioBlk::Reset() {
-  std::unique_lock lock(mu_);
+  Engine& e = *engine_;
+  std::unique_lock lock(e.mu);
   // The driver has forgotten the rings: no chain is returned any more.
-  generation_++;
-  queues_.clear();
-  interrupt_ = nullptr;
-  in_flight_per_queue_.assign(num_queues_, 0);
-  // But requests in flight would still write the guest's buffers: wait,
-  // for a bounded time, until the kernel is done with each (its CQE is
-  // posted).  Not until the completion thread has reaped them: it may be
-  // waiting for the transport's lock, which the caller holds.
+  e.generation++;
+  e.queues.clear();
+  e.interrupt = nullptr;
+  e.in_flight_per_queue.assign(num_queues_, 0);
+  // But requests in flight would still write the guest's buffers: cancel
+  // what the kernel can cancel, and wait, for a bounded time, until it is
+  // done with the rest (their CQEs are posted).  Not until the completion
+  // thread has reaped them: it may be waiting for the transport's lock,
+  // which the caller holds.
+  e.CancelAllLocked();
   auto deadline = std::chrono::steady_clock::now() + kResetTimeout;
-  while (!KernelDoneLocked()) {
+  while (!e.KernelDoneLocked()) {
     if (std::chrono::steady_clock::now() >= deadline) {
       Log(LogLevel::kWarning, "virtio-blk: %d request(s) still in flight %d ms after a reset",
-          in_flight_ - io_uring_cq_ready(&ring_), kResetTimeout.count());
+          e.in_flight + e.cancels_in_flight - io_uring_cq_ready(&e.ring), kResetTimeout.count());
       return;
     }
     lock.unlock();
@@ -203,26 +225,41 @@ void VirtioBlk::Reset() {
   }
 }
 
-bool VirtioBlk::KernelDoneLocked() {
-  // Every CQE in the ring belongs to a request: the stop NOP is submitted
-  // only once no request is in flight.
-  return io_uring_cq_ready(&ring_) >= in_flight_;
+void VirtioBlk::Engine::CancelAllLocked() {
+  if (in_flight == 0) return;
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+  if (!sqe) return;  // cannot happen: the SQ has room for a cancel per request
+  io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+  io_uring_sqe_set_data64(sqe, kCancelToken);
+  int ret;
+  do {
+    ret = io_uring_submit(&ring);
+  } while (ret == -EINTR);
+  if (ret >= 0) cancels_in_flight++;
+}
+
+bool VirtioBlk::Engine::KernelDoneLocked() {
+  // Every CQE in the ring belongs to a request or a cancellation: the stop
+  // NOP is submitted only once no request is in flight.
+  return io_uring_cq_ready(&ring) >= in_flight + cancels_in_flight;
 }
 
 bool VirtioBlk::Quiesced() {
-  std::lock_guard lock(mu_);
-  return KernelDoneLocked();
+  std::lock_guard lock(engine_->mu);
+  return engine_->KernelDoneLocked();
 }
 
 void VirtioBlk::WaitIdle() {
-  std::unique_lock lock(mu_);
-  idle_cv_.wait(lock, [this] { return in_flight_ == 0; });
+  Engine& e = *engine_;
+  std::unique_lock lock(e.mu);
+  e.idle_cv.wait(lock,
+                 [&e] { return e.in_flight == 0 && e.cancels_in_flight == 0 && !e.signalling; });
 }
 
 absl::Status VirtioBlk::CompleteNow(uint32_t queue, uint16_t head, uint8_t* status, uint8_t value,
                                     uint32_t used_len) {
   if (status) *status = value;
-  return queues_[queue]->PushUsed(head, used_len);
+  return engine_->queues[queue]->PushUsed(head, used_len);
 }
 
 absl::StatusOr<bool> VirtioBlk::StartRequest(uint32_t queue, DescriptorChain& chain) {
@@ -274,18 +311,19 @@ absl::StatusOr<bool> VirtioBlk::StartRequest(uint32_t queue, DescriptorChain& ch
   }
 
   // A valid IN, OUT or FLUSH: it goes to io_uring.
-  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  Engine& e = *engine_;
+  io_uring_sqe* sqe = io_uring_get_sqe(&e.ring);
   if (!sqe) return absl::ResourceExhaustedError("virtio-blk: io_uring SQ full");
   std::unique_ptr<Request> req;
-  if (free_.empty()) {
+  if (e.free.empty()) {
     req = std::make_unique<Request>();
   } else {
-    req = std::move(free_.back());
-    free_.pop_back();
+    req = std::move(e.free.back());
+    e.free.pop_back();
   }
   req->queue = queue;
   req->head = chain.head;
-  req->generation = generation_;
+  req->generation = e.generation;
   req->status = status;
   req->iov.clear();
   req->used_len = 1;
@@ -293,18 +331,18 @@ absl::StatusOr<bool> VirtioBlk::StartRequest(uint32_t queue, DescriptorChain& ch
     AppendRange(chain, true, 0, in_len, &req->iov);
     req->expect = in_len;
     req->used_len = in_len + 1;
-    io_uring_prep_readv(sqe, fd_.get(), req->iov.data(), req->iov.size(), sector * kSectorSize);
+    io_uring_prep_readv(sqe, e.fd.get(), req->iov.data(), req->iov.size(), sector * kSectorSize);
   } else if (type == kVirtioBlkTOut) {
     AppendRange(chain, false, 16, out_len, &req->iov);
     req->expect = out_len;
-    io_uring_prep_writev(sqe, fd_.get(), req->iov.data(), req->iov.size(), sector * kSectorSize);
+    io_uring_prep_writev(sqe, e.fd.get(), req->iov.data(), req->iov.size(), sector * kSectorSize);
   } else {
     req->expect = 0;
-    io_uring_prep_fsync(sqe, fd_.get(), 0);
+    io_uring_prep_fsync(sqe, e.fd.get(), 0);
   }
   io_uring_sqe_set_data(sqe, req.release());
-  in_flight_++;
-  in_flight_per_queue_[queue]++;
+  e.in_flight++;
+  e.in_flight_per_queue[queue]++;
   return true;
 }
 
@@ -312,16 +350,17 @@ absl::Status VirtioBlk::QueueNotify(uint32_t index) {
   bool completed_now = false;
   VirtioInterrupt* interrupt;
   Virtqueue* queue;
+  Engine& e = *engine_;
   {
-    std::lock_guard lock(mu_);
-    if (index >= queues_.size() || !queues_[index]->active()) return absl::OkStatus();
-    queue = queues_[index];
-    interrupt = interrupt_;
+    std::lock_guard lock(e.mu);
+    if (index >= e.queues.size() || !e.queues[index]->active()) return absl::OkStatus();
+    queue = e.queues[index];
+    interrupt = e.interrupt;
     bool queued = false;
     absl::Status error;
     for (;;) {
       // A correct driver has at most one request per descriptor in flight.
-      if (in_flight_per_queue_[index] >= queue->size()) {
+      if (e.in_flight_per_queue[index] >= queue->size()) {
         error = absl::DataLossError(
             "virtio-blk: more requests in flight than the queue has descriptors");
         break;
@@ -343,7 +382,7 @@ absl::Status VirtioBlk::QueueNotify(uint32_t index) {
     if (queued) {
       int ret;
       do {
-        ret = io_uring_submit(&ring_);
+        ret = io_uring_submit(&e.ring);
       } while (ret == -EINTR);
       if (ret < 0 && error.ok()) error = ErrnoStatus("virtio-blk: io_uring_submit", -ret);
     }
@@ -353,51 +392,61 @@ absl::Status VirtioBlk::QueueNotify(uint32_t index) {
   return absl::OkStatus();
 }
 
-void VirtioBlk::CompletionLoop() {
+void VirtioBlk::Engine::CompletionLoop() {
   for (bool stop = false; !stop;) {
     io_uring_cqe* cqe;
-    int ret = io_uring_wait_cqe(&ring_, &cqe);
+    int ret = io_uring_wait_cqe(&ring, &cqe);
     if (ret == -EINTR) continue;
     if (ret < 0) {
       Log(LogLevel::kError, "virtio-blk: io_uring_wait_cqe: %s", strerror(-ret));
       return;
     }
     uint32_t signal = 0;  // bit per queue
-    VirtioInterrupt* interrupt = nullptr;
-    std::array<Virtqueue*, kMaxQueues> queues = {};
+    bool broken = false;  // the driver broke a used ring
+    VirtioInterrupt* signal_to = nullptr;
+    std::array<Virtqueue*, kMaxQueues> signal_queues = {};
     {
-      std::lock_guard lock(mu_);
+      std::lock_guard lock(mu);
       unsigned head, seen = 0;
-      io_uring_for_each_cqe(&ring_, head, cqe) {
+      io_uring_for_each_cqe(&ring, head, cqe) {
         seen++;
         uint64_t token = io_uring_cqe_get_data64(cqe);
         if (token == kStopToken) {
           stop = true;
           continue;
         }
+        if (token == kCancelToken) {
+          cancels_in_flight--;
+          continue;
+        }
         std::unique_ptr<Request> req(reinterpret_cast<Request*>(token));
         bool ok = req->expect ? cqe->res >= 0 && static_cast<uint64_t>(cqe->res) == req->expect
                               : cqe->res >= 0;
-        if (req->generation == generation_) {
+        if (req->generation == generation) {
           *req->status = ok ? kVirtioBlkSOk : kVirtioBlkSIoErr;
-          absl::Status s = queues_[req->queue]->PushUsed(req->head, req->used_len);
+          absl::Status s = queues[req->queue]->PushUsed(req->head, req->used_len);
           if (!s.ok()) {
             Log(LogLevel::kWarning, "virtio-blk: %s", std::string(s.message()));
+            broken = true;
           }
           signal |= 1u << req->queue;
-          in_flight_per_queue_[req->queue]--;
+          in_flight_per_queue[req->queue]--;
         }
-        in_flight_--;
-        free_.push_back(std::move(req));
+        in_flight--;
+        free.push_back(std::move(req));
       }
-      io_uring_cq_advance(&ring_, seen);
-      interrupt = interrupt_;
-      std::copy(queues_.begin(), queues_.end(), queues.begin());
-      if (in_flight_ == 0) idle_cv_.notify_all();
+      io_uring_cq_advance(&ring, seen);
+      signal_to = interrupt;
+      std::copy(queues.begin(), queues.end(), signal_queues.begin());
+      signalling = true;
     }
-    for (uint32_t q = 0; q < kMaxQueues && interrupt; q++) {
-      if (signal & (1u << q)) interrupt->SignalUsed(*queues[q]);
+    for (uint32_t q = 0; q < kMaxQueues && signal_to; q++) {
+      if (signal & (1u << q)) signal_to->SignalUsed(*signal_queues[q]);
     }
+    if (broken && signal_to) signal_to->SignalNeedsReset();
+    std::lock_guard lock(mu);
+    signalling = false;
+    if (in_flight == 0) idle_cv.notify_all();
   }
 }
 

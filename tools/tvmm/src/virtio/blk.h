@@ -15,9 +15,12 @@
 // does not fit the image, is not a whole number of sectors, or lacks a
 // header or status byte gets VIRTIO_BLK_S_IOERR; a chain that breaks the
 // ring itself makes the queue fail (DEVICE_NEEDS_RESET), and neither ever
-// touches memory outside the guest.  A reset returns once the kernel is
-// done with every request in flight (bounded by kResetTimeout); their
-// chains are not returned to the driver.
+// touches memory outside the guest.  A reset cancels the requests in flight
+// and returns once the kernel is done with each (bounded by kResetTimeout):
+// their chains are not returned to the driver.  Destroying the device does
+// the same; requests the kernel still holds after that (hung storage) are
+// left to it with the ring and the completion thread, which outlive the
+// device instead of blocking its destruction.
 #ifndef TVMM_VIRTIO_BLK_H_
 #define TVMM_VIRTIO_BLK_H_
 
@@ -86,7 +89,8 @@ class VirtioBlk : public VirtioDevice {
   // How long Reset() waits for the kernel to finish the requests in flight.
   static constexpr std::chrono::milliseconds kResetTimeout{5000};
 
-  // Blocks until no request is in flight (tests).
+  // Blocks until no request is in flight and the driver has been signalled
+  // for every completion (tests).
   void WaitIdle();
 
  private:
@@ -100,36 +104,49 @@ class VirtioBlk : public VirtioDevice {
     std::vector<iovec> iov;
   };
 
+  // What the kernel and the completion thread use: shared with that thread,
+  // so that it can outlive the device if the kernel never finishes a
+  // request.
+  struct Engine {
+    ~Engine();
+    // Whether the kernel is done with every request in flight.
+    bool KernelDoneLocked();
+    // Asks the kernel to cancel every request in flight (those it can).
+    void CancelAllLocked();
+    void CompletionLoop();
+
+    UniqueFd fd;
+    io_uring ring = {};
+    bool ring_ok = false;
+    // Guards the queues' used rings, the request table and the generation:
+    // requests are started on vCPU threads and completed on the
+    // completion thread.
+    std::mutex mu;
+    std::condition_variable idle_cv;
+    std::vector<Virtqueue*> queues;  // at most kMaxQueues
+    VirtioInterrupt* interrupt = nullptr;
+    uint64_t generation = 0;  // bumped by Reset(): older completions are dropped
+    std::vector<std::unique_ptr<Request>> free;
+    size_t in_flight = 0;                       // all generations
+    size_t cancels_in_flight = 0;               // their CQEs are not requests'
+    bool signalling = false;  // the completion thread signals what it reaped
+    std::vector<uint32_t> in_flight_per_queue;  // this generation
+  };
+
   absl::Status InitRing();
-  // Whether the kernel is done with every request in flight.
-  bool KernelDoneLocked();
   // Validates one chain: either queues an SQE for it (returns true) or
   // completes it at once with a status (returns false).
   absl::StatusOr<bool> StartRequest(uint32_t queue, DescriptorChain& chain);
   absl::Status CompleteNow(uint32_t queue, uint16_t head, uint8_t* status, uint8_t value,
                            uint32_t used_len);
-  void CompletionLoop();
 
-  UniqueFd fd_;
   const bool read_only_;
   const uint64_t capacity_;  // in sectors
   const uint16_t num_queues_;
   const std::string id_;
 
-  io_uring ring_ = {};
-  bool ring_ok_ = false;
+  std::shared_ptr<Engine> engine_ = std::make_shared<Engine>();
   std::thread completer_;
-
-  // Guards the queues' used rings, the request table and the generation:
-  // requests are started on vCPU threads and completed on completer_.
-  std::mutex mu_;
-  std::condition_variable idle_cv_;
-  std::vector<Virtqueue*> queues_;  // at most kMaxQueues
-  VirtioInterrupt* interrupt_ = nullptr;
-  uint64_t generation_ = 0;  // bumped by Reset(): older completions are dropped
-  std::vector<std::unique_ptr<Request>> free_;
-  size_t in_flight_ = 0;                       // all generations
-  std::vector<uint32_t> in_flight_per_queue_;  // this generation
 };
 
 }  // namespace tvmm

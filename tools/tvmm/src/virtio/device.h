@@ -29,6 +29,9 @@ class VirtioInterrupt {
   // suppression already: interrupts.
   virtual void SignalUsedByHost() = 0;
   virtual void SignalConfigChange() = 0;
+  // The driver broke a queue, found out off the notifying thread (where
+  // QueueNotify() cannot return the error): sets DEVICE_NEEDS_RESET.
+  virtual void SignalNeedsReset() = 0;
 };
 
 // For ReadConfig(): @data from @config at @offset, bytes past its end as 0.

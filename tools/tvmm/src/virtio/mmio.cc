@@ -262,6 +262,11 @@ void VirtioMmio::SignalUsedByHost() {
   RaiseLocked(kUsedBuffer);
 }
 
+void VirtioMmio::SignalNeedsReset() {
+  std::lock_guard lock(mu_);
+  if (status_ & kDriverOk) NeedsReset();
+}
+
 void VirtioMmio::SignalConfigChange() {
   std::lock_guard lock(mu_);
   config_generation_++;

@@ -53,6 +53,7 @@ class VirtioMmio : public BusDevice, private VirtioInterrupt {
   void SignalUsed(Virtqueue& queue) override;
   void SignalUsedByHost() override;
   void SignalConfigChange() override;
+  void SignalNeedsReset() override;
   void RaiseLocked(uint32_t bits);
 
   std::unique_ptr<VirtioDevice> device_;

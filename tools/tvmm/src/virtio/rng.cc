@@ -4,10 +4,40 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <optional>
 
+#include "util/log.h"
 #include "util/status.h"
 
 namespace tvmm {
+namespace {
+
+absl::Status GetRandom(absl::Span<uint8_t> out) {
+  for (size_t done = 0; done < out.size();) {
+    ssize_t n = getrandom(out.data() + done, out.size() - done, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("getrandom");
+    }
+    done += n;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+VirtioRng::VirtioRng() : VirtioRng(GetRandom) {}
+
+VirtioRng::VirtioRng(Source source) : source_(std::move(source)), thread_([this] { Loop(); }) {}
+
+VirtioRng::~VirtioRng() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
 
 void VirtioRng::ReadConfig(uint64_t offset, absl::Span<uint8_t> data) {
   std::fill(data.begin(), data.end(), 0);  // no configuration space
@@ -15,43 +45,95 @@ void VirtioRng::ReadConfig(uint64_t offset, absl::Span<uint8_t> data) {
 
 absl::Status VirtioRng::Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
                                  uint64_t features, VirtioInterrupt* interrupt) {
+  std::lock_guard lock(mu_);
   queue_ = queues.at(0);
   interrupt_ = interrupt;
+  broken_ = false;
   return absl::OkStatus();
 }
 
 void VirtioRng::Reset() {
+  std::lock_guard lock(mu_);
+  generation_++;
   queue_ = nullptr;
   interrupt_ = nullptr;
+  kicked_ = false;
+  broken_ = false;
+  cv_.notify_all();
+}
+
+bool VirtioRng::Quiesced() {
+  std::lock_guard lock(mu_);
+  return !filling_;
 }
 
 absl::Status VirtioRng::QueueNotify(uint32_t index) {
-  if (!queue_ || !queue_->active()) return absl::OkStatus();
-  bool used = false;
-  for (;;) {
-    TVMM_ASSIGN_OR_RETURN(std::optional<DescriptorChain> chain, queue_->Pop());
-    if (!chain) break;
-    uint32_t written = 0;
-    for (VirtqBuffer& buf : chain->buffers) {
-      if (!buf.device_writable) continue;
-      size_t want = std::min<size_t>(buf.data.size(), kMaxPerRequest - written);
-      size_t done = 0;
-      while (done < want) {
-        ssize_t n = getrandom(buf.data.data() + done, want - done, 0);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          return ErrnoStatus("getrandom");
-        }
-        done += n;
-      }
-      written += done;
-      if (written == kMaxPerRequest) break;
-    }
-    TVMM_RETURN_IF_ERROR(queue_->PushUsed(chain->head, written));
-    used = true;
+  std::lock_guard lock(mu_);
+  if (queue_ && !broken_) {
+    kicked_ = true;
+    cv_.notify_all();
   }
-  if (used) interrupt_->SignalUsed(*queue_);
   return absl::OkStatus();
+}
+
+void VirtioRng::WaitIdle() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return !kicked_ && !filling_; });
+}
+
+// One chain at a time: popped and returned under the lock (the transport
+// resets the queue after Reset()), filled without it.
+void VirtioRng::Loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stop_ || (kicked_ && !broken_); });
+    if (stop_) return;
+    Virtqueue* queue = queue_;
+    VirtioInterrupt* interrupt = interrupt_;
+    const uint64_t generation = generation_;
+    absl::StatusOr<std::optional<DescriptorChain>> chain = std::nullopt;
+    if (queue->active()) chain = queue->Pop();
+    absl::Status error = chain.status();
+    if (error.ok() && !chain->has_value()) {
+      kicked_ = false;  // the ring is empty: wait for the next notification
+      cv_.notify_all();
+      continue;
+    }
+    if (error.ok()) {
+      uint32_t written = 0;
+      filling_ = true;
+      lock.unlock();
+      for (VirtqBuffer& buf : (*chain)->buffers) {
+        if (!buf.device_writable) continue;
+        size_t n = std::min<size_t>(buf.data.size(), kMaxPerRequest - written);
+        error = source_(buf.data.subspan(0, n));
+        if (!error.ok()) break;
+        written += n;
+        if (written == kMaxPerRequest) break;
+      }
+      lock.lock();
+      filling_ = false;
+      cv_.notify_all();
+      if (generation != generation_) continue;  // reset meanwhile: forget the chain
+      if (error.ok()) error = queue->PushUsed((*chain)->head, written);
+    }
+    if (!error.ok()) broken_ = true;  // until the reset: notifications are ignored
+    // Signalled without our lock: the transport takes its own, and holds it
+    // when it calls into us.  A reset meanwhile makes the signal a no-op
+    // (the queue is inactive) or, if the driver is quick, a spurious one.
+    lock.unlock();
+    if (error.ok()) {
+      interrupt->SignalUsed(*queue);
+    } else {
+      Log(LogLevel::kWarning, "virtio-rng: %s", std::string(error.message()));
+      interrupt->SignalNeedsReset();
+    }
+    lock.lock();
+    if (broken_ && generation == generation_) {
+      kicked_ = false;
+      cv_.notify_all();
+    }
+  }
 }
 
 }  // namespace tvmm

@@ -49,8 +49,8 @@ absl::StatusOr<std::unique_ptr<VirtioVsock>> VirtioVsock::Open(uint64_t guest_ci
     return absl::FailedPreconditionError("vhost-vsock does not offer VIRTIO_F_VERSION_1");
   if (ioctl(vhost.get(), VHOST_VSOCK_SET_GUEST_CID, &guest_cid) < 0) {
     if (errno == EADDRINUSE) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("--vsock: CID ", guest_cid, " is in use by another VM"));
+      return UsageError(absl::FailedPreconditionError(
+          absl::StrCat("--vsock: CID ", guest_cid, " is in use by another VM")));
     }
     return ErrnoStatus(absl::StrCat("--vsock: CID ", guest_cid));
   }

@@ -24,8 +24,16 @@ void Append(Bytes& out, T v) {
   Put(out, out.size() - sizeof(v), v);
 }
 
-void Append(Bytes& out, std::string_view s) { out.insert(out.end(), s.begin(), s.end()); }
-void Append(Bytes& out, const Bytes& b) { out.insert(out.end(), b.begin(), b.end()); }
+// resize() and memcpy(), not insert(): GCC 12 at -O3 reports
+// -Warray-bounds and -Wstringop-overflow for vector<uint8_t>::insert of a
+// range here, false positives that broke the Release build.
+void AppendRaw(Bytes& out, const void* p, size_t n) {
+  size_t at = out.size();
+  out.resize(at + n);
+  if (n) std::memcpy(out.data() + at, p, n);
+}
+void Append(Bytes& out, std::string_view s) { AppendRaw(out, s.data(), s.size()); }
+void Append(Bytes& out, const Bytes& b) { AppendRaw(out, b.data(), b.size()); }
 
 uint8_t Checksum(const uint8_t* p, size_t n) {
   uint8_t sum = 0;
