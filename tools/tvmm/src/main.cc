@@ -3,15 +3,14 @@
 //   tvmm run --kernel bzImage [flags]     boot a VM
 //   tvmm version                          print the version
 // Exit status: see README (0 the guest ended normally, 1 tvmm failed,
-// 2 bad usage, 3 the guest crashed).
+// 2 bad usage, 3 the guest crashed, 128+N stopped by signal N).
 #include <cstdio>
 #include <string>
 #include <vector>
 
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "cli/config.h"
 #include "cli/flags.h"
+#include "util/log.h"
 #include "vmm/run.h"
 
 namespace {
@@ -23,7 +22,7 @@ constexpr char kUsage[] =
     "\n"
     "  tvmm run --kernel bzImage [--initrd F] [--cmdline S] [--memory 512M] [--cpus 2]\n"
     "           [--disk path[,ro]]... [--vsock CID] [--rng]\n"
-    "           [--memory-backend anon|memfd|hugetlb|guest_memfd]\n"
+    "           [--memory-backend anon|memfd|hugetlb|guest_memfd] [--log-level L]\n"
     "  tvmm version\n"
     "\n"
     "tvmm run --help lists the flags.";
@@ -36,7 +35,6 @@ int Usage(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsage);
   if (argc < 2) return Usage(stderr);
   std::string command = argv[1];
   if (command == "--help" || command == "-h" || command == "help") return Usage(stdout);
@@ -50,21 +48,20 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::string> args(argv + 2, argv + argc);
-  std::vector<std::string> disks;
-  absl::StatusOr<std::vector<std::string>> prepared = tvmm::PrepareRunArgs(args, &disks);
-  if (!prepared.ok()) {
-    fprintf(stderr, "tvmm run: %s\n", std::string(prepared.status().message()).c_str());
+  absl::StatusOr<tvmm::RunArgs> parsed = tvmm::ParseRunArgs(args);
+  if (!parsed.ok()) {
+    fprintf(stderr, "tvmm run: %s\n", std::string(parsed.status().message()).c_str());
     return kExitUsage;
   }
-  std::vector<char*> absl_argv = {argv[0]};
-  for (std::string& a : *prepared) absl_argv.push_back(a.data());
-  absl::ParseCommandLine(static_cast<int>(absl_argv.size()), absl_argv.data());
-
-  absl::StatusOr<tvmm::VmConfig> config =
-      tvmm::ParseRunFlags(tvmm::CurrentRunFlags(std::move(disks)));
+  if (parsed->help) {
+    fputs(tvmm::RunHelp().c_str(), stdout);
+    return 0;
+  }
+  absl::StatusOr<tvmm::VmConfig> config = tvmm::ParseRunFlags(parsed->flags);
   if (!config.ok()) {
     fprintf(stderr, "tvmm run: %s\n", std::string(config.status().message()).c_str());
     return kExitUsage;
   }
+  tvmm::SetLogLevel(config->log_level);
   return tvmm::RunVm(*config);
 }

@@ -113,23 +113,62 @@ TEST(ParseRunFlags, Full) {
   EXPECT_TRUE(c->memory_backend_explicit);
 }
 
-TEST(PrepareRunArgs, DashesRepeatedDisksAndErrors) {
-  std::vector<std::string> disks;
-  absl::StatusOr<std::vector<std::string>> out = PrepareRunArgs(
-      {"--kernel=k", "--memory-backend", "anon", "--disk", "a,ro", "--disk=b", "--rng"}, &disks);
-  ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_THAT(*out, ::testing::ElementsAre("--kernel=k", "--memory_backend=anon", "--rng"));
-  EXPECT_THAT(disks, ::testing::ElementsAre("a,ro", "b"));
+std::string ArgsError(const std::vector<std::string>& args) {
+  absl::StatusOr<RunArgs> out = ParseRunArgs(args);
+  return out.ok() ? "" : std::string(out.status().message());
+}
 
-  EXPECT_THAT(std::string(PrepareRunArgs({"--bogus=1"}, &disks).status().message()),
-              HasSubstr("unknown flag '--bogus=1'"));
-  EXPECT_THAT(std::string(PrepareRunArgs({"vmlinuz"}, &disks).status().message()),
-              HasSubstr("unexpected argument 'vmlinuz'"));
-  EXPECT_THAT(std::string(PrepareRunArgs({"--memory"}, &disks).status().message()),
-              HasSubstr("--memory: missing value"));
-  EXPECT_THAT(std::string(PrepareRunArgs({"--disk"}, &disks).status().message()),
-              HasSubstr("--disk: missing value"));
-  EXPECT_FALSE(PrepareRunArgs({"--flagfile=/etc/passwd"}, &disks).ok());
+TEST(ParseRunArgs, DashesRepeatedDisksAndBooleans) {
+  absl::StatusOr<RunArgs> out =
+      ParseRunArgs({"--kernel=k", "--memory-backend", "anon", "--disk", "a,ro", "--disk=b",
+                    "--rng", "--log_level=debug", "--cpus", "2"});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_FALSE(out->help);
+  EXPECT_EQ(out->flags.kernel, "k");
+  EXPECT_EQ(out->flags.memory_backend, "anon");
+  EXPECT_THAT(out->flags.disks, ::testing::ElementsAre("a,ro", "b"));
+  EXPECT_TRUE(out->flags.rng);
+  EXPECT_EQ(out->flags.log_level, "debug");
+  EXPECT_EQ(out->flags.cpus, "2");
+  for (const char* yes : {"--rng=true", "--rng=yes", "--rng=1"})
+    EXPECT_TRUE(ParseRunArgs({yes})->flags.rng) << yes;
+  for (const char* no : {"--rng=false", "--rng=no", "--rng=0"})
+    EXPECT_FALSE(ParseRunArgs({no})->flags.rng) << no;
+}
+
+TEST(ParseRunArgs, ErrorsNameTheFlag) {
+  EXPECT_THAT(ArgsError({"--bogus=1"}), HasSubstr("unknown flag '--bogus=1'"));
+  EXPECT_THAT(ArgsError({"vmlinuz"}), HasSubstr("unexpected argument 'vmlinuz'"));
+  EXPECT_THAT(ArgsError({"--memory"}), HasSubstr("--memory: missing value"));
+  EXPECT_THAT(ArgsError({"--disk"}), HasSubstr("--disk: missing value"));
+  EXPECT_THAT(ArgsError({"--rng=maybe"}), HasSubstr("--rng: 'maybe' is not a boolean"));
+  // Abseil's own flags are not tvmm's.
+  for (const char* f : {"--flagfile=/etc/passwd", "--fromenv=x", "--undefok=x", "-kernel=k"})
+    EXPECT_THAT(ArgsError({f}), HasSubstr("unknown flag")) << f;
+}
+
+TEST(ParseRunArgs, HelpListsExactlyTheFlagsTaken) {
+  for (const char* h : {"--help", "-h", "--helpfull", "--helpshort"}) {
+    absl::StatusOr<RunArgs> out = ParseRunArgs({h});
+    ASSERT_TRUE(out.ok()) << h;
+    EXPECT_TRUE(out->help) << h;
+  }
+  std::string help = RunHelp();
+  for (const char* f : {"--kernel", "--initrd", "--cmdline", "--memory", "--cpus", "--disk",
+                        "--vsock", "--rng", "--memory-backend", "--log-level"}) {
+    EXPECT_THAT(help, HasSubstr(f));
+    EXPECT_EQ(ArgsError({std::string(f) + (std::string(f) == "--rng" ? "" : "=x")}), "") << f;
+  }
+  EXPECT_THAT(help, HasSubstr(absl::StrCat("1..", kMaxCpus)));
+  EXPECT_THAT(help, ::testing::Not(HasSubstr("flagfile")));
+}
+
+TEST(ParseRunFlags, LogLevel) {
+  RunFlags f = Valid();
+  f.log_level = "debug";
+  EXPECT_EQ(ParseRunFlags(f)->log_level, LogLevel::kDebug);
+  f.log_level = "loud";
+  EXPECT_THAT(ErrorOf(f), HasSubstr("--log-level: 'loud'"));
 }
 
 }  // namespace

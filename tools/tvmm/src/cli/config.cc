@@ -128,6 +128,19 @@ absl::StatusOr<VmConfig> ParseRunFlags(const RunFlags& flags) {
   }
   config.rng = flags.rng;
 
+  if (flags.log_level == "error") {
+    config.log_level = LogLevel::kError;
+  } else if (flags.log_level == "warning") {
+    config.log_level = LogLevel::kWarning;
+  } else if (flags.log_level == "info") {
+    config.log_level = LogLevel::kInfo;
+  } else if (flags.log_level == "debug") {
+    config.log_level = LogLevel::kDebug;
+  } else {
+    return FlagError("log-level", absl::StrCat("'", flags.log_level,
+                                               "' is not error, warning, info or debug"));
+  }
+
   if (!flags.memory_backend.empty()) {
     absl::StatusOr<MemoryBackendKind> kind = ParseMemoryBackend(flags.memory_backend);
     if (!kind.ok()) return FlagError("memory-backend", kind.status());

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "util/log.h"
 
 namespace tvmm {
 
@@ -33,6 +34,7 @@ struct VmConfig {
   std::optional<uint32_t> vsock_cid;
   bool rng = false;
   MemoryBackendKind memory_backend = MemoryBackendKind::kAnon;
+  LogLevel log_level = LogLevel::kInfo;
   // False when the user did not choose: tvmm may then fall back.
   bool memory_backend_explicit = false;
 };
@@ -48,6 +50,7 @@ struct RunFlags {
   std::string vsock;  // empty: no vsock device
   bool rng = false;
   std::string memory_backend;  // empty: choose
+  std::string log_level = "info";
 };
 
 // "512M", "1G", "65536K", "1048576" -> bytes.  Errors name no flag.

@@ -2,30 +2,62 @@
 #include "cli/flags.h"
 
 #include <algorithm>
+#include <functional>
 
-#include "absl/flags/flag.h"
-#include "absl/flags/reflection.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
-
-ABSL_FLAG(std::string, kernel, "", "Linux bzImage to boot (required)");
-ABSL_FLAG(std::string, initrd, "", "initramfs to load next to the kernel");
-ABSL_FLAG(std::string, cmdline, "", "kernel command line (tvmm adds its devices)");
-ABSL_FLAG(std::string, memory, "512M", "guest RAM: a size with K, M or G, a multiple of 2M");
-ABSL_FLAG(std::string, cpus, "1", "number of vCPUs, 1..255");
-ABSL_FLAG(std::string, disk, "",
-          "virtio-blk disk as path[,ro]; repeat the flag for more disks (up to 16)");
-ABSL_FLAG(std::string, vsock, "", "add a virtio-vsock device with this guest CID");
-ABSL_FLAG(bool, rng, false, "add a virtio-rng device");
-ABSL_FLAG(std::string, memory_backend, "",
-          "anon, memfd, hugetlb or guest_memfd (default: guest_memfd when KVM can run a VM "
-          "from it, else anon)");
 
 namespace tvmm {
+namespace {
 
-absl::StatusOr<std::vector<std::string>> PrepareRunArgs(const std::vector<std::string>& args,
-                                                        std::vector<std::string>* disks) {
-  std::vector<std::string> out;
+struct FlagSpec {
+  const char* name;  // as documented, with dashes
+  const char* value;  // the value's placeholder; nullptr for a boolean ("1" or "")
+  const char* help;
+  std::function<void(RunFlags&, std::string)> set;
+};
+
+const std::vector<FlagSpec>& Specs() {
+  static const std::vector<FlagSpec> specs = {
+      {"kernel", "bzImage", "Linux bzImage to boot (required)",
+       [](RunFlags& f, std::string v) { f.kernel = std::move(v); }},
+      {"initrd", "file", "initramfs to load next to the kernel",
+       [](RunFlags& f, std::string v) { f.initrd = std::move(v); }},
+      {"cmdline", "string", "kernel command line (tvmm adds its devices')",
+       [](RunFlags& f, std::string v) { f.cmdline = std::move(v); }},
+      {"memory", "size", "guest RAM: a size with K, M or G, a multiple of 2M, 16M..1024G (512M)",
+       [](RunFlags& f, std::string v) { f.memory = std::move(v); }},
+      {"cpus", "n", "number of vCPUs, 1..254 (1)",
+       [](RunFlags& f, std::string v) { f.cpus = std::move(v); }},
+      {"disk", "path[,ro]", "a virtio-blk disk; repeat the flag for more (up to 16)",
+       [](RunFlags& f, std::string v) { f.disks.push_back(std::move(v)); }},
+      {"vsock", "cid", "a virtio-vsock device with this guest CID (3..4294967294)",
+       [](RunFlags& f, std::string v) { f.vsock = std::move(v); }},
+      {"rng", nullptr, "a virtio-rng device",
+       [](RunFlags& f, std::string v) { f.rng = !v.empty(); }},
+      {"memory-backend", "kind",
+       "anon, memfd, hugetlb or guest_memfd (default: guest_memfd when KVM can run a VM from "
+       "it, else anon)",
+       [](RunFlags& f, std::string v) { f.memory_backend = std::move(v); }},
+      {"log-level", "level", "error, warning, info or debug (info)",
+       [](RunFlags& f, std::string v) { f.log_level = std::move(v); }},
+  };
+  return specs;
+}
+
+const FlagSpec* FindSpec(std::string name) {
+  std::replace(name.begin(), name.end(), '_', '-');
+  for (const FlagSpec& spec : Specs()) {
+    if (name == spec.name) return &spec;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<RunArgs> ParseRunArgs(const std::vector<std::string>& args) {
+  RunArgs out;
   for (size_t i = 0; i < args.size(); i++) {
     const std::string& arg = args[i];
     if (arg.size() < 2 || arg[0] != '-') {
@@ -35,50 +67,49 @@ absl::StatusOr<std::vector<std::string>> PrepareRunArgs(const std::vector<std::s
     std::string body = arg.substr(arg[1] == '-' ? 2 : 1);
     size_t eq = body.find('=');
     std::string name = body.substr(0, eq);
-    std::replace(name.begin(), name.end(), '-', '_');
-    if (name == "help" || name == "helpfull" || name == "helpshort") {
-      out.push_back("--" + name);
+    if (name == "help" || name == "h" || name == "helpfull" || name == "helpshort") {
+      out.help = true;
       continue;
     }
-    if (name == "disk") {
-      if (eq != std::string::npos) {
-        disks->push_back(body.substr(eq + 1));
-      } else if (i + 1 < args.size()) {
-        disks->push_back(args[++i]);
-      } else {
-        return absl::InvalidArgumentError("--disk: missing value (path[,ro])");
-      }
-      continue;
-    }
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    if (!flag || name == "flagfile" || name == "fromenv" || name == "tryfromenv" ||
-        name == "undefok") {
+    const FlagSpec* spec = FindSpec(name);
+    if (!spec || (arg[1] != '-' && name.size() > 1)) {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown flag '", arg, "' (see tvmm run --help)"));
     }
-    out.push_back(absl::StrCat("--", name, eq == std::string::npos ? "" : body.substr(eq)));
-    // "--flag value": keep the value with its flag (bools take none).
-    if (eq == std::string::npos && !flag->IsOfType<bool>()) {
-      if (i + 1 >= args.size())
-        return absl::InvalidArgumentError(absl::StrCat("--", name, ": missing value"));
-      out.back() = absl::StrCat(out.back(), "=", args[++i]);
+    std::optional<std::string> value;
+    if (eq != std::string::npos) value = body.substr(eq + 1);
+    if (!spec->value) {  // a boolean
+      bool on = true;
+      if (value && !absl::SimpleAtob(*value, &on)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--", spec->name, ": '", *value, "' is not a boolean (true, false, yes, no, 1, 0)"));
+      }
+      spec->set(out.flags, on ? "1" : "");
+      continue;
     }
+    if (!value) {
+      if (i + 1 >= args.size())
+        return absl::InvalidArgumentError(absl::StrCat("--", spec->name, ": missing value"));
+      value = args[++i];
+    }
+    spec->set(out.flags, *std::move(value));
   }
   return out;
 }
 
-RunFlags CurrentRunFlags(std::vector<std::string> disks) {
-  RunFlags flags;
-  flags.kernel = absl::GetFlag(FLAGS_kernel);
-  flags.initrd = absl::GetFlag(FLAGS_initrd);
-  flags.cmdline = absl::GetFlag(FLAGS_cmdline);
-  flags.memory = absl::GetFlag(FLAGS_memory);
-  flags.cpus = absl::GetFlag(FLAGS_cpus);
-  flags.disks = std::move(disks);
-  flags.vsock = absl::GetFlag(FLAGS_vsock);
-  flags.rng = absl::GetFlag(FLAGS_rng);
-  flags.memory_backend = absl::GetFlag(FLAGS_memory_backend);
-  return flags;
+std::string RunHelp() {
+  std::string help = "Usage: tvmm run --kernel bzImage [flags]\n\nFlags:\n";
+  for (const FlagSpec& spec : Specs()) {
+    std::string left = absl::StrCat("  --", spec.name, spec.value ? " " : "",
+                                    spec.value ? spec.value : "");
+    left.resize(std::max<size_t>(left.size() + 2, 28), ' ');
+    absl::StrAppend(&help, left, spec.help, "\n");
+  }
+  absl::StrAppend(&help,
+                  "\nExit status: 0 the guest rebooted or powered off, 1 tvmm failed, 2 bad "
+                  "usage or guest image,\n3 the guest crashed, 128+N stopped by signal N "
+                  "(SIGINT, SIGTERM, SIGHUP, SIGQUIT).\n");
+  return help;
 }
 
 }  // namespace tvmm

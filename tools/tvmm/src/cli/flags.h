@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-// Command line of `tvmm run`: Abseil flags, plus what Abseil does not do the
-// way lkvm and cloud-hypervisor users expect (dashes in flag names,
-// repeatable --disk, exit status 2 with one clear message on any error).
+// The command line of `tvmm run`: each flag as "--name value" or
+// "--name=value", with dashes or underscores in the name; booleans alone or
+// with true/false/yes/no/1/0; --disk repeatable.  Every error names the flag
+// (exit status 2), and the help lists exactly the flags that are accepted.
 #ifndef TVMM_CLI_FLAGS_H_
 #define TVMM_CLI_FLAGS_H_
 
@@ -13,14 +14,18 @@
 
 namespace tvmm {
 
-// Rewrites @args (the arguments after "run") for absl::ParseCommandLine:
-// "--memory-backend" becomes "--memory_backend", every --disk value is moved
-// into *disks.  Fails on unknown flags and positional arguments.
-absl::StatusOr<std::vector<std::string>> PrepareRunArgs(const std::vector<std::string>& args,
-                                                        std::vector<std::string>* disks);
+struct RunArgs {
+  RunFlags flags;
+  bool help = false;  // --help (or -h, --helpfull, --helpshort): print RunHelp()
+};
 
-// The Abseil flags, after parsing, as RunFlags.
-RunFlags CurrentRunFlags(std::vector<std::string> disks);
+// Parses the arguments after "run".  Fails on unknown flags, positional
+// arguments, missing values and booleans that are not booleans; the values
+// themselves are checked by ParseRunFlags().
+absl::StatusOr<RunArgs> ParseRunArgs(const std::vector<std::string>& args);
+
+// What `tvmm run --help` prints: every flag with its help and default.
+std::string RunHelp();
 
 }  // namespace tvmm
 

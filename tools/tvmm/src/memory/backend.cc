@@ -60,7 +60,10 @@ absl::StatusOr<MemoryBacking> CreateBacking(const Vm& vm, MemoryBackendKind kind
       return CreateMemfd(kind, size);
     case MemoryBackendKind::kGuestMemfd: {
       if (absl::Status s = GuestMemfdSupported(vm); !s.ok()) {
-        if (explicit_choice) return absl::Status(s.code(), absl::StrCat("--memory-backend=guest_memfd: ", s.message()));
+        if (explicit_choice) {
+          return UsageError(
+              absl::Status(s.code(), absl::StrCat("--memory-backend=guest_memfd: ", s.message())));
+        }
         if (note) *note = absl::StrCat("guest_memfd unavailable, using anonymous memory: ", s.message());
         return CreateBacking(vm, MemoryBackendKind::kAnon, false, size, nullptr);
       }

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -37,7 +38,12 @@ const BootTimer::Clock::time_point kProcessStart = BootTimer::Clock::now();
 // Signal used to kick vCPU threads out of KVM_RUN.
 constexpr int kKickSignal = SIGUSR1;
 
-enum class End { kNone, kReset, kShutdown, kCrash, kError };
+enum class End { kNone, kReset, kShutdown, kCrash, kError, kSignal };
+
+// Signals that end the VM the orderly way (the terminal restored, devices
+// stopped): the input thread reads them from a signalfd, so every thread
+// blocks them.
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
 class KvmIrqLine : public IrqLine {
  public:
@@ -70,7 +76,7 @@ class KvmIrqLines : public IrqLineFactory {
 };
 
 int ExitStatusFor(const absl::Status& status) {
-  return absl::IsInvalidArgument(status) || absl::IsNotFound(status) ? kExitUsage : kExitVmmError;
+  return IsUsageError(status) ? kExitUsage : kExitVmmError;
 }
 
 class VmRunner {
@@ -86,6 +92,7 @@ class VmRunner {
   absl::Status HandleExit(Vcpu* vcpu);
   void Stop(End end);
   void InputLoop();
+  void ConsoleOutput(absl::string_view s);
 
   const VmConfig& config_;
   std::unique_ptr<Machine> machine_ = CreateMachine();
@@ -101,7 +108,12 @@ class VmRunner {
   std::vector<std::thread> threads_;  // reserved up front: never reallocated
   std::atomic<size_t> started_{0};    // threads_[0, started_) exist
   std::atomic<End> end_{End::kNone};
+  // Set once Stop() has kicked every started vCPU thread: none is joined
+  // before, so pthread_kill() never meets a thread that is gone.
+  std::atomic<bool> kicked_{false};
   UniqueFd stop_event_;
+  UniqueFd signal_fd_;
+  int stop_signal_ = 0;  // the signal that ended the VM (input thread only)
   std::mutex error_mu_;
   absl::Status error_;
 };
@@ -148,16 +160,7 @@ absl::Status VmRunner::Build() {
   TVMM_RETURN_IF_ERROR(machine_->SetupVm(*vm_));
   irqs_ = std::make_unique<KvmIrqLines>(&*vm_);
   PlatformHooks hooks;
-  hooks.console_output = [](absl::string_view s) {
-    for (size_t done = 0; done < s.size();) {
-      ssize_t n = write(STDOUT_FILENO, s.data() + done, s.size() - done);
-      if (n <= 0) {
-        if (n < 0 && errno == EINTR) continue;
-        return;  // the console is gone; the guest keeps running
-      }
-      done += n;
-    }
-  };
+  hooks.console_output = [this](absl::string_view s) { ConsoleOutput(s); };
   hooks.on_reset = [this] { Stop(End::kReset); };
   hooks.start = kProcessStart;
   hooks.on_boot_time = [](std::chrono::microseconds us) {
@@ -206,6 +209,19 @@ absl::Status VmRunner::Build() {
   return absl::OkStatus();
 }
 
+// On a vCPU thread.  A stdout nobody reads blocks the write, and with it
+// the vCPU, until the VM stops: Stop()'s kick interrupts it (EINTR).
+void VmRunner::ConsoleOutput(absl::string_view s) {
+  for (size_t done = 0; done < s.size();) {
+    ssize_t n = write(STDOUT_FILENO, s.data() + done, s.size() - done);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR && end_.load() == End::kNone) continue;
+      return;  // the console is gone (EPIPE: SIGPIPE is ignored) or the VM stops
+    }
+    done += n;
+  }
+}
+
 void VmRunner::Stop(End end) {
   End expected = End::kNone;
   if (!end_.compare_exchange_strong(expected, end)) return;
@@ -215,6 +231,8 @@ void VmRunner::Stop(End end) {
   for (auto& vcpu : vcpus_) vcpu->run()->immediate_exit = 1;
   size_t started = started_.load();
   for (size_t i = 0; i < started; i++) pthread_kill(threads_[i].native_handle(), kKickSignal);
+  kicked_ = true;
+  kicked_.notify_all();
 }
 
 absl::Status VmRunner::HandleExit(Vcpu* vcpu) {
@@ -291,31 +309,62 @@ void VmRunner::VcpuLoop(Vcpu* vcpu) {
   }
 }
 
+// Console input, the stop signals, and the stop event that ends it.  At
+// the end of stdin it goes on watching the signals.
 void VmRunner::InputLoop() {
-  pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {stop_event_.get(), POLLIN, 0}};
+  pollfd fds[3] = {{STDIN_FILENO, POLLIN, 0},
+                   {stop_event_.get(), POLLIN, 0},
+                   {signal_fd_.get(), POLLIN, 0}};
   char buf[64];
   while (end_.load() == End::kNone) {
-    if (poll(fds, 2, -1) < 0) {
+    if (poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       return;
     }
     if (fds[1].revents) return;
-    if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) return;  // no more input
-    if (fds[0].revents & POLLIN) {
-      ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-      if (n <= 0) return;
-      console_->Receive(absl::string_view(buf, n));
+    if (fds[2].revents & POLLIN) {
+      signalfd_siginfo si;
+      if (read(signal_fd_.get(), &si, sizeof(si)) == sizeof(si)) {
+        stop_signal_ = static_cast<int>(si.ssi_signo);
+        Log(LogLevel::kInfo, "%s: stopping the VM", strsignal(stop_signal_));
+        Stop(End::kSignal);
+        return;
+      }
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
+      ssize_t n = fds[0].revents & POLLNVAL ? 0 : read(STDIN_FILENO, buf, sizeof(buf));
+      if (n > 0) {
+        console_->Receive(absl::string_view(buf, n));
+      } else if (n == 0 || errno != EINTR) {
+        fds[0].fd = -1;  // no more input
+      }
     }
   }
 }
 
 int VmRunner::Run() {
+  // A console whose reader went away is not a reason to die: writes fail
+  // with EPIPE instead, and the guest runs on.
+  signal(SIGPIPE, SIG_IGN);
+  // The stop signals go to the input thread's signalfd: blocked here, before
+  // any thread starts, so that every thread inherits the mask.
+  sigset_t stop;
+  sigemptyset(&stop);
+  for (int sig : kStopSignals) sigaddset(&stop, sig);
+  if (pthread_sigmask(SIG_BLOCK, &stop, nullptr) == 0)
+    signal_fd_.Reset(signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signal_fd_.valid()) {
+    fprintf(stderr, "tvmm run: %s\n", std::string(ErrnoStatus("signalfd").message()).c_str());
+    return kExitVmmError;
+  }
+
   if (absl::Status s = Build(); !s.ok()) {
     fprintf(stderr, "tvmm run: %s\n", std::string(s.message()).c_str());
     return ExitStatusFor(s);
   }
 
-  // An empty handler, without SA_RESTART: the kick only interrupts KVM_RUN.
+  // An empty handler, without SA_RESTART: the kick only interrupts KVM_RUN
+  // and a blocked console write.
   struct sigaction sa = {};
   sa.sa_handler = [](int) {};
   sigaction(kKickSignal, &sa, nullptr);
@@ -331,6 +380,9 @@ int VmRunner::Run() {
     started_++;
   }
   std::thread input(&VmRunner::InputLoop, this);
+  // A vCPU thread returns only once the VM stops; Stop() may still be
+  // kicking the others.
+  kicked_.wait(false);
   for (auto& t : threads_) t.join();
   uint64_t one = 1;
   (void)!write(stop_event_.get(), &one, sizeof(one));
@@ -345,6 +397,8 @@ int VmRunner::Run() {
       return kExitGuestEnded;
     case End::kCrash:
       return kExitGuestCrashed;
+    case End::kSignal:
+      return 128 + stop_signal_;
     default:
       fprintf(stderr, "tvmm run: %s\n", std::string(error_.message()).c_str());
       return kExitVmmError;

@@ -36,17 +36,20 @@ class X86Machine : public Machine {
             absl::StrCat("/dev/kvm lacks capability ", cap, " that tvmm needs"));
       }
     }
-    TVMM_ASSIGN_OR_RETURN(image_, LoadBzImage(config.kernel));
+    // The guest images and the flags that size them are the user's.
+    absl::StatusOr<BzImage> image = LoadBzImage(config.kernel);
+    if (!image.ok()) return UsageError(image.status());
+    image_ = *std::move(image);
     if (!config.initrd.empty()) {
       absl::StatusOr<LoadSource> initrd = LoadSource::Open(config.initrd);
       if (!initrd.ok()) {
-        return absl::Status(initrd.status().code(),
-                            absl::StrCat("--initrd: ", initrd.status().message()));
+        return UsageError(absl::Status(initrd.status().code(),
+                                       absl::StrCat("--initrd: ", initrd.status().message())));
       }
       initrd_ = *std::move(initrd);
     }
     // The command line is checked in full once the devices are known.
-    TVMM_RETURN_IF_ERROR(ValidateBoot(image_, initrd_.size(), "", config.memory_bytes));
+    TVMM_RETURN_IF_ERROR(UsageError(ValidateBoot(image_, initrd_.size(), "", config.memory_bytes)));
     TVMM_ASSIGN_OR_RETURN(cpuid_, kvm.GetSupportedCpuid());
     // KVM emulates the TSC-deadline timer but leaves it out of the
     // supported CPUID; without it Linux calibrates the LAPIC timer against
@@ -108,7 +111,9 @@ class X86Machine : public Machine {
     BzImage image = std::exchange(image_, {});
     LoadSource initrd = std::exchange(initrd_, {});
     TVMM_ASSIGN_OR_RETURN(uint64_t rsdp, WriteAcpiTables(mem, ncpus_, virtio));
-    TVMM_RETURN_IF_ERROR(LoadLinux(mem, image, initrd, cmdline, ram_size_, rsdp));
+    // LoadLinux() checks the command line and sizes against the image.
+    if (absl::Status s = LoadLinux(mem, image, initrd, cmdline, ram_size_, rsdp); !s.ok())
+      return absl::IsInvalidArgument(s) ? UsageError(s) : s;
     return WriteGdtAndPageTables(mem);
   }
 
