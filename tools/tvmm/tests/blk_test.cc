@@ -267,7 +267,25 @@ TEST_F(VirtioBlkTest, ABatchOfRequestsCompletes) {
     EXPECT_EQ(ram_[base + 0x400], kVirtioBlkSOk) << i;
     EXPECT_EQ(ram_[base + 0x200 + 9], ImageByte(i * 512 + 9)) << i;
   }
-  EXPECT_LE(irq_.used.load(), kRequests);
+  for (int i = 0; i < kRequests; i++) EXPECT_EQ(Used(i).second, 513u) << i;
+  // Page-cache reads complete inside the submission, which holds the lock
+  // the completion thread needs: it reaps them in one or a few batches.
+  EXPECT_LT(irq_.used.load(), kRequests / 2);
+}
+
+// Requests completed on the notifying thread (here GET_ID) are returned with
+// one interrupt per notification, not one each.
+TEST_F(VirtioBlkTest, OneInterruptPerNotificationForImmediateCompletions) {
+  Start();
+  constexpr int kRequests = 10;
+  for (int i = 0; i < kRequests; i++) {
+    uint64_t base = kData + 0x1000 * i;
+    Header(base, kVirtioBlkTGetId, 0);
+    Offer(3 * i, {{base, 16, false}, {base + 0x200, 20, true}, {base + 0x400, 1, true}});
+  }
+  ASSERT_TRUE(Kick().ok());
+  ASSERT_EQ(UsedIdx(), kRequests);
+  EXPECT_EQ(irq_.used.load(), 1);
 }
 
 TEST_F(VirtioBlkTest, ABrokenChainFailsTheQueue) {
@@ -279,15 +297,35 @@ TEST_F(VirtioBlkTest, ABrokenChainFailsTheQueue) {
   EXPECT_EQ(UsedIdx(), 0);
 }
 
-TEST_F(VirtioBlkTest, ResetDropsNothingItShouldNot) {
+TEST_F(VirtioBlkTest, ResetDropsWhatItShould) {
   Start();
   Header(kData, kVirtioBlkTIn, 0);
   Offer(0, {{kData, 16, false}, {kData + 0x1000, 512, true}, {kData + 0x2000, 1, true}});
   ASSERT_TRUE(blk_->QueueNotify(0).ok());
   blk_->Reset();
   blk_->WaitIdle();
-  // A notification after reset is ignored; the device is destroyed cleanly.
+  uint16_t used = UsedIdx();  // 0 or 1: the read may have completed before the reset
+  // After the reset the device uses no queue: a request offered and
+  // notified is neither started nor answered.
+  ram_[kData + 0x5000] = 0xee;
+  Header(kData + 0x3000, kVirtioBlkTIn, 1);
+  Offer(3, {{kData + 0x3000, 16, false}, {kData + 0x4000, 512, true}, {kData + 0x5000, 1, true}});
   EXPECT_TRUE(blk_->QueueNotify(0).ok());
+  blk_->WaitIdle();
+  EXPECT_EQ(UsedIdx(), used);
+  EXPECT_EQ(ram_[kData + 0x5000], 0xee);
+  EXPECT_EQ(ram_[kData + 0x4000 + 9], 0);
+  // Activated again on fresh rings, it serves requests.
+  std::fill(ram_.begin(), ram_.end(), 0);
+  q_.Reset();
+  ASSERT_TRUE(q_.Activate(&mem_, kSize, kDesc, kAvail, kUsed).ok());
+  ASSERT_TRUE(blk_->Activate(&mem_, {&q_}, blk_->Features(), &irq_).ok());
+  Header(kData, kVirtioBlkTIn, 2);
+  Offer(0, {{kData, 16, false}, {kData + 0x1000, 512, true}, {kData + 0x2000, 1, true}});
+  ASSERT_TRUE(Kick().ok());
+  EXPECT_EQ(UsedIdx(), 1);
+  EXPECT_EQ(ram_[kData + 0x2000], kVirtioBlkSOk);
+  EXPECT_EQ(ram_[kData + 0x1000 + 9], ImageByte(2 * 512 + 9));
 }
 
 // A read that the kernel cannot finish (on a pipe, it waits for data that

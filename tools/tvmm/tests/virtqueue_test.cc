@@ -115,13 +115,21 @@ TEST_F(VirtqueueTest, PopsAChainAndReturnsIt) {
 }
 
 TEST_F(VirtqueueTest, RingIndexesWrap) {
-  SetDesc(1, kData, 8, 0);
+  for (uint16_t d = 0; d < kSize; d++) SetDesc(d, kData + 16 * d, 8, 0);
   for (int i = 0; i < 3 * kSize + 1; i++) {
-    Offer(1);
+    uint16_t head = (i * 3) % kSize;
+    Offer(head);
     auto chain = q_.Pop();
     ASSERT_TRUE(chain.ok() && chain->has_value()) << i;
-    ASSERT_TRUE(q_.PushUsed(1, 0).ok());
+    EXPECT_EQ((*chain)->head, head) << i;
+    ASSERT_TRUE(q_.PushUsed(head, i).ok());
+    // The element lands in slot i % size, the index counts on.
+    EXPECT_EQ(ring_.UsedIdx(), i + 1);
+    EXPECT_EQ(ring_.Used(i), std::make_pair(uint32_t{head}, uint32_t(i))) << i;
   }
+  auto empty = q_.Pop();
+  ASSERT_TRUE(empty.ok());
+  EXPECT_FALSE(empty->has_value());
 }
 
 TEST_F(VirtqueueTest, LoopIsBroken) {
