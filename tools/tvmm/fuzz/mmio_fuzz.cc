@@ -32,6 +32,7 @@ using namespace tvmm::fuzz;
 class NullIrq : public tvmm::IrqLine {
  public:
   void Pulse() override {}
+  void Set(bool) override {}
 };
 
 uint32_t Read32(VirtioMmio& mmio, uint64_t off) {

@@ -177,7 +177,7 @@ TEST_F(Acpi, DsdtDescribesEachVirtioDevice) {
     ASSERT_NE(mem, std::string::npos) << name;
     EXPECT_EQ(Get<uint32_t>(body.data() + mem + 4), slots[i].base);
     EXPECT_EQ(Get<uint32_t>(body.data() + mem + 8), slots[i].size);
-    size_t irq = Find(body, std::string("\x89\x06\x00\x03\x01", 5));  // edge, high
+    size_t irq = Find(body, std::string("\x89\x06\x00\x01\x01", 5));  // level, high
     ASSERT_NE(irq, std::string::npos) << name;
     EXPECT_EQ(Get<uint32_t>(body.data() + irq + 5), slots[i].irq);
   }

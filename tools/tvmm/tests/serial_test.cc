@@ -11,6 +11,7 @@ namespace {
 class CountingIrq : public IrqLine {
  public:
   void Pulse() override { pulses++; }
+  void Set(bool) override {}
   int pulses = 0;
 };
 

@@ -17,8 +17,14 @@ constexpr uint64_t kDesc = 0x1000, kAvail = 0x2000, kUsed = 0x3000, kBuf = 0x400
 
 class CountingIrq : public IrqLine {
  public:
-  void Pulse() override { pulses++; }
+  void Pulse() override {}
+  // Counts rising edges of the level.
+  void Set(bool h) override {
+    if (h && !high) pulses++;
+    high = h;
+  }
   std::atomic<int> pulses{0};
+  std::atomic<bool> high{false};
 };
 
 // Drives a VirtioMmio(VirtioRng) the way Linux's virtio_mmio driver does.
@@ -122,8 +128,17 @@ TEST_F(VirtioMmioTest, RngFillsBuffersAndInterrupts) {
   EXPECT_TRUE(nonzero);
   EXPECT_EQ(irq_.pulses, 1);
   EXPECT_EQ(R(0x060), 1u);
+  EXPECT_TRUE(irq_.high);  // level-triggered: up until acknowledged
   W(0x064, 1);
   EXPECT_EQ(R(0x060), 0u);
+  EXPECT_FALSE(irq_.high);
+  // Used buffers again: up again; a reset takes it down with the status.
+  OfferBuffer(1, 16);
+  Kick();
+  EXPECT_EQ(irq_.pulses, 2);
+  EXPECT_TRUE(irq_.high);
+  W(0x070, 0);
+  EXPECT_FALSE(irq_.high);
 }
 
 TEST_F(VirtioMmioTest, RefusesUnofferedFeaturesAndLegacyDrivers) {

@@ -48,12 +48,18 @@ class Bus {
   std::map<uint64_t, Range> ranges_;  // by base
 };
 
-// Raises an interrupt line of the VM's interrupt controller.
+// An interrupt line of the VM's interrupt controller, edge- or
+// level-triggered as the firmware tables describe it to the guest.
 class IrqLine {
  public:
   virtual ~IrqLine() = default;
   // An edge: the line goes high and low again.
   virtual void Pulse() = 0;
+  // A level: the line stays at @high until set again.  The interrupt
+  // controller delivers again after the guest's EOI while it is high, so a
+  // device that keeps its line up while it has something to report cannot
+  // lose an interrupt, whatever the guest masks meanwhile.
+  virtual void Set(bool high) = 0;
 };
 
 // Hands out the interrupt lines of one VM.

@@ -378,13 +378,19 @@ absl::Status VirtioBlk::QueueNotify(uint32_t index) {
       }
       (*started ? queued : completed_now) = true;
     }
-    // Whatever was queued goes to the kernel, error or not.
-    if (queued) {
-      int ret;
-      do {
-        ret = io_uring_submit(&e.ring);
-      } while (ret == -EINTR);
-      if (ret < 0 && error.ok()) error = ErrnoStatus("virtio-blk: io_uring_submit", -ret);
+    // Whatever was queued goes to the kernel, error or not, all of it: a
+    // short count (the kernel could not allocate a request) would leave
+    // SQEs in the ring until the next notification, which the driver,
+    // waiting for these, might never send.
+    while (queued && io_uring_sq_ready(&e.ring)) {
+      int ret = io_uring_submit(&e.ring);
+      if (ret == -EINTR) continue;
+      if (ret <= 0) {
+        if (error.ok())
+          error = ret < 0 ? ErrnoStatus("virtio-blk: io_uring_submit", -ret)
+                          : absl::ResourceExhaustedError("virtio-blk: io_uring_submit took none");
+        break;
+      }
     }
     if (!error.ok()) return error;
   }

@@ -164,6 +164,7 @@ void VirtioMmio::WriteReg(uint64_t offset, uint32_t value) {
       return;
     case kInterruptAck:
       interrupt_status_ &= ~value;
+      UpdateLineLocked();
       return;
     case kStatus:
       SetStatus(value);
@@ -234,6 +235,7 @@ void VirtioMmio::ResetLocked() {
   driver_features_ = 0;
   device_features_sel_ = driver_features_sel_ = queue_sel_ = 0;
   interrupt_status_ = 0;
+  UpdateLineLocked();
   reset_pending_ = !device_->Quiesced();
 }
 
@@ -249,7 +251,13 @@ void VirtioMmio::NeedsReset() {
 
 void VirtioMmio::RaiseLocked(uint32_t bits) {
   interrupt_status_ |= bits;
-  if (irq_) irq_->Pulse();
+  UpdateLineLocked();
+}
+
+void VirtioMmio::UpdateLineLocked() {
+  bool high = interrupt_status_ != 0;
+  if (irq_ && high != line_high_) irq_->Set(high);
+  line_high_ = high;
 }
 
 void VirtioMmio::SignalUsed(Virtqueue& queue) {

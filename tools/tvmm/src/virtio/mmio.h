@@ -55,6 +55,8 @@ class VirtioMmio : public BusDevice, private VirtioInterrupt {
   void SignalConfigChange() override;
   void SignalNeedsReset() override;
   void RaiseLocked(uint32_t bits);
+  // The (level-triggered) line follows InterruptStatus: high while not 0.
+  void UpdateLineLocked();
 
   std::unique_ptr<VirtioDevice> device_;
   const GuestMemory* mem_;
@@ -71,6 +73,7 @@ class VirtioMmio : public BusDevice, private VirtioInterrupt {
   uint64_t driver_features_ = 0;
   uint32_t queue_sel_ = 0;
   uint32_t interrupt_status_ = 0;
+  bool line_high_ = false;
   uint32_t config_generation_ = 0;
 };
 

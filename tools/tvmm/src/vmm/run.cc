@@ -48,11 +48,12 @@ constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 class KvmIrqLine : public IrqLine {
  public:
   KvmIrqLine(const Vm* vm, uint32_t irq) : vm_(vm), irq_(irq) {}
+  // Failures here mean the VM is gone; nothing a device can do about it.
   void Pulse() override {
-    // Failures here mean the VM is gone; nothing a device can do about it.
     (void)vm_->IrqLine(irq_, true);
     (void)vm_->IrqLine(irq_, false);
   }
+  void Set(bool high) override { (void)vm_->IrqLine(irq_, high); }
 
  private:
   const Vm* vm_;

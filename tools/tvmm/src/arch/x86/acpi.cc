@@ -189,10 +189,12 @@ Bytes Memory32Fixed(uint32_t base, uint32_t size) {
   return b;
 }
 
-// Extended interrupt: consumer, edge, active high, exclusive (tvmm pulses
-// its lines).
-Bytes EdgeInterrupt(uint32_t gsi) {
-  Bytes b = {0x89, 6, 0, 0x03, 1};
+// Extended interrupt: consumer, level-triggered, active high, exclusive.
+// virtio-mmio devices hold their line high while InterruptStatus is not 0:
+// an edge that arrives while the guest has the pin masked (Linux does, to
+// move an IOAPIC interrupt) is lost for good, a level is not.
+Bytes LevelInterrupt(uint32_t gsi) {
+  Bytes b = {0x89, 6, 0, 0x01, 1};
   Append<uint32_t>(b, gsi);
   return b;
 }
@@ -232,7 +234,7 @@ std::vector<uint8_t> BuildDsdt(absl::Span<const VirtioSlot> virtio) {
     Bytes dev = AmlName("_HID", AmlString("LNRO0005"));
     Append(dev, AmlName("_UID", AmlInteger(i)));
     Bytes res = Memory32Fixed(static_cast<uint32_t>(slot.base), static_cast<uint32_t>(slot.size));
-    Append(res, EdgeInterrupt(slot.irq));
+    Append(res, LevelInterrupt(slot.irq));
     Append(dev, AmlName("_CRS", ResourceTemplate(res)));
     Append(sb, AmlDevice(absl::StrFormat("V%03X", i), dev));
   }
