@@ -19,6 +19,9 @@
  *          lines that scripts/build-guest.sh wrote
  *   vsock  connects to the host (CID 2) on the port, sends "ping from
  *          guest", and wants "pong from host" back
+ *   measure  (a `tvmm run --tvm` guest) prints the launch digest that the
+ *          tvmm_measure module read with the KVM_HC_TVM_GET_MEASUREMENT
+ *          hypercall: "tvmm-guest: measure ok: sha384:<hex>"
  *
  * Benchmarks (bench/tvmm_vs_qemu.sh boots this guest in tvmm and in QEMU):
  *
@@ -249,6 +252,23 @@ static ssize_t read_file(const char *path, char *buf, size_t size)
 	return n;
 }
 
+static void check_measure(void)
+{
+	char digest[128];
+	ssize_t n = read_file("/sys/module/tvmm_measure/parameters/digest", digest,
+			      sizeof(digest));
+
+	if (n < 0) {
+		result("measure", 0, "no tvmm_measure module: %s", strerror(errno));
+		return;
+	}
+	digest[strcspn(digest, "\n")] = 0;
+	if (strlen(digest) != 96)
+		result("measure", 0, "the hypercall failed: %s", digest);
+	else
+		result("measure", 1, "sha384:%s", digest);
+}
+
 /* What scripts/build-guest.sh writes into hello.txt. */
 static size_t expected_hello(char *buf, size_t size)
 {
@@ -438,6 +458,8 @@ int main(void)
 		check_blk();
 	if (wanted("vsock"))
 		check_vsock();
+	if (wanted("measure"))
+		check_measure();
 	if (listed("tvmm_guest.bench", "pio"))
 		bench_pio();
 	if (listed("tvmm_guest.bench", "blk"))

@@ -13,31 +13,14 @@
 
 #include "arch/x86/bzimage.h"
 #include "arch/x86/layout.h"
+#include "fake_bzimage.h"
 
 namespace tvmm::x86 {
 namespace {
 
 using ::testing::HasSubstr;
 
-// A minimal bzImage: 4 setup sectors plus the boot sector, then @kernel bytes.
-std::vector<uint8_t> FakeBzImage(size_t kernel = 0x10000, uint16_t version = 0x020f) {
-  std::vector<uint8_t> f(5 * 512 + kernel, 0x90);
-  setup_header h = {};
-  h.setup_sects = 4;
-  h.boot_flag = 0xaa55;
-  h.jump = 0x66eb;  // jump over the header
-  h.header = 0x53726448;
-  h.version = version;
-  h.loadflags = LOADED_HIGH;
-  h.initrd_addr_max = 0x7fffffff;
-  h.xloadflags = XLF_KERNEL_64;
-  h.cmdline_size = 2047;
-  h.init_size = 0x200000;
-  h.syssize = kernel / 16;
-  std::memcpy(f.data() + 0x1f1, &h, sizeof(h));
-  f[0x201] = 0x66;  // header length: up to 0x268
-  return f;
-}
+using tvmm::FakeBzImage;
 
 TEST(BzImage, Parses) {
   std::vector<uint8_t> file = FakeBzImage();

@@ -49,10 +49,14 @@ class Machine {
   virtual ~Machine() = default;
 
   // Reads and checks the guest images against the configuration; nothing
-  // is created yet.  Errors name the flag at fault.
+  // is created yet.  Errors name the flag at fault.  Needs no KVM (`tvmm
+  // measure` stops after it and LoadGuest()).
+  virtual absl::Status PrepareImage(const VmConfig& config) = 0;
+  // PrepareImage(), then what the machine needs from KVM.
   virtual absl::Status Prepare(const Kvm& kvm, const VmConfig& config) = 0;
 
-  virtual unsigned long VmType() const = 0;
+  // The VM type for KVM_CREATE_VM: a trusted VM (--tvm) or not.
+  virtual unsigned long VmType(bool tvm) const = 0;
   virtual std::vector<RamRange> RamLayout(uint64_t ram_size) const = 0;
 
   // Interrupt controller and friends, before any vCPU exists.
@@ -71,7 +75,10 @@ class Machine {
   virtual std::string KernelCmdline(const std::string& user) const = 0;
 
   // Kernel, initrd, command line and the firmware tables that describe the
-  // machine, @virtio devices included, into guest memory.
+  // machine, @virtio devices included, into guest memory.  For a trusted VM
+  // (PrepareImage() saw --tvm) @mem is a LaunchImage's staging memory, and
+  // the firmware tables tell the guest which of the pages written stay
+  // private.
   virtual absl::Status LoadGuest(const GuestMemory& mem, const std::string& cmdline,
                                  absl::Span<const VirtioSlot> virtio) = 0;
 

@@ -128,6 +128,10 @@ absl::StatusOr<VmConfig> ParseRunFlags(const RunFlags& flags) {
   }
   config.rng = flags.rng;
 
+  config.tvm = flags.tvm;
+  if (!flags.digest_json.empty() && !flags.tvm)
+    return FlagError("digest-json", "only with --tvm (a launch digest exists only for a TVM)");
+  config.digest_json = flags.digest_json;
   if (flags.log_level == "error") {
     config.log_level = LogLevel::kError;
   } else if (flags.log_level == "warning") {
@@ -146,6 +150,14 @@ absl::StatusOr<VmConfig> ParseRunFlags(const RunFlags& flags) {
     if (!kind.ok()) return FlagError("memory-backend", kind.status());
     config.memory_backend = *kind;
     config.memory_backend_explicit = true;
+  }
+  // A TVM's private memory is guest_memfd's: no other backend can hold it.
+  if (config.tvm && config.memory_backend_explicit &&
+      config.memory_backend != MemoryBackendKind::kGuestMemfd) {
+    return FlagError("memory-backend",
+                     absl::StrCat("'", flags.memory_backend,
+                                  "' cannot hold a trusted VM's private memory (--tvm needs "
+                                  "guest_memfd)"));
   }
   return config;
 }

@@ -35,6 +35,10 @@ struct VmConfig {
   bool rng = false;
   MemoryBackendKind memory_backend = MemoryBackendKind::kAnon;
   LogLevel log_level = LogLevel::kInfo;
+  // A trusted VM: software-protected, its image measured into private
+  // memory (launch digest printed, and written as JSON to digest_json).
+  bool tvm = false;
+  std::string digest_json;  // empty: none
   // False when the user did not choose: tvmm may then fall back.
   bool memory_backend_explicit = false;
 };
@@ -51,6 +55,8 @@ struct RunFlags {
   bool rng = false;
   std::string memory_backend;  // empty: choose
   std::string log_level = "info";
+  bool tvm = false;
+  std::string digest_json;
 };
 
 // "512M", "1G", "65536K", "1048576" -> bytes.  Errors name no flag.

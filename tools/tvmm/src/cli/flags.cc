@@ -42,6 +42,12 @@ const std::vector<FlagSpec>& Specs() {
        [](RunFlags& f, std::string v) { f.memory_backend = std::move(v); }},
       {"log-level", "level", "error, warning, info or debug (info)",
        [](RunFlags& f, std::string v) { f.log_level = std::move(v); }},
+      {"tvm", nullptr,
+       "a trusted VM: software-protected, its image measured into private memory; prints "
+       "the launch digest",
+       [](RunFlags& f, std::string v) { f.tvm = !v.empty(); }},
+      {"digest-json", "file", "with --tvm: also write the launch digest to this file as JSON",
+       [](RunFlags& f, std::string v) { f.digest_json = std::move(v); }},
   };
   return specs;
 }

@@ -45,6 +45,19 @@ absl::Status GuestMemfdSupported(const Vm& vm) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<MemoryBacking> CreateTvmBacking(const Vm& vm, uint64_t size) {
+  constexpr uint64_t kFlags = kGmemFlags | GUEST_MEMFD_FLAG_INPLACE_CONVERSION;
+  if (vm.CheckExtension(KVM_CAP_GUEST_MEMFD_INPLACE_CONVERSION) != 1 ||
+      !(vm.CheckExtension(KVM_CAP_GUEST_MEMFD_FLAGS) & GUEST_MEMFD_FLAG_MMAP)) {
+    return UsageError(absl::FailedPreconditionError(
+        "--tvm: this VM cannot map a guest_memfd that converts in place (needs the TDP MMU)"));
+  }
+  TVMM_ASSIGN_OR_RETURN(UniqueFd fd, vm.CreateGuestMemfd(size, kFlags));
+  TVMM_ASSIGN_OR_RETURN(Mapping mapping,
+                        Mapping::Map(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get()));
+  return MemoryBacking{MemoryBackendKind::kGuestMemfd, std::move(fd), std::move(mapping)};
+}
+
 absl::StatusOr<MemoryBacking> CreateBacking(const Vm& vm, MemoryBackendKind kind,
                                             bool explicit_choice, uint64_t size,
                                             std::string* note) {

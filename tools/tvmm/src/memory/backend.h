@@ -26,6 +26,11 @@ struct MemoryBacking {
 // Whether @vm can run from a mapped guest_memfd; if not, why.
 absl::Status GuestMemfdSupported(const Vm& vm);
 
+// Guest RAM of a trusted VM (a VM with private memory): a guest_memfd with
+// GUEST_MEMFD_FLAG_INPLACE_CONVERSION, mapped; its pages are shared until
+// KVM_SET_MEMORY_ATTRIBUTES makes them private (CheckSwTvmSupport() first).
+absl::StatusOr<MemoryBacking> CreateTvmBacking(const Vm& vm, uint64_t size);
+
 // Creates @size bytes of the requested kind.  When @explicit_choice is false
 // and guest_memfd is not supported, falls back to anonymous memory (and says
 // so in *note).  An explicit choice is never replaced.

@@ -29,8 +29,10 @@ absl::StatusOr<absl::Span<uint8_t>> GuestMemory::Slice(uint64_t gpa, uint64_t le
   if (it != regions_.begin()) {
     const GuestRegion& r = *std::prev(it);
     uint64_t offset = gpa - r.gpa;
-    if (offset < r.host.size() && len <= r.host.size() - offset)
+    if (offset < r.host.size() && len <= r.host.size() - offset) {
+      if (log_) log_->push_back({gpa, len});
       return r.host.subspan(offset, len);
+    }
   }
   return absl::OutOfRangeError(absl::StrCat("guest range 0x", absl::Hex(gpa), "+0x",
                                             absl::Hex(len), " is not guest memory"));

@@ -52,8 +52,17 @@ class GuestMemory {
 
   const std::vector<GuestRegion>& regions() const { return regions_; }
 
+  // Appends every range Slice() hands out (and so every Read() and Write())
+  // to @log, which must outlive this: a LaunchImage learns which pages the
+  // loader wrote.  Not for memory that devices use (no locking).
+  struct Access {
+    uint64_t gpa, len;
+  };
+  void RecordAccesses(std::vector<Access>* log) { log_ = log; }
+
  private:
   std::vector<GuestRegion> regions_;  // sorted by gpa, disjoint
+  std::vector<Access>* log_ = nullptr;
 };
 
 }  // namespace tvmm

@@ -20,6 +20,7 @@
 #include "arch/machine.h"
 #include "devices/bus.h"
 #include "kvm/kvm.h"
+#include "launch/sw_tvm.h"
 #include "memory/backend.h"
 #include "memory/guest_memory.h"
 #include "util/log.h"
@@ -28,6 +29,7 @@
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
 #include "virtio/vsock.h"
+#include "vmm/measure.h"
 #include "vmm/terminal.h"
 
 namespace tvmm {
@@ -136,17 +138,24 @@ VmRunner::~VmRunner() {
 absl::Status VmRunner::Build() {
   TVMM_ASSIGN_OR_RETURN(Kvm kvm, Kvm::Open());
   kvm_.emplace(std::move(kvm));
+  // Everything --tvm needs from KVM is asked before a VM exists.
+  if (config_.tvm) TVMM_RETURN_IF_ERROR(CheckSwTvmSupport(*kvm_));
   TVMM_RETURN_IF_ERROR(machine_->Prepare(*kvm_, config_));
-  TVMM_ASSIGN_OR_RETURN(Vm vm, kvm_->CreateVm(machine_->VmType()));
+  TVMM_ASSIGN_OR_RETURN(Vm vm, kvm_->CreateVm(machine_->VmType(config_.tvm)));
   vm_.emplace(std::move(vm));
 
-  // Guest RAM: the user's backend, or guest_memfd if KVM can run from it.
-  MemoryBackendKind kind =
-      config_.memory_backend_explicit ? config_.memory_backend : MemoryBackendKind::kGuestMemfd;
-  std::string note;
-  TVMM_ASSIGN_OR_RETURN(ram_, CreateBacking(*vm_, kind, config_.memory_backend_explicit,
-                                            config_.memory_bytes, &note));
-  if (!note.empty()) Log(LogLevel::kInfo, "%s", note);
+  // Guest RAM: the user's backend, or guest_memfd if KVM can run from it;
+  // a TVM's is always guest_memfd, converting in place.
+  if (config_.tvm) {
+    TVMM_ASSIGN_OR_RETURN(ram_, CreateTvmBacking(*vm_, config_.memory_bytes));
+  } else {
+    MemoryBackendKind kind =
+        config_.memory_backend_explicit ? config_.memory_backend : MemoryBackendKind::kGuestMemfd;
+    std::string note;
+    TVMM_ASSIGN_OR_RETURN(ram_, CreateBacking(*vm_, kind, config_.memory_backend_explicit,
+                                              config_.memory_bytes, &note));
+    if (!note.empty()) Log(LogLevel::kInfo, "%s", note);
+  }
   Log(LogLevel::kDebug, "guest RAM: %d MiB, %s", config_.memory_bytes >> 20,
       MemoryBackendName(ram_.kind));
   uint32_t slot = 0;
@@ -172,16 +181,14 @@ absl::Status VmRunner::Build() {
 
   // virtio-mmio devices, which the machine describes to the guest
   // (ACPI on x86).
-  std::vector<VirtioSlot> slots;
+  // In PlanVirtioSlots()'s order, which `tvmm measure` uses too.
+  const std::vector<VirtioSlot> slots = PlanVirtioSlots(*machine_, config_);
+  size_t next_slot = 0;
   auto add_virtio = [&](std::unique_ptr<VirtioDevice> device) -> absl::Status {
-    const int index = static_cast<int>(slots.size());
-    VirtioSlot slot = {machine_->VirtioMmioBase(index), VirtioMmio::kSize,
-                       machine_->VirtioIrq(index)};
+    const VirtioSlot& slot = slots.at(next_slot++);
     auto transport =
         std::make_shared<VirtioMmio>(std::move(device), &memory_, irqs_->Line(slot.irq));
-    TVMM_RETURN_IF_ERROR(mmio_.Register(slot.base, slot.size, transport));
-    slots.push_back(slot);
-    return absl::OkStatus();
+    return mmio_.Register(slot.base, slot.size, transport);
   };
   // Disks first: the guest names them vda, vdb, ... in this order.
   for (const DiskConfig& disk : config_.disks) {
@@ -197,8 +204,18 @@ absl::Status VmRunner::Build() {
     TVMM_RETURN_IF_ERROR(add_virtio(std::move(vsock)));
   }
 
-  std::string cmdline = machine_->KernelCmdline(config_.cmdline);
-  TVMM_RETURN_IF_ERROR(machine_->LoadGuest(memory_, cmdline, slots));
+  if (config_.tvm) {
+    // Staged, then measured into private memory; the staging goes away.
+    TVMM_ASSIGN_OR_RETURN(std::unique_ptr<LaunchImage> image, StageImage(*machine_, config_));
+    TVMM_ASSIGN_OR_RETURN(LaunchDigest digest, LaunchSwTvm(*vm_, *image));
+    Log(LogLevel::kInfo, "launch digest: sha384:%s (%d pages)", HexDigest(digest.digest()),
+        digest.pages());
+    if (!config_.digest_json.empty())
+      TVMM_RETURN_IF_ERROR(WriteDigestJson(config_.digest_json, digest));
+  } else {
+    TVMM_RETURN_IF_ERROR(
+        machine_->LoadGuest(memory_, machine_->KernelCmdline(config_.cmdline), slots));
+  }
 
   for (uint32_t i = 0; i < config_.cpus; i++) {
     TVMM_ASSIGN_OR_RETURN(Vcpu vcpu, vm_->CreateVcpu(i));
@@ -285,11 +302,22 @@ absl::Status VmRunner::HandleExit(Vcpu* vcpu) {
           run->fail_entry.hardware_entry_failure_reason);
       Stop(End::kCrash);
       return absl::OkStatus();
-    case KVM_EXIT_INTERNAL_ERROR:
-      Log(LogLevel::kError, "vCPU %d: KVM internal error, suberror %d", vcpu->id(),
-          run->internal.suberror);
+    case KVM_EXIT_INTERNAL_ERROR: {
+      // The data words are suberror-specific (for an emulation failure:
+      // the instruction bytes, the exit reason and the GPA): all of them.
+      std::string data;
+      for (uint32_t i = 0; i < std::min<uint32_t>(run->internal.ndata, 16); i++)
+        absl::StrAppend(&data, " 0x", absl::Hex(run->internal.data[i]));
+      Log(LogLevel::kError, "vCPU %d: KVM internal error, suberror %d, data:%s", vcpu->id(),
+          run->internal.suberror, data.empty() ? " none" : data);
+#if defined(__x86_64__)
+      kvm_regs regs;
+      if (vcpu->GetRegs(&regs).ok())
+        Log(LogLevel::kError, "vCPU %d: rip 0x%x rsp 0x%x", vcpu->id(), regs.rip, regs.rsp);
+#endif
       Stop(End::kCrash);
       return absl::OkStatus();
+    }
     default:
       return absl::InternalError(
           absl::StrCat("vCPU ", vcpu->id(), ": unexpected exit reason ", run->exit_reason));

@@ -16,6 +16,7 @@ constexpr uint32_t kE820Reserved = 2;
 constexpr uint64_t kPage = 4096;
 
 uint64_t AlignDown(uint64_t v, uint64_t a) { return v & ~(a - 1); }
+uint64_t AlignUp(uint64_t v, uint64_t a) { return AlignDown(v + a - 1, a); }
 
 // Memory the kernel occupies from 1 MiB: its file, or init_size if larger
 // (what it needs to decompress itself in place).
@@ -30,13 +31,24 @@ RamLayout SplitRam(uint64_t ram_size) {
   return {low, ram_size - low};
 }
 
-std::vector<boot_e820_entry> BuildE820(const RamLayout& ram) {
+std::vector<boot_e820_entry> BuildE820(
+    const RamLayout& ram, absl::Span<const std::pair<uint64_t, uint64_t>> reserved) {
   std::vector<boot_e820_entry> map;
   map.push_back({0, kEbdaAddr, kE820Ram});
   map.push_back({kEbdaAddr, kHighMemory - kEbdaAddr, kE820Reserved});
-  if (ram.low_size > kHighMemory)
-    map.push_back({kHighMemory, ram.low_size - kHighMemory, kE820Ram});
-  if (ram.high_size) map.push_back({k4G, ram.high_size, kE820Ram});
+  auto add_ram = [&](uint64_t start, uint64_t end) {
+    for (const auto& [r_start, r_size] : reserved) {
+      uint64_t r_end = r_start + r_size;
+      if (r_end <= start || r_start >= end) continue;
+      if (r_start > start) map.push_back({start, r_start - start, kE820Ram});
+      map.push_back({std::max(start, r_start), std::min(end, r_end) - std::max(start, r_start),
+                     kE820Reserved});
+      start = std::min(end, r_end);
+    }
+    if (start < end) map.push_back({start, end - start, kE820Ram});
+  };
+  if (ram.low_size > kHighMemory) add_ram(kHighMemory, ram.low_size);
+  if (ram.high_size) add_ram(k4G, k4G + ram.high_size);
   return map;
 }
 
@@ -75,7 +87,8 @@ absl::Status ValidateBoot(const BzImage& image, uint64_t initrd_size, const std:
 }
 
 absl::Status LoadLinux(const GuestMemory& mem, const BzImage& image, const LoadSource& initrd,
-                       const std::string& cmdline, uint64_t ram_size, uint64_t rsdp) {
+                       const std::string& cmdline, uint64_t ram_size, uint64_t rsdp,
+                       bool private_image) {
   TVMM_RETURN_IF_ERROR(ValidateBoot(image, initrd.size(), cmdline, ram_size));
   RamLayout ram = SplitRam(ram_size);
 
@@ -102,7 +115,13 @@ absl::Status LoadLinux(const GuestMemory& mem, const BzImage& image, const LoadS
     params.hdr.ramdisk_image = static_cast<uint32_t>(at);
     params.hdr.ramdisk_size = static_cast<uint32_t>(initrd.size());
   }
-  std::vector<boot_e820_entry> e820 = BuildE820(ram);
+  std::vector<std::pair<uint64_t, uint64_t>> reserved;
+  if (private_image) {
+    reserved.emplace_back(kHighMemory, AlignUp(image.kernel.size(), kPage));
+    if (!initrd.empty())
+      reserved.emplace_back(uint64_t{params.hdr.ramdisk_image}, AlignUp(initrd.size(), kPage));
+  }
+  std::vector<boot_e820_entry> e820 = BuildE820(ram, reserved);
   std::copy(e820.begin(), e820.end(), params.e820_table);
   params.e820_entries = static_cast<uint8_t>(e820.size());
   return mem.WriteObj(kZeroPageAddr, params);

@@ -29,13 +29,7 @@ constexpr uint32_t kApicModeExtInt = 7, kApicModeNmi = 4;
 
 class X86Machine : public Machine {
  public:
-  absl::Status Prepare(const Kvm& kvm, const VmConfig& config) override {
-    for (long cap : {KVM_CAP_IRQCHIP, KVM_CAP_PIT2, KVM_CAP_USER_MEMORY2, KVM_CAP_IMMEDIATE_EXIT}) {
-      if (!kvm.CheckExtension(cap)) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("/dev/kvm lacks capability ", cap, " that tvmm needs"));
-      }
-    }
+  absl::Status PrepareImage(const VmConfig& config) override {
     // The guest images and the flags that size them are the user's.
     absl::StatusOr<BzImage> image = LoadBzImage(config.kernel);
     if (!image.ok()) return UsageError(image.status());
@@ -50,18 +44,35 @@ class X86Machine : public Machine {
     }
     // The command line is checked in full once the devices are known.
     TVMM_RETURN_IF_ERROR(UsageError(ValidateBoot(image_, initrd_.size(), "", config.memory_bytes)));
+    ncpus_ = config.cpus;
+    ram_size_ = config.memory_bytes;
+    tvm_ = config.tvm;
+    return absl::OkStatus();
+  }
+
+  absl::Status Prepare(const Kvm& kvm, const VmConfig& config) override {
+    for (long cap : {KVM_CAP_IRQCHIP, KVM_CAP_PIT2, KVM_CAP_USER_MEMORY2, KVM_CAP_IMMEDIATE_EXIT}) {
+      if (!kvm.CheckExtension(cap)) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("/dev/kvm lacks capability ", cap, " that tvmm needs"));
+      }
+    }
+    TVMM_RETURN_IF_ERROR(PrepareImage(config));
     TVMM_ASSIGN_OR_RETURN(cpuid_, kvm.GetSupportedCpuid());
     // KVM emulates the TSC-deadline timer but leaves it out of the
     // supported CPUID; without it Linux calibrates the LAPIC timer against
     // the PIT, which fails when the host is slow or busy (nested guests)
     // and leaves the APs on broadcast ticks.
     tsc_deadline_ = kvm.CheckExtension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
-    ncpus_ = config.cpus;
-    ram_size_ = config.memory_bytes;
     return absl::OkStatus();
   }
 
-  unsigned long VmType() const override { return KVM_X86_DEFAULT_VM; }
+  // A trusted VM is a software-protected one: private memory in
+  // guest_memfd and this project's measured launch (the only x86 TVM type
+  // that needs no hardware).
+  unsigned long VmType(bool tvm) const override {
+    return tvm ? KVM_X86_SW_PROTECTED_VM : KVM_X86_DEFAULT_VM;
+  }
 
   std::vector<RamRange> RamLayout(uint64_t ram_size) const override {
     x86::RamLayout ram = SplitRam(ram_size);
@@ -112,7 +123,7 @@ class X86Machine : public Machine {
     LoadSource initrd = std::exchange(initrd_, {});
     TVMM_ASSIGN_OR_RETURN(uint64_t rsdp, WriteAcpiTables(mem, ncpus_, virtio));
     // LoadLinux() checks the command line and sizes against the image.
-    if (absl::Status s = LoadLinux(mem, image, initrd, cmdline, ram_size_, rsdp); !s.ok())
+    if (absl::Status s = LoadLinux(mem, image, initrd, cmdline, ram_size_, rsdp, tvm_); !s.ok())
       return absl::IsInvalidArgument(s) ? UsageError(s) : s;
     return WriteGdtAndPageTables(mem);
   }
@@ -206,6 +217,7 @@ class X86Machine : public Machine {
   bool tsc_deadline_ = false;
   uint32_t ncpus_ = 1;
   uint64_t ram_size_ = 0;
+  bool tvm_ = false;
 };
 
 }  // namespace
