@@ -33,6 +33,11 @@ class Interrupt : public tvmm::VirtioInterrupt {
   void SignalUsedByHost() override {}
   void SignalConfigChange() override {}
   void SignalNeedsReset() override {}
+  template <typename F>
+  void Locked(F f) {
+    std::lock_guard lock(mu_);
+    f();
+  }
 
  private:
   std::mutex mu_;
@@ -144,8 +149,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 3:  // reset with whatever is in flight, as the transport does
         (*blk)->Reset();
         if (!(*blk)->Quiesced()) std::abort();  // memfd I/O never takes 5 s
-        q0.Reset();
-        q1.Reset();
+        // The transport resets its queues under the lock it signals under.
+        irq.Locked([&] {
+          q0.Reset();
+          q1.Reset();
+        });
         if (!activate()) std::abort();
         break;
       default:

@@ -142,6 +142,11 @@ TEST(ParseRunArgs, ErrorsNameTheFlag) {
   EXPECT_THAT(ArgsError({"--memory"}), HasSubstr("--memory: missing value"));
   EXPECT_THAT(ArgsError({"--disk"}), HasSubstr("--disk: missing value"));
   EXPECT_THAT(ArgsError({"--rng=maybe"}), HasSubstr("--rng: 'maybe' is not a boolean"));
+  // An empty value is a missing one (only --cmdline may be empty).
+  for (const char* f : {"--kernel=", "--initrd=", "--vsock=", "--memory-backend=",
+                        "--digest-json=", "--disk="})
+    EXPECT_THAT(ArgsError({f}), HasSubstr("empty value")) << f;
+  EXPECT_EQ(ArgsError({"--cmdline="}), "");
   // Abseil's own flags are not tvmm's.
   for (const char* f : {"--flagfile=/etc/passwd", "--fromenv=x", "--undefok=x", "-kernel=k"})
     EXPECT_THAT(ArgsError({f}), HasSubstr("unknown flag")) << f;
@@ -155,9 +160,11 @@ TEST(ParseRunArgs, HelpListsExactlyTheFlagsTaken) {
   }
   std::string help = RunHelp();
   for (const char* f : {"--kernel", "--initrd", "--cmdline", "--memory", "--cpus", "--disk",
-                        "--vsock", "--rng", "--memory-backend", "--log-level"}) {
+                        "--vsock", "--rng", "--memory-backend", "--log-level", "--tvm",
+                        "--digest-json"}) {
+    bool boolean = std::string(f) == "--rng" || std::string(f) == "--tvm";
     EXPECT_THAT(help, HasSubstr(f));
-    EXPECT_EQ(ArgsError({std::string(f) + (std::string(f) == "--rng" ? "" : "=x")}), "") << f;
+    EXPECT_EQ(ArgsError({std::string(f) + (boolean ? "" : "=x")}), "") << f;
   }
   EXPECT_THAT(help, HasSubstr(absl::StrCat("1..", kMaxCpus)));
   EXPECT_THAT(help, ::testing::Not(HasSubstr("flagfile")));

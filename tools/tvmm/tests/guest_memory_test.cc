@@ -55,5 +55,24 @@ TEST_F(GuestMemoryTest, RegionsMustNotOverlap) {
   EXPECT_TRUE(mem_.AddRegion(0x3000, absl::MakeSpan(more)).ok());  // adjacent is fine
 }
 
+// A TVM's private pages: no slice may touch them, whatever its size.
+TEST(GuestMemory, PrivateRangesAreRefused) {
+  std::vector<uint8_t> ram(0x10000);
+  GuestMemory mem;
+  ASSERT_TRUE(mem.AddRegion(0, absl::MakeSpan(ram)).ok());
+  mem.SetPrivate({{0x7000, 0x1000}, {0x2000, 0x2000}});
+  EXPECT_TRUE(mem.Slice(0x1000, 0x1000).ok());
+  EXPECT_TRUE(mem.Slice(0x4000, 0x3000).ok());
+  EXPECT_TRUE(mem.Slice(0x8000, 8).ok());
+  EXPECT_TRUE(mem.Slice(0x7000, 0).ok());
+  for (auto [gpa, len] : std::vector<std::pair<uint64_t, uint64_t>>{
+           {0x7000, 1}, {0x6fff, 2}, {0x7fff, 1}, {0x1fff, 2}, {0x3000, 8}, {0x0, 0x10000}}) {
+    auto s = mem.Slice(gpa, len);
+    EXPECT_TRUE(absl::IsPermissionDenied(s.status())) << std::hex << gpa << "+" << len;
+  }
+  uint8_t b = 1;
+  EXPECT_FALSE(mem.Write(0x7800, {&b, 1}).ok());
+}
+
 }  // namespace
 }  // namespace tvmm

@@ -150,9 +150,13 @@ class MeasureTest : public ::testing::Test {
     unlink((dir_ + "/d.json").c_str());
     rmdir(dir_.c_str());
   }
+  // The digest, and a test failure (not a string that differs) on error.
   std::string Measure(const VmConfig& c) {
     auto d = MeasureLaunch(c);
-    return d.ok() ? HexDigest(d->digest()) : std::string(d.status().message());
+    EXPECT_TRUE(d.ok()) << d.status();
+    std::string hex = d.ok() ? HexDigest(d->digest()) : "";
+    EXPECT_EQ(hex.size(), 96u);
+    return hex;
   }
 
   std::string dir_;

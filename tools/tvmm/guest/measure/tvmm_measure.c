@@ -13,6 +13,7 @@
 #include <linux/moduleparam.h>
 #include <asm/alternative.h>
 #include <asm/cpufeatures.h>
+#include <asm/kvm_para.h>
 
 #define KVM_HC_TVM_GET_MEASUREMENT	0x7476
 #define TVM_DIGEST_SIZE			48
@@ -26,6 +27,10 @@ static int __init tvmm_measure_init(void)
 	unsigned long rax = KVM_HC_TVM_GET_MEASUREMENT, rbx = 0, rcx, rdx, rsi, rdi, r8;
 	u64 regs[6];
 
+	if (!kvm_para_available()) {
+		snprintf(digest, sizeof(digest), "error: not a KVM guest");
+		return 0;
+	}
 	/* The digest comes back in RBX, RCX, RDX, RSI, RDI and R8. */
 	asm volatile(ALTERNATIVE("vmcall", "vmmcall", X86_FEATURE_VMMCALL) "\n\t"
 		     "mov %%r8, %[r8]"

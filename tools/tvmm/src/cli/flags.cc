@@ -98,6 +98,9 @@ absl::StatusOr<RunArgs> ParseRunArgs(const std::vector<std::string>& args) {
         return absl::InvalidArgumentError(absl::StrCat("--", spec->name, ": missing value"));
       value = args[++i];
     }
+    // "--initrd=" is not "no initrd": a value a script failed to fill in.
+    if (value->empty() && std::string(spec->name) != "cmdline")
+      return absl::InvalidArgumentError(absl::StrCat("--", spec->name, ": empty value"));
     spec->set(out.flags, *std::move(value));
   }
   return out;

@@ -2,6 +2,7 @@
 #include "launch/sw_tvm.h"
 
 #include <linux/kvm.h>
+#include <sys/ioctl.h>
 
 #include <cerrno>
 #include <cstring>
@@ -46,12 +47,11 @@ absl::Status AddRun(const Vm& vm, const LaunchRun& run) {
   // Pages are added one at a time, the struct written back with what is
   // left: resume after a signal.
   for (;;) {
-    absl::Status s = vm.Ioctl(KVM_TVM_ADD_MEASURED_PAGES, &pages, "KVM_TVM_ADD_MEASURED_PAGES");
-    if (s.ok()) return s;
-    if (errno != EINTR || pages.size == 0) {
-      return absl::Status(s.code(), absl::StrCat(s.message(), " at gpa 0x",
-                                                 absl::Hex(pages.gpa)));
-    }
+    if (ioctl(vm.fd(), KVM_TVM_ADD_MEASURED_PAGES, &pages) == 0) return absl::OkStatus();
+    int err = errno;
+    if (err == EINTR && pages.size) continue;
+    return ErrnoStatus(absl::StrCat("KVM_TVM_ADD_MEASURED_PAGES at gpa 0x", absl::Hex(pages.gpa)),
+                       err);
   }
 }
 

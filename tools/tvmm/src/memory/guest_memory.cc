@@ -22,7 +22,22 @@ absl::Status GuestMemory::AddRegion(uint64_t gpa, absl::Span<uint8_t> host) {
   return absl::OkStatus();
 }
 
+void GuestMemory::SetPrivate(std::vector<std::pair<uint64_t, uint64_t>> ranges) {
+  std::sort(ranges.begin(), ranges.end());
+  private_ = std::move(ranges);
+}
+
 absl::StatusOr<absl::Span<uint8_t>> GuestMemory::Slice(uint64_t gpa, uint64_t len) const {
+  if (!private_.empty()) {
+    // The first private range ending after gpa: it overlaps if it starts
+    // before gpa + len (len 0 overlaps nothing).
+    auto p = std::upper_bound(private_.begin(), private_.end(), gpa,
+                              [](uint64_t g, const auto& r) { return g < r.first + r.second; });
+    if (len && p != private_.end() && p->first < gpa + len && gpa + len > gpa) {
+      return absl::PermissionDeniedError(absl::StrCat("guest range 0x", absl::Hex(gpa), "+0x",
+                                                      absl::Hex(len), " is private memory"));
+    }
+  }
   // The last region starting at or below gpa.
   auto it = std::upper_bound(regions_.begin(), regions_.end(), gpa,
                              [](uint64_t g, const GuestRegion& r) { return g < r.gpa; });

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -29,8 +30,15 @@ class GuestMemory {
   // or wraps around.
   absl::Status AddRegion(uint64_t gpa, absl::Span<uint8_t> host);
 
-  // Host memory for [gpa, gpa + len), which must lie inside one region.
+  // Host memory for [gpa, gpa + len), which must lie inside one region and
+  // outside the private ranges.
   absl::StatusOr<absl::Span<uint8_t>> Slice(uint64_t gpa, uint64_t len) const;
+
+  // Guest-physical ranges that are private to the guest (a TVM's measured
+  // image): the host mapping raises SIGBUS there, so Slice() refuses them
+  // and a guest that points a device at them gets a device error instead of
+  // crashing tvmm.  Set before any device runs.
+  void SetPrivate(std::vector<std::pair<uint64_t, uint64_t>> ranges);
 
   absl::Status Read(uint64_t gpa, absl::Span<uint8_t> out) const;
   absl::Status Write(uint64_t gpa, absl::Span<const uint8_t> data) const;
@@ -63,6 +71,7 @@ class GuestMemory {
  private:
   std::vector<GuestRegion> regions_;  // sorted by gpa, disjoint
   std::vector<Access>* log_ = nullptr;
+  std::vector<std::pair<uint64_t, uint64_t>> private_;  // (gpa, size), sorted, disjoint
 };
 
 }  // namespace tvmm

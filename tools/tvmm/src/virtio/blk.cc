@@ -145,24 +145,37 @@ VirtioBlk::~VirtioBlk() {
   e.queues.clear();
   e.interrupt = nullptr;
   e.CancelAllLocked();
-  if (!e.idle_cv.wait_for(lock, kResetTimeout, [&e] { return e.in_flight == 0; })) {
-    // Hung storage.  Waiting would hang the VMM's shutdown with it; freeing
-    // the ring would hand its requests' buffers back while the kernel
-    // still holds them.  The completion thread keeps the engine (the ring,
-    // the file and the requests) until the kernel lets go of them.
-    Log(LogLevel::kError,
-        "virtio-blk: %d request(s) still in flight %d ms after the device was destroyed; "
-        "leaving them to the kernel",
-        e.in_flight, kResetTimeout.count());
+  bool idle = e.idle_cv.wait_for(lock, kResetTimeout, [&e] { return e.in_flight == 0; });
+  // Whatever happens next, the completion thread must not be signalling
+  // the transport, which goes away after us.
+  e.idle_cv.wait(lock, [&e] { return !e.signalling; });
+  int ret = -EAGAIN;
+  if (idle) {
+    if (io_uring_sqe* sqe = io_uring_get_sqe(&e.ring)) {
+      io_uring_prep_nop(sqe);
+      io_uring_sqe_set_data64(sqe, kStopToken);
+      do {
+        ret = io_uring_submit(&e.ring);
+      } while (ret == -EINTR);
+    }
+  }
+  if (ret <= 0) {
+    // Hung storage (or no way to tell the thread to stop).  Waiting would
+    // hang the VMM's shutdown with it; freeing the ring would hand its
+    // requests' buffers back while the kernel still holds them.  The
+    // completion thread keeps the engine (ring, file, requests) and ends
+    // once the kernel has given every request back.  The kernel may still
+    // write guest memory until then, and the process's exit waits for it.
+    if (!idle) {
+      Log(LogLevel::kError,
+          "virtio-blk: %d request(s) still in flight %d ms after the device was destroyed; "
+          "leaving them to the kernel",
+          e.in_flight, kResetTimeout.count());
+    }
+    e.orphaned = true;
     lock.unlock();
     completer_.detach();
     return;
-  }
-  io_uring_sqe* sqe = io_uring_get_sqe(&e.ring);
-  if (sqe) {
-    io_uring_prep_nop(sqe);
-    io_uring_sqe_set_data64(sqe, kStopToken);
-    io_uring_submit(&e.ring);
   }
   lock.unlock();
   completer_.join();
@@ -235,7 +248,7 @@ void VirtioBlk::Engine::CancelAllLocked() {
   do {
     ret = io_uring_submit(&ring);
   } while (ret == -EINTR);
-  if (ret >= 0) cancels_in_flight++;
+  if (ret > 0) cancels_in_flight++;
 }
 
 bool VirtioBlk::Engine::KernelDoneLocked() {
@@ -452,7 +465,9 @@ void VirtioBlk::Engine::CompletionLoop() {
     if (broken && signal_to) signal_to->SignalNeedsReset();
     std::lock_guard lock(mu);
     signalling = false;
-    if (in_flight == 0) idle_cv.notify_all();
+    idle_cv.notify_all();
+    // An orphan (its device destroyed) ends once the kernel is done.
+    if (orphaned && in_flight == 0 && cancels_in_flight == 0) return;
   }
 }
 

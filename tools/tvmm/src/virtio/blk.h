@@ -130,6 +130,7 @@ class VirtioBlk : public VirtioDevice {
     size_t in_flight = 0;                       // all generations
     size_t cancels_in_flight = 0;               // their CQEs are not requests'
     bool signalling = false;  // the completion thread signals what it reaped
+    bool orphaned = false;    // the device is gone: the thread ends when idle
     std::vector<uint32_t> in_flight_per_queue;  // this generation
   };
 

@@ -208,6 +208,11 @@ absl::Status VmRunner::Build() {
     // Staged, then measured into private memory; the staging goes away.
     TVMM_ASSIGN_OR_RETURN(std::unique_ptr<LaunchImage> image, StageImage(*machine_, config_));
     TVMM_ASSIGN_OR_RETURN(LaunchDigest digest, LaunchSwTvm(*vm_, *image));
+    // Devices must not touch what is now private (SIGBUS): a guest that
+    // points them there gets a device error.
+    std::vector<std::pair<uint64_t, uint64_t>> private_ranges;
+    for (const LaunchRun& run : image->Runs()) private_ranges.emplace_back(run.gpa, run.bytes.size());
+    memory_.SetPrivate(std::move(private_ranges));
     Log(LogLevel::kInfo, "launch digest: sha384:%s (%d pages)", HexDigest(digest.digest()),
         digest.pages());
     if (!config_.digest_json.empty())
@@ -227,14 +232,25 @@ absl::Status VmRunner::Build() {
   return absl::OkStatus();
 }
 
-// On a vCPU thread.  A stdout nobody reads blocks the write, and with it
-// the vCPU, until the VM stops: Stop()'s kick interrupts it (EINTR).
+// On a vCPU thread, under the console's lock.  A stdout nobody reads
+// would block the write, and with it the vCPU, for ever: it waits for room
+// and for the stop event together (which Stop() sets before it kicks and
+// which stays set), so that a VM stopping while its console is stalled
+// stops, whichever vCPU holds the lock and wherever the kick lands.
 void VmRunner::ConsoleOutput(absl::string_view s) {
   for (size_t done = 0; done < s.size();) {
+    if (end_.load() != End::kNone) return;
+    pollfd fds[2] = {{STDOUT_FILENO, POLLOUT, 0}, {stop_event_.get(), POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents) return;  // the VM stops
+    if (!(fds[0].revents & POLLOUT)) return;  // the console is gone
     ssize_t n = write(STDOUT_FILENO, s.data() + done, s.size() - done);
     if (n <= 0) {
-      if (n < 0 && errno == EINTR && end_.load() == End::kNone) continue;
-      return;  // the console is gone (EPIPE: SIGPIPE is ignored) or the VM stops
+      if (n < 0 && errno == EINTR) continue;
+      return;  // the console is gone (EPIPE: SIGPIPE is ignored)
     }
     done += n;
   }
