@@ -587,12 +587,14 @@ def check(arch, full):
     # One retry, in a fresh guest, for tests that failed: timing-sensitive
     # upstream tests (hyperv_clock, rseq_test) fail on a loaded TCG host.
     # A test that passes on retry counts as passed and is listed as flaky;
-    # kernel splats from either run still fail the check.
+    # kernel splats from either run still fail the check.  The tests that
+    # boot a real guest under tvmm (tvmm-multi.list) get no such retry: a
+    # hang there hid a lost interrupt once.  Their boot is retried only
+    # when the log shows multi-threaded TCG itself broke (run_multi).
     flaky = []
     again = [t for t in ours + upstream
              if mine["results"][t[0]]["status"] in ("fail", "timeout")]
-    again_multi = [t for t in multi
-                   if mine["results"][t[0]]["status"] in ("fail", "timeout")]
+    again_multi = []
     if again or again_multi:
         retry = {"results": {}, "problems": []}
         if again:
