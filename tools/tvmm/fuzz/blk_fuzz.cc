@@ -108,27 +108,24 @@ void CheckUsed(const std::vector<uint8_t>& ram, uint16_t qsize, uint64_t used) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
-  std::vector<uint8_t> ram(kRam);
-  tvmm::GuestMemory mem;
-  if (!mem.AddRegion(0x0, absl::MakeSpan(ram)).ok()) std::abort();
+  GuestRam guest;
+  std::vector<uint8_t>& ram = guest.bytes;
+  const tvmm::GuestMemory& mem = guest.mem;
   // The queues and the interrupt outlive the device, as the transport's do.
   constexpr uint64_t kUsed1 = kUsed + 0x800;
   uint16_t qsize = uint16_t{1} << in.ConsumeIntegralInRange(0, 6);
   bool event_idx = in.ConsumeBool();
   tvmm::Virtqueue q0, q1;
   Interrupt irq;
-  int fd = memfd_create("blk_fuzz", MFD_CLOEXEC);
-  if (fd < 0 || ftruncate(fd, kDiskBytes)) std::abort();
   bool read_only = in.ConsumeIntegralInRange(0, 3) == 0;
-  auto blk = tvmm::VirtioBlk::Create(tvmm::UniqueFd(fd), read_only, kDiskBytes / 512, 2, "fuzz");
-  if (!blk.ok()) std::abort();
+  std::unique_ptr<tvmm::VirtioBlk> blk = MemfdBlk(kDiskBytes, read_only, 2);
 
   // Queue 0 on the fuzz_driver layout; queue 1 shares its descriptor table
   // and avail ring (a hostile driver may), with its own used ring.
   auto activate = [&] {
     return q0.Activate(&mem, qsize, kDesc, kAvail, kUsed, event_idx).ok() &&
            q1.Activate(&mem, qsize, kDesc, kAvail, kUsed1, event_idx).ok() &&
-           (*blk)->Activate(&mem, {&q0, &q1}, (*blk)->Features(), &irq).ok();
+           blk->Activate(&mem, {&q0, &q1}, blk->Features(), &irq).ok();
   };
   if (!activate()) std::abort();
   Driver driver(&in, &ram, qsize);
@@ -139,16 +136,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         OfferRequest(in, ram, driver, qsize);
         break;
       case 1:
-        (void)(*blk)->QueueNotify(in.ConsumeIntegralInRange(0, 1));
+        (void)blk->QueueNotify(in.ConsumeIntegralInRange(0, 1));
         break;
       case 2:
-        (*blk)->WaitIdle();
+        blk->WaitIdle();
         CheckUsed(ram, qsize, kUsed);
         CheckUsed(ram, qsize, kUsed1);
         break;
       case 3:  // reset with whatever is in flight, as the transport does
-        (*blk)->Reset();
-        if (!(*blk)->Quiesced()) std::abort();  // memfd I/O never takes 5 s
+        blk->Reset();
+        if (!blk->Quiesced()) std::abort();  // memfd I/O never takes 5 s
         // The transport resets its queues under the lock it signals under.
         irq.Locked([&] {
           q0.Reset();
@@ -161,6 +158,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
     }
   }
-  (*blk)->WaitIdle();
+  blk->WaitIdle();
   return 0;
 }

@@ -10,9 +10,17 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
+
+#include "memory/guest_memory.h"
+#include "virtio/blk.h"
 
 namespace tvmm::fuzz {
 
@@ -21,6 +29,24 @@ namespace tvmm::fuzz {
 inline constexpr uint64_t kRam = 0x4000;
 // Where the rings go (any queue size up to 256 fits before kData).
 inline constexpr uint64_t kDesc = 0x0, kAvail = 0x1000, kUsed = 0x1400, kData = 0x2000;
+
+// kRam bytes of guest RAM at guest-physical 0.
+struct GuestRam {
+  GuestRam() {
+    if (!mem.AddRegion(0x0, absl::MakeSpan(bytes)).ok()) std::abort();
+  }
+  std::vector<uint8_t> bytes = std::vector<uint8_t>(kRam);
+  GuestMemory mem;
+};
+
+// A virtio-blk device on a memfd of @disk_bytes.
+inline std::unique_ptr<VirtioBlk> MemfdBlk(uint64_t disk_bytes, bool read_only, uint16_t queues) {
+  int fd = memfd_create("tvmm-fuzz-disk", MFD_CLOEXEC);
+  if (fd < 0 || ftruncate(fd, disk_bytes)) std::abort();
+  auto blk = VirtioBlk::Create(UniqueFd(fd), read_only, disk_bytes / 512, queues, "fuzz");
+  if (!blk.ok()) std::abort();
+  return std::move(*blk);
+}
 
 class Driver {
  public:

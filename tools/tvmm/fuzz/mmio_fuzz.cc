@@ -71,21 +71,17 @@ void BringUp(VirtioMmio& mmio, FuzzedDataProvider& in, uint16_t qsize) {
 
 std::unique_ptr<tvmm::VirtioDevice> MakeDevice(FuzzedDataProvider& in) {
   if (in.ConsumeBool()) return std::make_unique<tvmm::VirtioRng>();
-  int fd = memfd_create("mmio_fuzz", MFD_CLOEXEC);
-  if (fd < 0 || ftruncate(fd, 64 << 10)) std::abort();
-  auto blk = tvmm::VirtioBlk::Create(tvmm::UniqueFd(fd), in.ConsumeBool(), (64 << 10) / 512,
-                                     in.ConsumeIntegralInRange(1, 2), "mmio-fuzz");
-  if (!blk.ok()) std::abort();
-  return std::move(*blk);
+  bool read_only = in.ConsumeBool();
+  return MemfdBlk(64 << 10, read_only, in.ConsumeIntegralInRange(1, 2));
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
-  std::vector<uint8_t> ram(kRam);
-  tvmm::GuestMemory mem;
-  if (!mem.AddRegion(0x0, absl::MakeSpan(ram)).ok()) std::abort();
+  GuestRam guest;
+  std::vector<uint8_t>& ram = guest.bytes;
+  const tvmm::GuestMemory& mem = guest.mem;
   NullIrq irq;
   std::unique_ptr<tvmm::VirtioDevice> dev = MakeDevice(in);
   auto* blk = dynamic_cast<tvmm::VirtioBlk*>(dev.get());
