@@ -181,6 +181,15 @@ TEST_F(VirtqueueTest, AvailIndexRunsAhead) {
   EXPECT_THAT(PopError(), HasSubstr("avail index moved by 9"));
 }
 
+// A hostile driver of a TVM points a buffer at a private (measured) page:
+// the chain is refused, tvmm never touches the page (which would SIGBUS).
+TEST_F(VirtqueueTest, BuffersInPrivateMemoryAreRefused) {
+  mem_.SetPrivate({{kData + 0x1000, 0x1000}});
+  SetDesc(0, kData + 0x1800, 16, Virtqueue::kDescWrite);
+  Offer(0);
+  EXPECT_THAT(PopError(), HasSubstr("private memory"));
+}
+
 TEST(VirtqueueActivate, ChecksSizeAndRings) {
   std::vector<uint8_t> ram(0x4000);
   GuestMemory mem;
