@@ -29,6 +29,9 @@
  *   tvmm_guest.pio_exits=N             (default 20000)
  *   tvmm_guest.blk_seconds=N           (default 5)
  *   tvmm_guest.hold=N                  (sleep N seconds before rebooting)
+ *   tvmm_guest.tick=1                  (while holding, print "tvmm-guest: tick
+ *                                      N" every second: shows that a paused
+ *                                      VM makes no progress)
  *   tvmm_guest.dmesg=1                 (print the kernel log at the end: a
  *                                      boot timeline even with "quiet")
  *
@@ -474,8 +477,15 @@ int main(void)
 	}
 	say("tvmm-guest: done, %d failed\n", failures);
 	if (param_long("tvmm_guest.hold", 0) > 0) {
-		say("tvmm-guest: holding for %ld s\n", param_long("tvmm_guest.hold", 0));
-		sleep(param_long("tvmm_guest.hold", 0));
+		long hold = param_long("tvmm_guest.hold", 0);
+		int tick = param_long("tvmm_guest.tick", 0);
+
+		say("tvmm-guest: holding for %ld s\n", hold);
+		for (long i = 1; i <= hold; i++) {
+			sleep(1);
+			if (tick)
+				say("tvmm-guest: tick %ld\n", i);
+		}
 	}
 	sync();
 	reboot(RB_AUTOBOOT);

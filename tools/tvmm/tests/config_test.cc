@@ -124,16 +124,16 @@ TEST(ParseRunArgs, DashesRepeatedDisksAndBooleans) {
                     "--rng", "--log_level=debug", "--cpus", "2"});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_FALSE(out->help);
-  EXPECT_EQ(out->flags.kernel, "k");
-  EXPECT_EQ(out->flags.memory_backend, "anon");
-  EXPECT_THAT(out->flags.disks, ::testing::ElementsAre("a,ro", "b"));
-  EXPECT_TRUE(out->flags.rng);
-  EXPECT_EQ(out->flags.log_level, "debug");
-  EXPECT_EQ(out->flags.cpus, "2");
+  EXPECT_EQ(out->vms[0].kernel, "k");
+  EXPECT_EQ(out->vms[0].memory_backend, "anon");
+  EXPECT_THAT(out->vms[0].disks, ::testing::ElementsAre("a,ro", "b"));
+  EXPECT_TRUE(out->vms[0].rng);
+  EXPECT_EQ(out->vms[0].log_level, "debug");
+  EXPECT_EQ(out->vms[0].cpus, "2");
   for (const char* yes : {"--rng=true", "--rng=yes", "--rng=1"})
-    EXPECT_TRUE(ParseRunArgs({yes})->flags.rng) << yes;
+    EXPECT_TRUE(ParseRunArgs({yes})->vms[0].rng) << yes;
   for (const char* no : {"--rng=false", "--rng=no", "--rng=0"})
-    EXPECT_FALSE(ParseRunArgs({no})->flags.rng) << no;
+    EXPECT_FALSE(ParseRunArgs({no})->vms[0].rng) << no;
 }
 
 TEST(ParseRunArgs, ErrorsNameTheFlag) {
@@ -176,6 +176,76 @@ TEST(ParseRunFlags, LogLevel) {
   EXPECT_EQ(ParseRunFlags(f)->log_level, LogLevel::kDebug);
   f.log_level = "loud";
   EXPECT_THAT(ErrorOf(f), HasSubstr("--log-level: 'loud'"));
+}
+
+std::string PlanError(const std::vector<std::string>& args) {
+  absl::StatusOr<RunArgs> parsed = ParseRunArgs(args);
+  if (!parsed.ok()) return std::string(parsed.status().message());
+  absl::StatusOr<RunPlan> plan = ParseRunPlan(*parsed);
+  return plan.ok() ? "" : std::string(plan.status().message());
+}
+
+TEST(ParseRunPlan, NextStartsAnotherVm) {
+  absl::StatusOr<RunArgs> args =
+      ParseRunArgs({"--kernel", "a", "--api-socket", "/tmp/s", "--log-level", "debug", "--next",
+                    "--kernel", "b", "--name", "second", "--cpus", "2"});
+  ASSERT_TRUE(args.ok()) << args.status();
+  ASSERT_EQ(args->vms.size(), 2u);
+  EXPECT_EQ(args->api_socket, "/tmp/s");
+  absl::StatusOr<RunPlan> plan = ParseRunPlan(*args);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->vms.size(), 2u);
+  EXPECT_EQ(plan->vms[0].name, "vm0");
+  EXPECT_EQ(plan->vms[0].kernel, "a");
+  EXPECT_EQ(plan->vms[0].cpus, 1u);
+  EXPECT_EQ(plan->vms[1].name, "second");
+  EXPECT_EQ(plan->vms[1].kernel, "b");
+  EXPECT_EQ(plan->vms[1].cpus, 2u);
+  EXPECT_EQ(plan->log_level, LogLevel::kDebug);
+  EXPECT_EQ(plan->api_socket, "/tmp/s");
+  // Nothing carries over from one VM's flags to the next's.
+  EXPECT_THAT(PlanError({"--kernel", "a", "--next"}), HasSubstr("VM 1 (after 1 --next): --kernel"));
+}
+
+TEST(ParseRunPlan, ProcessFlagsComeFirst) {
+  EXPECT_THAT(PlanError({"--kernel", "a", "--next", "--kernel", "b", "--api-socket", "/s"}),
+              HasSubstr("--api-socket: the process's flag"));
+  EXPECT_THAT(PlanError({"--kernel", "a", "--next", "--kernel", "b", "--log-level", "debug"}),
+              HasSubstr("--log-level: the process's flag"));
+  EXPECT_THAT(PlanError({"--kernel", "a", "--api-socket="}), HasSubstr("--api-socket: empty"));
+}
+
+TEST(ParseRunPlan, NamesAndCidsAreUnique) {
+  EXPECT_THAT(PlanError({"--kernel", "a", "--name", "x", "--next", "--kernel", "b", "--name", "x"}),
+              HasSubstr("--name: 'x' names two VMs"));
+  // A default name taken by hand.
+  EXPECT_THAT(PlanError({"--kernel", "a", "--name", "vm1", "--next", "--kernel", "b"}),
+              HasSubstr("'vm1' names two VMs"));
+  EXPECT_THAT(PlanError({"--kernel", "a", "--vsock", "3", "--next", "--kernel", "b", "--vsock",
+                         "3"}),
+              HasSubstr("--vsock: 3 is the CID of both VM 'vm0' and VM 'vm1'"));
+  EXPECT_EQ(PlanError({"--kernel", "a", "--vsock", "3", "--next", "--kernel", "b", "--vsock", "4"}),
+            "");
+}
+
+TEST(ParseRunPlan, NameRules) {
+  EXPECT_EQ(PlanError({"--kernel", "a", "--name", "A.b_c-9"}), "");
+  for (const char* bad : {"a b", "a/b", "a'b", "\xc3\xa9", "a\nb"})
+    EXPECT_THAT(PlanError({"--kernel", "a", "--name", bad}), HasSubstr("--name: ")) << bad;
+  EXPECT_THAT(PlanError({"--kernel", "a", "--name", std::string(kMaxNameLength + 1, 'x')}),
+              HasSubstr("longer than"));
+  EXPECT_EQ(PlanError({"--kernel", "a", "--name", std::string(kMaxNameLength, 'x')}), "");
+}
+
+TEST(ParseRunPlan, AtMostMaxVms) {
+  std::vector<std::string> args = {"--kernel", "k"};
+  for (size_t i = 1; i < kMaxVms; i++) {
+    args.push_back("--next");
+    args.push_back("--kernel=k");
+  }
+  EXPECT_EQ(PlanError(args), "");
+  args.push_back("--next");
+  EXPECT_THAT(PlanError(args), HasSubstr(absl::StrCat("--next: at most ", kMaxVms, " VMs")));
 }
 
 }  // namespace

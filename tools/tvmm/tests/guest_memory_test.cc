@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "memory/guest_memory.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -72,6 +73,29 @@ TEST(GuestMemory, PrivateRangesAreRefused) {
   }
   uint8_t b = 1;
   EXPECT_FALSE(mem.Write(0x7800, {&b, 1}).ok());
+}
+
+// What vhost is given: every shared byte, no private one.
+TEST(GuestMemory, SharedRegionsCutOutThePrivateRanges) {
+  std::vector<uint8_t> low(0x10000), high(0x4000);
+  GuestMemory mem;
+  ASSERT_TRUE(mem.AddRegion(0, absl::MakeSpan(low)).ok());
+  ASSERT_TRUE(mem.AddRegion(0x100000, absl::MakeSpan(high)).ok());
+  EXPECT_EQ(mem.SharedRegions().size(), 2u);
+  // At a region's start, in the middle, adjacent to each other, at the end
+  // of one, and over the gap between two regions.
+  mem.SetPrivate({{0x0, 0x1000}, {0x7000, 0x1000}, {0x8000, 0x1000}, {0xf000, 0xf2000}});
+  std::vector<GuestRegion> shared = mem.SharedRegions();
+  std::vector<std::pair<uint64_t, uint64_t>> got;
+  for (const GuestRegion& r : shared) {
+    got.emplace_back(r.gpa, r.host.size());
+    EXPECT_EQ(r.host.data(), (r.gpa < 0x100000 ? low.data() + r.gpa : high.data() + r.gpa - 0x100000));
+  }
+  EXPECT_THAT(got, ::testing::ElementsAre(std::pair<uint64_t, uint64_t>{0x1000, 0x6000},
+                                          std::pair<uint64_t, uint64_t>{0x9000, 0x6000},
+                                          std::pair<uint64_t, uint64_t>{0x101000, 0x3000}));
+  mem.SetPrivate({{0x0, 0x200000}});
+  EXPECT_TRUE(mem.SharedRegions().empty());
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "cli/flags.h"
 #include "util/status.h"
 
 namespace tvmm {
@@ -82,8 +83,19 @@ absl::Status FlagError(absl::string_view flag, absl::string_view message) {
 
 }  // namespace
 
-absl::StatusOr<VmConfig> ParseRunFlags(const RunFlags& flags) {
+absl::StatusOr<VmConfig> ParseRunFlags(const RunFlags& flags, size_t index) {
   VmConfig config;
+
+  config.name = flags.name.empty() ? absl::StrCat("vm", index) : flags.name;
+  if (config.name.size() > kMaxNameLength)
+    return FlagError("name", absl::StrCat("'", config.name, "' is longer than ", kMaxNameLength));
+  for (char c : config.name) {
+    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-') {
+      return FlagError("name", absl::StrCat("'", config.name,
+                                            "' has characters other than letters, digits, '.', "
+                                            "'_' and '-'"));
+    }
+  }
 
   if (flags.kernel.empty()) return FlagError("kernel", "required (a bzImage to boot)");
   config.kernel = flags.kernel;
@@ -160,6 +172,32 @@ absl::StatusOr<VmConfig> ParseRunFlags(const RunFlags& flags) {
                                   "guest_memfd)"));
   }
   return config;
+}
+
+absl::StatusOr<RunPlan> ParseRunPlan(const RunArgs& args) {
+  RunPlan plan;
+  if (args.vms.empty()) return absl::InvalidArgumentError("no VM to run");
+  plan.api_socket = args.api_socket;
+  for (size_t i = 0; i < args.vms.size(); i++) {
+    absl::StatusOr<VmConfig> vm = ParseRunFlags(args.vms[i], i);
+    if (!vm.ok()) {
+      if (args.vms.size() == 1) return vm.status();
+      return absl::InvalidArgumentError(absl::StrCat("VM ", i, " (after ", i, " --next): ",
+                                                     vm.status().message()));
+    }
+    for (const VmConfig& other : plan.vms) {
+      if (other.name == vm->name) {
+        return FlagError("name", absl::StrCat("'", vm->name, "' names two VMs"));
+      }
+      if (vm->vsock_cid && other.vsock_cid == vm->vsock_cid) {
+        return FlagError("vsock", absl::StrCat(*vm->vsock_cid, " is the CID of both VM '",
+                                               other.name, "' and VM '", vm->name, "'"));
+      }
+    }
+    plan.vms.push_back(*std::move(vm));
+  }
+  plan.log_level = plan.vms.front().log_level;
+  return plan;
 }
 
 }  // namespace tvmm

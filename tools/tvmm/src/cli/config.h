@@ -25,6 +25,7 @@ struct DiskConfig {
 };
 
 struct VmConfig {
+  std::string name;  // unique in the process
   std::string kernel;
   std::string initrd;  // empty: none
   std::string cmdline;
@@ -57,6 +58,17 @@ struct RunFlags {
   std::string log_level = "info";
   bool tvm = false;
   std::string digest_json;
+  std::string name;  // empty: vmN
+};
+
+struct RunArgs;
+
+// What one `tvmm run` process runs: one or more VMs, and the process's own
+// settings.
+struct RunPlan {
+  std::vector<VmConfig> vms;  // never empty
+  std::string api_socket;     // empty: none
+  LogLevel log_level = LogLevel::kInfo;
 };
 
 // "512M", "1G", "65536K", "1048576" -> bytes.  Errors name no flag.
@@ -68,12 +80,19 @@ absl::StatusOr<DiskConfig> ParseDisk(absl::string_view text);
 absl::StatusOr<MemoryBackendKind> ParseMemoryBackend(absl::string_view text);
 
 // Validates every flag; the error message names the flag and the rule.
-absl::StatusOr<VmConfig> ParseRunFlags(const RunFlags& flags);
+// @index is the VM's position (its default name is "vm<index>").
+absl::StatusOr<VmConfig> ParseRunFlags(const RunFlags& flags, size_t index = 0);
+
+// Every VM's flags, then what no single VM can check: names and vsock CIDs
+// unique across the VMs.  Errors of a VM after the first name it.
+absl::StatusOr<RunPlan> ParseRunPlan(const RunArgs& args);
 
 inline constexpr uint64_t kMinMemory = 16ull << 20;
 inline constexpr uint64_t kMaxMemory = 1ull << 40;
 inline constexpr uint32_t kMaxCpus = 254;  // 8-bit APIC IDs, 0xff broadcast
 inline constexpr size_t kMaxDisks = 16;
+inline constexpr size_t kMaxVms = 16;  // per process
+inline constexpr size_t kMaxNameLength = 32;
 
 }  // namespace tvmm
 

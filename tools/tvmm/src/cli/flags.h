@@ -15,13 +15,16 @@
 namespace tvmm {
 
 struct RunArgs {
-  RunFlags flags;
+  // One group of flags per VM, "--next" between two: never empty.
+  std::vector<RunFlags> vms;
+  std::string api_socket;  // empty: no control socket
   bool help = false;  // --help (or -h, --helpfull, --helpshort): print RunHelp()
 };
 
 // Parses the arguments after "run".  Fails on unknown flags, positional
 // arguments, missing values and booleans that are not booleans; the values
-// themselves are checked by ParseRunFlags().
+// themselves are checked by ParseRunPlan().  Process flags (--log-level,
+// --api-socket) after a --next are refused.
 absl::StatusOr<RunArgs> ParseRunArgs(const std::vector<std::string>& args);
 
 // What `tvmm run --help` prints: every flag with its help and default.

@@ -27,6 +27,21 @@ void GuestMemory::SetPrivate(std::vector<std::pair<uint64_t, uint64_t>> ranges) 
   private_ = std::move(ranges);
 }
 
+std::vector<GuestRegion> GuestMemory::SharedRegions() const {
+  std::vector<GuestRegion> out;
+  for (const GuestRegion& r : regions_) {
+    uint64_t at = r.gpa;  // the part of r not handed out yet starts here
+    for (const auto& [gpa, size] : private_) {
+      uint64_t end = gpa + size;
+      if (end <= at || gpa >= r.end()) continue;
+      if (gpa > at) out.push_back({at, r.host.subspan(at - r.gpa, gpa - at)});
+      at = std::min(end, r.end());
+    }
+    if (at < r.end()) out.push_back({at, r.host.subspan(at - r.gpa)});
+  }
+  return out;
+}
+
 absl::StatusOr<absl::Span<uint8_t>> GuestMemory::Slice(uint64_t gpa, uint64_t len) const {
   if (!private_.empty()) {
     // The first private range ending after gpa: it overlaps if it starts

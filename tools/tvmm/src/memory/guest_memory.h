@@ -59,6 +59,9 @@ class GuestMemory {
   }
 
   const std::vector<GuestRegion>& regions() const { return regions_; }
+  // The regions with the private ranges cut out: what a device the host
+  // kernel runs (vhost) may be given.
+  std::vector<GuestRegion> SharedRegions() const;
 
   // Appends every range Slice() hands out (and so every Read() and Write())
   // to @log, which must outlive this: a LaunchImage learns which pages the

@@ -89,7 +89,8 @@ void VirtioVsock::ReadConfig(uint64_t offset, absl::Span<uint8_t> data) {
 absl::Status VirtioVsock::SetUpVhost(const GuestMemory* mem, uint64_t features) {
   TVMM_RETURN_IF_ERROR(
       VhostIoctl(vhost_.get(), VHOST_SET_FEATURES, &features, "VHOST_SET_FEATURES"));
-  const std::vector<GuestRegion>& regions = mem->regions();
+  // A TVM's private pages are not the host's to touch, vhost's included.
+  const std::vector<GuestRegion> regions = mem->SharedRegions();
   std::vector<uint8_t> table(sizeof(vhost_memory) + regions.size() * sizeof(vhost_memory_region));
   auto* memory = reinterpret_cast<vhost_memory*>(table.data());
   memory->nregions = regions.size();

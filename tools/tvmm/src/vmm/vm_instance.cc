@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "vmm/vm_instance.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "launch/sw_tvm.h"
+#include "util/log.h"
+#include "util/status.h"
+#include "virtio/blk.h"
+#include "virtio/mmio.h"
+#include "virtio/rng.h"
+#include "virtio/vsock.h"
+#include "vmm/measure.h"
+
+namespace tvmm {
+namespace {
+
+class KvmIrqLine : public IrqLine {
+ public:
+  KvmIrqLine(const Vm* vm, uint32_t irq) : vm_(vm), irq_(irq) {}
+  // Failures here mean the VM is gone; nothing a device can do about it.
+  void Pulse() override {
+    (void)vm_->IrqLine(irq_, true);
+    (void)vm_->IrqLine(irq_, false);
+  }
+  void Set(bool high) override { (void)vm_->IrqLine(irq_, high); }
+
+ private:
+  const Vm* vm_;
+  uint32_t irq_;
+};
+
+class KvmIrqLines : public IrqLineFactory {
+ public:
+  explicit KvmIrqLines(const Vm* vm) : vm_(vm) {}
+  IrqLine* Line(uint32_t irq) override {
+    std::lock_guard lock(mu_);
+    auto& line = lines_[irq];
+    if (!line) line = std::make_unique<KvmIrqLine>(vm_, irq);
+    return line.get();
+  }
+
+ private:
+  const Vm* vm_;
+  std::mutex mu_;
+  std::map<uint32_t, std::unique_ptr<KvmIrqLine>> lines_;
+};
+
+}  // namespace
+
+VmInstance::VmInstance(Token, const Kvm& kvm, const VmConfig& config, std::string tag, Hooks hooks)
+    : kvm_(kvm), config_(config), tag_(std::move(tag)), hooks_(std::move(hooks)) {}
+
+absl::StatusOr<std::unique_ptr<VmInstance>> VmInstance::Create(const Kvm& kvm,
+                                                               const VmConfig& config,
+                                                               std::string tag, Hooks hooks) {
+  auto vm = std::make_unique<VmInstance>(Token{}, kvm, config, std::move(tag), std::move(hooks));
+  TVMM_RETURN_IF_ERROR(vm->Build());
+  return vm;
+}
+
+VmInstance::~VmInstance() {
+  Stop(End::kStopped);
+  Join();
+  mmio_.Clear();
+  pio_.Clear();
+  console_.reset();
+  irqs_.reset();
+  vcpus_.clear();
+  vm_.reset();
+}
+
+absl::Status VmInstance::Build() {
+  stop_event_.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!stop_event_.valid()) return ErrnoStatus("eventfd");
+  // Everything --tvm needs from KVM is asked before a VM exists.
+  if (config_.tvm) TVMM_RETURN_IF_ERROR(CheckSwTvmSupport(kvm_));
+  TVMM_RETURN_IF_ERROR(machine_->Prepare(kvm_, config_));
+  TVMM_ASSIGN_OR_RETURN(Vm vm, kvm_.CreateVm(machine_->VmType(config_.tvm)));
+  vm_.emplace(std::move(vm));
+
+  // Guest RAM: the user's backend, or guest_memfd if KVM can run from it;
+  // a TVM's is always guest_memfd, converting in place.
+  if (config_.tvm) {
+    TVMM_ASSIGN_OR_RETURN(ram_, CreateTvmBacking(*vm_, config_.memory_bytes));
+  } else {
+    MemoryBackendKind kind =
+        config_.memory_backend_explicit ? config_.memory_backend : MemoryBackendKind::kGuestMemfd;
+    std::string note;
+    TVMM_ASSIGN_OR_RETURN(ram_, CreateBacking(*vm_, kind, config_.memory_backend_explicit,
+                                              config_.memory_bytes, &note));
+    if (!note.empty()) Log(LogLevel::kInfo, "%s%s", tag_, note);
+  }
+  Log(LogLevel::kDebug, "%sguest RAM: %d MiB, %s", tag_, config_.memory_bytes >> 20,
+      MemoryBackendName(ram_.kind));
+  uint32_t slot = 0;
+  for (const RamRange& r : machine_->RamLayout(config_.memory_bytes)) {
+    uint8_t* hva = ram_.mapping.data() + r.backing_offset;
+    TVMM_RETURN_IF_ERROR(vm_->SetUserMemoryRegion(
+        slot++, ram_.is_guest_memfd() ? KVM_MEM_GUEST_MEMFD : 0, r.gpa, r.size, hva,
+        ram_.is_guest_memfd() ? ram_.fd.get() : -1, r.backing_offset));
+    TVMM_RETURN_IF_ERROR(memory_.AddRegion(r.gpa, {hva, r.size}));
+  }
+
+  TVMM_RETURN_IF_ERROR(machine_->SetupVm(*vm_));
+  irqs_ = std::make_unique<KvmIrqLines>(&*vm_);
+  PlatformHooks hooks;
+  hooks.console_output = [this](absl::string_view s) {
+    if (end_.load() == End::kNone) hooks_.console_output(s, stop_event_.get());
+  };
+  hooks.on_reset = [this] { Stop(End::kReset); };
+  hooks.start = hooks_.start;
+  hooks.on_boot_time = [this](std::chrono::microseconds us) {
+    Log(LogLevel::kInfo, "%sboot time: %d.%03d ms from tvmm start to guest userspace", tag_,
+        us.count() / 1000, us.count() % 1000);
+  };
+  TVMM_ASSIGN_OR_RETURN(console_, machine_->AddPlatformDevices(pio_, mmio_, *irqs_, hooks));
+
+  // virtio-mmio devices, which the machine describes to the guest (ACPI on
+  // x86), in PlanVirtioSlots()'s order, which `tvmm measure` uses too.
+  const std::vector<VirtioSlot> slots = PlanVirtioSlots(*machine_, config_);
+  size_t next_slot = 0;
+  auto add_virtio = [&](std::unique_ptr<VirtioDevice> device) -> absl::Status {
+    const VirtioSlot& slot = slots.at(next_slot++);
+    auto transport =
+        std::make_shared<VirtioMmio>(std::move(device), &memory_, irqs_->Line(slot.irq));
+    return mmio_.Register(slot.base, slot.size, transport);
+  };
+  // Disks first: the guest names them vda, vdb, ... in this order.
+  for (const DiskConfig& disk : config_.disks) {
+    // One queue per vCPU; Open() caps the count.
+    TVMM_ASSIGN_OR_RETURN(std::unique_ptr<VirtioBlk> blk,
+                          VirtioBlk::Open(disk.path, disk.read_only, config_.cpus));
+    TVMM_RETURN_IF_ERROR(add_virtio(std::move(blk)));
+  }
+  if (config_.rng) TVMM_RETURN_IF_ERROR(add_virtio(std::make_unique<VirtioRng>()));
+  if (config_.vsock_cid) {
+    TVMM_ASSIGN_OR_RETURN(std::unique_ptr<VirtioVsock> vsock,
+                          VirtioVsock::Open(*config_.vsock_cid));
+    TVMM_RETURN_IF_ERROR(add_virtio(std::move(vsock)));
+  }
+
+  if (config_.tvm) {
+    // Staged, then measured into private memory; the staging goes away.
+    TVMM_ASSIGN_OR_RETURN(std::unique_ptr<LaunchImage> image, StageImage(*machine_, config_));
+    TVMM_ASSIGN_OR_RETURN(LaunchDigest digest, LaunchSwTvm(*vm_, *image));
+    // Devices must not touch what is now private (SIGBUS): a guest that
+    // points them there gets a device error.
+    std::vector<std::pair<uint64_t, uint64_t>> private_ranges;
+    for (const LaunchRun& run : image->Runs()) private_ranges.emplace_back(run.gpa, run.bytes.size());
+    memory_.SetPrivate(std::move(private_ranges));
+    Log(LogLevel::kInfo, "%slaunch digest: sha384:%s (%d pages)", tag_,
+        HexDigest(digest.digest()), digest.pages());
+    if (!config_.digest_json.empty())
+      TVMM_RETURN_IF_ERROR(WriteDigestJson(config_.digest_json, digest));
+  } else {
+    TVMM_RETURN_IF_ERROR(
+        machine_->LoadGuest(memory_, machine_->KernelCmdline(config_.cmdline), slots));
+  }
+
+  for (uint32_t i = 0; i < config_.cpus; i++) {
+    TVMM_ASSIGN_OR_RETURN(Vcpu vcpu, vm_->CreateVcpu(i));
+    vcpus_.push_back(std::make_unique<Vcpu>(std::move(vcpu)));
+    TVMM_RETURN_IF_ERROR(machine_->SetupVcpu(*vcpus_.back()));
+  }
+  return absl::OkStatus();
+}
+
+void VmInstance::Start() {
+  threads_.reserve(vcpus_.size());
+  for (auto& vcpu : vcpus_) {
+    threads_.emplace_back(&VmInstance::VcpuLoop, this, vcpu.get());
+    started_++;
+  }
+}
+
+void VmInstance::Stop(End end) {
+  End expected = End::kNone;
+  if (!end_.compare_exchange_strong(expected, end)) return;
+  uint64_t one = 1;
+  if (stop_event_.valid()) (void)!write(stop_event_.get(), &one, sizeof(one));
+  // Threads not started yet see end_ (or immediate_exit) before KVM_RUN.
+  for (auto& vcpu : vcpus_) vcpu->run()->immediate_exit = 1;
+  size_t started = started_.load();
+  for (size_t i = 0; i < started; i++) pthread_kill(threads_[i].native_handle(), kKickSignal);
+  {
+    // Paused vCPUs wait under pause_mu_: the lock orders this wakeup after
+    // their check of end_.
+    std::lock_guard lock(pause_mu_);
+    pause_cv_.notify_all();
+  }
+  kicked_ = true;
+  kicked_.notify_all();
+  if (hooks_.on_end) hooks_.on_end();
+}
+
+void VmInstance::Join() {
+  if (joined_) return;
+  // A vCPU thread returns only once the VM stops; Stop() may still be
+  // kicking the others.
+  if (started_.load()) kicked_.wait(false);
+  for (auto& t : threads_) t.join();
+  joined_ = true;
+}
+
+VmInstance::State VmInstance::state() const {
+  if (end_.load() != End::kNone) return State::kEnded;
+  if (!started_.load()) return State::kCreated;
+  std::lock_guard lock(pause_mu_);
+  return pause_requested_.load() ? State::kPaused : State::kRunning;
+}
+
+absl::Status VmInstance::error() const {
+  std::lock_guard lock(error_mu_);
+  return error_;
+}
+
+absl::Status VmInstance::Pause(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(pause_mu_);
+  if (end_.load() != End::kNone) return absl::FailedPreconditionError("the VM has ended");
+  if (!started_.load()) return absl::FailedPreconditionError("the VM has not started");
+  if (pause_requested_) return absl::FailedPreconditionError("the VM is paused already");
+  pause_requested_ = true;
+  // As Stop() does: immediate_exit for a thread about to enter KVM_RUN, the
+  // signal for one inside.  A paused thread clears immediate_exit again.
+  for (auto& vcpu : vcpus_) vcpu->run()->immediate_exit = 1;
+  for (size_t i = 0; i < started_.load(); i++)
+    pthread_kill(threads_[i].native_handle(), kKickSignal);
+  bool all = pause_cv_.wait_for(lock, timeout, [&] {
+    return paused_vcpus_ == started_.load() || end_.load() != End::kNone;
+  });
+  if (end_.load() != End::kNone) return absl::FailedPreconditionError("the VM has ended");
+  if (!all) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(started_.load() - paused_vcpus_, " vCPU(s) of ", started_.load(),
+                     " did not stop within ", timeout.count(),
+                     " ms (a stalled console?); they pause when they return"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VmInstance::Resume() {
+  std::lock_guard lock(pause_mu_);
+  if (end_.load() != End::kNone) return absl::FailedPreconditionError("the VM has ended");
+  if (!pause_requested_) return absl::FailedPreconditionError("the VM is not paused");
+  pause_requested_ = false;
+  pause_cv_.notify_all();
+  return absl::OkStatus();
+}
+
+void VmInstance::WaitWhilePaused(Vcpu* vcpu) {
+  std::unique_lock lock(pause_mu_);
+  paused_vcpus_++;
+  pause_cv_.notify_all();
+  pause_cv_.wait(lock, [&] { return !pause_requested_ || end_.load() != End::kNone; });
+  paused_vcpus_--;
+  // Cleared before the loop checks end_ again: a Stop() after this sets it
+  // once more, and one before is seen there.
+  if (end_.load() == End::kNone) vcpu->run()->immediate_exit = 0;
+}
+
+void VmInstance::ConsoleInput(absl::string_view data) {
+  if (console_) console_->Receive(data);
+}
+
+absl::Status VmInstance::HandleExit(Vcpu* vcpu) {
+  kvm_run* run = vcpu->run();
+  switch (run->exit_reason) {
+    case KVM_EXIT_INTR:
+      return absl::OkStatus();
+#if defined(__x86_64__)
+    case KVM_EXIT_IO: {
+      // The data area is inside the kvm_run mapping, at an offset KVM chose.
+      uint8_t* data = reinterpret_cast<uint8_t*>(run) + run->io.data_offset;
+      for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+        absl::Span<uint8_t> span(data, run->io.size);
+        if (run->io.direction == KVM_EXIT_IO_OUT)
+          pio_.Write(run->io.port, span);
+        else
+          pio_.Read(run->io.port, span);
+      }
+      return absl::OkStatus();
+    }
+#endif
+    case KVM_EXIT_MMIO: {
+      absl::Span<uint8_t> data(run->mmio.data, std::min<uint32_t>(run->mmio.len, 8));
+      if (run->mmio.is_write)
+        mmio_.Write(run->mmio.phys_addr, data);
+      else
+        mmio_.Read(run->mmio.phys_addr, data);
+      return absl::OkStatus();
+    }
+    case KVM_EXIT_SHUTDOWN:
+      Log(LogLevel::kError, "%svCPU %d: the guest triple-faulted", tag_, vcpu->id());
+      Stop(End::kCrash);
+      return absl::OkStatus();
+    case KVM_EXIT_SYSTEM_EVENT:
+      switch (run->system_event.type) {
+        case KVM_SYSTEM_EVENT_SHUTDOWN:
+          Stop(End::kShutdown);
+          return absl::OkStatus();
+        case KVM_SYSTEM_EVENT_RESET:
+          Stop(End::kReset);
+          return absl::OkStatus();
+        default:
+          Log(LogLevel::kError, "%svCPU %d: system event %d", tag_, vcpu->id(),
+              run->system_event.type);
+          Stop(End::kCrash);
+          return absl::OkStatus();
+      }
+    case KVM_EXIT_FAIL_ENTRY:
+      Log(LogLevel::kError, "%svCPU %d: VM entry failed, reason 0x%x", tag_, vcpu->id(),
+          run->fail_entry.hardware_entry_failure_reason);
+      Stop(End::kCrash);
+      return absl::OkStatus();
+    case KVM_EXIT_INTERNAL_ERROR: {
+      // The data words are suberror-specific (for an emulation failure:
+      // the instruction bytes, the exit reason and the GPA): all of them.
+      std::string data;
+      for (uint32_t i = 0; i < std::min<uint32_t>(run->internal.ndata, 16); i++)
+        absl::StrAppend(&data, " 0x", absl::Hex(run->internal.data[i]));
+      Log(LogLevel::kError, "%svCPU %d: KVM internal error, suberror %d, data:%s", tag_,
+          vcpu->id(), run->internal.suberror, data.empty() ? " none" : data);
+#if defined(__x86_64__)
+      kvm_regs regs;
+      if (vcpu->GetRegs(&regs).ok())
+        Log(LogLevel::kError, "%svCPU %d: rip 0x%x rsp 0x%x", tag_, vcpu->id(), regs.rip,
+            regs.rsp);
+#endif
+      Stop(End::kCrash);
+      return absl::OkStatus();
+    }
+    default:
+      return absl::InternalError(
+          absl::StrCat("vCPU ", vcpu->id(), ": unexpected exit reason ", run->exit_reason));
+  }
+}
+
+void VmInstance::VcpuLoop(Vcpu* vcpu) {
+  while (end_.load() == End::kNone) {
+    if (pause_requested_.load()) {
+      WaitWhilePaused(vcpu);
+      continue;
+    }
+    absl::Status s = vcpu->Run();
+    if (s.ok()) s = HandleExit(vcpu);
+    if (!s.ok()) {
+      {
+        std::lock_guard lock(error_mu_);
+        if (error_.ok()) error_ = s;
+      }
+      Stop(End::kError);
+    }
+  }
+}
+
+}  // namespace tvmm
