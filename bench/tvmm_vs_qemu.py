@@ -6,9 +6,12 @@ Runs in the x86-64 test guest (our KVM modules) through the host's root file
 system (tests/x86_64/scripts/tvmm_bench).  Each trial boots the same
 Debian 6.12 vmlinuz and tvmm guest (tools/tvmm/guest/init.c) with 1 vCPU,
 128 MiB of anonymous memory, a virtio-blk disk and the same command line,
-in tvmm, in QEMU's microvm as it comes ("qemu") and in microvm without its
-RTC ("qemu_nortc": probing it cost the guest 5.4 s here, "rtc_cmos: broken
-or not accessible"), one after the other, and measures in each run:
+in tvmm, in tvmm with kicks and interrupts on the exit path ("tvmm_exits":
+TVMM_NOTIFY=exit, no ioeventfds or irqfds), in QEMU's microvm as it comes
+("qemu") and in microvm without its RTC ("qemu_nortc": probing it cost the
+guest 5.4 s here, "rtc_cmos: broken or not accessible"), and with 2 vCPUs,
+a 2-queue disk and one blk job per vCPU in tvmm and microvm without its
+RTC ("tvmm_2q", "qemu_2q"), one after the other, and measures in each run:
 
   boot      seconds from spawning the VMM to the guest's first userspace
             line on the serial console ("tvmm-guest: userspace up"), the
@@ -56,11 +59,12 @@ def rss_outside_guest(pid):
     return other, total
 
 
-def run_vm(cmd, timeout):
+def run_vm(cmd, timeout, env=None):
     """Runs one VM; returns its console and the measurements."""
     start = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True, errors="replace")
+                         stderr=subprocess.STDOUT, text=True, errors="replace",
+                         env=dict(os.environ, **env) if env else None)
     killer = threading.Timer(timeout, p.kill)
     killer.start()
     out, m = [], {}
@@ -111,29 +115,39 @@ def main():
              f"tvmm_guest.blk_seconds={a.blk_seconds} tvmm_guest.hold={HOLD_S}")
     # tvmm adds these itself (arch/x86/machine.cc); QEMU gets them spelled out.
     base = "console=ttyS0 reboot=k panic=-1 pci=off"
-    def qemu(machine):
+    # Two vCPUs, two queues, one job on each: the multi-queue figure.
+    guest_2q = f"{guest} tvmm_guest.blk_jobs=2"
+    def qemu(machine, cpus=1, cmdline=guest):
         return ["qemu-system-x86_64", "-M", machine, "-accel", "kvm",
-                "-cpu", "host", "-m", f"{MEM_MIB}M", "-smp", "1",
+                "-cpu", "host", "-m", f"{MEM_MIB}M", "-smp", str(cpus),
                 "-nographic", "-nodefaults", "-no-user-config", "-no-reboot",
                 "-serial", "stdio", "-kernel", a.kernel, "-initrd", a.initrd,
                 "-drive", f"file={a.image},if=none,id=vda,format=raw,"
                 "readonly=on,aio=io_uring",
-                "-device", "virtio-blk-device,drive=vda",
-                "-append", f"{base} {guest}"]
+                "-device", f"virtio-blk-device,drive=vda,num-queues={cpus}",
+                "-append", f"{base} {cmdline}"]
+    def tvmm(cpus=1, cmdline=guest):
+        return [a.tvmm, "run", "--kernel", a.kernel, "--initrd", a.initrd,
+                "--memory", f"{MEM_MIB}M", "--cpus", str(cpus),
+                "--memory-backend", "anon", "--disk", f"{a.image},ro",
+                "--cmdline", cmdline]
 
+    # name: (command, environment)
     vmms = {
-        "tvmm": [a.tvmm, "run", "--kernel", a.kernel, "--initrd", a.initrd,
-                 "--memory", f"{MEM_MIB}M", "--cpus", "1",
-                 "--memory-backend", "anon", "--disk", f"{a.image},ro",
-                 "--cmdline", guest],
-        "qemu": qemu("microvm"),
-        "qemu_nortc": qemu("microvm,rtc=off"),
+        "tvmm": (tvmm(), None),
+        # Kicks exiting to tvmm and interrupts by KVM_IRQ_LINE, as before
+        # ioeventfds and irqfds: what they are worth, in the same run.
+        "tvmm_exits": (tvmm(), {"TVMM_NOTIFY": "exit"}),
+        "qemu": (qemu("microvm"), None),
+        "qemu_nortc": (qemu("microvm,rtc=off"), None),
+        "tvmm_2q": (tvmm(2, guest_2q), None),
+        "qemu_2q": (qemu("microvm,rtc=off", 2, guest_2q), None),
     }
     trials = {v: [] for v in vmms}
     failed = 0
     for i in range(a.trials):
-        for vmm, cmd in vmms.items():
-            text, m = run_vm(cmd, a.timeout)
+        for vmm, (cmd, env) in vmms.items():
+            text, m = run_vm(cmd, a.timeout, env)
             trials[vmm].append(m)
             print(f"trial {i + 1} {vmm}: " + " ".join(
                 f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"

@@ -5,7 +5,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "virtio/rng.h"
@@ -328,6 +332,160 @@ TEST_F(VirtioMmioTest, OddAccessesAreIgnored) {
   EXPECT_EQ(r[0], 0);
   mmio_.Read(0x100, absl::MakeSpan(r, 2));  // rng has no config space
   EXPECT_EQ(r[1], 0);
+}
+
+// A device whose QueueNotify() blocks until the test lets it go: what a
+// notification in progress looks like to the transport.
+class GatedDevice : public VirtioDevice {
+ public:
+  uint32_t DeviceId() const override { return 43; }
+  uint64_t Features() const override { return kVirtioFVersion1; }
+  size_t NumQueues() const override { return 2; }
+  void ReadConfig(uint64_t offset, absl::Span<uint8_t> data) override {
+    std::fill(data.begin(), data.end(), 0);
+  }
+  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
+                        uint64_t features, VirtioInterrupt* interrupt) override {
+    return absl::OkStatus();
+  }
+  absl::Status QueueNotify(uint32_t index) override {
+    std::unique_lock lock(mu);
+    inside[index]++;
+    cv.notify_all();
+    cv.wait(lock, [&] { return open[index]; });
+    inside[index]--;
+    return fail ? absl::DataLossError("broken queue") : absl::OkStatus();
+  }
+  void Reset() override {
+    std::lock_guard lock(mu);
+    reset_while_notifying = reset_while_notifying || inside[0] || inside[1];
+    resets++;
+  }
+  // Waits until @n notifications of queue @index are inside.
+  bool WaitInside(uint32_t index, int n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(5), [&] { return inside[index] == n; });
+  }
+  void Open(uint32_t index) {
+    std::lock_guard lock(mu);
+    open[index] = true;
+    cv.notify_all();
+  }
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int inside[2] = {0, 0};
+  bool open[2] = {false, false};
+  bool fail = false;
+  bool reset_while_notifying = false;
+  int resets = 0;
+};
+
+class VirtioMmioNotifyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(mem_.AddRegion(0, absl::MakeSpan(ram_)).ok());
+    W(0x070, kAck | kDrv);
+    W(0x024, 1);
+    W(0x020, 1);
+    W(0x070, kAck | kDrv | kFOk);
+    for (uint32_t q = 0; q < 2; q++) {
+      W(0x030, q);
+      W(0x038, 8);
+      W(0x080, 0x1000 * (1 + 3 * q));
+      W(0x090, 0x1000 * (2 + 3 * q));
+      W(0x0a0, 0x1000 * (3 + 3 * q));
+      W(0x044, 1);
+    }
+    W(0x070, kAck | kDrv | kFOk | kDOk);
+    ASSERT_EQ(R(0x070), kAck | kDrv | kFOk | kDOk);
+  }
+  void TearDown() override {
+    dev_->Open(0);
+    dev_->Open(1);
+    for (auto& t : threads_) t.join();
+  }
+  void W(uint64_t off, uint32_t v) {
+    mmio_.Write(off, absl::MakeConstSpan(reinterpret_cast<uint8_t*>(&v), 4));
+  }
+  uint32_t R(uint64_t off) {
+    uint32_t v;
+    mmio_.Read(off, absl::MakeSpan(reinterpret_cast<uint8_t*>(&v), 4));
+    return v;
+  }
+  void NotifyOnThread(uint32_t q) {
+    threads_.emplace_back([this, q] { W(0x050, q); });
+  }
+
+  std::vector<uint8_t> ram_ = std::vector<uint8_t>(0x10000);
+  GuestMemory mem_;
+  std::unique_ptr<GatedDevice> owned_ = std::make_unique<GatedDevice>();
+  GatedDevice* dev_ = owned_.get();
+  VirtioMmio mmio_{std::move(owned_), &mem_, nullptr};
+  std::vector<std::thread> threads_;
+};
+
+// A kick does not hold the transport: another queue's kick and register
+// accesses go on while the device handles it (they used to wait for it
+// behind the transport's one mutex).
+TEST_F(VirtioMmioNotifyTest, QueuesAreNotifiedSideBySide) {
+  NotifyOnThread(0);
+  ASSERT_TRUE(dev_->WaitInside(0, 1));
+  NotifyOnThread(1);
+  EXPECT_TRUE(dev_->WaitInside(1, 1)) << "queue 1's kick waited for queue 0's";
+  EXPECT_EQ(R(0x070), kAck | kDrv | kFOk | kDOk);  // and reads do not wait either
+  // The ioeventfd path (Notify()) too: two kicks of one queue may overlap.
+  threads_.emplace_back([this] { mmio_.Notify(0); });
+  EXPECT_TRUE(dev_->WaitInside(0, 2));
+}
+
+// A reset waits for the notification in progress before it resets the
+// device and its queues.
+TEST_F(VirtioMmioNotifyTest, AResetWaitsForTheNotificationInProgress) {
+  NotifyOnThread(0);
+  ASSERT_TRUE(dev_->WaitInside(0, 1));
+  std::atomic<bool> reset_done{false};
+  std::thread reset([&] {
+    W(0x070, 0);
+    reset_done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(reset_done) << "the reset did not wait for the device's notification";
+  dev_->Open(0);
+  reset.join();
+  EXPECT_TRUE(reset_done);
+  EXPECT_FALSE(dev_->reset_while_notifying);
+  EXPECT_EQ(dev_->resets, 1);
+  EXPECT_EQ(R(0x070), 0u);
+  // No kick reaches a device that was reset: the driver has to start again.
+  W(0x050, 0);
+  EXPECT_EQ(dev_->inside[0], 0);
+}
+
+// A notification that fails sets DEVICE_NEEDS_RESET; after that, the
+// device gets no more kicks until a reset.
+TEST_F(VirtioMmioNotifyTest, AFailedNotificationNeedsReset) {
+  dev_->fail = true;
+  dev_->Open(0);
+  W(0x050, 0);
+  EXPECT_EQ(R(0x070), kAck | kDrv | kFOk | kDOk | kNeedsReset);
+  EXPECT_EQ(R(0x060) & 2u, 2u);  // a configuration-change interrupt
+  dev_->fail = false;
+  dev_->Open(1);
+  W(0x050, 1);
+  W(0x070, 0);
+  EXPECT_EQ(R(0x070), 0u);
+}
+
+// Values that name no ready queue, and accesses that are not 4 bytes wide,
+// reach no device.
+TEST_F(VirtioMmioNotifyTest, OnlyQueueIndexesNotify) {
+  dev_->Open(0);
+  dev_->Open(1);
+  for (uint32_t v : {2u, 0xffffu, 0x10000u, 0xffffffffu}) mmio_.Notify(v);
+  uint8_t b = 0;
+  mmio_.Write(0x050, absl::MakeConstSpan(&b, 1));
+  EXPECT_EQ(R(0x070), kAck | kDrv | kFOk | kDOk);
 }
 
 }  // namespace

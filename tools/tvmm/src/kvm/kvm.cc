@@ -117,6 +117,31 @@ absl::Status Vm::IrqLine(uint32_t irq, bool level) const {
   return Ioctl(KVM_IRQ_LINE, &line, "KVM_IRQ_LINE");
 }
 
+absl::Status Vm::IoEventFd(uint64_t addr, uint32_t len, uint64_t datamatch, int fd,
+                           bool assign) const {
+  kvm_ioeventfd args = {};
+  args.datamatch = datamatch;
+  args.addr = addr;
+  args.len = len;
+  args.fd = fd;
+  args.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN);
+  return Ioctl(KVM_IOEVENTFD, &args,
+               absl::StrCat("KVM_IOEVENTFD (0x", absl::Hex(addr), " = ", datamatch, ")"));
+}
+
+absl::Status Vm::IrqFd(uint32_t gsi, int fd, int resample_fd, bool assign) const {
+  kvm_irqfd args = {};
+  args.fd = fd;
+  args.gsi = gsi;
+  if (!assign) {
+    args.flags = KVM_IRQFD_FLAG_DEASSIGN;
+  } else if (resample_fd >= 0) {
+    args.flags = KVM_IRQFD_FLAG_RESAMPLE;
+    args.resamplefd = resample_fd;
+  }
+  return Ioctl(KVM_IRQFD, &args, absl::StrCat("KVM_IRQFD (GSI ", gsi, ")"));
+}
+
 absl::StatusOr<Kvm> Kvm::Open(const char* path) {
   UniqueFd fd(open(path, O_RDWR | O_CLOEXEC));
   if (!fd.valid()) return ErrnoStatus(absl::StrCat("open ", path));

@@ -79,6 +79,15 @@ class Vm {
   absl::Status SetMemoryAttributes(uint64_t gpa, uint64_t size, uint64_t attributes) const;
 
   absl::Status IrqLine(uint32_t irq, bool level) const;
+  // KVM_IOEVENTFD: a guest write of @len bytes equal to @datamatch to MMIO
+  // address @addr signals eventfd @fd in the kernel instead of exiting.
+  // @assign false removes it again.
+  absl::Status IoEventFd(uint64_t addr, uint32_t len, uint64_t datamatch, int fd,
+                         bool assign) const;
+  // KVM_IRQFD: signalling @fd raises GSI @gsi.  With @resample_fd >= 0 the
+  // line is level-triggered: KVM holds it up until the guest's EOI, then
+  // lowers it and signals @resample_fd.  @assign false removes it again.
+  absl::Status IrqFd(uint32_t gsi, int fd, int resample_fd, bool assign) const;
   absl::Status Ioctl(unsigned long request, void* arg, absl::string_view what) const;
   absl::Status Ioctl(unsigned long request, unsigned long arg, absl::string_view what) const;
 

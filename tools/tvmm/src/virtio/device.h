@@ -62,7 +62,9 @@ class VirtioDevice {
                                 uint64_t features, VirtioInterrupt* interrupt) = 0;
 
   // The driver notified queue @index (always < NumQueues()).  An error means
-  // the driver broke the queue: the transport sets DEVICE_NEEDS_RESET.
+  // the driver broke the queue: the transport sets DEVICE_NEEDS_RESET.  May
+  // run on several threads at once, for one queue or several, but never
+  // alongside Activate() or Reset().
   virtual absl::Status QueueNotify(uint32_t index) = 0;
 
   // Back to the initial state; no queue is used afterwards.  Work in flight

@@ -46,6 +46,12 @@ void VirtioMmio::Read(uint64_t offset, absl::Span<uint8_t> data) {
 }
 
 void VirtioMmio::Write(uint64_t offset, absl::Span<const uint8_t> data) {
+  if (offset == kQueueNotify && data.size() == 4) {
+    uint32_t value;
+    std::memcpy(&value, data.data(), 4);
+    Notify(value);
+    return;
+  }
   std::lock_guard lock(mu_);
   if (offset >= kConfig) {
     device_->WriteConfig(offset - kConfig, data);
@@ -80,12 +86,19 @@ uint32_t VirtioMmio::ReadReg(uint64_t offset) {
       return q ? q->vq.max_size() : 0;
     case kQueueReady:
       return q && q->ready;
-    case kInterruptStatus:
+    case kInterruptStatus: {
+      std::lock_guard irq(irq_mu_);
       return interrupt_status_;
-    case kStatus:
-      return ResetPending() ? kNeedsReset : status_;
-    case kConfigGeneration:
+    }
+    case kStatus: {
+      if (ResetPending()) return kNeedsReset;
+      std::lock_guard irq(irq_mu_);
+      return status_ | (needs_reset_ ? kNeedsReset : 0);
+    }
+    case kConfigGeneration: {
+      std::lock_guard irq(irq_mu_);
       return config_generation_;
+    }
     default:
       return 0;
   }
@@ -139,6 +152,7 @@ void VirtioMmio::WriteReg(uint64_t offset, uint32_t value) {
         // DRIVER_OK a device may be using the queue from another thread.
         if (status_ & kDriverOk) return;
         q->ready = false;
+        std::lock_guard irq(irq_mu_);
         q->vq.Reset();
       } else if (queue_writable) {
         absl::Status s = q->vq.Activate(mem_, q->num, q->desc, q->driver, q->device,
@@ -151,26 +165,48 @@ void VirtioMmio::WriteReg(uint64_t offset, uint32_t value) {
         }
       }
       return;
-    case kQueueNotify:
-      if ((status_ & kDriverOk) && !(status_ & kNeedsReset) && value < queues_.size() &&
-          queues_[value].ready) {
-        absl::Status s = device_->QueueNotify(value);
-        if (!s.ok()) {
-          Log(LogLevel::kWarning, "virtio device %d: %s", device_->DeviceId(),
-              std::string(s.message()));
-          NeedsReset();
-        }
-      }
-      return;
-    case kInterruptAck:
+    case kInterruptAck: {
+      std::lock_guard irq(irq_mu_);
       interrupt_status_ &= ~value;
       UpdateLineLocked();
       return;
+    }
     case kStatus:
       SetStatus(value);
       return;
     default:
       return;
+  }
+}
+
+void VirtioMmio::Notify(uint32_t index) {
+  uint64_t generation;
+  {
+    std::lock_guard lock(mu_);
+    if (!(status_ & kDriverOk) || index >= queues_.size() || !queues_[index].ready) return;
+    {
+      std::lock_guard irq(irq_mu_);
+      if (needs_reset_) return;
+    }
+    generation = generation_;
+    std::lock_guard n(notify_mu_);
+    notifying_++;
+  }
+  // Without mu_: another queue's notification, a register access and the
+  // device's own signals go on meanwhile.  A reset waits for this.
+  absl::Status s = device_->QueueNotify(index);
+  {
+    std::lock_guard n(notify_mu_);
+    if (--notifying_ == 0) notify_done_.notify_all();
+  }
+  if (!s.ok()) {
+    std::lock_guard irq(irq_mu_);
+    // Not if a reset has come since: its driver did nothing wrong.
+    if (generation_ == generation) {
+      Log(LogLevel::kWarning, "virtio device %d: %s", device_->DeviceId(),
+          std::string(s.message()));
+      NeedsResetLocked();
+    }
   }
 }
 
@@ -188,7 +224,7 @@ void VirtioMmio::SetStatus(uint32_t value) {
   // rules changes nothing it may not: bits out of order are dropped, and a
   // write that would clear a bit is ignored whole.
   constexpr uint32_t kOrder[] = {kAcknowledge, kDriver, kFeaturesOk, kDriverOk};
-  uint32_t old = status_ & ~kNeedsReset;
+  uint32_t old = status_;
   value &= kAcknowledge | kDriver | kFeaturesOk | kDriverOk | kFailed;
   if ((value & old) != old) {
     Log(LogLevel::kWarning, "virtio device %d: status 0x%x clears bits of 0x%x without a reset",
@@ -210,7 +246,7 @@ void VirtioMmio::SetStatus(uint32_t value) {
     }
   }
   bool activate = (next & kDriverOk) && !(old & kDriverOk);
-  status_ = next | (status_ & kNeedsReset);
+  status_ = next;
   if (activate) {
     std::vector<Virtqueue*> queues;
     for (Queue& q : queues_) queues.push_back(&q.vq);
@@ -218,24 +254,38 @@ void VirtioMmio::SetStatus(uint32_t value) {
     if (!s.ok()) {
       Log(LogLevel::kWarning, "virtio device %d: %s", device_->DeviceId(),
           std::string(s.message()));
-      NeedsReset();
+      std::lock_guard irq(irq_mu_);
+      NeedsResetLocked();
     }
   }
 }
 
 void VirtioMmio::ResetLocked() {
+  // A notification the device is still handling uses the queues: wait for
+  // it.  mu_ stays held, so no new one starts and no register changes.
+  {
+    std::unique_lock n(notify_mu_);
+    notify_done_.wait(n, [this] { return notifying_ == 0; });
+  }
+  generation_++;
   device_->Reset();
-  for (Queue& q : queues_) {
-    q.vq.Reset();
-    q.num = 0;
-    q.ready = false;
-    q.desc = q.driver = q.device = 0;
+  {
+    // The device's threads may still be signalling what they used before
+    // the reset: they look at the queues under irq_mu_.
+    std::lock_guard irq(irq_mu_);
+    for (Queue& q : queues_) {
+      q.vq.Reset();
+      q.num = 0;
+      q.ready = false;
+      q.desc = q.driver = q.device = 0;
+    }
+    interrupt_status_ = 0;
+    needs_reset_ = false;
+    UpdateLineLocked();
   }
   status_ = 0;
   driver_features_ = 0;
   device_features_sel_ = driver_features_sel_ = queue_sel_ = 0;
-  interrupt_status_ = 0;
-  UpdateLineLocked();
   reset_pending_ = !device_->Quiesced();
 }
 
@@ -244,8 +294,8 @@ bool VirtioMmio::ResetPending() {
   return reset_pending_;
 }
 
-void VirtioMmio::NeedsReset() {
-  status_ |= kNeedsReset;
+void VirtioMmio::NeedsResetLocked() {
+  needs_reset_ = true;
   RaiseLocked(kConfigChange);
 }
 
@@ -261,22 +311,22 @@ void VirtioMmio::UpdateLineLocked() {
 }
 
 void VirtioMmio::SignalUsed(Virtqueue& queue) {
-  std::lock_guard lock(mu_);
+  std::lock_guard irq(irq_mu_);
   if (queue.ShouldInterrupt()) RaiseLocked(kUsedBuffer);
 }
 
 void VirtioMmio::SignalUsedByHost() {
-  std::lock_guard lock(mu_);
+  std::lock_guard irq(irq_mu_);
   RaiseLocked(kUsedBuffer);
 }
 
 void VirtioMmio::SignalNeedsReset() {
-  std::lock_guard lock(mu_);
-  if (status_ & kDriverOk) NeedsReset();
+  std::lock_guard irq(irq_mu_);
+  if (status_ & kDriverOk) NeedsResetLocked();
 }
 
 void VirtioMmio::SignalConfigChange() {
-  std::lock_guard lock(mu_);
+  std::lock_guard irq(irq_mu_);
   config_generation_++;
   RaiseLocked(kConfigChange);
 }

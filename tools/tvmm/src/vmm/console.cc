@@ -5,14 +5,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 
 namespace tvmm {
 namespace {
 
-bool Readable(int fd) {
+// Waits up to @ms for @fd to be readable.
+bool Readable(int fd, int ms) {
   pollfd p = {fd, POLLIN, 0};
-  return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+  return poll(&p, 1, ms) > 0 && (p.revents & POLLIN);
 }
 
 }  // namespace
@@ -40,10 +40,10 @@ bool ConsoleMux::WriteAll(absl::string_view s, int stop_fd) {
 }
 
 void ConsoleMux::Write(size_t vm, absl::string_view data, int stop_fd) {
-  std::unique_lock lock(mu_, std::defer_lock);
-  while (!lock.try_lock_for(std::chrono::milliseconds(50))) {
-    if (Readable(stop_fd)) return;
+  while (!mu_.try_lock()) {
+    if (Readable(stop_fd, 1)) return;
   }
+  std::unique_lock lock(mu_, std::adopt_lock);
   if (!prefix_) {
     WriteAll(data, stop_fd);
     return;

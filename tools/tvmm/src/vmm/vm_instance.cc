@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -68,6 +69,7 @@ absl::StatusOr<std::unique_ptr<VmInstance>> VmInstance::Create(const Kvm& kvm,
 VmInstance::~VmInstance() {
   Stop(End::kStopped);
   Join();
+  notifiers_.clear();
   mmio_.Clear();
   pio_.Clear();
   console_.reset();
@@ -109,7 +111,25 @@ absl::Status VmInstance::Build() {
   }
 
   TVMM_RETURN_IF_ERROR(machine_->SetupVm(*vm_));
-  irqs_ = std::make_unique<KvmIrqLines>(&*vm_);
+  // Kicks through ioeventfds and interrupts through irqfds where KVM has
+  // them; TVMM_NOTIFY=exit keeps both on the exit path (KVM_EXIT_MMIO,
+  // KVM_IRQ_LINE), for comparison (bench/).
+  const char* notify = getenv("TVMM_NOTIFY");
+  const bool use_eventfds = !(notify && std::string(notify) == "exit");
+  if (use_eventfds) {
+    absl::StatusOr<std::unique_ptr<IrqfdLines>> irqfds = IrqfdLines::Create(*vm_);
+    if (irqfds.ok()) {
+      irqfds_ = irqfds->get();
+      irqs_ = *std::move(irqfds);
+    } else {
+      Log(LogLevel::kInfo, "%s%s: interrupts through KVM_IRQ_LINE", tag_,
+          std::string(irqfds.status().message()));
+    }
+  }
+  if (!irqs_) irqs_ = std::make_unique<KvmIrqLines>(&*vm_);
+  const bool ioeventfds = use_eventfds && vm_->CheckExtension(KVM_CAP_IOEVENTFD) > 0;
+  Log(LogLevel::kDebug, "%svirtio kicks through %s, interrupts through %s", tag_,
+      ioeventfds ? "ioeventfds" : "MMIO exits", irqfds_ ? "irqfds" : "KVM_IRQ_LINE");
   PlatformHooks hooks;
   hooks.console_output = [this](absl::string_view s) {
     if (end_.load() == End::kNone) hooks_.console_output(s, stop_event_.get());
@@ -128,9 +148,15 @@ absl::Status VmInstance::Build() {
   size_t next_slot = 0;
   auto add_virtio = [&](std::unique_ptr<VirtioDevice> device) -> absl::Status {
     const VirtioSlot& slot = slots.at(next_slot++);
-    auto transport =
-        std::make_shared<VirtioMmio>(std::move(device), &memory_, irqs_->Line(slot.irq));
-    return mmio_.Register(slot.base, slot.size, transport);
+    IrqLine* line = irqfds_ ? irqfds_->LevelLine(slot.irq) : irqs_->Line(slot.irq);
+    auto transport = std::make_shared<VirtioMmio>(std::move(device), &memory_, line);
+    TVMM_RETURN_IF_ERROR(mmio_.Register(slot.base, slot.size, transport));
+    if (ioeventfds) {
+      TVMM_ASSIGN_OR_RETURN(std::unique_ptr<QueueNotifier> notifier,
+                            QueueNotifier::Create(*vm_, slot.base, transport.get()));
+      notifiers_.push_back(std::move(notifier));
+    }
+    return absl::OkStatus();
   };
   // Disks first: the guest names them vda, vdb, ... in this order.
   for (const DiskConfig& disk : config_.disks) {
@@ -145,6 +171,8 @@ absl::Status VmInstance::Build() {
                           VirtioVsock::Open(*config_.vsock_cid));
     TVMM_RETURN_IF_ERROR(add_virtio(std::move(vsock)));
   }
+
+  if (irqfds_) TVMM_RETURN_IF_ERROR(irqfds_->Start());
 
   if (config_.tvm) {
     // Staged, then measured into private memory; the staging goes away.

@@ -29,6 +29,8 @@
 #include "memory/backend.h"
 #include "memory/guest_memory.h"
 #include "util/fd.h"
+#include "vmm/irqfd_lines.h"
+#include "vmm/queue_notifier.h"
 
 namespace tvmm {
 
@@ -112,6 +114,10 @@ class VmInstance {
   Bus pio_{"pio"};
   Bus mmio_{"mmio"};
   std::unique_ptr<IrqLineFactory> irqs_;
+  IrqfdLines* irqfds_ = nullptr;  // irqs_, if KVM has resampling irqfds
+  // Kicks through ioeventfds, one per virtio device: destroyed before the
+  // devices (their threads call the transports).
+  std::vector<std::unique_ptr<QueueNotifier>> notifiers_;
   std::shared_ptr<Serial> console_;
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   std::vector<std::thread> threads_;  // reserved up front: never reallocated

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "vmm/queue_notifier.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "util/log.h"
+#include "util/status.h"
+
+namespace tvmm {
+
+absl::StatusOr<std::unique_ptr<QueueNotifier>> QueueNotifier::Create(const Vm& vm, uint64_t base,
+                                                                     VirtioMmio* transport) {
+  auto n = std::make_unique<QueueNotifier>(Token{}, vm, base, transport);
+  n->stop_.Reset(eventfd(0, EFD_CLOEXEC));
+  if (!n->stop_.valid()) return ErrnoStatus("eventfd");
+  size_t queues = transport->device()->NumQueues();
+  for (size_t i = 0; i < queues; i++) {
+    UniqueFd fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!fd.valid()) return ErrnoStatus("eventfd");
+    n->events_.push_back(std::move(fd));
+  }
+  // On failure the destructor removes what was assigned.
+  for (size_t i = 0; i < queues; i++) {
+    TVMM_RETURN_IF_ERROR(vm.IoEventFd(base + VirtioMmio::kQueueNotifyOffset, 4, i,
+                                      n->events_[i].get(), true));
+    n->assigned_++;
+  }
+  for (uint32_t i = 0; i < queues; i++) n->threads_.emplace_back(&QueueNotifier::Loop, n.get(), i);
+  return n;
+}
+
+QueueNotifier::~QueueNotifier() {
+  for (size_t i = 0; i < assigned_; i++) {
+    (void)vm_.IoEventFd(base_ + VirtioMmio::kQueueNotifyOffset, 4, i, events_[i].get(), false);
+  }
+  uint64_t one = 1;
+  if (stop_.valid()) (void)!write(stop_.get(), &one, sizeof(one));
+  for (std::thread& t : threads_) t.join();
+}
+
+void QueueNotifier::Loop(uint32_t queue) {
+  pollfd fds[2] = {{events_[queue].get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+  for (;;) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      Log(LogLevel::kError, "virtio queue %d notifications: poll: %s", queue, strerror(errno));
+      return;
+    }
+    if (fds[1].revents) return;
+    // However many kicks the counter holds, one look at the queue serves
+    // them all.
+    uint64_t kicks;
+    if (read(events_[queue].get(), &kicks, sizeof(kicks)) == sizeof(kicks))
+      transport_->Notify(queue);
+  }
+}
+
+}  // namespace tvmm

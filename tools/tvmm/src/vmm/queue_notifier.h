@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+// Guest notifications of a virtio-mmio device without an exit to tvmm: for
+// each queue, a KVM ioeventfd on the device's QueueNotify register that
+// matches a 4-byte write of that queue's index, and a thread that takes
+// what it signals to the transport (VirtioMmio::Notify()).  The vCPU that
+// kicked goes back to the guest at once, and the device's work (virtio-blk
+// parsing and submitting requests, say) runs on the queue's thread, side by
+// side with the other queues'.  Writes that match no ioeventfd (another
+// width, a value that is no queue's index) still exit and reach the
+// transport's Write(), which ignores them.
+#ifndef TVMM_VMM_QUEUE_NOTIFIER_H_
+#define TVMM_VMM_QUEUE_NOTIFIER_H_
+
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "kvm/kvm.h"
+#include "util/fd.h"
+#include "virtio/mmio.h"
+
+namespace tvmm {
+
+class QueueNotifier {
+ public:
+  // Assigns @transport's ioeventfds (its registers at @base) and starts
+  // their threads.  @vm and @transport must outlive the notifier.
+  static absl::StatusOr<std::unique_ptr<QueueNotifier>> Create(const Vm& vm, uint64_t base,
+                                                               VirtioMmio* transport);
+  // Removes the ioeventfds (kicks exit to tvmm again), then stops and joins
+  // the threads: after it, nothing calls the transport from here.
+  ~QueueNotifier();
+  QueueNotifier(const QueueNotifier&) = delete;
+  QueueNotifier& operator=(const QueueNotifier&) = delete;
+
+  struct Token {};  // for std::make_unique in Create() only
+  QueueNotifier(Token, const Vm& vm, uint64_t base, VirtioMmio* transport)
+      : vm_(vm), base_(base), transport_(transport) {}
+
+ private:
+  void Loop(uint32_t queue);
+
+  const Vm& vm_;
+  const uint64_t base_;
+  VirtioMmio* const transport_;
+  UniqueFd stop_;
+  std::vector<UniqueFd> events_;  // one per queue; events_[i] assigned for i < assigned_
+  size_t assigned_ = 0;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace tvmm
+
+#endif  // TVMM_VMM_QUEUE_NOTIFIER_H_
