@@ -3,7 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 
 namespace tvmm {
 namespace {
@@ -89,6 +94,45 @@ TEST_F(SerialTest, OutOfRangeRegisters) {
   uint8_t v[2];
   serial_.Read(7, absl::MakeSpan(v, 2));  // reg 8 does not exist
   EXPECT_EQ(v[1], 0xff);
+}
+
+// A console that blocks (stdout nobody reads) must not block the host's
+// input with it: the process's event loop feeds Receive() and would stop
+// serving signals and the API socket (the old Serial wrote under its lock).
+TEST(SerialBlockedOutput, InputDoesNotWaitForABlockedConsole) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool writing = false, release = false;
+  CountingIrq irq;
+  Serial serial(
+      [&](absl::string_view) {
+        std::unique_lock lock(mu);
+        writing = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+      },
+      &irq);
+  uint8_t c = 'x';
+  std::thread vcpu([&] { serial.Write(0, absl::MakeConstSpan(&c, 1)); });
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return writing; }));
+  }
+  std::atomic<bool> received{false};
+  std::thread input([&] {
+    serial.Receive("y");
+    received = true;
+  });
+  for (int i = 0; i < 200 && !received; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(received) << "Receive() waited for the console";
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  vcpu.join();
+  input.join();
 }
 
 }  // namespace

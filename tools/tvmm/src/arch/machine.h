@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // The architecture boundary: everything tvmm's VM runner needs to know about
-// a machine.  x86-64 implements it today (arch/x86/machine.cc); riscv64 (for
+// a machine: its memory layout and images, its platform devices and
+// firmware tables, its vCPUs' registers and the exits only it has.  x86-64 implements it today (arch/x86/machine.cc); riscv64 (for
 // CoVE) is another implementation, not a rewrite.
 #ifndef TVMM_ARCH_MACHINE_H_
 #define TVMM_ARCH_MACHINE_H_
@@ -83,6 +84,13 @@ class Machine {
                                  absl::Span<const VirtioSlot> virtio) = 0;
 
   virtual absl::Status SetupVcpu(const Vcpu& vcpu) = 0;
+
+  // An exit only this architecture has (x86: KVM_EXIT_IO, to @pio): true
+  // once handled, false for one it does not know, which the runner then
+  // handles or reports.  An error ends the VM.
+  virtual absl::StatusOr<bool> HandleExit(const Vcpu& vcpu, Bus& pio) = 0;
+  // The vCPU's state for an error message ("rip 0x... rsp 0x...").
+  virtual std::string DescribeVcpu(const Vcpu& vcpu) const = 0;
 };
 
 std::unique_ptr<Machine> CreateMachine();

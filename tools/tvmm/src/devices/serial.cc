@@ -25,8 +25,14 @@ void Serial::Read(uint64_t offset, absl::Span<uint8_t> data) {
 }
 
 void Serial::Write(uint64_t offset, absl::Span<const uint8_t> data) {
-  std::lock_guard lock(mu_);
-  for (size_t i = 0; i < data.size(); i++) WriteReg(offset + i, data[i]);
+  std::string out;
+  {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < data.size(); i++) WriteReg(offset + i, data[i], &out);
+  }
+  // Not under mu_: a console that blocks must not block Receive() (the
+  // host's input) with it.
+  if (!out.empty() && output_) output_(out);
 }
 
 void Serial::Receive(absl::string_view bytes) {
@@ -87,7 +93,7 @@ uint8_t Serial::ReadReg(uint64_t reg) {
   }
 }
 
-void Serial::WriteReg(uint64_t reg, uint8_t value) {
+void Serial::WriteReg(uint64_t reg, uint8_t value, std::string* out) {
   switch (reg) {
     case kData:
       if (lcr_ & kLcrDlab) {
@@ -96,8 +102,8 @@ void Serial::WriteReg(uint64_t reg, uint8_t value) {
       }
       if (mcr_ & kMcrLoop) {
         if (rx_.size() < kRxFifo) rx_.push_back(value);
-      } else if (output_) {
-        output_(absl::string_view(reinterpret_cast<const char*>(&value), 1));
+      } else {
+        out->push_back(static_cast<char>(value));
       }
       thr_empty_pending_ = true;  // transmitted at once
       UpdateIrq();

@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include "absl/strings/string_view.h"
 
 #include "devices/bus.h"
@@ -32,7 +33,8 @@ class Serial : public BusDevice {
 
  private:
   uint8_t ReadReg(uint64_t reg);
-  void WriteReg(uint64_t reg, uint8_t value);
+  // Bytes transmitted go to @out, which the caller outputs without mu_.
+  void WriteReg(uint64_t reg, uint8_t value, std::string* out);
   uint8_t Iir() const;
   // Pulses the IRQ if an enabled condition is pending.  Called with mu_ held.
   void UpdateIrq();

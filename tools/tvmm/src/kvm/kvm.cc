@@ -24,34 +24,20 @@ absl::Status Vcpu::Run() {
     run()->exit_reason = KVM_EXIT_INTR;
     return absl::OkStatus();
   }
+  // KVM_RUN fails with EFAULT when it fills in a memory fault exit.
+  if (errno == EFAULT && run()->exit_reason == KVM_EXIT_MEMORY_FAULT) return absl::OkStatus();
   return ErrnoStatus(absl::StrCat("KVM_RUN (vCPU ", id_, ")"));
 }
 
-#if defined(__x86_64__)
-absl::Status Vcpu::SetCpuid(const std::vector<kvm_cpuid_entry2>& entries) const {
-  size_t bytes = sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2);
-  auto buf = std::make_unique<uint64_t[]>((bytes + 7) / 8);
-  auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buf.get());
-  cpuid->nent = entries.size();
-  std::copy(entries.begin(), entries.end(), cpuid->entries);
-  return Ioctl(KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2");
+absl::Status Vcpu::GetOneReg(uint64_t id, void* value) const {
+  kvm_one_reg reg = {id, reinterpret_cast<uint64_t>(value)};
+  return Ioctl(KVM_GET_ONE_REG, &reg, absl::StrCat("KVM_GET_ONE_REG 0x", absl::Hex(id)));
 }
 
-absl::Status Vcpu::SetMsrs(const std::vector<kvm_msr_entry>& msrs) const {
-  size_t bytes = sizeof(kvm_msrs) + msrs.size() * sizeof(kvm_msr_entry);
-  auto buf = std::make_unique<uint64_t[]>((bytes + 7) / 8);
-  auto* list = reinterpret_cast<kvm_msrs*>(buf.get());
-  list->nmsrs = msrs.size();
-  std::copy(msrs.begin(), msrs.end(), list->entries);
-  int r = ioctl(fd_.get(), KVM_SET_MSRS, list);
-  if (r < 0) return ErrnoStatus("KVM_SET_MSRS");
-  if (static_cast<size_t>(r) != msrs.size()) {
-    return absl::InternalError(
-        absl::StrCat("KVM_SET_MSRS: MSR 0x", absl::Hex(msrs[r].index), " refused"));
-  }
-  return absl::OkStatus();
+absl::Status Vcpu::SetOneReg(uint64_t id, const void* value) const {
+  kvm_one_reg reg = {id, reinterpret_cast<uint64_t>(value)};
+  return Ioctl(KVM_SET_ONE_REG, &reg, absl::StrCat("KVM_SET_ONE_REG 0x", absl::Hex(id)));
 }
-#endif
 
 int Vm::CheckExtension(long cap) const {
   int r = ioctl(fd_.get(), KVM_CHECK_EXTENSION, cap);
@@ -170,19 +156,9 @@ absl::StatusOr<Vm> Kvm::CreateVm(unsigned long type) const {
   return Vm(std::move(fd), vcpu_mmap_size_);
 }
 
-#if defined(__x86_64__)
-absl::StatusOr<std::vector<kvm_cpuid_entry2>> Kvm::GetSupportedCpuid() const {
-  for (uint32_t n = 64; n <= 4096; n *= 2) {
-    size_t bytes = sizeof(kvm_cpuid2) + n * sizeof(kvm_cpuid_entry2);
-    auto buf = std::make_unique<uint64_t[]>((bytes + 7) / 8);
-    auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buf.get());
-    cpuid->nent = n;
-    if (ioctl(fd_.get(), KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
-      return std::vector<kvm_cpuid_entry2>(cpuid->entries, cpuid->entries + cpuid->nent);
-    if (errno != E2BIG) return ErrnoStatus("KVM_GET_SUPPORTED_CPUID");
-  }
-  return absl::InternalError("KVM_GET_SUPPORTED_CPUID: more than 4096 entries");
+absl::Status Kvm::Ioctl(unsigned long request, void* arg, absl::string_view what) const {
+  if (ioctl(fd_.get(), request, arg) < 0) return ErrnoStatus(what);
+  return absl::OkStatus();
 }
-#endif
 
 }  // namespace tvmm

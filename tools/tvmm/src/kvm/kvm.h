@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // Thin, owning wrappers over the /dev/kvm, VM and vCPU file descriptors.
 // Every ioctl returns absl::Status; nothing here knows about an architecture
-// beyond the structs the ioctls take.
+// (arch/x86/vcpu.h has x86's register and CPUID ioctls; other architectures
+// use ONE_REG).
 #ifndef TVMM_KVM_KVM_H_
 #define TVMM_KVM_KVM_H_
 
@@ -26,34 +27,16 @@ class Vcpu {
   kvm_run* run() const { return reinterpret_cast<kvm_run*>(run_.data()); }
 
   // KVM_RUN.  EINTR (a signal asked us to look around) and EAGAIN are not
-  // errors: run()->exit_reason is then KVM_EXIT_INTR.
+  // errors: run()->exit_reason is then KVM_EXIT_INTR.  Nor is the EFAULT
+  // that comes with KVM_EXIT_MEMORY_FAULT.
   absl::Status Run();
 
   absl::Status Ioctl(unsigned long request, void* arg, absl::string_view what) const;
 
-#if defined(__x86_64__)
-  absl::Status GetRegs(kvm_regs* regs) const { return Ioctl(KVM_GET_REGS, regs, "KVM_GET_REGS"); }
-  absl::Status SetRegs(const kvm_regs& regs) const {
-    return Ioctl(KVM_SET_REGS, const_cast<kvm_regs*>(&regs), "KVM_SET_REGS");
-  }
-  absl::Status GetSregs(kvm_sregs* sregs) const {
-    return Ioctl(KVM_GET_SREGS, sregs, "KVM_GET_SREGS");
-  }
-  absl::Status SetSregs(const kvm_sregs& sregs) const {
-    return Ioctl(KVM_SET_SREGS, const_cast<kvm_sregs*>(&sregs), "KVM_SET_SREGS");
-  }
-  absl::Status SetFpu(const kvm_fpu& fpu) const {
-    return Ioctl(KVM_SET_FPU, const_cast<kvm_fpu*>(&fpu), "KVM_SET_FPU");
-  }
-  absl::Status SetCpuid(const std::vector<kvm_cpuid_entry2>& entries) const;
-  absl::Status SetMsrs(const std::vector<kvm_msr_entry>& msrs) const;
-  absl::Status SetLapic(const kvm_lapic_state& lapic) const {
-    return Ioctl(KVM_SET_LAPIC, const_cast<kvm_lapic_state*>(&lapic), "KVM_SET_LAPIC");
-  }
-  absl::Status GetLapic(kvm_lapic_state* lapic) const {
-    return Ioctl(KVM_GET_LAPIC, lapic, "KVM_GET_LAPIC");
-  }
-#endif
+  // KVM_GET_ONE_REG / KVM_SET_ONE_REG: register @id (KVM_REG_*, with its
+  // size in the id) from or to @value, which must be that size.
+  absl::Status GetOneReg(uint64_t id, void* value) const;
+  absl::Status SetOneReg(uint64_t id, const void* value) const;
 
  private:
   UniqueFd fd_;
@@ -104,9 +87,7 @@ class Kvm {
   int fd() const { return fd_.get(); }
   int CheckExtension(long cap) const;
   absl::StatusOr<Vm> CreateVm(unsigned long type = 0) const;
-#if defined(__x86_64__)
-  absl::StatusOr<std::vector<kvm_cpuid_entry2>> GetSupportedCpuid() const;
-#endif
+  absl::Status Ioctl(unsigned long request, void* arg, absl::string_view what) const;
 
  private:
   explicit Kvm(UniqueFd fd, int vcpu_mmap_size)

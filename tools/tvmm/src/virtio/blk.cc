@@ -222,8 +222,7 @@ void VirtioBlk::Reset() {
   // But requests in flight would still write the guest's buffers: cancel
   // what the kernel can cancel, and wait, for a bounded time, until it is
   // done with the rest (their CQEs are posted).  Not until the completion
-  // thread has reaped them: it may be waiting for the transport's lock,
-  // which the caller holds.
+  // thread has reaped them (its reaping is not bounded by us).
   e.CancelAllLocked();
   auto deadline = std::chrono::steady_clock::now() + kResetTimeout;
   while (!e.KernelDoneLocked()) {
@@ -236,6 +235,11 @@ void VirtioBlk::Reset() {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
     lock.lock();
   }
+  // And until the completion thread has signalled what it reaped before
+  // the reset: a signal after it would land on the driver's next session.
+  // It takes only the transport's interrupt lock, which the caller does
+  // not hold.
+  e.idle_cv.wait_until(lock, deadline, [&e] { return !e.signalling; });
 }
 
 void VirtioBlk::Engine::CancelAllLocked() {

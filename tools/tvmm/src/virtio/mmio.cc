@@ -155,6 +155,9 @@ void VirtioMmio::WriteReg(uint64_t offset, uint32_t value) {
         std::lock_guard irq(irq_mu_);
         q->vq.Reset();
       } else if (queue_writable) {
+        // Under irq_mu_: a device thread that signals late (before the
+        // reset it missed) reads the queue under it.
+        std::lock_guard irq(irq_mu_);
         absl::Status s = q->vq.Activate(mem_, q->num, q->desc, q->driver, q->device,
                                         driver_features_ & kVirtioRingFEventIdx);
         if (s.ok()) {
@@ -282,8 +285,10 @@ void VirtioMmio::ResetLocked() {
     interrupt_status_ = 0;
     needs_reset_ = false;
     UpdateLineLocked();
+    // With needs_reset_, so that a SignalNeedsReset() of before the reset
+    // either lands before (and is cleared) or sees no DRIVER_OK.
+    status_ = 0;
   }
-  status_ = 0;
   driver_features_ = 0;
   device_features_sel_ = driver_features_sel_ = queue_sel_ = 0;
   reset_pending_ = !device_->Quiesced();

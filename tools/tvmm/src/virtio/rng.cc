@@ -53,7 +53,8 @@ absl::Status VirtioRng::Activate(const GuestMemory* mem, std::vector<Virtqueue*>
 }
 
 void VirtioRng::Reset() {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return !signalling_; });
   generation_++;
   queue_ = nullptr;
   interrupt_ = nullptr;
@@ -118,9 +119,10 @@ void VirtioRng::Loop() {
       if (error.ok()) error = queue->PushUsed((*chain)->head, written);
     }
     if (!error.ok()) broken_ = true;  // until the reset: notifications are ignored
-    // Signalled without our lock: the transport takes its own, and holds it
-    // when it calls into us.  A reset meanwhile makes the signal a no-op
-    // (the queue is inactive) or, if the driver is quick, a spurious one.
+    // Signalled without our lock (the transport's interrupt lock is taken
+    // inside); Reset() waits until this is done, so that no signal of
+    // before a reset lands after it.
+    signalling_ = true;
     lock.unlock();
     if (error.ok()) {
       interrupt->SignalUsed(*queue);
@@ -129,6 +131,8 @@ void VirtioRng::Loop() {
       interrupt->SignalNeedsReset();
     }
     lock.lock();
+    signalling_ = false;
+    cv_.notify_all();
     if (broken_ && generation == generation_) {
       kicked_ = false;
       cv_.notify_all();

@@ -60,6 +60,7 @@ class VirtioRng : public VirtioDevice {
   uint64_t generation_ = 0;  // bumped by Reset()
   bool kicked_ = false;      // a notification the thread has not acted on
   bool filling_ = false;     // the thread writes a chain's buffers, unlocked
+  bool signalling_ = false;  // the thread signals the transport, unlocked
   bool broken_ = false;      // the driver broke the queue: until the reset
   bool stop_ = false;
   std::thread thread_;  // last: started once the rest is initialized

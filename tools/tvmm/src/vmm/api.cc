@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "vmm/api.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -77,7 +78,9 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Listen(const std::string& 
     unlink(path.c_str());
     return ErrnoStatus(absl::StrCat("--api-socket ", path), err);
   }
-  return std::make_unique<ApiServer>(Token{}, path, std::move(fd));
+  auto server = std::make_unique<ApiServer>(Token{}, path, std::move(fd));
+  server->spare_.Reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  return server;
 }
 
 ApiServer::~ApiServer() { unlink(path_.c_str()); }
@@ -90,6 +93,15 @@ void ApiServer::AddPollFds(std::vector<pollfd>* fds) const {
 void ApiServer::Accept() {
   for (;;) {
     UniqueFd fd(accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!fd.valid() && (errno == EMFILE || errno == ENFILE) && spare_.valid()) {
+      // Out of descriptors: the connection would stay queued and the socket
+      // readable, and the event loop would spin.  Give up the spare one to
+      // take the connection and close it, then take the spare back.
+      spare_.Reset();
+      UniqueFd dropped(accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      spare_.Reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+      if (dropped.valid()) continue;
+    }
     if (!fd.valid()) return;  // EAGAIN: none left; anything else: try next time
     if (clients_.size() >= kMaxClients) clients_.erase(clients_.begin());
     clients_.push_back({std::move(fd), {}});

@@ -76,6 +76,7 @@ class ApiServer {
 
   const std::string path_;
   UniqueFd fd_;
+  UniqueFd spare_;  // given up to accept (and drop) a connection at EMFILE
   std::vector<Client> clients_;  // oldest first
 };
 

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace tvmm {
@@ -29,7 +30,9 @@ bool ConsoleMux::WriteAll(absl::string_view s, int stop_fd) {
     }
     if (fds[1].revents) return false;               // the VM stops
     if (!(fds[0].revents & POLLOUT)) return false;  // the console is gone
-    ssize_t n = write(fd_, s.data() + done, s.size() - done);
+    // POLLOUT promises room for a little (a tty: its wakeup threshold, 256
+    // bytes): more could block the write past a stop.
+    ssize_t n = write(fd_, s.data() + done, std::min<size_t>(s.size() - done, 256));
     if (n <= 0) {
       if (n < 0 && errno == EINTR) continue;
       return false;  // the console is gone (EPIPE: SIGPIPE is ignored)

@@ -112,11 +112,13 @@ absl::Status VmInstance::Build() {
 
   TVMM_RETURN_IF_ERROR(machine_->SetupVm(*vm_));
   // Kicks through ioeventfds and interrupts through irqfds where KVM has
-  // them; TVMM_NOTIFY=exit keeps both on the exit path (KVM_EXIT_MMIO,
-  // KVM_IRQ_LINE), for comparison (bench/).
-  const char* notify = getenv("TVMM_NOTIFY");
-  const bool use_eventfds = !(notify && std::string(notify) == "exit");
-  if (use_eventfds) {
+  // them.  For comparison (bench/), TVMM_NOTIFY keeps one or both on the
+  // exit path (KVM_EXIT_MMIO, KVM_IRQ_LINE): "exit" both, "ioeventfd" the
+  // interrupts, "irqfd" the kicks.
+  const std::string notify = getenv("TVMM_NOTIFY") ? getenv("TVMM_NOTIFY") : "";
+  const bool use_irqfds = notify.empty() || notify == "irqfd";
+  const bool use_ioeventfds = notify.empty() || notify == "ioeventfd";
+  if (use_irqfds) {
     absl::StatusOr<std::unique_ptr<IrqfdLines>> irqfds = IrqfdLines::Create(*vm_);
     if (irqfds.ok()) {
       irqfds_ = irqfds->get();
@@ -127,7 +129,7 @@ absl::Status VmInstance::Build() {
     }
   }
   if (!irqs_) irqs_ = std::make_unique<KvmIrqLines>(&*vm_);
-  const bool ioeventfds = use_eventfds && vm_->CheckExtension(KVM_CAP_IOEVENTFD) > 0;
+  const bool ioeventfds = use_ioeventfds && vm_->CheckExtension(KVM_CAP_IOEVENTFD) > 0;
   Log(LogLevel::kDebug, "%svirtio kicks through %s, interrupts through %s", tag_,
       ioeventfds ? "ioeventfds" : "MMIO exits", irqfds_ ? "irqfds" : "KVM_IRQ_LINE");
   PlatformHooks hooks;
@@ -299,23 +301,11 @@ void VmInstance::ConsoleInput(absl::string_view data) {
 
 absl::Status VmInstance::HandleExit(Vcpu* vcpu) {
   kvm_run* run = vcpu->run();
+  TVMM_ASSIGN_OR_RETURN(bool handled, machine_->HandleExit(*vcpu, pio_));
+  if (handled) return absl::OkStatus();
   switch (run->exit_reason) {
     case KVM_EXIT_INTR:
       return absl::OkStatus();
-#if defined(__x86_64__)
-    case KVM_EXIT_IO: {
-      // The data area is inside the kvm_run mapping, at an offset KVM chose.
-      uint8_t* data = reinterpret_cast<uint8_t*>(run) + run->io.data_offset;
-      for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
-        absl::Span<uint8_t> span(data, run->io.size);
-        if (run->io.direction == KVM_EXIT_IO_OUT)
-          pio_.Write(run->io.port, span);
-        else
-          pio_.Read(run->io.port, span);
-      }
-      return absl::OkStatus();
-    }
-#endif
     case KVM_EXIT_MMIO: {
       absl::Span<uint8_t> data(run->mmio.data, std::min<uint32_t>(run->mmio.len, 8));
       if (run->mmio.is_write)
@@ -355,15 +345,21 @@ absl::Status VmInstance::HandleExit(Vcpu* vcpu) {
         absl::StrAppend(&data, " 0x", absl::Hex(run->internal.data[i]));
       Log(LogLevel::kError, "%svCPU %d: KVM internal error, suberror %d, data:%s", tag_,
           vcpu->id(), run->internal.suberror, data.empty() ? " none" : data);
-#if defined(__x86_64__)
-      kvm_regs regs;
-      if (vcpu->GetRegs(&regs).ok())
-        Log(LogLevel::kError, "%svCPU %d: rip 0x%x rsp 0x%x", tag_, vcpu->id(), regs.rip,
-            regs.rsp);
-#endif
+      Log(LogLevel::kError, "%svCPU %d: %s", tag_, vcpu->id(), machine_->DescribeVcpu(*vcpu));
       Stop(End::kCrash);
       return absl::OkStatus();
     }
+    case KVM_EXIT_MEMORY_FAULT:
+      // KVM could not map guest memory as the guest used it: a TVM's access
+      // to a page whose shared/private attribute tvmm would have to change
+      // (it changes none for the guest), or a page guest_memfd cannot give.
+      Log(LogLevel::kError,
+          "%svCPU %d: memory fault at 0x%x+0x%x (%s access): KVM cannot map it; %s", tag_,
+          vcpu->id(), run->memory_fault.gpa, run->memory_fault.size,
+          (run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_PRIVATE) ? "private" : "shared",
+          machine_->DescribeVcpu(*vcpu));
+      Stop(End::kCrash);
+      return absl::OkStatus();
     default:
       return absl::InternalError(
           absl::StrCat("vCPU ", vcpu->id(), ": unexpected exit reason ", run->exit_reason));
@@ -377,6 +373,13 @@ void VmInstance::VcpuLoop(Vcpu* vcpu) {
       continue;
     }
     absl::Status s = vcpu->Run();
+    if (s.ok() && vcpu->run()->exit_reason == KVM_EXIT_INTR && vcpu->run()->immediate_exit) {
+      // A pause this thread missed (it timed out while the thread was busy
+      // elsewhere) was resumed since: without this, KVM_RUN would return
+      // at once for ever.  end_ is looked at again before the next KVM_RUN.
+      std::lock_guard lock(pause_mu_);
+      if (!pause_requested_.load() && end_.load() == End::kNone) vcpu->run()->immediate_exit = 0;
+    }
     if (s.ok()) s = HandleExit(vcpu);
     if (!s.ok()) {
       {

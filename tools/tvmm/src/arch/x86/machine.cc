@@ -11,6 +11,7 @@
 #include "arch/x86/boot.h"
 #include "arch/x86/bzimage.h"
 #include "arch/x86/layout.h"
+#include "arch/x86/vcpu.h"
 #include "devices/i8042.h"
 #include "util/status.h"
 
@@ -58,7 +59,7 @@ class X86Machine : public Machine {
       }
     }
     TVMM_RETURN_IF_ERROR(PrepareImage(config));
-    TVMM_ASSIGN_OR_RETURN(cpuid_, kvm.GetSupportedCpuid());
+    TVMM_ASSIGN_OR_RETURN(cpuid_, GetSupportedCpuid(kvm));
     // KVM emulates the TSC-deadline timer but leaves it out of the
     // supported CPUID; without it Linux calibrates the LAPIC timer against
     // the PIT, which fails when the host is slow or busy (nested guests)
@@ -128,6 +129,28 @@ class X86Machine : public Machine {
     return WriteGdtAndPageTables(mem);
   }
 
+  absl::StatusOr<bool> HandleExit(const Vcpu& vcpu, Bus& pio) override {
+    kvm_run* run = vcpu.run();
+    if (run->exit_reason != KVM_EXIT_IO) return false;
+    // The data area is inside the kvm_run mapping, at an offset KVM chose;
+    // string I/O (REP INS/OUTS) has count items of size bytes there.
+    uint8_t* data = reinterpret_cast<uint8_t*>(run) + run->io.data_offset;
+    for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+      absl::Span<uint8_t> span(data, run->io.size);
+      if (run->io.direction == KVM_EXIT_IO_OUT)
+        pio.Write(run->io.port, span);
+      else
+        pio.Read(run->io.port, span);
+    }
+    return true;
+  }
+
+  std::string DescribeVcpu(const Vcpu& vcpu) const override {
+    kvm_regs regs;
+    if (!GetRegs(vcpu, &regs).ok()) return "registers unavailable";
+    return absl::StrCat("rip 0x", absl::Hex(regs.rip), " rsp 0x", absl::Hex(regs.rsp));
+  }
+
   absl::Status SetupVcpu(const Vcpu& vcpu) override {
     const uint32_t id = vcpu.id();
     std::vector<kvm_cpuid_entry2> cpuid = cpuid_;
@@ -146,18 +169,18 @@ class X86Machine : public Machine {
           break;
       }
     }
-    TVMM_RETURN_IF_ERROR(vcpu.SetCpuid(cpuid));
-    TVMM_RETURN_IF_ERROR(vcpu.SetMsrs({{kMsrMiscEnable, 0, kMiscEnableFastString}}));
+    TVMM_RETURN_IF_ERROR(SetCpuid(vcpu, cpuid));
+    TVMM_RETURN_IF_ERROR(SetMsrs(vcpu, {{kMsrMiscEnable, 0, kMiscEnableFastString}}));
 
     kvm_fpu fpu = {};
     fpu.fcw = 0x37f;
     fpu.mxcsr = 0x1f80;
-    TVMM_RETURN_IF_ERROR(vcpu.SetFpu(fpu));
+    TVMM_RETURN_IF_ERROR(SetFpu(vcpu, fpu));
 
     // LINT0 takes the 8259's ExtINT (until Linux, finding no 8259 in the
     // MADT, masks it), LINT1 NMIs, as firmware leaves them.
     kvm_lapic_state lapic;
-    TVMM_RETURN_IF_ERROR(vcpu.GetLapic(&lapic));
+    TVMM_RETURN_IF_ERROR(GetLapic(vcpu, &lapic));
     auto set_lvt = [&](uint32_t reg, uint32_t mode) {
       uint32_t v;
       std::memcpy(&v, lapic.regs + reg, 4);
@@ -166,13 +189,13 @@ class X86Machine : public Machine {
     };
     set_lvt(kApicLvt0, kApicModeExtInt);
     set_lvt(kApicLvt1, kApicModeNmi);
-    TVMM_RETURN_IF_ERROR(vcpu.SetLapic(lapic));
+    TVMM_RETURN_IF_ERROR(SetLapic(vcpu, lapic));
 
     // Application processors wait for INIT/SIPI in the in-kernel LAPIC.
     if (id != 0) return absl::OkStatus();
 
     kvm_sregs sregs;
-    TVMM_RETURN_IF_ERROR(vcpu.GetSregs(&sregs));
+    TVMM_RETURN_IF_ERROR(GetSregs(vcpu, &sregs));
     kvm_segment code = {};
     code.base = 0;
     code.limit = 0xfffff;
@@ -200,14 +223,14 @@ class X86Machine : public Machine {
     sregs.cr3 = kPml4Addr;
     sregs.cr4 = kCr4Pae;
     sregs.efer = kEferLme | kEferLma;
-    TVMM_RETURN_IF_ERROR(vcpu.SetSregs(sregs));
+    TVMM_RETURN_IF_ERROR(SetSregs(vcpu, sregs));
 
     kvm_regs regs = {};
     regs.rflags = 0x2;
     regs.rip = kHighMemory + 0x200;  // startup_64
     regs.rsi = kZeroPageAddr;
     regs.rsp = regs.rbp = kBootStackTop;
-    return vcpu.SetRegs(regs);
+    return SetRegs(vcpu, regs);
   }
 
  private:
