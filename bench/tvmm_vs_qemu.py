@@ -6,9 +6,10 @@ Runs in the x86-64 test guest (our KVM modules) through the host's root file
 system (tests/x86_64/scripts/tvmm_bench).  Each trial boots the same
 Debian 6.12 vmlinuz and tvmm guest (tools/tvmm/guest/init.c) with 1 vCPU,
 128 MiB of anonymous memory, a virtio-blk disk and the same command line,
-in tvmm, in tvmm with kicks and interrupts on the exit path ("tvmm_exits":
-TVMM_NOTIFY=exit, no ioeventfds or irqfds) and with only one of the two
-("tvmm_ioeventfd", "tvmm_irqfd"), in QEMU's microvm as it comes
+in tvmm (kicks as MMIO exits, interrupts by KVM_IRQ_LINE), in tvmm with
+KVM's eventfds ("tvmm_eventfd": TVMM_NOTIFY=eventfd, kicks through
+ioeventfds and interrupts through resampling irqfds) and with only one of
+the two ("tvmm_ioeventfd", "tvmm_irqfd"), in QEMU's microvm as it comes
 ("qemu") and in microvm without its RTC ("qemu_nortc": probing it cost the
 guest 5.4 s here, "rtc_cmos: broken or not accessible"), and with 2 vCPUs,
 a 2-queue disk and one blk job per vCPU in tvmm and microvm without its
@@ -135,11 +136,10 @@ def main():
 
     # name: (command, environment)
     vmms = {
+        # The default: kicks exit to tvmm, interrupts by KVM_IRQ_LINE.
         "tvmm": (tvmm(), None),
-        # Kicks exiting to tvmm and interrupts by KVM_IRQ_LINE, as before
-        # ioeventfds and irqfds: what they are worth, in the same run.
-        "tvmm_exits": (tvmm(), {"TVMM_NOTIFY": "exit"}),
-        # One of the two on the exit path: which costs what.
+        # KVM's eventfds, both or one: what they are worth, in the same run.
+        "tvmm_eventfd": (tvmm(), {"TVMM_NOTIFY": "eventfd"}),
         "tvmm_ioeventfd": (tvmm(), {"TVMM_NOTIFY": "ioeventfd"}),
         "tvmm_irqfd": (tvmm(), {"TVMM_NOTIFY": "irqfd"}),
         "qemu": (qemu("microvm"), None),
