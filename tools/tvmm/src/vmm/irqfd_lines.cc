@@ -69,12 +69,14 @@ class IrqfdLines::LevelIrq : public IrqLine {
   std::atomic<bool> high_{false};
 };
 
-IrqfdLines::IrqfdLines(Token, const Vm& vm) : vm_(vm) {}
+IrqfdLines::IrqfdLines(Token, const Vm& vm, bool irqfds) : vm_(vm), irqfds_(irqfds) {}
 
-absl::StatusOr<std::unique_ptr<IrqfdLines>> IrqfdLines::Create(const Vm& vm) {
-  if (vm.CheckExtension(KVM_CAP_IRQFD) <= 0 || vm.CheckExtension(KVM_CAP_IRQFD_RESAMPLE) <= 0)
-    return absl::UnavailableError("KVM has no resampling irqfds");
-  auto lines = std::make_unique<IrqfdLines>(Token{}, vm);
+absl::StatusOr<std::unique_ptr<IrqfdLines>> IrqfdLines::Create(const Vm& vm, bool use_irqfds) {
+  bool irqfds = use_irqfds && vm.CheckExtension(KVM_CAP_IRQFD) > 0 &&
+                vm.CheckExtension(KVM_CAP_IRQFD_RESAMPLE) > 0;
+  if (use_irqfds && !irqfds)
+    Log(LogLevel::kInfo, "KVM has no resampling irqfds: interrupts through KVM_IRQ_LINE");
+  auto lines = std::make_unique<IrqfdLines>(Token{}, vm, irqfds);
   lines->stop_.Reset(eventfd(0, EFD_CLOEXEC));
   if (!lines->stop_.valid()) return ErrnoStatus("eventfd");
   return lines;
@@ -109,7 +111,9 @@ absl::Status IrqfdLines::Start() {
   std::lock_guard lock(mu_);
   if (started_) return absl::OkStatus();
   started_ = true;
-  resampler_ = std::thread(&IrqfdLines::ResampleLoop, this);
+  bool any = false;
+  for (auto& [gsi, line] : lines_) any = any || line->resample_fd() >= 0;
+  if (any) resampler_ = std::thread(&IrqfdLines::ResampleLoop, this);
   return absl::OkStatus();
 }
 

@@ -24,25 +24,28 @@
 
 namespace tvmm {
 
+// The one interrupt-line factory of a VM: with @use_irqfds false, or
+// without KVM_CAP_IRQFD_RESAMPLE, every line is KVM_IRQ_LINE.
 class IrqfdLines : public IrqLineFactory {
  public:
-  // Unavailable without KVM_CAP_IRQFD_RESAMPLE.  @vm must outlive this.
-  static absl::StatusOr<std::unique_ptr<IrqfdLines>> Create(const Vm& vm);
+  // @vm must outlive this.
+  static absl::StatusOr<std::unique_ptr<IrqfdLines>> Create(const Vm& vm, bool use_irqfds);
   // Stops the resampler thread and removes the irqfds.
   ~IrqfdLines() override;
 
   // A line for GSI @irq through KVM_IRQ_LINE (for the platform devices,
   // whose ISA lines are edges).
   IrqLine* Line(uint32_t irq) override { return Get(irq, false); }
-  // A level-triggered line for GSI @irq through a resampling irqfd, made
-  // on first use, before Start().  If KVM refuses the irqfd, or after
-  // Start(), it works through KVM_IRQ_LINE (logged).
-  IrqLine* LevelLine(uint32_t irq) { return Get(irq, true); }
-  // Starts watching the resample eventfds.
+  // A level-triggered line for GSI @irq, made on first use, before
+  // Start(): a resampling irqfd if irqfds() (if KVM refuses it, or after
+  // Start(), KVM_IRQ_LINE, logged), else KVM_IRQ_LINE.
+  IrqLine* LevelLine(uint32_t irq) { return Get(irq, irqfds_); }
+  bool irqfds() const { return irqfds_; }
+  // Starts watching the resample eventfds (a thread, if any line has one).
   absl::Status Start();
 
   struct Token {};  // for std::make_unique in Create() only
-  IrqfdLines(Token, const Vm& vm);
+  IrqfdLines(Token, const Vm& vm, bool irqfds);
 
  private:
   class LevelIrq;
@@ -50,6 +53,7 @@ class IrqfdLines : public IrqLineFactory {
   void ResampleLoop();
 
   const Vm& vm_;
+  const bool irqfds_;
   std::mutex mu_;
   std::map<uint32_t, std::unique_ptr<LevelIrq>> lines_;
   bool started_ = false;

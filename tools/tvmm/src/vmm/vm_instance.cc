@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "launch/sw_tvm.h"
@@ -20,40 +19,6 @@
 #include "vmm/measure.h"
 
 namespace tvmm {
-namespace {
-
-class KvmIrqLine : public IrqLine {
- public:
-  KvmIrqLine(const Vm* vm, uint32_t irq) : vm_(vm), irq_(irq) {}
-  // Failures here mean the VM is gone; nothing a device can do about it.
-  void Pulse() override {
-    (void)vm_->IrqLine(irq_, true);
-    (void)vm_->IrqLine(irq_, false);
-  }
-  void Set(bool high) override { (void)vm_->IrqLine(irq_, high); }
-
- private:
-  const Vm* vm_;
-  uint32_t irq_;
-};
-
-class KvmIrqLines : public IrqLineFactory {
- public:
-  explicit KvmIrqLines(const Vm* vm) : vm_(vm) {}
-  IrqLine* Line(uint32_t irq) override {
-    std::lock_guard lock(mu_);
-    auto& line = lines_[irq];
-    if (!line) line = std::make_unique<KvmIrqLine>(vm_, irq);
-    return line.get();
-  }
-
- private:
-  const Vm* vm_;
-  std::mutex mu_;
-  std::map<uint32_t, std::unique_ptr<KvmIrqLine>> lines_;
-};
-
-}  // namespace
 
 VmInstance::VmInstance(Token, const Kvm& kvm, const VmConfig& config, std::string tag, Hooks hooks)
     : kvm_(kvm), config_(config), tag_(std::move(tag)), hooks_(std::move(hooks)) {}
@@ -126,20 +91,10 @@ absl::Status VmInstance::Build() {
   }
   const bool use_irqfds = notify == "eventfd" || notify == "irqfd";
   const bool use_ioeventfds = notify == "eventfd" || notify == "ioeventfd";
-  if (use_irqfds) {
-    absl::StatusOr<std::unique_ptr<IrqfdLines>> irqfds = IrqfdLines::Create(*vm_);
-    if (irqfds.ok()) {
-      irqfds_ = irqfds->get();
-      irqs_ = *std::move(irqfds);
-    } else {
-      Log(LogLevel::kInfo, "%s%s: interrupts through KVM_IRQ_LINE", tag_,
-          std::string(irqfds.status().message()));
-    }
-  }
-  if (!irqs_) irqs_ = std::make_unique<KvmIrqLines>(&*vm_);
+  TVMM_ASSIGN_OR_RETURN(irqs_, IrqfdLines::Create(*vm_, use_irqfds));
   const bool ioeventfds = use_ioeventfds && vm_->CheckExtension(KVM_CAP_IOEVENTFD) > 0;
   Log(LogLevel::kDebug, "%svirtio kicks through %s, interrupts through %s", tag_,
-      ioeventfds ? "ioeventfds" : "MMIO exits", irqfds_ ? "irqfds" : "KVM_IRQ_LINE");
+      ioeventfds ? "ioeventfds" : "MMIO exits", irqs_->irqfds() ? "irqfds" : "KVM_IRQ_LINE");
   PlatformHooks hooks;
   hooks.console_output = [this](absl::string_view s) {
     if (end_.load() == End::kNone) hooks_.console_output(s, stop_event_.get());
@@ -158,7 +113,7 @@ absl::Status VmInstance::Build() {
   size_t next_slot = 0;
   auto add_virtio = [&](std::unique_ptr<VirtioDevice> device) -> absl::Status {
     const VirtioSlot& slot = slots.at(next_slot++);
-    IrqLine* line = irqfds_ ? irqfds_->LevelLine(slot.irq) : irqs_->Line(slot.irq);
+    IrqLine* line = irqs_->LevelLine(slot.irq);
     auto transport = std::make_shared<VirtioMmio>(std::move(device), &memory_, line);
     TVMM_RETURN_IF_ERROR(mmio_.Register(slot.base, slot.size, transport));
     if (ioeventfds) {
@@ -182,7 +137,7 @@ absl::Status VmInstance::Build() {
     TVMM_RETURN_IF_ERROR(add_virtio(std::move(vsock)));
   }
 
-  if (irqfds_) TVMM_RETURN_IF_ERROR(irqfds_->Start());
+  TVMM_RETURN_IF_ERROR(irqs_->Start());
 
   if (config_.tvm) {
     // Staged, then measured into private memory; the staging goes away.

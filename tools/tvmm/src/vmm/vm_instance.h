@@ -113,8 +113,7 @@ class VmInstance {
   GuestMemory memory_;
   Bus pio_{"pio"};
   Bus mmio_{"mmio"};
-  std::unique_ptr<IrqLineFactory> irqs_;
-  IrqfdLines* irqfds_ = nullptr;  // irqs_, if KVM has resampling irqfds
+  std::unique_ptr<IrqfdLines> irqs_;
   // Kicks through ioeventfds, one per virtio device: destroyed before the
   // devices (their threads call the transports).
   std::vector<std::unique_ptr<QueueNotifier>> notifiers_;
