@@ -443,6 +443,207 @@ int kvm_arch_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
 	return 0;
 }
 
+/*
+ * Private memory as KVM's emulator sees it.
+ *
+ * A private gfn has no userspace mapping that holds its content (a
+ * guest_memfd mapping faults on it, any other holds the shared view), so
+ * the accesses KVM emulates for the guest (instruction fetches, page-table
+ * walks and their accessed/dirty updates, emulated loads, stores and
+ * atomics) reach a private gfn through guest_memfd.  The VMM's
+ * KVM_TRANSLATE walks private page tables too; it reads the vCPU's
+ * registers anyway, which software protection does not hide.  An emulated
+ * access to a private gfn that cannot be made fails the emulation: it
+ * never becomes an MMIO exit, which would hand the VMM the data.
+ */
+
+/**
+ * kvm_sw_tvm_is_private() - Whether @gpa is a private gfn of a sw TVM
+ * @kvm: the VM
+ * @gpa: the guest physical address
+ *
+ * Return: true for a private gfn of a software-protected VM.
+ */
+bool kvm_sw_tvm_is_private(struct kvm *kvm, gpa_t gpa)
+{
+	return kvm_is_sw_tvm(kvm) && kvm_mem_is_private(kvm, gpa_to_gfn(gpa));
+}
+
+/* The guest_memfd page behind @gpa, if @gpa is a private gfn of a sw TVM. */
+static int sw_tvm_private_page(struct kvm_vcpu *vcpu, gpa_t gpa,
+			       struct page **page)
+{
+	struct kvm *kvm = vcpu->kvm;
+	gfn_t gfn = gpa_to_gfn(gpa);
+	struct kvm_memory_slot *slot;
+	kvm_pfn_t pfn;
+	int r;
+
+	if (!kvm_sw_tvm_is_private(kvm, gpa))
+		return -ENOENT;
+
+	slot = kvm_vcpu_gfn_to_memslot(vcpu, gfn);
+	if (!kvm_slot_can_be_private(slot))
+		return -EFAULT;
+	r = kvm_gmem_get_pfn(kvm, slot, gfn, &pfn, NULL);
+	if (r)
+		return r;
+	*page = pfn_to_page(pfn);
+	return 0;
+}
+
+static int sw_tvm_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
+			 unsigned int len, bool write)
+{
+	struct page *page;
+	void *va;
+	int r;
+
+	r = sw_tvm_private_page(vcpu, gpa, &page);
+	if (r)
+		return r;
+
+	va = kmap_local_page(page);
+	if (write)
+		memcpy(va + offset_in_page(gpa), data, len);
+	else
+		memcpy(data, va + offset_in_page(gpa), len);
+	kunmap_local(va);
+	if (write) {
+		kvm_vcpu_mark_page_dirty(vcpu, gpa_to_gfn(gpa));
+		kvm_release_page_dirty(page);
+	} else {
+		kvm_release_page_clean(page);
+	}
+	return 0;
+}
+
+static int sw_tvm_rw_guest(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
+			   unsigned long len, bool write)
+{
+	while (len) {
+		unsigned int seg = min_t(unsigned long, len,
+					 PAGE_SIZE - offset_in_page(gpa));
+		int r = sw_tvm_access(vcpu, gpa, data, seg, write);
+
+		if (r == -ENOENT)
+			r = write ? kvm_vcpu_write_guest(vcpu, gpa, data, seg) :
+				    kvm_vcpu_read_guest(vcpu, gpa, data, seg);
+		if (r)
+			return r;
+		gpa += seg;
+		data += seg;
+		len -= seg;
+	}
+	return 0;
+}
+
+/**
+ * kvm_sw_tvm_read_guest() - Read guest memory for an emulated access
+ * @vcpu: the vCPU whose access KVM emulates
+ * @gpa: the guest physical address
+ * @data: where to put what was read
+ * @len: how many bytes
+ *
+ * kvm_vcpu_read_guest(), but a private gfn of a software-protected VM is
+ * read from its guest_memfd page.
+ *
+ * Return: 0 or a negative errno.
+ */
+int kvm_sw_tvm_read_guest(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
+			  unsigned long len)
+{
+	return sw_tvm_rw_guest(vcpu, gpa, data, len, false);
+}
+
+/**
+ * kvm_sw_tvm_write_guest() - Write guest memory for an emulated access
+ * @vcpu: the vCPU whose access KVM emulates
+ * @gpa: the guest physical address
+ * @data: what to write
+ * @len: how many bytes
+ *
+ * kvm_vcpu_write_guest(), but a private gfn of a software-protected VM is
+ * written in its guest_memfd page.
+ *
+ * Return: 0 or a negative errno.
+ */
+int kvm_sw_tvm_write_guest(struct kvm_vcpu *vcpu, gpa_t gpa, const void *data,
+			   unsigned long len)
+{
+	return sw_tvm_rw_guest(vcpu, gpa, (void *)data, len, true);
+}
+
+/**
+ * kvm_sw_tvm_access_private() - Read or write a private gfn, or say it is not
+ * @vcpu: the vCPU whose access KVM emulates
+ * @gpa: the guest physical address; @len bytes from it stay in one page
+ * @data: the buffer
+ * @len: how many bytes
+ * @write: whether to write @data (else read into it)
+ *
+ * Return: 0, -ENOENT if @gpa is not a private gfn of a software-protected VM
+ * (the caller accesses it as it would otherwise), or another negative errno.
+ */
+int kvm_sw_tvm_access_private(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
+			      unsigned int len, bool write)
+{
+	if (offset_in_page(gpa) + len > PAGE_SIZE)
+		return -EINVAL;
+	return sw_tvm_access(vcpu, gpa, data, len, write);
+}
+
+/**
+ * kvm_sw_tvm_cmpxchg_private() - Compare and exchange on a private gfn
+ * @vcpu: the vCPU whose access KVM emulates
+ * @gpa: the guest physical address; @size bytes from it stay in one page
+ * @old: the expected value; on a mismatch, the value found
+ * @new: the new value
+ * @size: 1, 2, 4 or 8
+ *
+ * The caller marks the gfn dirty (as for a store, whatever the outcome).
+ *
+ * Return: 0 if exchanged, 1 if the value was not @old, -ENOENT if @gpa is
+ * not a private gfn of a software-protected VM, or another negative errno.
+ */
+int kvm_sw_tvm_cmpxchg_private(struct kvm_vcpu *vcpu, gpa_t gpa, void *old,
+			       const void *new, unsigned int size)
+{
+	struct page *page;
+	bool ok;
+	void *p;
+	int r;
+
+	if (size > 8 || (size & (size - 1)) ||
+	    offset_in_page(gpa) + size > PAGE_SIZE)
+		return -EINVAL;
+	r = sw_tvm_private_page(vcpu, gpa, &page);
+	if (r)
+		return r;
+
+	p = kmap_local_page(page) + offset_in_page(gpa);
+	switch (size) {
+	case 1:
+		ok = try_cmpxchg((u8 *)p, (u8 *)old, *(const u8 *)new);
+		break;
+	case 2:
+		ok = try_cmpxchg((u16 *)p, (u16 *)old, *(const u16 *)new);
+		break;
+	case 4:
+		ok = try_cmpxchg((u32 *)p, (u32 *)old, *(const u32 *)new);
+		break;
+	default:
+		ok = try_cmpxchg64((u64 *)p, (u64 *)old, *(const u64 *)new);
+		break;
+	}
+	kunmap_local(p);
+	if (ok)
+		kvm_release_page_dirty(page);
+	else
+		kvm_release_page_clean(page);
+	return ok ? 0 : 1;
+}
+
 void kvm_sw_tvm_destroy_vm(struct kvm *kvm)
 {
 	struct kvm_sw_tvm *tvm = kvm->arch.sw_tvm;

@@ -14,6 +14,15 @@ int kvm_sw_tvm_prepare_memory_region(struct kvm *kvm,
 				     const struct kvm_memory_slot *old,
 				     const struct kvm_memory_slot *new,
 				     enum kvm_mr_change change);
+bool kvm_sw_tvm_is_private(struct kvm *kvm, gpa_t gpa);
+int kvm_sw_tvm_read_guest(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
+			  unsigned long len);
+int kvm_sw_tvm_write_guest(struct kvm_vcpu *vcpu, gpa_t gpa, const void *data,
+			   unsigned long len);
+int kvm_sw_tvm_access_private(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
+			      unsigned int len, bool write);
+int kvm_sw_tvm_cmpxchg_private(struct kvm_vcpu *vcpu, gpa_t gpa, void *old,
+			       const void *new, unsigned int size);
 #else
 static inline int kvm_sw_tvm_check_extension(struct kvm *kvm, long ext)
 {
@@ -48,6 +57,37 @@ kvm_sw_tvm_prepare_memory_region(struct kvm *kvm,
 				 enum kvm_mr_change change)
 {
 	return 0;
+}
+
+static inline bool kvm_sw_tvm_is_private(struct kvm *kvm, gpa_t gpa)
+{
+	return false;
+}
+
+static inline int kvm_sw_tvm_read_guest(struct kvm_vcpu *vcpu, gpa_t gpa,
+					void *data, unsigned long len)
+{
+	return kvm_vcpu_read_guest(vcpu, gpa, data, len);
+}
+
+static inline int kvm_sw_tvm_write_guest(struct kvm_vcpu *vcpu, gpa_t gpa,
+					 const void *data, unsigned long len)
+{
+	return kvm_vcpu_write_guest(vcpu, gpa, data, len);
+}
+
+static inline int kvm_sw_tvm_access_private(struct kvm_vcpu *vcpu, gpa_t gpa,
+					    void *data, unsigned int len,
+					    bool write)
+{
+	return -ENOENT;
+}
+
+static inline int kvm_sw_tvm_cmpxchg_private(struct kvm_vcpu *vcpu, gpa_t gpa,
+					     void *old, const void *new,
+					     unsigned int size)
+{
+	return -ENOENT;
 }
 #endif
 

@@ -6,7 +6,8 @@
  * launch order (no KVM_RUN while measuring, no launch after KVM_RUN), and
  * the binding of the digest to memory: a measured page cannot be converted
  * to shared, punched out, mapped by the host (also once its memslot is
- * gone), bound again, or backed by another memslot.
+ * gone), bound again, or backed by another memslot; and the instructions KVM
+ * emulates for a guest whose code, page tables and data are private.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,11 @@
 #define DATA_SIZE	(DATA_PAGES * PAGE_SIZE)
 #define OTHER_SLOT	11
 #define OTHER_GPA	0x180000000ULL	/* 6 GiB */
+/* test_emulation(): a 2 MiB window mapped by a private page table. */
+#define STUB_VA		0x80000000ULL
+#define MMIO_GPA	0xc0000000	/* also an assembler operand: no suffix */
+#define STUB_PORT	0x99
+#define STUB_MMIO_VAL	0x12345678
 
 #define expect_errno(call, err, what)					\
 do {									\
@@ -133,6 +139,54 @@ static void guest_code(void)
 	GUEST_ASSERT_EQ(d.ret, (uint64_t)-KVM_EINVAL);
 
 	guest_result = guest_get_measurement(0);
+	GUEST_DONE();
+}
+
+/*
+ * Copied into a private page and run from STUB_VA, through a private page
+ * table, with RDI = its private data page: string I/O out of and into that
+ * page (KVM decodes and emulates both, on any CPU), an MMIO store (decoded
+ * unless the CPU hands KVM the instruction bytes) and CPUID (decoded to be
+ * skipped on a CPU without NRIP save).  Position-independent; touches the
+ * data page only through the instructions KVM emulates.
+ */
+extern char tvm_stub_start[], tvm_stub_end[];
+asm(".pushsection .text\n"
+	"tvm_stub_start:\n"
+	"	push %rbx\n"
+	"	mov %rdi, %rsi\n"
+	"	mov $" __stringify(STUB_PORT) ", %edx\n"
+	"	mov $8, %ecx\n"
+	"	rep outsb\n"
+	"	add $8, %rdi\n"
+	"	mov $8, %ecx\n"
+	"	rep insb\n"
+	"	mov $" __stringify(MMIO_GPA) ", %eax\n"
+	"	movl $" __stringify(STUB_MMIO_VAL) ", (%rax)\n"
+	"	xor %eax, %eax\n"
+	"	cpuid\n"
+	"	pop %rbx\n"
+	"	ret\n"
+	"tvm_stub_end:\n"
+	".popsection\n");
+
+#define STUB_OUT	0x1122334455667788ULL
+#define STUB_IN		0x8877665544332211ULL
+
+static struct {
+	uint64_t pte_before, pte_after, in;
+} emu_result;
+
+static void guest_emulation(void)
+{
+	uint64_t *pte = (uint64_t *)(DATA_GPA + PAGE_SIZE) + 2;
+	uint64_t *data = (uint64_t *)(STUB_VA + 2 * PAGE_SIZE);
+
+	emu_result.pte_before = READ_ONCE(*pte);
+	((void (*)(uint64_t *))STUB_VA)(data);
+	/* Before the guest itself touches the data page. */
+	emu_result.pte_after = READ_ONCE(*pte);
+	emu_result.in = READ_ONCE(data[1]);
 	GUEST_DONE();
 }
 
@@ -412,6 +466,107 @@ static void test_guest(void)
 	ksft_test_result_pass("guest: runs once finalized; reads the measured pages and digest\n");
 }
 
+/*
+ * A TVM whose code, page table and data are private: KVM fetches and decodes
+ * its instructions, walks its page table and sets the accessed and dirty bits
+ * there, and reads and writes its data through guest_memfd.  The shared view
+ * of those gfns (the memslot's anonymous memory) holds zeros, and an access
+ * to a private gfn never leaves KVM as an MMIO exit.
+ */
+static void test_emulation(void)
+{
+	size_t stub_len = tvm_stub_end - tvm_stub_start;
+	uint64_t out = STUB_OUT, in = STUB_IN;
+	uint64_t *img, *pt, *pde, *shared;
+	int level = PG_LEVEL_2M;
+	struct kvm_vcpu *vcpu;
+	size_t done;
+	struct kvm_run *run;
+	struct kvm_vm *vm;
+	struct ucall uc;
+
+	vm = __create_tvm(&vcpu, guest_emulation);
+	img = mmap(NULL, 3 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(img != MAP_FAILED, "mmap");
+	TEST_ASSERT(stub_len <= PAGE_SIZE, "stub of %zu bytes", stub_len);
+	memcpy(img, tvm_stub_start, stub_len);
+	/* Page 1, the page table: page 0 (code) and page 2 (data), A/D clear. */
+	pt = img + PAGE_SIZE / 8;
+	pt[0] = DATA_GPA | PTE_PRESENT_MASK | PTE_WRITABLE_MASK;
+	pt[2] = (DATA_GPA + 2 * PAGE_SIZE) | PTE_PRESENT_MASK | PTE_WRITABLE_MASK;
+	memcpy(img + 2 * PAGE_SIZE / 8, &out, sizeof(out));
+	add_pages_ok(vm, DATA_GPA, 3 * PAGE_SIZE, img);
+
+	/* The guest reads the page table through an identity map. */
+	virt_map(vm, DATA_GPA, DATA_GPA, DATA_PAGES);
+	virt_map(vm, MMIO_GPA, MMIO_GPA, 1);
+	/* STUB_VA's page directory entry points at the private page table. */
+	virt_pg_map(vm, STUB_VA, DATA_GPA);
+	pde = __vm_get_page_table_entry(vm, STUB_VA, &level);
+	TEST_ASSERT_EQ(level, PG_LEVEL_2M);
+	*pde = (DATA_GPA + PAGE_SIZE) | PTE_PRESENT_MASK | PTE_WRITABLE_MASK;
+
+	vm_ioctl(vm, KVM_TVM_FINALIZE, NULL);
+	run = vcpu->run;
+
+	/* KVM may split a rep string instruction into several exits. */
+	for (done = 0; done < sizeof(out); done += run->io.count) {
+		vcpu_run(vcpu);
+		TEST_ASSERT(run->exit_reason == KVM_EXIT_IO &&
+			    run->io.direction == KVM_EXIT_IO_OUT &&
+			    run->io.port == STUB_PORT && run->io.size == 1 &&
+			    run->io.count && run->io.count <= sizeof(out) - done,
+			    "rep outsb: exit %s, port 0x%x, count %u after %zu",
+			    exit_reason_str(run->exit_reason), run->io.port,
+			    run->io.count, done);
+		TEST_ASSERT(!memcmp((uint8_t *)run + run->io.data_offset,
+				    (uint8_t *)&out + done, run->io.count),
+			    "rep outsb from private memory: not what was measured in");
+	}
+	for (done = 0; done < sizeof(in); done += run->io.count) {
+		vcpu_run(vcpu);
+		TEST_ASSERT(run->exit_reason == KVM_EXIT_IO &&
+			    run->io.direction == KVM_EXIT_IO_IN &&
+			    run->io.port == STUB_PORT && run->io.size == 1 &&
+			    run->io.count && run->io.count <= sizeof(in) - done,
+			    "rep insb: exit %s, port 0x%x, count %u after %zu",
+			    exit_reason_str(run->exit_reason), run->io.port,
+			    run->io.count, done);
+		memcpy((uint8_t *)run + run->io.data_offset, (uint8_t *)&in + done,
+		       run->io.count);
+	}
+
+	vcpu_run(vcpu);
+	TEST_ASSERT(run->exit_reason == KVM_EXIT_MMIO && run->mmio.is_write &&
+		    run->mmio.phys_addr == MMIO_GPA && run->mmio.len == 4,
+		    "MMIO store: exit %s at 0x%llx",
+		    exit_reason_str(run->exit_reason), run->mmio.phys_addr);
+	TEST_ASSERT_EQ(*(uint32_t *)run->mmio.data, STUB_MMIO_VAL);
+
+	vcpu_run(vcpu);
+	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(uc);
+	TEST_ASSERT(uc.cmd == UCALL_DONE, "exit %s, ucall %lu",
+		    exit_reason_str(run->exit_reason), uc.cmd);
+
+	sync_global_from_guest(vm, emu_result);
+	TEST_ASSERT(!(emu_result.pte_before & (PTE_ACCESSED_MASK | PTE_DIRTY_MASK)),
+		    "data PTE 0x%lx before the stub", emu_result.pte_before);
+	TEST_ASSERT((emu_result.pte_after & (PTE_ACCESSED_MASK | PTE_DIRTY_MASK)) ==
+		    (PTE_ACCESSED_MASK | PTE_DIRTY_MASK),
+		    "KVM's walk left the private PTE at 0x%lx", emu_result.pte_after);
+	TEST_ASSERT(emu_result.in == STUB_IN,
+		    "rep insb wrote 0x%lx to private memory", emu_result.in);
+	/* The shared view of the data page never saw any of it. */
+	shared = addr_gpa2hva(vm, DATA_GPA + 2 * PAGE_SIZE);
+	TEST_ASSERT(!shared[0] && !shared[1], "shared view: 0x%lx 0x%lx",
+		    shared[0], shared[1]);
+	munmap(img, 3 * PAGE_SIZE);
+	kvm_vm_free(vm);
+	ksft_test_result_pass("emulation: fetch, walk, A/D, I/O, MMIO, CPUID in private pages\n");
+}
+
 /* A VM whose vCPU ran first cannot start a measured launch. */
 static void test_unmeasured(void)
 {
@@ -565,11 +720,12 @@ int main(int argc, char *argv[])
 	for (i = 0; i < DATA_PAGES; i++)
 		memset(src + i * PAGE_SIZE, 'A' + i, PAGE_SIZE);
 
-	ksft_set_plan(5);
+	ksft_set_plan(6);
 	run(test_bad_input, "bad input");
 	run(test_digest, "digest");
 	run(test_guest, "guest");
 	run(test_unmeasured, "unmeasured");
 	run(test_binding, "binding");
+	run(test_emulation, "emulation");
 	ksft_finished();
 }

@@ -278,7 +278,8 @@ absl::Status VmInstance::HandleExit(Vcpu* vcpu) {
       return absl::OkStatus();
     }
     case KVM_EXIT_SHUTDOWN:
-      Log(LogLevel::kError, "%svCPU %d: the guest triple-faulted", tag_, vcpu->id());
+      Log(LogLevel::kError, "%svCPU %d: the guest triple-faulted: %s", tag_, vcpu->id(),
+          machine_->DescribeVcpu(*vcpu));
       Stop(End::kCrash);
       return absl::OkStatus();
     case KVM_EXIT_SYSTEM_EVENT:

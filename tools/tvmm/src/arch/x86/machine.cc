@@ -148,7 +148,17 @@ class X86Machine : public Machine {
   std::string DescribeVcpu(const Vcpu& vcpu) const override {
     kvm_regs regs;
     if (!GetRegs(vcpu, &regs).ok()) return "registers unavailable";
-    return absl::StrCat("rip 0x", absl::Hex(regs.rip), " rsp 0x", absl::Hex(regs.rsp));
+    std::string out = absl::StrCat("rip 0x", absl::Hex(regs.rip), " rsp 0x", absl::Hex(regs.rsp),
+                                   " rflags 0x", absl::Hex(regs.rflags));
+    kvm_sregs s;
+    if (GetSregs(vcpu, &s).ok()) {
+      absl::StrAppend(&out, " cs 0x", absl::Hex(s.cs.selector), " ss 0x", absl::Hex(s.ss.selector),
+                      " cr0 0x", absl::Hex(s.cr0), " cr2 0x", absl::Hex(s.cr2), " cr3 0x",
+                      absl::Hex(s.cr3), " cr4 0x", absl::Hex(s.cr4), " efer 0x",
+                      absl::Hex(s.efer), " idt 0x", absl::Hex(s.idt.base), "/0x",
+                      absl::Hex(s.idt.limit), " gs.base 0x", absl::Hex(s.gs.base));
+    }
+    return out;
   }
 
   absl::Status SetupVcpu(const Vcpu& vcpu) override {
