@@ -278,8 +278,7 @@ absl::Status VmInstance::HandleExit(Vcpu* vcpu) {
       return absl::OkStatus();
     }
     case KVM_EXIT_SHUTDOWN:
-      Log(LogLevel::kError, "%svCPU %d: the guest triple-faulted: %s", tag_, vcpu->id(),
-          machine_->DescribeVcpu(*vcpu));
+      Log(LogLevel::kError, "%svCPU %d: the guest triple-faulted", tag_, vcpu->id());
       Stop(End::kCrash);
       return absl::OkStatus();
     case KVM_EXIT_SYSTEM_EVENT:
