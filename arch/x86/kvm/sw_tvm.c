@@ -449,24 +449,46 @@ int kvm_arch_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
  * A private gfn has no userspace mapping that holds its content (a
  * guest_memfd mapping faults on it, any other holds the shared view), so
  * the accesses KVM emulates for the guest (instruction fetches, page-table
- * walks and their accessed/dirty updates, emulated loads, stores and
- * atomics) reach a private gfn through guest_memfd.  The VMM's
- * KVM_TRANSLATE walks private page tables too; it reads the vCPU's
- * registers anyway, which software protection does not hide.  An emulated
- * access to a private gfn that cannot be made fails the emulation: it
- * never becomes an MMIO exit, which would hand the VMM the data.
+ * walks and their accessed/dirty updates, PAE PDPTE loads, emulated loads,
+ * stores and atomics) reach a private gfn through guest_memfd.
+ *
+ * Only the guest's own: KVM_RUN sets sw_tvm_guest_access once it has taken
+ * the VMM's register changes, so a walk or PDPTE load that the VMM starts
+ * (KVM_TRANSLATE, KVM_SET_SREGS, sync_regs) cannot read or write private
+ * memory through a CR3 of its choice; nor can a nested guest's (nested
+ * TVMs are not supported: its walks would disagree with the shadow MMU's
+ * re-reads, which cannot sleep).  Those accesses fail as for an unreadable
+ * gfn.  An emulated access to a private gfn never becomes an MMIO exit,
+ * which would hand the VMM the data, and a failed emulation does not report
+ * the instruction's bytes.
  */
 
 /**
- * kvm_sw_tvm_is_private() - Whether @gpa is a private gfn of a sw TVM
+ * kvm_sw_tvm_hides_insn_bytes() - Whether emulation failures omit the bytes
  * @kvm: the VM
+ *
+ * Return: true for a software-protected VM, whose code may be private.
+ */
+bool kvm_sw_tvm_hides_insn_bytes(struct kvm *kvm)
+{
+	return kvm_is_sw_tvm(kvm);
+}
+
+/**
+ * kvm_sw_tvm_is_private() - Whether @gpa is private memory of a sw TVM
+ * @vcpu: the vCPU
  * @gpa: the guest physical address
  *
- * Return: true for a private gfn of a software-protected VM.
+ * Return: true for a private gfn of a software-protected VM in a memslot
+ * that can hold private memory (a private gfn without one is MMIO to the
+ * MMU as well).
  */
-bool kvm_sw_tvm_is_private(struct kvm *kvm, gpa_t gpa)
+bool kvm_sw_tvm_is_private(struct kvm_vcpu *vcpu, gpa_t gpa)
 {
-	return kvm_is_sw_tvm(kvm) && kvm_mem_is_private(kvm, gpa_to_gfn(gpa));
+	gfn_t gfn = gpa_to_gfn(gpa);
+
+	return kvm_is_sw_tvm(vcpu->kvm) && kvm_mem_is_private(vcpu->kvm, gfn) &&
+	       kvm_slot_can_be_private(kvm_vcpu_gfn_to_memslot(vcpu, gfn));
 }
 
 /* The guest_memfd page behind @gpa, if @gpa is a private gfn of a sw TVM. */
@@ -479,15 +501,15 @@ static int sw_tvm_private_page(struct kvm_vcpu *vcpu, gpa_t gpa,
 	kvm_pfn_t pfn;
 	int r;
 
-	if (!kvm_sw_tvm_is_private(kvm, gpa))
+	if (!kvm_sw_tvm_is_private(vcpu, gpa))
 		return -ENOENT;
+	if (!vcpu->arch.sw_tvm_guest_access || is_guest_mode(vcpu))
+		return -EPERM;
 
 	slot = kvm_vcpu_gfn_to_memslot(vcpu, gfn);
-	if (!kvm_slot_can_be_private(slot))
-		return -EFAULT;
 	r = kvm_gmem_get_pfn(kvm, slot, gfn, &pfn, NULL);
 	if (r)
-		return r;
+		return r == -ENOENT ? -EFAULT : r;
 	*page = pfn_to_page(pfn);
 	return 0;
 }
@@ -614,7 +636,7 @@ int kvm_sw_tvm_cmpxchg_private(struct kvm_vcpu *vcpu, gpa_t gpa, void *old,
 	void *p;
 	int r;
 
-	if (size > 8 || (size & (size - 1)) ||
+	if (!size || size > 8 || (size & (size - 1)) ||
 	    offset_in_page(gpa) + size > PAGE_SIZE)
 		return -EINVAL;
 	r = sw_tvm_private_page(vcpu, gpa, &page);

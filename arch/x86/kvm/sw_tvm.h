@@ -14,7 +14,8 @@ int kvm_sw_tvm_prepare_memory_region(struct kvm *kvm,
 				     const struct kvm_memory_slot *old,
 				     const struct kvm_memory_slot *new,
 				     enum kvm_mr_change change);
-bool kvm_sw_tvm_is_private(struct kvm *kvm, gpa_t gpa);
+bool kvm_sw_tvm_hides_insn_bytes(struct kvm *kvm);
+bool kvm_sw_tvm_is_private(struct kvm_vcpu *vcpu, gpa_t gpa);
 int kvm_sw_tvm_read_guest(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
 			  unsigned long len);
 int kvm_sw_tvm_write_guest(struct kvm_vcpu *vcpu, gpa_t gpa, const void *data,
@@ -59,7 +60,12 @@ kvm_sw_tvm_prepare_memory_region(struct kvm *kvm,
 	return 0;
 }
 
-static inline bool kvm_sw_tvm_is_private(struct kvm *kvm, gpa_t gpa)
+static inline bool kvm_sw_tvm_hides_insn_bytes(struct kvm *kvm)
+{
+	return false;
+}
+
+static inline bool kvm_sw_tvm_is_private(struct kvm_vcpu *vcpu, gpa_t gpa)
 {
 	return false;
 }

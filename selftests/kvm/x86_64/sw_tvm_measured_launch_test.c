@@ -479,6 +479,7 @@ static void test_emulation(void)
 	uint64_t out = STUB_OUT, in = STUB_IN;
 	uint64_t *img, *pt, *pde, *shared;
 	int level = PG_LEVEL_2M;
+	struct kvm_translation tr = {};
 	struct kvm_vcpu *vcpu;
 	size_t done;
 	struct kvm_run *run;
@@ -558,6 +559,21 @@ static void test_emulation(void)
 		    "KVM's walk left the private PTE at 0x%lx", emu_result.pte_after);
 	TEST_ASSERT(emu_result.in == STUB_IN,
 		    "rep insb wrote 0x%lx to private memory", emu_result.in);
+	/*
+	 * The VMM's own walks do not reach private page tables: KVM_TRANSLATE
+	 * of the stub's data page fails where the guest's accesses went
+	 * through, while a VA mapped by shared tables translates.
+	 */
+	tr.linear_address = STUB_VA + 2 * PAGE_SIZE;
+	vcpu_ioctl(vcpu, KVM_TRANSLATE, &tr);
+	TEST_ASSERT(!tr.valid, "KVM_TRANSLATE walked the private page table to 0x%llx",
+		    tr.physical_address);
+	tr.linear_address = DATA_GPA + PAGE_SIZE;
+	vcpu_ioctl(vcpu, KVM_TRANSLATE, &tr);
+	TEST_ASSERT(tr.valid && tr.physical_address == DATA_GPA + PAGE_SIZE,
+		    "KVM_TRANSLATE of a shared mapping: valid %u, 0x%llx",
+		    tr.valid, tr.physical_address);
+
 	/* The shared view of the data page never saw any of it. */
 	shared = addr_gpa2hva(vm, DATA_GPA + 2 * PAGE_SIZE);
 	TEST_ASSERT(!shared[0] && !shared[1], "shared view: 0x%lx 0x%lx",
