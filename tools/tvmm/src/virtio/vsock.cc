@@ -158,7 +158,10 @@ void VirtioVsock::Stop() {
 
 void VirtioVsock::Reset() {
   Stop();
-  std::lock_guard lock(mu_);
+  // A signal the call thread is sending belongs to the session that ends
+  // here: wait for it, so that none lands after the reset.
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return !signalling_; });
   queues_.clear();
   interrupt_ = nullptr;
 }
@@ -191,10 +194,16 @@ void VirtioVsock::CallLoop() {
         std::lock_guard lock(mu_);
         if (!interrupt_ || queues_.size() < 2) continue;
         interrupt = interrupt_;
+        signalling_ = true;
       }
       // Outside our lock: the transport takes its own.  vhost signals only
       // when the driver's EVENT_IDX or NO_INTERRUPT says so.
       interrupt->SignalUsedByHost();
+      {
+        std::lock_guard lock(mu_);
+        signalling_ = false;
+      }
+      cv_.notify_all();
     }
   }
 }

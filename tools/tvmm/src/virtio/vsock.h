@@ -14,6 +14,7 @@
 #ifndef TVMM_VIRTIO_VSOCK_H_
 #define TVMM_VIRTIO_VSOCK_H_
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -61,9 +62,11 @@ class VirtioVsock : public VirtioDevice {
   UniqueFd kick_[2], call_[2];
   UniqueFd stop_event_;
   std::thread caller_;
-  std::mutex mu_;  // queues_ and interrupt_, against the call thread
+  std::mutex mu_;  // queues_, interrupt_ and signalling_, against the call thread
+  std::condition_variable cv_;  // signalling_ went false
   std::vector<Virtqueue*> queues_;
   VirtioInterrupt* interrupt_ = nullptr;
+  bool signalling_ = false;  // the call thread signals interrupt_ outside mu_
   bool running_ = false;
 };
 

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "util/log.h"
@@ -131,6 +133,12 @@ void IrqfdLines::ResampleLoop() {
   for (;;) {
     if (poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
+      // Out of memory for the wait queue entries, for now: try again (a
+      // resample waits in its eventfd's counter).
+      if (errno == ENOMEM) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        continue;
+      }
       Log(LogLevel::kError, "irqfd resampler: poll: %s", strerror(errno));
       return;
     }

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "util/log.h"
 #include "util/status.h"
@@ -48,6 +50,13 @@ void QueueNotifier::Loop(uint32_t queue) {
   for (;;) {
     if (poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
+      // Out of memory for the wait queue entries, for now: try again (the
+      // kicks wait in the eventfd's counter).  Other errors cannot happen
+      // with these two descriptors.
+      if (errno == ENOMEM) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        continue;
+      }
       Log(LogLevel::kError, "virtio queue %d notifications: poll: %s", queue, strerror(errno));
       return;
     }
