@@ -63,11 +63,6 @@ struct sw_tvm_page {
 	const void *src;
 };
 
-static bool kvm_is_sw_tvm(struct kvm *kvm)
-{
-	return kvm->arch.vm_type == KVM_X86_SW_PROTECTED_VM;
-}
-
 int kvm_sw_tvm_check_extension(struct kvm *kvm, long ext)
 {
 	if (ext != KVM_CAP_TVM_MEASURED_LAUNCH)
@@ -463,51 +458,48 @@ int kvm_arch_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
  * the instruction's bytes.
  */
 
-/**
- * kvm_sw_tvm_hides_insn_bytes() - Whether emulation failures omit the bytes
- * @kvm: the VM
- *
- * Return: true for a software-protected VM, whose code may be private.
+/*
+ * The memslot of a private gfn of this sw TVM, if it can hold private memory
+ * (a private gfn without one is MMIO to the MMU as well), else NULL.
  */
-bool kvm_sw_tvm_hides_insn_bytes(struct kvm *kvm)
+static struct kvm_memory_slot *sw_tvm_private_slot(struct kvm_vcpu *vcpu,
+						   gfn_t gfn)
 {
-	return kvm_is_sw_tvm(kvm);
+	struct kvm_memory_slot *slot;
+
+	if (!kvm_mem_is_private(vcpu->kvm, gfn))
+		return NULL;
+	slot = kvm_vcpu_gfn_to_memslot(vcpu, gfn);
+	return kvm_slot_can_be_private(slot) ? slot : NULL;
 }
 
 /**
- * kvm_sw_tvm_is_private() - Whether @gpa is private memory of a sw TVM
- * @vcpu: the vCPU
+ * __kvm_sw_tvm_is_private() - Whether @gpa is private memory of a sw TVM
+ * @vcpu: a vCPU of a software-protected VM
  * @gpa: the guest physical address
  *
- * Return: true for a private gfn of a software-protected VM in a memslot
- * that can hold private memory (a private gfn without one is MMIO to the
- * MMU as well).
+ * Return: true for a private gfn in a guest_memfd memslot.
  */
-bool kvm_sw_tvm_is_private(struct kvm_vcpu *vcpu, gpa_t gpa)
+bool __kvm_sw_tvm_is_private(struct kvm_vcpu *vcpu, gpa_t gpa)
 {
-	gfn_t gfn = gpa_to_gfn(gpa);
-
-	return kvm_is_sw_tvm(vcpu->kvm) && kvm_mem_is_private(vcpu->kvm, gfn) &&
-	       kvm_slot_can_be_private(kvm_vcpu_gfn_to_memslot(vcpu, gfn));
+	return sw_tvm_private_slot(vcpu, gpa_to_gfn(gpa));
 }
 
-/* The guest_memfd page behind @gpa, if @gpa is a private gfn of a sw TVM. */
+/* The guest_memfd page behind @gpa, if @gpa is private memory of a sw TVM. */
 static int sw_tvm_private_page(struct kvm_vcpu *vcpu, gpa_t gpa,
 			       struct page **page)
 {
-	struct kvm *kvm = vcpu->kvm;
 	gfn_t gfn = gpa_to_gfn(gpa);
-	struct kvm_memory_slot *slot;
+	struct kvm_memory_slot *slot = sw_tvm_private_slot(vcpu, gfn);
 	kvm_pfn_t pfn;
 	int r;
 
-	if (!kvm_sw_tvm_is_private(vcpu, gpa))
+	if (!slot)
 		return -ENOENT;
 	if (!vcpu->arch.sw_tvm_guest_access || is_guest_mode(vcpu))
 		return -EPERM;
 
-	slot = kvm_vcpu_gfn_to_memslot(vcpu, gfn);
-	r = kvm_gmem_get_pfn(kvm, slot, gfn, &pfn, NULL);
+	r = kvm_gmem_get_pfn(vcpu->kvm, slot, gfn, &pfn, NULL);
 	if (r)
 		return r == -ENOENT ? -EFAULT : r;
 	*page = pfn_to_page(pfn);
@@ -540,8 +532,21 @@ static int sw_tvm_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
 	return 0;
 }
 
-static int sw_tvm_rw_guest(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
-			   unsigned long len, bool write)
+/**
+ * __kvm_sw_tvm_rw_guest() - Read or write guest memory for an emulated access
+ * @vcpu: a vCPU of a software-protected VM, whose access KVM emulates
+ * @gpa: the guest physical address
+ * @data: the buffer
+ * @len: how many bytes
+ * @write: whether to write @data (else read into it)
+ *
+ * kvm_vcpu_read_guest() or kvm_vcpu_write_guest(), but a private gfn is read
+ * from or written in its guest_memfd page.
+ *
+ * Return: 0 or a negative errno.
+ */
+int __kvm_sw_tvm_rw_guest(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
+			  unsigned long len, bool write)
 {
 	while (len) {
 		unsigned int seg = min_t(unsigned long, len,
@@ -561,44 +566,8 @@ static int sw_tvm_rw_guest(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
 }
 
 /**
- * kvm_sw_tvm_read_guest() - Read guest memory for an emulated access
- * @vcpu: the vCPU whose access KVM emulates
- * @gpa: the guest physical address
- * @data: where to put what was read
- * @len: how many bytes
- *
- * kvm_vcpu_read_guest(), but a private gfn of a software-protected VM is
- * read from its guest_memfd page.
- *
- * Return: 0 or a negative errno.
- */
-int kvm_sw_tvm_read_guest(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
-			  unsigned long len)
-{
-	return sw_tvm_rw_guest(vcpu, gpa, data, len, false);
-}
-
-/**
- * kvm_sw_tvm_write_guest() - Write guest memory for an emulated access
- * @vcpu: the vCPU whose access KVM emulates
- * @gpa: the guest physical address
- * @data: what to write
- * @len: how many bytes
- *
- * kvm_vcpu_write_guest(), but a private gfn of a software-protected VM is
- * written in its guest_memfd page.
- *
- * Return: 0 or a negative errno.
- */
-int kvm_sw_tvm_write_guest(struct kvm_vcpu *vcpu, gpa_t gpa, const void *data,
-			   unsigned long len)
-{
-	return sw_tvm_rw_guest(vcpu, gpa, (void *)data, len, true);
-}
-
-/**
- * kvm_sw_tvm_access_private() - Read or write a private gfn, or say it is not
- * @vcpu: the vCPU whose access KVM emulates
+ * __kvm_sw_tvm_access_private() - Read or write a private gfn, or say it is not
+ * @vcpu: a vCPU of a software-protected VM, whose access KVM emulates
  * @gpa: the guest physical address; @len bytes from it stay in one page
  * @data: the buffer
  * @len: how many bytes
@@ -607,8 +576,8 @@ int kvm_sw_tvm_write_guest(struct kvm_vcpu *vcpu, gpa_t gpa, const void *data,
  * Return: 0, -ENOENT if @gpa is not a private gfn of a software-protected VM
  * (the caller accesses it as it would otherwise), or another negative errno.
  */
-int kvm_sw_tvm_access_private(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
-			      unsigned int len, bool write)
+int __kvm_sw_tvm_access_private(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
+				unsigned int len, bool write)
 {
 	if (offset_in_page(gpa) + len > PAGE_SIZE)
 		return -EINVAL;
@@ -616,8 +585,8 @@ int kvm_sw_tvm_access_private(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
 }
 
 /**
- * kvm_sw_tvm_cmpxchg_private() - Compare and exchange on a private gfn
- * @vcpu: the vCPU whose access KVM emulates
+ * __kvm_sw_tvm_cmpxchg_private() - Compare and exchange on a private gfn
+ * @vcpu: a vCPU of a software-protected VM, whose access KVM emulates
  * @gpa: the guest physical address; @size bytes from it stay in one page
  * @old: the expected value; on a mismatch, the value found
  * @new: the new value
@@ -628,8 +597,8 @@ int kvm_sw_tvm_access_private(struct kvm_vcpu *vcpu, gpa_t gpa, void *data,
  * Return: 0 if exchanged, 1 if the value was not @old, -ENOENT if @gpa is
  * not a private gfn of a software-protected VM, or another negative errno.
  */
-int kvm_sw_tvm_cmpxchg_private(struct kvm_vcpu *vcpu, gpa_t gpa, void *old,
-			       const void *new, unsigned int size)
+int __kvm_sw_tvm_cmpxchg_private(struct kvm_vcpu *vcpu, gpa_t gpa, void *old,
+				 const void *new, unsigned int size)
 {
 	struct page *page;
 	bool ok;
