@@ -13,7 +13,8 @@ the two ("tvmm_ioeventfd", "tvmm_irqfd"), in QEMU's microvm as it comes
 ("qemu") and in microvm without its RTC ("qemu_nortc": probing it cost the
 guest 5.4 s here, "rtc_cmos: broken or not accessible"), and with 2 vCPUs,
 a 2-queue disk and one blk job per vCPU in tvmm and microvm without its
-RTC ("tvmm_2q", "qemu_2q"), one after the other, and measures in each run:
+RTC ("tvmm_2q", "qemu_2q"), one after the other (each trial starting one
+VMM later than the one before), and measures in each run:
 
   boot      seconds from spawning the VMM to the guest's first userspace
             line on the serial console ("tvmm-guest: userspace up"), the
@@ -110,6 +111,11 @@ def main():
     ap.add_argument("--blk-seconds", type=int, default=5)
     ap.add_argument("--timeout", type=int, default=240)
     ap.add_argument("--console", action="store_true", help="print every console")
+    ap.add_argument("--tvmm-base", default="",
+                    help="another tvmm binary (an older commit's), run as \"tvmm_base\" "
+                    "with tvmm's arguments: the baseline side by side")
+    ap.add_argument("--vmms", default="",
+                    help="comma-separated subset of the VMMs to run (default: all)")
     a = ap.parse_args()
 
     guest = (f"quiet {a.cmdline} tvmm_guest.bench=pio,blk "
@@ -128,8 +134,8 @@ def main():
                 "readonly=on,aio=io_uring",
                 "-device", f"virtio-blk-device,drive=vda,num-queues={cpus}",
                 "-append", f"{base} {cmdline}"]
-    def tvmm(cpus=1, cmdline=guest):
-        return [a.tvmm, "run", "--kernel", a.kernel, "--initrd", a.initrd,
+    def tvmm(cpus=1, cmdline=guest, binary=None):
+        return [binary or a.tvmm, "run", "--kernel", a.kernel, "--initrd", a.initrd,
                 "--memory", f"{MEM_MIB}M", "--cpus", str(cpus),
                 "--memory-backend", "anon", "--disk", f"{a.image},ro",
                 "--cmdline", cmdline]
@@ -147,10 +153,23 @@ def main():
         "tvmm_2q": (tvmm(2, guest_2q), None),
         "qemu_2q": (qemu("microvm,rtc=off", 2, guest_2q), None),
     }
+    if a.tvmm_base:
+        vmms["tvmm_base"] = (tvmm(binary=a.tvmm_base), None)
+    if a.vmms:
+        unknown = [v for v in a.vmms.split(",") if v not in vmms]
+        if unknown:
+            ap.error(f"--vmms: unknown {','.join(unknown)}; known: {','.join(vmms)}")
+        vmms = {v: vmms[v] for v in a.vmms.split(",")}
     trials = {v: [] for v in vmms}
     failed = 0
+    names = list(vmms)
     for i in range(a.trials):
-        for vmm, (cmd, env) in vmms.items():
+        # Trial i starts at the i-th VMM: with as many trials as VMMs (or a
+        # multiple) each VMM runs in each position equally often, so what
+        # the position in a trial is worth (the first run after another
+        # VMM's boots faster, say) does not favour one VMM.
+        for vmm in names[i % len(names):] + names[:i % len(names)]:
+            cmd, env = vmms[vmm]
             text, m = run_vm(cmd, a.timeout, env)
             trials[vmm].append(m)
             print(f"trial {i + 1} {vmm}: " + " ".join(
