@@ -6,7 +6,8 @@
 #   make check            all tests, both arches, + the patch-series proof
 #   make check-full       the same with every upstream KVM selftest
 #   make shell ARCH=...   boot the dev kernel with our modules, interactively
-#   make patches          export patches/series as a git-am-able series
+#   make patches          export patches/series (and OpenSBI's) as git-am-able series
+#   make firmware         riscv64: OpenSBI with the CoVE TSM-driver, and the TSM
 #   make patches-bisect   build after every patch of the series
 #   make bench            run the benchmarks in bench/
 #   make vmm              build tvmm (tools/tvmm) and run its unit tests
@@ -16,7 +17,7 @@ ARCH ?= x86_64
 ARCHES := x86_64 riscv64
 
 .PHONY: all deps prepare modules selftests check check-full shell patches \
-	patches-bisect bench vmm run \
+	patches-bisect bench vmm run firmware \
 	clean distclean $(addprefix modules-,$(ARCHES)) \
 	$(addprefix selftests-,$(ARCHES)) $(addprefix check-,$(ARCHES))
 
@@ -55,9 +56,11 @@ check-full: deps
 $(addprefix check-,$(ARCHES)): check-%: deps
 	@scripts/check.sh --arch $*
 
+# FIRMWARE=tvmm (riscv64): boot on our OpenSBI with the CoVE TSM.
 shell: modules-$(ARCH) selftests-$(ARCH)
 	@if [ $(ARCH) = riscv64 ]; then scripts/build-busybox-riscv.sh; fi
-	@scripts/harness.py shell $(ARCH)
+	@if [ "$(FIRMWARE)" = tvmm ]; then scripts/build-opensbi.sh; fi
+	@scripts/harness.py shell $(ARCH) $(if $(FIRMWARE),--firmware $(FIRMWARE))
 
 # Benchmarks (bench/): results and the command go into bench/RESULTS.md.
 bench: deps
@@ -65,6 +68,10 @@ bench: deps
 
 patches: prepare
 	@scripts/export-patches.sh out/patches
+	@scripts/export-opensbi.sh out/opensbi-patches
+
+firmware: deps
+	@scripts/build-opensbi.sh
 
 # Every prefix of the series builds (slow: a full module build per patch).
 patches-bisect: prepare

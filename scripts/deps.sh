@@ -8,7 +8,8 @@
 PKGS=(linux-source-6.12 python3-ply python3-git qemu-system-x86 qemu-system-misc gcc-riscv64-linux-gnu
       libc6-dev-riscv64-cross busybox-static bc flex bison libelf-dev libssl-dev
       dwarves cpio kmod xz-utils rsync git make gcc g++ python3 perl
-      cmake libabsl-dev liburing-dev googletest clang-14 libclang-rt-14-dev e2fsprogs)
+      cmake libabsl-dev liburing-dev googletest clang-14 libclang-rt-14-dev e2fsprogs
+      device-tree-compiler)
 
 missing() {
 	local p

@@ -50,6 +50,8 @@ TCG_THREAD = os.environ.get("TVMM_TCG_THREAD", "single")
 ICOUNT = os.environ.get("TVMM_ICOUNT")
 # Tests size their memory for real machines; TCG allocates guest RAM lazily.
 GUEST_MEM = "4G"
+# Where tests/riscv64/cove-domains.dtsi puts the TSM (and tsm/Makefile links it).
+TSM_BASE = 0x17f000000
 GUEST_MEM_X86 = "5G"  # GUEST_MEM plus the 1 GiB hugetlb page (qemu_cmd)
 
 RESULT_RE = re.compile(
@@ -132,6 +134,13 @@ def script_tests(arch):
     return sorted(d.iterdir()) if d.is_dir() else []
 
 
+def extra_tests(arch):
+    """Test programs built outside the selftests (build/<arch>/extra-tests/:
+    the riscv64 CoVE TSM test, scripts/build-riscv.sh)."""
+    d = BUILD / arch / "extra-tests"
+    return sorted(d.iterdir()) if d.is_dir() else []
+
+
 def base_cpio(arch):
     """init, test binaries and scripts, busybox (x86-64), the extra modules:
     rebuilt when any of them changes."""
@@ -139,7 +148,7 @@ def base_cpio(arch):
     key = (tests / ".tvmm-stamp").read_text().strip() + file_sha(
         GUEST / "splat-patterns") + str(
             (BUILD / arch / "busybox").exists()) + "".join(
-                file_sha(s) for s in script_tests(arch))
+                file_sha(s) for s in script_tests(arch) + extra_tests(arch))
     if arch == "x86_64":
         key += krelease()
     out = BUILD / arch / "initrd-base.cpio"
@@ -156,6 +165,8 @@ def base_cpio(arch):
     shutil.copytree(tests / "bin", stage / "tests" / "bin")
     for script in script_tests(arch):
         shutil.copy(script, stage / "tests" / "bin" / script.name)
+    for extra in extra_tests(arch):
+        shutil.copy(extra, stage / "tests" / "bin" / extra.name)
     if arch == "x86_64":
         (stage / "modules" / "extra").mkdir()
         for mod in EXTRA_MODULES_X86:
@@ -192,7 +203,8 @@ def make_initrd(arch, which, tests, name):
     # Test arguments may name the source and build trees, which the x86-64
     # guest sees through the host's root file system (9p, read-only).
     def expand(arg):
-        return arg.replace("@TOP@", str(TOP)).replace("@BUILD@", str(BUILD))
+        return arg.replace("@TOP@", str(TOP)).replace("@BUILD@", str(BUILD)).replace(
+            "@FIRMWARE@", os.environ.get("TVMM_FIRMWARE", "qemu"))
     (stage / "tests" / "list").write_text(
         "".join(" ".join([t, str(to), *map(expand, args)]) + "\n"
                 for t, to, args in tests))
@@ -241,11 +253,40 @@ def qemu_base_cmd(arch, initrd, mode, tcg_thread):
                 "readonly=on,multidevs=remap"]
     # 2 MiB hugetlb pages for the huge-mapping cases of private_mem_test.
     append += " hugepagesz=2M hugepages=8"
-    return ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64,h=true",
-            "-smp", "2", "-m", GUEST_MEM, "-accel", f"tcg,thread={tcg_thread}",
-            "-kernel", str(BUILD / "riscv64" / "Image"),
+    machine = ["-M", "virt", "-cpu", "rv64,h=true", "-smp", "2", "-m", GUEST_MEM]
+    return ["qemu-system-riscv64", *machine, "-accel", f"tcg,thread={tcg_thread}",
+            *riscv_firmware(machine), "-kernel", str(BUILD / "riscv64" / "Image"),
             "-initrd", str(initrd), "-append", f"console=ttyS0 {append}",
             "-nographic", "-no-reboot", "-nic", "none"]
+
+
+def riscv_firmware(machine):
+    """QEMU arguments for the riscv64 firmware: none for the OpenSBI QEMU
+    ships; with TVMM_FIRMWARE=tvmm, our OpenSBI (scripts/build-opensbi.sh),
+    the machine's own device tree with the CoVE domains added
+    (tests/riscv64/cove-domains.dtsi), and the reference TSM loaded into
+    the memory those reserve for it."""
+    if os.environ.get("TVMM_FIRMWARE", "qemu") != "tvmm":
+        return []
+    fw = BUILD / "riscv64" / "firmware"
+    dtsi = TOP / "tests" / "riscv64" / "cove-domains.dtsi"
+    dtb = fw / "virt-cove.dtb"
+    key = sha(" ".join(machine), file_sha(dtsi))
+    stamp = fw / "virt-cove.key"
+    if not dtb.exists() or not stamp.exists() or stamp.read_text() != key:
+        raw = fw / "virt.dtb"
+        subprocess.run(["qemu-system-riscv64", *machine, "-nographic",
+                        "-M", f"virt,dumpdtb={raw}"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dts = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", str(raw)],
+                             check=True, capture_output=True, text=True).stdout
+        # The seed QEMU puts in its dump would be the same for every boot.
+        dts = re.sub(r"\n\s*rng-seed = <[^>]*>;", "", dts)
+        subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", str(dtb), "-"],
+                       input=dts + dtsi.read_text(), check=True, text=True)
+        stamp.write_text(key)
+    return ["-bios", str(fw / "fw_dynamic.bin"), "-dtb", str(dtb),
+            "-device", f"loader,file={fw / 'tsm.bin'},addr={TSM_BASE:#x},force-raw=on"]
 
 
 def stream_console(cmd, logfile, timeout, on_line=None):
@@ -416,8 +457,17 @@ class Progress:
         tmp.replace(self.file)
 
 
+def fw_suffix(arch):
+    """"-tvmmfw" for a riscv64 guest on our firmware (TVMM_FIRMWARE=tvmm):
+    its logs, initrds and results are kept apart from the runs on QEMU's."""
+    if arch == "riscv64" and os.environ.get("TVMM_FIRMWARE", "qemu") == "tvmm":
+        return "-tvmmfw"
+    return ""
+
+
 def run(arch, which, tests, name, tcg_thread=TCG_THREAD, progress=None):
     """Boot once with module set 'which' and run 'tests' [(name, timeout, args)]."""
+    name += fw_suffix(arch)
     initrd = make_initrd(arch, which, tests, name)
     logdir = BUILD / arch / "logs"
     logdir.mkdir(parents=True, exist_ok=True)
@@ -480,7 +530,7 @@ def selections(arch, full):
     mine = {f.stem for f in (TOP / "selftests").rglob("*.c")}
     all_built = (BUILD / arch / "tests" / "all").read_text().split()
     upstream_built = [n for n in all_built if n not in mine]
-    built = all_built + [s.name for s in script_tests(arch)]
+    built = all_built + [s.name for s in script_tests(arch) + extra_tests(arch)]
     ours_list = read_table(TESTS / arch / "tvmm.list")
     multi_list = read_table(TESTS / arch / "tvmm-multi.list")
     excluded = read_table(TESTS / arch / "upstream-exclude")
@@ -529,6 +579,8 @@ def stock_cache(arch, upstream):
         parts.append(file_sha(path))
     if arch == "riscv64":
         parts.append(file_sha(BUILD / "riscv64" / "Image"))
+        if os.environ.get("TVMM_FIRMWARE", "qemu") == "tvmm":
+            parts.append(file_sha(BUILD / "riscv64" / "firmware" / "fw_dynamic.bin"))
     return CACHE / "stock-results" / f"{arch}-{sha(*parts)}.json"
 
 
@@ -576,7 +628,7 @@ def run_multi(arch, tests, progress):
 
 def check(arch, full):
     ours, multi, upstream, excluded, slow = selections(arch, full)
-    progress = Progress(arch)
+    progress = Progress(arch + fw_suffix(arch))
     progress.expect("ours", multi)
     mine = run(arch, "ours", ours + upstream, "ours", progress=progress)
     if multi:
@@ -668,9 +720,12 @@ def check(arch, full):
                "flaky": [{"name": n, "note": mine["results"][n]["note"],
                           "tail": mine["results"][n].get("first_tail", [])}
                          for n in flaky],
-               "log": mine["log"]}
-    (BUILD / arch / "summary.json").write_text(json.dumps(summary, indent=1))
-    print(f"== {arch}: {passed} passed, {summary['failed']} failed, "
+               "log": mine["log"],
+               "statuses": {n: r["status"] for n, r in mine["results"].items()}}
+    out = BUILD / (arch + fw_suffix(arch))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(f"== {arch}{fw_suffix(arch)}: {passed} passed, {summary['failed']} failed, "
           f"{skipped} skipped")
     return summary
 
@@ -696,6 +751,19 @@ def summary_cmd(arches):
                     print(f"   | {line}")
         for p in s.get("problems", []):
             print(f"!! {arch}: {p}")
+    # The riscv64 selection on our firmware must give what it gives on
+    # QEMU's OpenSBI (each run's first results, before any retry).
+    pair = [BUILD / a / "summary.json" for a in ("riscv64", "riscv64-tvmmfw")]
+    if "riscv64" in arches and "riscv64-tvmmfw" in arches and all(
+            f.exists() for f in pair):
+        qemu_fw, tvmm_fw = (json.loads(f.read_text()).get("statuses", {}) for f in pair)
+        differ = sorted(n for n in set(qemu_fw) | set(tvmm_fw)
+                        if qemu_fw.get(n) != tvmm_fw.get(n))
+        if differ:
+            total["failed"] += 1
+            print("!! riscv64: results differ between QEMU's firmware and ours: " +
+                  " ".join(f"{n} ({qemu_fw.get(n, '-')}/{tvmm_fw.get(n, '-')})"
+                           for n in differ))
     print(f"{total['passed']} passed, {total['failed']} failed, "
           f"{total['skipped']} skipped")
     return 1 if total["failed"] else 0
@@ -753,6 +821,8 @@ def main():
     s = sub.add_parser("shell")
     s.add_argument("arch", choices=["x86_64", "riscv64"])
     s.add_argument("--stock", action="store_true")
+    s.add_argument("--firmware", choices=["qemu", "tvmm"],
+                   help="riscv64: QEMU's OpenSBI or ours (default: $TVMM_FIRMWARE or qemu)")
     m = sub.add_parser("summary")
     m.add_argument("arches", nargs="+")
     r = sub.add_parser("run", help="run named tests once (no gate)")
@@ -764,10 +834,14 @@ def main():
                    help="console log name (build/<arch>/logs/NAME.log)")
     r.add_argument("--progress-fd", type=int, metavar="FD",
                    help="progress lines to this file descriptor, not stderr")
+    r.add_argument("--firmware", choices=["qemu", "tvmm"],
+                   help="riscv64: QEMU's OpenSBI or ours (default: $TVMM_FIRMWARE or qemu)")
     r.add_argument("tests", nargs="+", help="name[:arg[:arg...]]")
     v = sub.add_parser("vmm-run", help="make run: tvmm in the x86-64 dev kernel")
     v.add_argument("tvmm_flags", nargs="*", help="more flags for tvmm run")
     a = ap.parse_args()
+    if getattr(a, "firmware", None):
+        os.environ["TVMM_FIRMWARE"] = a.firmware
     if getattr(a, "progress_fd", None) is not None:
         Progress.stream = os.fdopen(a.progress_fd, "w", buffering=1)
     if a.cmd == "vmm-run":

@@ -72,18 +72,31 @@ stamp_set() { printf '%s\n' "$2" > "$1/.tvmm-stamp"; }
 # series grows a file it added: the file as an earlier patch left it is the
 # final one with those later diffs taken back (series_new_files_at).
 
-series_list() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/patches/series"; }
-
-# Where a repo file lands in the kernel tree.
-tree_path() {
+#
+# The same holds for OpenSBI's series (opensbi/patches, new files under
+# opensbi/ at OpenSBI's paths): use_series opensbi switches these helpers to it.
+SERIES_DIR=$TOP/patches
+NEW_ROOT=$TOP
+use_series() {
 	case $1 in
-	selftests/*) echo "tools/testing/$1" ;;
+	linux) SERIES_DIR=$TOP/patches NEW_ROOT=$TOP ;;
+	opensbi) SERIES_DIR=$TOP/opensbi/patches NEW_ROOT=$TOP/opensbi ;;
+	*) die "use_series: unknown series $1" ;;
+	esac
+}
+
+series_list() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$SERIES_DIR/series"; }
+
+# Where a file under NEW_ROOT lands in the upstream tree.
+tree_path() {
+	case $NEW_ROOT:$1 in
+	"$TOP":selftests/*) echo "tools/testing/$1" ;;
 	*) echo "$1" ;;
 	esac
 }
 
-# The new files one patch adds, as repo paths.
-patch_new_files() { sed -n 's/^tvmm-new-files://p' "$TOP/patches/$1" | tr ' ' '\n' | sed '/^$/d'; }
+# The new files one patch adds, as paths under NEW_ROOT.
+patch_new_files() { sed -n 's/^tvmm-new-files://p' "$SERIES_DIR/$1" | tr ' ' '\n' | sed '/^$/d'; }
 
 # The diff sections of a patch (stdin) whose file is (keep) or is not (drop)
 # one of the tree paths listed in the file $2.  The text before the first
@@ -108,12 +121,12 @@ series_new_files_at() {
 		for f in $(patch_new_files "$p"); do
 			t=$(tree_path "$f")
 			mkdir -p "$dest/$(dirname "$t")"
-			cp "$TOP/$f" "$dest/$t"
+			cp "$NEW_ROOT/$f" "$dest/$t"
 			echo "$t"
 		done
 	done > "$dest.list"
 	for ((i = ${#pl[@]} - 1; i >= upto; i--)); do
-		patch_filter keep "$dest.list" < "$TOP/patches/${pl[i]}" > "$dest.diff"
+		patch_filter keep "$dest.list" < "$SERIES_DIR/${pl[i]}" > "$dest.diff"
 		[ -s "$dest.diff" ] || continue
 		patch -d "$dest" -p1 -R -F0 --batch --no-backup-if-mismatch -s \
 			< "$dest.diff" >&2 ||

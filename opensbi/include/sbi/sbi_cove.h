@@ -1,0 +1,79 @@
+/*
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * CoVE TSM-driver for deployment model 1: the host runs in HS-mode, the TSM
+ * runs in HS-mode in its own supervisor domain, and OpenSBI routes the
+ * host's COVH calls (TEECALL) to the TSM and the TSM's TEERET back.
+ */
+
+#ifndef __SBI_COVE_H__
+#define __SBI_COVE_H__
+
+#include <sbi/sbi_types.h>
+
+struct sbi_domain;
+
+/** The supervisor domain ID of the TSM (bit 1 of SUPD's active domains) */
+#define SBI_COVE_TSM_SDID		1
+
+/** The FID bits of COVH/COVI/COVG calls that select the supervisor domain */
+#define SBI_COVE_FID_SDID_SHIFT		26
+#define SBI_COVE_FID_SDID_MASK		(0x3fUL << SBI_COVE_FID_SDID_SHIFT)
+#define SBI_COVE_FID_MASK		0xffffUL
+
+/** Most memory ranges the boot information describes */
+#define SBI_COVE_MAX_MEM_RANGES		8
+
+#define SBI_COVE_BOOT_INFO_MAGIC	0x4f464e494d53545fULL /* "_TSMINFO" */
+#define SBI_COVE_BOOT_INFO_VERSION	1
+
+/**
+ * What the TSM-driver tells the TSM about the platform.  Written by M-mode
+ * into the last 4 KiB of the TSM's memory region before any S-mode software
+ * runs; the TSM finds its address in t1 on every entry.
+ */
+struct sbi_cove_boot_info {
+	u64 magic;
+	u32 version;
+	u32 num_mem_ranges;
+	/** Base and size of the TSM's own memory region */
+	u64 tsm_base;
+	u64 tsm_size;
+	/** Main memory, as the device tree's memory nodes describe it */
+	struct {
+		u64 base;
+		u64 size;
+	} mem[SBI_COVE_MAX_MEM_RANGES];
+	/** Number of harts and the largest hart ID */
+	u32 hart_count;
+	u32 max_hartid;
+	/**
+	 * Memory in those ranges the TSM's domain cannot read and write in
+	 * S-mode (the firmware's own): never to be named by the host
+	 */
+	u32 num_excluded;
+	u32 reserved;
+	struct {
+		u64 base;
+		u64 size;
+	} excluded[SBI_COVE_MAX_MEM_RANGES];
+};
+
+/**
+ * sbi_cove_tsm_register() - Make a domain the TSM's supervisor domain.
+ * @dom: the domain the TSM runs in; its next_addr is the TSM's entry point
+ * @tsm_base: base of the TSM's memory region (no other domain may access it)
+ * @tsm_size: its size, at least 8 KiB
+ * @mem: main memory ranges
+ * @num_mem: how many
+ *
+ * Must be called during cold boot, after the domains are finalized and
+ * before the ecall extensions are initialized (e.g. from a platform's
+ * final_init).
+ *
+ * Return: 0 on success, or a negative SBI error.
+ */
+int sbi_cove_tsm_register(struct sbi_domain *dom, u64 tsm_base, u64 tsm_size,
+			  const u64 (*mem)[2], u32 num_mem);
+
+#endif

@@ -1,0 +1,500 @@
+/*
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * CoVE TSM-driver, deployment model 1 (docs/cove_tsm_driver.md).
+ *
+ * A COVH call from any domain but the TSM's (TEECALL) saves the caller's
+ * trap registers, its supervisor and hypervisor CSRs and its floating-point
+ * registers, moves the hart into the TSM's domain (whose PMP view includes
+ * the TSM's memory, which every other domain's excludes) and enters the TSM
+ * at its entry point with the call in a0-a7.  The TSM answers with TEERET
+ * (the OpenSBI firmware extension, FID 0), which restores the caller and
+ * returns the TSM's a0/a1 as the call's result.  The TSM is entered afresh
+ * on every call: it keeps no stack across calls, so nothing the host does
+ * can resume it in the middle of one.
+ */
+
+#include <sbi/riscv_asm.h>
+#include <sbi/riscv_encoding.h>
+#include <sbi/sbi_bitops.h>
+#include <sbi/sbi_console.h>
+#include <sbi/sbi_cove.h>
+#include <sbi/sbi_domain.h>
+#include <sbi/sbi_ecall.h>
+#include <sbi/sbi_ecall_interface.h>
+#include <sbi/sbi_error.h>
+#include <sbi/sbi_hart.h>
+#include <sbi/sbi_hart_protection.h>
+#include <sbi/sbi_hartmask.h>
+#include <sbi/sbi_scratch.h>
+#include <sbi/sbi_string.h>
+#include <sbi/sbi_trap.h>
+
+/* Sstc's virtual supervisor timer compare (riscv_encoding.h lacks it). */
+#ifndef CSR_VSTIMECMP
+#define CSR_VSTIMECMP			0x24D
+#endif
+
+/* Supervisor and hypervisor CSRs one domain's software owns. */
+struct cove_csrs {
+	unsigned long stvec, sscratch, sepc, scause, stval, satp, sie;
+	unsigned long scounteren, senvcfg;
+	unsigned long hstatus, hedeleg, hideleg, hie, hvip, hcounteren;
+	unsigned long hgeie, htval, htinst, hgatp, henvcfg, htimedelta;
+	unsigned long vsstatus, vstvec, vsscratch, vsepc, vscause, vstval;
+	unsigned long vsatp, vstimecmp;
+};
+
+struct cove_hart {
+	/* The caller's trap registers while the TSM runs */
+	struct sbi_trap_regs caller_regs;
+	struct cove_csrs caller_csrs;
+	struct cove_csrs tsm_csrs;
+	u64 caller_fp[32];
+	unsigned long caller_fcsr;
+	struct sbi_domain *caller_dom;
+	bool in_tsm;
+};
+
+static struct sbi_domain *tsm_dom;
+static struct sbi_cove_boot_info *boot_info;
+static unsigned long cove_hart_offset;
+static bool has_h, has_fp, has_envcfg, has_sstc;
+
+static struct cove_hart *cove_thishart(void)
+{
+	return sbi_scratch_thishart_offset_ptr(cove_hart_offset);
+}
+
+static void cove_csrs_save(struct cove_csrs *c)
+{
+	c->stvec = csr_read(CSR_STVEC);
+	c->sscratch = csr_read(CSR_SSCRATCH);
+	c->sepc = csr_read(CSR_SEPC);
+	c->scause = csr_read(CSR_SCAUSE);
+	c->stval = csr_read(CSR_STVAL);
+	c->satp = csr_read(CSR_SATP);
+	c->sie = csr_read(CSR_SIE);
+	c->scounteren = csr_read(CSR_SCOUNTEREN);
+	if (has_envcfg)
+		c->senvcfg = csr_read(CSR_SENVCFG);
+	if (!has_h)
+		return;
+	c->hstatus = csr_read(CSR_HSTATUS);
+	c->hedeleg = csr_read(CSR_HEDELEG);
+	c->hideleg = csr_read(CSR_HIDELEG);
+	c->hie = csr_read(CSR_HIE);
+	c->hvip = csr_read(CSR_HVIP);
+	c->hcounteren = csr_read(CSR_HCOUNTEREN);
+	c->hgeie = csr_read(CSR_HGEIE);
+	c->htval = csr_read(CSR_HTVAL);
+	c->htinst = csr_read(CSR_HTINST);
+	c->hgatp = csr_read(CSR_HGATP);
+	c->htimedelta = csr_read(CSR_HTIMEDELTA);
+	c->vsstatus = csr_read(CSR_VSSTATUS);
+	c->vstvec = csr_read(CSR_VSTVEC);
+	c->vsscratch = csr_read(CSR_VSSCRATCH);
+	c->vsepc = csr_read(CSR_VSEPC);
+	c->vscause = csr_read(CSR_VSCAUSE);
+	c->vstval = csr_read(CSR_VSTVAL);
+	c->vsatp = csr_read(CSR_VSATP);
+	if (has_envcfg)
+		c->henvcfg = csr_read(CSR_HENVCFG);
+	if (has_sstc)
+		c->vstimecmp = csr_read(CSR_VSTIMECMP);
+}
+
+static void cove_csrs_restore(const struct cove_csrs *c)
+{
+	csr_write(CSR_STVEC, c->stvec);
+	csr_write(CSR_SSCRATCH, c->sscratch);
+	csr_write(CSR_SEPC, c->sepc);
+	csr_write(CSR_SCAUSE, c->scause);
+	csr_write(CSR_STVAL, c->stval);
+	csr_write(CSR_SATP, c->satp);
+	csr_write(CSR_SIE, c->sie);
+	csr_write(CSR_SCOUNTEREN, c->scounteren);
+	if (has_envcfg)
+		csr_write(CSR_SENVCFG, c->senvcfg);
+	if (!has_h)
+		return;
+	/* hgatp first: no guest translation may run under the other's. */
+	csr_write(CSR_HGATP, c->hgatp);
+	csr_write(CSR_HSTATUS, c->hstatus);
+	csr_write(CSR_HEDELEG, c->hedeleg);
+	csr_write(CSR_HIDELEG, c->hideleg);
+	csr_write(CSR_HIE, c->hie);
+	csr_write(CSR_HVIP, c->hvip);
+	csr_write(CSR_HCOUNTEREN, c->hcounteren);
+	csr_write(CSR_HGEIE, c->hgeie);
+	csr_write(CSR_HTVAL, c->htval);
+	csr_write(CSR_HTINST, c->htinst);
+	csr_write(CSR_HTIMEDELTA, c->htimedelta);
+	csr_write(CSR_VSSTATUS, c->vsstatus);
+	csr_write(CSR_VSTVEC, c->vstvec);
+	csr_write(CSR_VSSCRATCH, c->vsscratch);
+	csr_write(CSR_VSEPC, c->vsepc);
+	csr_write(CSR_VSCAUSE, c->vscause);
+	csr_write(CSR_VSTVAL, c->vstval);
+	csr_write(CSR_VSATP, c->vsatp);
+	if (has_envcfg)
+		csr_write(CSR_HENVCFG, c->henvcfg);
+	if (has_sstc)
+		csr_write(CSR_VSTIMECMP, c->vstimecmp);
+}
+
+/*
+ * The caller's f registers: the TSM does not use them, but the TVMs it runs
+ * do.  Saved whatever mstatus.FS says: an S-mode kernel typically runs with
+ * FS off while its f registers still hold a task's state.
+ */
+static void cove_fp_save(struct cove_hart *h)
+{
+	unsigned long mstatus;
+
+	if (!has_fp)
+		return;
+	mstatus = csr_read_set(CSR_MSTATUS, MSTATUS_FS);
+	asm volatile(
+		"fsd f0, 0(%0)\n\tfsd f1, 8(%0)\n\tfsd f2, 16(%0)\n\tfsd f3, 24(%0)\n\t"
+		"fsd f4, 32(%0)\n\tfsd f5, 40(%0)\n\tfsd f6, 48(%0)\n\tfsd f7, 56(%0)\n\t"
+		"fsd f8, 64(%0)\n\tfsd f9, 72(%0)\n\tfsd f10, 80(%0)\n\tfsd f11, 88(%0)\n\t"
+		"fsd f12, 96(%0)\n\tfsd f13, 104(%0)\n\tfsd f14, 112(%0)\n\tfsd f15, 120(%0)\n\t"
+		"fsd f16, 128(%0)\n\tfsd f17, 136(%0)\n\tfsd f18, 144(%0)\n\tfsd f19, 152(%0)\n\t"
+		"fsd f20, 160(%0)\n\tfsd f21, 168(%0)\n\tfsd f22, 176(%0)\n\tfsd f23, 184(%0)\n\t"
+		"fsd f24, 192(%0)\n\tfsd f25, 200(%0)\n\tfsd f26, 208(%0)\n\tfsd f27, 216(%0)\n\t"
+		"fsd f28, 224(%0)\n\tfsd f29, 232(%0)\n\tfsd f30, 240(%0)\n\tfsd f31, 248(%0)"
+		: : "r"(h->caller_fp) : "memory");
+	asm volatile("frcsr %0" : "=r"(h->caller_fcsr));
+	csr_write(CSR_MSTATUS, mstatus);
+}
+
+static void cove_fp_restore(const struct cove_hart *h)
+{
+	unsigned long mstatus;
+
+	if (!has_fp)
+		return;
+	mstatus = csr_read_set(CSR_MSTATUS, MSTATUS_FS);
+	asm volatile(
+		"fld f0, 0(%0)\n\tfld f1, 8(%0)\n\tfld f2, 16(%0)\n\tfld f3, 24(%0)\n\t"
+		"fld f4, 32(%0)\n\tfld f5, 40(%0)\n\tfld f6, 48(%0)\n\tfld f7, 56(%0)\n\t"
+		"fld f8, 64(%0)\n\tfld f9, 72(%0)\n\tfld f10, 80(%0)\n\tfld f11, 88(%0)\n\t"
+		"fld f12, 96(%0)\n\tfld f13, 104(%0)\n\tfld f14, 112(%0)\n\tfld f15, 120(%0)\n\t"
+		"fld f16, 128(%0)\n\tfld f17, 136(%0)\n\tfld f18, 144(%0)\n\tfld f19, 152(%0)\n\t"
+		"fld f20, 160(%0)\n\tfld f21, 168(%0)\n\tfld f22, 176(%0)\n\tfld f23, 184(%0)\n\t"
+		"fld f24, 192(%0)\n\tfld f25, 200(%0)\n\tfld f26, 208(%0)\n\tfld f27, 216(%0)\n\t"
+		"fld f28, 224(%0)\n\tfld f29, 232(%0)\n\tfld f30, 240(%0)\n\tfld f31, 248(%0)\n\t"
+		"fscsr %1"
+		: : "r"(h->caller_fp), "r"(h->caller_fcsr) : "memory");
+	csr_write(CSR_MSTATUS, mstatus);
+}
+
+/*
+ * The hart's domain becomes @dom for PMP and for the calls it makes, but
+ * it stays assigned to the caller's domain: IPIs and remote fences the
+ * caller's other harts send it are accepted while it is in the TSM (they
+ * are taken in M-mode or stay pending for the caller).
+ */
+static void cove_move_thishart(struct sbi_domain *dom)
+{
+	struct sbi_scratch *scratch = sbi_scratch_thishart_ptr();
+
+	sbi_update_hartindex_to_domain(current_hartindex(), dom);
+	sbi_hart_protection_unconfigure(scratch);
+	sbi_hart_protection_configure(scratch);
+}
+
+static bool cove_in_tsm_domain(void)
+{
+	return tsm_dom && sbi_domain_thishart_ptr() == tsm_dom;
+}
+
+/* TEECALL: the caller's COVH call becomes the TSM's entry. */
+static int cove_teecall(struct sbi_trap_regs *regs,
+			struct sbi_ecall_return *out)
+{
+	struct cove_hart *h = cove_thishart();
+	unsigned long args[8] = { regs->a0, regs->a1, regs->a2, regs->a3,
+				  regs->a4, regs->a5, regs->a6, regs->a7 };
+	unsigned long mstatus;
+
+	if (h->in_tsm)
+		return SBI_ERR_DENIED;
+
+	/* The caller resumes after its ecall, with the TSM's a0/a1. */
+	regs->mepc += 4;
+	sbi_memcpy(&h->caller_regs, regs, sizeof(*regs));
+	h->caller_dom = sbi_domain_thishart_ptr();
+	cove_csrs_save(&h->caller_csrs);
+	cove_fp_save(h);
+	h->in_tsm = true;
+
+	cove_move_thishart(tsm_dom);
+	cove_csrs_restore(&h->tsm_csrs);
+
+	/*
+	 * The TSM starts at its entry point in HS-mode with interrupts
+	 * disabled, no translation and FP off; nothing of the caller's state
+	 * but the call reaches it.
+	 */
+	mstatus = regs->mstatus;
+	mstatus &= ~(MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_SIE | MSTATUS_SPIE |
+		     MSTATUS_SPP | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_FS |
+		     MSTATUS_VS);
+#if __riscv_xlen == 64
+	mstatus &= ~(MSTATUS_MPV | MSTATUS_GVA);
+#endif
+	mstatus |= (unsigned long)PRV_S << MSTATUS_MPP_SHIFT;
+	sbi_memset(regs, 0, sizeof(*regs));
+	regs->mstatus = mstatus;
+	regs->mepc = tsm_dom->next_addr;
+	regs->a0 = args[0];
+	regs->a1 = args[1];
+	regs->a2 = args[2];
+	regs->a3 = args[3];
+	regs->a4 = args[4];
+	regs->a5 = args[5];
+	regs->a6 = args[6];
+	regs->a7 = args[7];
+	regs->t0 = current_hartid();
+	regs->t1 = (unsigned long)boot_info;
+	out->skip_regs_update = true;
+	return 0;
+}
+
+/* TEERET: back to the caller with the TSM's a0 (error) and a1 (value). */
+static int cove_teeret(struct sbi_trap_regs *regs,
+		       struct sbi_ecall_return *out)
+{
+	struct cove_hart *h = cove_thishart();
+	unsigned long error = regs->a0, value = regs->a1;
+
+	if (!h->in_tsm)
+		return SBI_ERR_DENIED;
+
+	cove_csrs_save(&h->tsm_csrs);
+	cove_move_thishart(h->caller_dom);
+	cove_csrs_restore(&h->caller_csrs);
+	cove_fp_restore(h);
+	h->in_tsm = false;
+
+	sbi_memcpy(regs, &h->caller_regs, sizeof(*regs));
+	regs->a0 = error;
+	regs->a1 = value;
+	out->skip_regs_update = true;
+	return 0;
+}
+
+static int sbi_ecall_covh_handler(unsigned long extid, unsigned long funcid,
+				  struct sbi_trap_regs *regs,
+				  struct sbi_ecall_return *out)
+{
+	unsigned long sdid = (funcid & SBI_COVE_FID_SDID_MASK) >>
+			     SBI_COVE_FID_SDID_SHIFT;
+
+	/* The TSM cannot call itself, nor run another call on this hart. */
+	if (cove_in_tsm_domain())
+		return SBI_ERR_DENIED;
+	/* SDID 0 (unspecified) or the TSM's: there is one TSM. */
+	if (sdid != 0 && sdid != SBI_COVE_TSM_SDID)
+		return SBI_ERR_INVALID_PARAM;
+	return cove_teecall(regs, out);
+}
+
+static int sbi_ecall_covh_probe(unsigned long extid, unsigned long *out_val)
+{
+	*out_val = tsm_dom && !cove_in_tsm_domain();
+	return 0;
+}
+
+struct sbi_ecall_extension ecall_covh;
+
+static int sbi_ecall_supd_handler(unsigned long extid, unsigned long funcid,
+				  struct sbi_trap_regs *regs,
+				  struct sbi_ecall_return *out)
+{
+	if (funcid != SBI_EXT_SUPD_GET_ACTIVE_DOMAINS)
+		return SBI_ERR_NOT_SUPPORTED;
+	/* Domain 0 hosts; the TSM's is the only other. */
+	out->value = 1UL | (1UL << SBI_COVE_TSM_SDID);
+	return 0;
+}
+
+static struct sbi_ecall_extension ecall_supd = {
+	.name		= "supd",
+	.extid_start	= SBI_EXT_SUPD,
+	.extid_end	= SBI_EXT_SUPD,
+	.probe		= sbi_ecall_covh_probe,
+	.handle		= sbi_ecall_supd_handler,
+};
+
+static int sbi_ecall_cove_fw_handler(unsigned long extid,
+				     unsigned long funcid,
+				     struct sbi_trap_regs *regs,
+				     struct sbi_ecall_return *out)
+{
+	if (!cove_in_tsm_domain())
+		return SBI_ERR_NOT_SUPPORTED;
+	if (funcid != SBI_EXT_OPENSBI_COVE_TEERET)
+		return SBI_ERR_NOT_SUPPORTED;
+	return cove_teeret(regs, out);
+}
+
+static int sbi_ecall_cove_fw_probe(unsigned long extid,
+				   unsigned long *out_val)
+{
+	*out_val = cove_in_tsm_domain();
+	return 0;
+}
+
+static struct sbi_ecall_extension ecall_cove_fw = {
+	.name		= "teeret",
+	.extid_start	= SBI_EXT_OPENSBI,
+	.extid_end	= SBI_EXT_OPENSBI,
+	.probe		= sbi_ecall_cove_fw_probe,
+	.handle		= sbi_ecall_cove_fw_handler,
+};
+
+static int sbi_ecall_covh_register_extensions(void)
+{
+	int rc;
+
+	if (!tsm_dom)
+		return 0;
+	rc = sbi_ecall_register_extension(&ecall_covh);
+	if (!rc)
+		rc = sbi_ecall_register_extension(&ecall_supd);
+	if (!rc)
+		rc = sbi_ecall_register_extension(&ecall_cove_fw);
+	return rc;
+}
+
+struct sbi_ecall_extension ecall_covh = {
+	.name			= "covh",
+	.extid_start		= SBI_EXT_COVH,
+	.extid_end		= SBI_EXT_COVH,
+	.register_extensions	= sbi_ecall_covh_register_extensions,
+	.probe			= sbi_ecall_covh_probe,
+	.handle			= sbi_ecall_covh_handler,
+};
+
+/*
+ * Whether the TSM's domain may read, write and execute every page of its
+ * region in S-mode and every other domain may do none of it.  The root
+ * domain counts only if a hart is in it: its regions cannot exclude
+ * anything once domains are finalized, and no hart enters it again once
+ * all have left it (nothing calls sbi_domain_context_exit() then).
+ */
+static bool cove_region_private(const struct sbi_domain *tsm, u64 base,
+				u64 size)
+{
+	const unsigned long rwx = SBI_DOMAIN_READ | SBI_DOMAIN_WRITE |
+				  SBI_DOMAIN_EXECUTE;
+	const unsigned long access[] = { SBI_DOMAIN_READ, SBI_DOMAIN_WRITE,
+					 SBI_DOMAIN_EXECUTE };
+	struct sbi_domain *dom;
+	struct sbi_hartmask harts;
+	bool root_empty;
+	u64 addr;
+	int i;
+
+	sbi_domain_get_assigned_hartmask(&root, &harts);
+	root_empty = !sbi_hartmask_weight(&harts);
+	for (addr = base; addr < base + size; addr += 0x1000) {
+		if (!sbi_domain_check_addr(tsm, addr, PRV_S, rwx))
+			return false;
+		sbi_domain_for_each(dom) {
+			if (dom == tsm || (dom == &root && root_empty))
+				continue;
+			for (i = 0; i < array_size(access); i++) {
+				if (sbi_domain_check_addr(dom, addr, PRV_S,
+							  access[i]))
+					return false;
+			}
+		}
+	}
+	return true;
+}
+
+int sbi_cove_tsm_register(struct sbi_domain *dom, u64 tsm_base, u64 tsm_size,
+			  const u64 (*mem)[2], u32 num_mem)
+{
+	struct sbi_scratch *scratch = sbi_scratch_thishart_ptr();
+	struct sbi_domain_memregion *reg;
+	struct sbi_cove_boot_info *info;
+	u32 i;
+
+	if (tsm_dom)
+		return SBI_EALREADY;
+	if (!dom || dom == &root || !num_mem ||
+	    num_mem > SBI_COVE_MAX_MEM_RANGES || tsm_size < 0x2000 ||
+	    (tsm_base & 0xfff) || (tsm_size & 0xfff) ||
+	    dom->next_addr < tsm_base ||
+	    dom->next_addr >= tsm_base + tsm_size - 0x1000 ||
+	    dom->next_mode != PRV_S)
+		return SBI_EINVAL;
+	if (!cove_region_private(dom, tsm_base, tsm_size)) {
+		sbi_printf("cove: the TSM's memory is not the TSM domain's alone\n");
+		return SBI_EINVAL;
+	}
+	/* Vector state is not switched yet: refuse rather than leak it. */
+	if (misa_extension('V')) {
+		sbi_printf("cove: vector state switching is not implemented\n");
+		return SBI_ENOTSUPP;
+	}
+
+	cove_hart_offset = sbi_scratch_alloc_type_offset(struct cove_hart);
+	if (!cove_hart_offset)
+		return SBI_ENOMEM;
+	sbi_for_each_hartindex(i) {
+		struct sbi_scratch *s = sbi_hartindex_to_scratch(i);
+
+		if (s)
+			sbi_memset(sbi_scratch_offset_ptr(s, cove_hart_offset),
+				   0, sizeof(struct cove_hart));
+	}
+
+	has_h = misa_extension('H');
+	has_fp = misa_extension('D') || misa_extension('F');
+	has_envcfg = sbi_hart_priv_version(scratch) >= SBI_HART_PRIV_VER_1_12;
+	has_sstc = has_h && sbi_hart_has_extension(scratch, SBI_HART_EXT_SSTC);
+
+	info = (void *)(unsigned long)(tsm_base + tsm_size - 0x1000);
+	sbi_memset(info, 0, 0x1000);
+	info->magic = SBI_COVE_BOOT_INFO_MAGIC;
+	info->version = SBI_COVE_BOOT_INFO_VERSION;
+	info->tsm_base = tsm_base;
+	info->tsm_size = tsm_size;
+	info->num_mem_ranges = num_mem;
+	for (i = 0; i < num_mem; i++) {
+		info->mem[i].base = mem[i][0];
+		info->mem[i].size = mem[i][1];
+	}
+	sbi_domain_for_each_memregion(dom, reg) {
+		if ((reg->flags & SBI_DOMAIN_MEMREGION_MMIO) ||
+		    reg->order >= __riscv_xlen)
+			continue;
+		if ((reg->flags & SBI_DOMAIN_MEMREGION_SU_READABLE) &&
+		    (reg->flags & SBI_DOMAIN_MEMREGION_SU_WRITABLE))
+			continue;
+		if (info->num_excluded >= SBI_COVE_MAX_MEM_RANGES)
+			return SBI_ENOSPC;
+		info->excluded[info->num_excluded].base = reg->base;
+		info->excluded[info->num_excluded].size = BIT_ULL(reg->order);
+		info->num_excluded++;
+	}
+	info->hart_count = sbi_hart_count();
+	sbi_for_each_hartindex(i) {
+		u32 id = sbi_hartindex_to_hartid(i);
+
+		if (id > info->max_hartid)
+			info->max_hartid = id;
+	}
+	boot_info = info;
+	tsm_dom = dom;
+	sbi_printf("cove: TSM in domain %s at 0x%lx, memory 0x%lx-0x%lx\n",
+		   dom->name, dom->next_addr, (unsigned long)tsm_base,
+		   (unsigned long)(tsm_base + tsm_size - 1));
+	return 0;
+}

@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Conformance test of the reference CoVE TSM and OpenSBI's TSM-driver,
+ * speaking SBI (SUPD, COVH) directly from the host kernel.  Loaded by
+ * cove_tsm_run in the riscv64 test guest booted on tvmm's firmware; prints
+ * KTAP to the kernel log and fails to load if any case fails.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/io.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/uaccess.h>
+#include <asm/csr.h>
+#include <asm/sbi.h>
+
+#define SBI_EXT_SUPD		0x53555044
+#define SBI_EXT_COVH		0x434F5648
+#define SBI_EXT_OPENSBI		0x0A000001	/* FID 0: TEERET, the TSM's only */
+#define COVH_SDID_SHIFT		26
+#define COVH_GET_TSM_INFO	0
+#define COVH_CONVERT_PAGES	1
+#define COVH_RECLAIM_PAGES	2
+#define COVH_GLOBAL_FENCE	3
+#define COVH_LOCAL_FENCE	4
+
+#define TSM_READY		2
+#define TSM_IMPL_ID		0x74766d6d
+#define CAP_MEMORY_ALLOCATION	5
+
+static bool expect_tsm = true;
+module_param(expect_tsm, bool, 0444);
+MODULE_PARM_DESC(expect_tsm, "the firmware has a TSM (else: check that nothing offers COVH)");
+
+static unsigned long tsm_base = 0x17f000000UL;
+module_param(tsm_base, ulong, 0444);
+MODULE_PARM_DESC(tsm_base, "physical address of the TSM's memory");
+
+struct tsm_info {
+	u32 tsm_state;
+	u32 tsm_impl_id;
+	u32 tsm_version;
+	u32 pad;
+	u64 tsm_capabilities;
+	u64 tvm_state_pages;
+	u64 tvm_max_vcpus;
+	u64 tvm_vcpu_state_pages;
+};
+
+static int case_no, failed;
+static void *buf;	/* a page of the host's memory */
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		pr_info("    # %s:%d: %s\n", __func__, __LINE__, #cond);	\
+		return false;						\
+	}								\
+} while (0)
+
+static struct sbiret covh(unsigned long fid, unsigned long a0, unsigned long a1)
+{
+	return sbi_ecall(SBI_EXT_COVH, fid, a0, a1, 0, 0, 0, 0);
+}
+
+static bool supd_probe(void)
+{
+	CHECK(sbi_probe_extension(SBI_EXT_SUPD) > 0);
+	return true;
+}
+
+static bool supd_active_domains(void)
+{
+	struct sbiret r = sbi_ecall(SBI_EXT_SUPD, 0, 0, 0, 0, 0, 0, 0);
+
+	CHECK(r.error == SBI_SUCCESS);
+	CHECK(r.value == 0x3);
+	r = sbi_ecall(SBI_EXT_SUPD, 1, 0, 0, 0, 0, 0, 0);
+	CHECK(r.error == SBI_ERR_NOT_SUPPORTED);
+	return true;
+}
+
+static bool covh_probe(void)
+{
+	CHECK(sbi_probe_extension(SBI_EXT_COVH) > 0);
+	return true;
+}
+
+/* TEERET is the TSM domain's: the host neither sees nor may call it. */
+static bool teeret_hidden(void)
+{
+	struct sbiret r;
+
+	CHECK(sbi_probe_extension(SBI_EXT_OPENSBI) <= 0);
+	r = sbi_ecall(SBI_EXT_OPENSBI, 0, 0, 0, 0, 0, 0, 0);
+	CHECK(r.error == SBI_ERR_NOT_SUPPORTED);
+	return true;
+}
+
+static bool tsm_info(void)
+{
+	struct tsm_info *info = buf;
+	struct sbiret r;
+
+	memset(buf, 0xa5, PAGE_SIZE);
+	r = covh(COVH_GET_TSM_INFO, virt_to_phys(buf), sizeof(*info));
+	CHECK(r.error == SBI_SUCCESS);
+	CHECK(r.value == sizeof(*info));
+	CHECK(info->tsm_state == TSM_READY);
+	CHECK(info->tsm_impl_id == TSM_IMPL_ID);
+	CHECK(info->tsm_version != 0);
+	CHECK(info->tsm_capabilities & BIT(CAP_MEMORY_ALLOCATION));
+	CHECK(info->tvm_max_vcpus >= 1);
+	/* Nothing past the structure is written. */
+	CHECK(((u8 *)buf)[sizeof(*info)] == 0xa5);
+	pr_info("    # TSM version %#x, capabilities %#llx, %llu vCPU(s)\n",
+		info->tsm_version, info->tsm_capabilities, info->tvm_max_vcpus);
+	return true;
+}
+
+static bool tsm_info_bad_input(void)
+{
+	unsigned long pa = virt_to_phys(buf);
+	struct sbiret r;
+
+	r = covh(COVH_GET_TSM_INFO, pa, sizeof(struct tsm_info) - 1);
+	CHECK(r.error == SBI_ERR_INVALID_PARAM);
+	r = covh(COVH_GET_TSM_INFO, pa + 2, sizeof(struct tsm_info));
+	CHECK(r.error == SBI_ERR_INVALID_ADDRESS);
+	/* The TSM's own memory, MMIO (the UART), past the end, wrapping. */
+	r = covh(COVH_GET_TSM_INFO, tsm_base, sizeof(struct tsm_info));
+	CHECK(r.error == SBI_ERR_INVALID_ADDRESS);
+	r = covh(COVH_GET_TSM_INFO, tsm_base - 16, sizeof(struct tsm_info));
+	CHECK(r.error == SBI_ERR_INVALID_ADDRESS);
+	r = covh(COVH_GET_TSM_INFO, 0x10000000, sizeof(struct tsm_info));
+	CHECK(r.error == SBI_ERR_INVALID_ADDRESS);
+	r = covh(COVH_GET_TSM_INFO, -16UL, sizeof(struct tsm_info));
+	CHECK(r.error == SBI_ERR_INVALID_ADDRESS);
+	return true;
+}
+
+static bool covh_sdid(void)
+{
+	unsigned long pa = virt_to_phys(buf);
+	struct sbiret r;
+
+	r = covh(COVH_GET_TSM_INFO | (1UL << COVH_SDID_SHIFT), pa, sizeof(struct tsm_info));
+	CHECK(r.error == SBI_SUCCESS);
+	r = covh(COVH_GET_TSM_INFO | (2UL << COVH_SDID_SHIFT), pa, sizeof(struct tsm_info));
+	CHECK(r.error == SBI_ERR_INVALID_PARAM);
+	r = covh(COVH_GET_TSM_INFO | (63UL << COVH_SDID_SHIFT), pa, sizeof(struct tsm_info));
+	CHECK(r.error == SBI_ERR_INVALID_PARAM);
+	r = covh(1000, 0, 0);
+	CHECK(r.error == SBI_ERR_NOT_SUPPORTED);
+	return true;
+}
+
+/* The TSM-driver gives the host back the CSRs a TSM would use for TVMs. */
+static bool host_csrs_survive(void)
+{
+	unsigned long vss, vsepc, vstval, htval;
+	bool ok;
+
+	local_irq_disable();
+	vss = csr_swap(CSR_VSSCRATCH, 0x1234567890abcdefUL);
+	vsepc = csr_swap(CSR_VSEPC, 0xfedcba9876543210UL);
+	vstval = csr_swap(CSR_VSTVAL, 0x5a5a5a5a5a5a5a5aUL);
+	htval = csr_swap(CSR_HTVAL, 0x0123456789UL);
+	covh(COVH_GET_TSM_INFO, virt_to_phys(buf), sizeof(struct tsm_info));
+	ok = csr_read(CSR_VSSCRATCH) == 0x1234567890abcdefUL &&
+	     csr_read(CSR_VSEPC) == 0xfedcba9876543210UL &&
+	     csr_read(CSR_VSTVAL) == 0x5a5a5a5a5a5a5a5aUL &&
+	     csr_read(CSR_HTVAL) == 0x0123456789UL;
+	csr_write(CSR_VSSCRATCH, vss);
+	csr_write(CSR_VSEPC, vsepc);
+	csr_write(CSR_VSTVAL, vstval);
+	csr_write(CSR_HTVAL, htval);
+	local_irq_enable();
+	CHECK(ok);
+	return true;
+}
+
+/* PMP: the host's domain cannot read the TSM's memory; its own it can. */
+static bool host_cannot_read_tsm(void)
+{
+	void __iomem *tsm, *own;
+	u64 v;
+	long ret;
+
+	tsm = ioremap(tsm_base, PAGE_SIZE);
+	CHECK(tsm);
+	ret = copy_from_kernel_nofault(&v, (void __force *)tsm, sizeof(v));
+	iounmap(tsm);
+	CHECK(ret == -EFAULT);
+	own = ioremap(virt_to_phys(buf), PAGE_SIZE);
+	CHECK(own);
+	ret = copy_from_kernel_nofault(&v, (void __force *)own, sizeof(v));
+	iounmap(own);
+	CHECK(ret == 0);
+	return true;
+}
+
+/* Without a TSM (QEMU's own OpenSBI) the host sees no CoVE at all. */
+static bool no_tsm(void)
+{
+	CHECK(sbi_probe_extension(SBI_EXT_SUPD) <= 0);
+	CHECK(sbi_probe_extension(SBI_EXT_COVH) <= 0);
+	CHECK(covh(COVH_GET_TSM_INFO, virt_to_phys(buf), sizeof(struct tsm_info)).error ==
+	      SBI_ERR_NOT_SUPPORTED);
+	return true;
+}
+
+static void local_fence(void *err)
+{
+	struct sbiret r = covh(COVH_LOCAL_FENCE, 0, 0);
+
+	if (r.error)
+		atomic_inc(err);
+}
+
+/* global_fence, then local_fence on every hart: the conversion completes. */
+static bool fence_all(void)
+{
+	atomic_t err = ATOMIC_INIT(0);
+	struct sbiret r = covh(COVH_GLOBAL_FENCE, 0, 0);
+
+	CHECK(r.error == SBI_SUCCESS);
+	on_each_cpu(local_fence, &err, 1);
+	CHECK(!atomic_read(&err));
+	return true;
+}
+
+static bool convert_fence_reclaim(void)
+{
+	struct page *pages = alloc_pages(GFP_KERNEL, 2);
+	unsigned long pa;
+	struct sbiret r;
+	bool ok = false;
+	u8 *va;
+	int i;
+
+	CHECK(pages);
+	va = page_address(pages);
+	pa = page_to_phys(pages);
+	memset(va, 0x5a, 4 * PAGE_SIZE);
+	r = covh(COVH_CONVERT_PAGES, pa, 4);
+	if (r.error != SBI_SUCCESS)
+		goto out;
+	/* Converted already, in part or whole. */
+	if (covh(COVH_CONVERT_PAGES, pa, 4).error != SBI_ERR_INVALID_ADDRESS ||
+	    covh(COVH_CONVERT_PAGES, pa + 3 * PAGE_SIZE, 1).error != SBI_ERR_INVALID_ADDRESS)
+		goto out;
+	if (!fence_all())
+		goto out;
+	/* The fence is over: a new one may start (and is finished at once). */
+	if (!fence_all())
+		goto out;
+	/* Reclaim gives them back zeroed; then they are the host's again. */
+	if (covh(COVH_RECLAIM_PAGES, pa, 4).error != SBI_SUCCESS)
+		goto out;
+	for (i = 0; i < 4 * PAGE_SIZE; i++) {
+		if (va[i])
+			goto out;
+	}
+	if (covh(COVH_RECLAIM_PAGES, pa, 4).error != SBI_ERR_INVALID_ADDRESS)
+		goto out;
+	ok = true;
+out:
+	__free_pages(pages, 2);
+	CHECK(ok);
+	return true;
+}
+
+/* Two global fences cannot overlap. */
+static bool global_fence_twice(void)
+{
+	atomic_t err = ATOMIC_INIT(0);
+
+	CHECK(covh(COVH_GLOBAL_FENCE, 0, 0).error == SBI_SUCCESS);
+	CHECK(covh(COVH_GLOBAL_FENCE, 0, 0).error == SBI_ERR_ALREADY_STARTED);
+	on_each_cpu(local_fence, &err, 1);
+	CHECK(!atomic_read(&err));
+	CHECK(covh(COVH_LOCAL_FENCE, 0, 0).error == SBI_SUCCESS);
+	return true;
+}
+
+static bool convert_bad_input(void)
+{
+	unsigned long pa = virt_to_phys(buf);
+
+	CHECK(covh(COVH_CONVERT_PAGES, pa + 8, 1).error == SBI_ERR_INVALID_ADDRESS);
+	CHECK(covh(COVH_CONVERT_PAGES, pa, 0).error == SBI_ERR_INVALID_PARAM);
+	CHECK(covh(COVH_CONVERT_PAGES, pa, -1UL >> 1).error == SBI_ERR_INVALID_PARAM);
+	CHECK(covh(COVH_CONVERT_PAGES, tsm_base, 1).error == SBI_ERR_INVALID_ADDRESS);
+	CHECK(covh(COVH_CONVERT_PAGES, 0x10000000, 1).error == SBI_ERR_INVALID_ADDRESS);
+	/* OpenSBI's own memory. */
+	CHECK(covh(COVH_CONVERT_PAGES, 0x80000000, 1).error == SBI_ERR_INVALID_ADDRESS);
+	/* All or nothing: the last page is the TSM's, so none converts. */
+	CHECK(covh(COVH_CONVERT_PAGES, tsm_base - PAGE_SIZE, 2).error ==
+	      SBI_ERR_INVALID_ADDRESS);
+	CHECK(covh(COVH_RECLAIM_PAGES, tsm_base - PAGE_SIZE, 1).error ==
+	      SBI_ERR_INVALID_ADDRESS);
+	/* Never converted. */
+	CHECK(covh(COVH_RECLAIM_PAGES, pa, 1).error == SBI_ERR_INVALID_ADDRESS);
+	CHECK(covh(COVH_RECLAIM_PAGES, pa + 8, 1).error == SBI_ERR_INVALID_ADDRESS);
+	CHECK(covh(COVH_RECLAIM_PAGES, pa, 0).error == SBI_ERR_INVALID_PARAM);
+	return true;
+}
+
+static atomic_t stop_calls;
+
+static int teecall_loop(void *unused)
+{
+	while (!atomic_read(&stop_calls))
+		covh(COVH_GET_TSM_INFO, virt_to_phys(buf), sizeof(struct tsm_info));
+	return 0;
+}
+
+static void noop(void *unused)
+{
+}
+
+/*
+ * While one hart keeps entering the TSM, the other sends it IPIs and remote
+ * fences: both must arrive (a lost IPI hangs smp_call_function_single(); a
+ * refused fence is a splat the harness fails).
+ */
+static bool ipi_during_teecall(void)
+{
+	struct task_struct *t;
+	int cpu = raw_smp_processor_id() ? 0 : 1, i, err = 0;
+
+	CHECK(num_online_cpus() >= 2);
+	atomic_set(&stop_calls, 0);
+	t = kthread_run_on_cpu(teecall_loop, NULL, cpu, "cove-teecall");
+	CHECK(!IS_ERR(t));
+	for (i = 0; i < 300 && !err; i++) {
+		err = sbi_remote_sfence_vma_asid(cpu_online_mask, 0, -1UL, 0);
+		err = err ?: sbi_remote_fence_i(cpu_online_mask);
+		smp_call_function_single(cpu, noop, NULL, 1);
+	}
+	atomic_set(&stop_calls, 1);
+	kthread_stop(t);
+	CHECK(!err);
+	return true;
+}
+
+static void run(bool (*fn)(void), const char *name)
+{
+	bool ok = fn();
+
+	case_no++;
+	failed += !ok;
+	pr_info("%s %d %s\n", ok ? "ok" : "not ok", case_no, name);
+}
+
+#define RUN(fn) run(fn, #fn)
+
+static int __init cove_tsm_test_init(void)
+{
+	buf = (void *)get_zeroed_page(GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	pr_info("KTAP version 1\n");
+	if (!expect_tsm) {
+		pr_info("1..1\n");
+		RUN(no_tsm);
+		goto out;
+	}
+	pr_info("1..13\n");
+	RUN(supd_probe);
+	RUN(supd_active_domains);
+	RUN(covh_probe);
+	RUN(teeret_hidden);
+	RUN(tsm_info);
+	RUN(tsm_info_bad_input);
+	RUN(covh_sdid);
+	RUN(host_csrs_survive);
+	RUN(host_cannot_read_tsm);
+	RUN(convert_fence_reclaim);
+	RUN(global_fence_twice);
+	RUN(convert_bad_input);
+	RUN(ipi_during_teecall);
+out:
+	free_page((unsigned long)buf);
+	pr_info("# %d passed, %d failed\n", case_no - failed, failed);
+	return failed ? -EIO : 0;
+}
+
+static void __exit cove_tsm_test_exit(void)
+{
+}
+
+module_init(cove_tsm_test_init);
+module_exit(cove_tsm_test_exit);
+MODULE_DESCRIPTION("Conformance test of the reference CoVE TSM");
+MODULE_LICENSE("GPL");

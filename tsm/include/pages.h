@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The TSM's page table of ownership: one entry per 4 KiB page of main
+ * memory (pages.c).
+ */
+#ifndef TSM_PAGES_H
+#define TSM_PAGES_H
+
+#include "tsm.h"
+
+/* Main memory the table can describe: 8 GiB. */
+#define TSM_MAX_PAGES		(2UL << 20)
+
+enum page_state {
+	PAGE_HOST = 0,		/* non-confidential: the host's */
+	PAGE_CONVERTING,	/* converted, its fence not complete */
+	PAGE_CONFIDENTIAL,	/* converted and fenced, assigned to no TVM */
+	PAGE_TVM,		/* assigned to a TVM (owner, use) */
+};
+
+enum page_use {
+	USE_NONE = 0,
+	USE_PAGE_DIRECTORY,
+	USE_TVM_STATE,
+	USE_PAGE_TABLE,
+	USE_DATA,
+	USE_VCPU_STATE,
+};
+
+struct page_info {
+	uint8_t state;		/* enum page_state */
+	/* PAGE_TVM: enum page_use; PAGE_CONVERTING: 1 if the fence in
+	 * progress covers it */
+	uint8_t use;
+	uint16_t owner;		/* TVM ID, for PAGE_TVM */
+};
+
+void pages_init(void);
+/* The entry of the page at @addr, or NULL if it is not main memory the
+ * host may name (the TSM's own region is not). */
+struct page_info *page_lookup(uint64_t addr);
+
+struct sbiret pages_convert(uint64_t base, uint64_t num);
+struct sbiret pages_reclaim(uint64_t base, uint64_t num);
+struct sbiret pages_global_fence(void);
+struct sbiret pages_local_fence(unsigned long hartid);
+
+/* Takes @num confidential pages from @base for TVM @owner as @use (zeroed);
+ * all or nothing. */
+struct sbiret pages_assign(uint64_t base, uint64_t num, uint16_t owner, uint8_t use);
+
+#endif

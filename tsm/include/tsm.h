@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The reference CoVE TSM: common definitions. */
+#ifndef TSM_H
+#define TSM_H
+
+#define TSM_MAX_HARTS		8
+#define TSM_STACK_SHIFT		14	/* 16 KiB per hart */
+#define PAGE_SHIFT		12
+#define PAGE_SIZE		(1UL << PAGE_SHIFT)
+
+/* SBI extension IDs */
+#define SBI_EXT_COVH		0x434F5648UL
+#define SBI_EXT_OPENSBI		0x0A000001UL	/* FID 0: TEERET */
+
+/* SBI errors */
+#define SBI_SUCCESS			0
+#define SBI_ERR_FAILED			-1
+#define SBI_ERR_NOT_SUPPORTED		-2
+#define SBI_ERR_INVALID_PARAM		-3
+#define SBI_ERR_DENIED			-4
+#define SBI_ERR_INVALID_ADDRESS		-5
+#define SBI_ERR_ALREADY_AVAILABLE	-6
+#define SBI_ERR_ALREADY_STARTED		-7
+#define SBI_ERR_ALREADY_STOPPED		-8
+#define SBI_ERR_INVALID_STATE		-10
+#define SBI_ERR_BAD_RANGE		-11
+
+#ifndef __ASSEMBLER__
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What OpenSBI's TSM-driver tells the TSM (include/sbi/sbi_cove.h there). */
+#define TSM_BOOT_INFO_MAGIC	0x4f464e494d53545fULL
+#define TSM_BOOT_INFO_VERSION	1
+#define TSM_MAX_MEM_RANGES	8
+struct tsm_boot_info {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t num_mem_ranges;
+	uint64_t tsm_base;
+	uint64_t tsm_size;
+	struct {
+		uint64_t base;
+		uint64_t size;
+	} mem[TSM_MAX_MEM_RANGES];
+	uint32_t hart_count;
+	uint32_t max_hartid;
+	uint32_t num_excluded;
+	uint32_t reserved;
+	struct {
+		uint64_t base;
+		uint64_t size;
+	} excluded[TSM_MAX_MEM_RANGES];
+};
+
+/* A TEECALL as the TSM-driver hands it over (entry.S builds it). */
+struct tsm_call {
+	unsigned long a[8];	/* a6: FID (with SDID bits), a7: EID */
+	unsigned long hartid;
+	const struct tsm_boot_info *boot;
+};
+
+struct sbiret {
+	long error;
+	unsigned long value;
+};
+
+static inline struct sbiret sbi_err(long error)
+{
+	return (struct sbiret){ .error = error };
+}
+
+static inline struct sbiret sbi_ok(unsigned long value)
+{
+	return (struct sbiret){ .error = SBI_SUCCESS, .value = value };
+}
+
+/* tsm.c */
+struct sbiret tsm_dispatch(struct tsm_call *call);
+bool tsm_host_range_ok(uint64_t addr, uint64_t len);
+extern const struct tsm_boot_info *tsm_boot;
+
+/* covh.c */
+struct sbiret tsm_covh(struct tsm_call *call);
+
+/* lib.c */
+void *memset(void *s, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+
+#endif /* __ASSEMBLER__ */
+
+#endif

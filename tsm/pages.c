@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Page conversion, fences and reclaim (COVH FIDs 1-4), and the table of
+ * ownership the rest of the TSM assigns pages through.
+ *
+ * A page the host converts is CONVERTING until a global fence that started
+ * after the conversion completes, i.e. until every hart has run
+ * local_fence since; then it is CONFIDENTIAL and may be assigned to a TVM
+ * (zeroed first).  Reclaim returns CONVERTING or CONFIDENTIAL pages to the
+ * host, zeroed; a page assigned to a TVM is not reclaimable.  Every call is
+ * all or nothing: it checks each page before it changes any.
+ */
+#include "lock.h"
+#include "pages.h"
+
+static struct page_info table[TSM_MAX_PAGES];
+/* First index of each memory range's pages in the table. */
+static uint64_t range_first[TSM_MAX_MEM_RANGES];
+static bool table_ready;
+
+static bool fence_active;
+static uint64_t fence_pending;	/* hart IDs that have not fenced yet */
+
+void pages_init(void)
+{
+	uint64_t first = 0;
+	uint32_t i;
+
+	if (table_ready)
+		return;
+	for (i = 0; i < tsm_boot->num_mem_ranges; i++) {
+		range_first[i] = first;
+		first += tsm_boot->mem[i].size >> PAGE_SHIFT;
+	}
+	table_ready = true;
+}
+
+struct page_info *page_lookup(uint64_t addr)
+{
+	uint32_t i;
+
+	if (addr & (PAGE_SIZE - 1) || !tsm_host_range_ok(addr, PAGE_SIZE))
+		return NULL;
+	for (i = 0; i < tsm_boot->num_mem_ranges; i++) {
+		uint64_t base = tsm_boot->mem[i].base;
+		uint64_t idx;
+
+		if (addr < base || addr - base >= tsm_boot->mem[i].size)
+			continue;
+		idx = range_first[i] + ((addr - base) >> PAGE_SHIFT);
+		return idx < TSM_MAX_PAGES ? &table[idx] : NULL;
+	}
+	return NULL;
+}
+
+static void scrub(uint64_t addr)
+{
+	memset((void *)addr, 0, PAGE_SIZE);
+}
+
+/* [base, base + num pages): page aligned, num >= 1, no wrap. */
+static long range_check(uint64_t base, uint64_t num)
+{
+	if (base & (PAGE_SIZE - 1))
+		return SBI_ERR_INVALID_ADDRESS;
+	if (!num || num > (UINT64_MAX - base) >> PAGE_SHIFT)
+		return SBI_ERR_INVALID_PARAM;
+	return SBI_SUCCESS;
+}
+
+struct sbiret pages_convert(uint64_t base, uint64_t num)
+{
+	long err = range_check(base, num);
+	uint64_t i;
+
+	if (err)
+		return sbi_err(err);
+	for (i = 0; i < num; i++) {
+		struct page_info *p = page_lookup(base + (i << PAGE_SHIFT));
+
+		if (!p || p->state != PAGE_HOST)
+			return sbi_err(SBI_ERR_INVALID_ADDRESS);
+	}
+	for (i = 0; i < num; i++) {
+		struct page_info *p = page_lookup(base + (i << PAGE_SHIFT));
+
+		p->state = PAGE_CONVERTING;
+		p->use = 0;
+	}
+	return sbi_ok(0);
+}
+
+struct sbiret pages_reclaim(uint64_t base, uint64_t num)
+{
+	long err = range_check(base, num);
+	uint64_t i;
+
+	if (err)
+		return sbi_err(err);
+	for (i = 0; i < num; i++) {
+		struct page_info *p = page_lookup(base + (i << PAGE_SHIFT));
+
+		if (!p || (p->state != PAGE_CONVERTING &&
+			   p->state != PAGE_CONFIDENTIAL))
+			return sbi_err(SBI_ERR_INVALID_ADDRESS);
+	}
+	for (i = 0; i < num; i++) {
+		uint64_t addr = base + (i << PAGE_SHIFT);
+		struct page_info *p = page_lookup(addr);
+
+		scrub(addr);
+		p->state = PAGE_HOST;
+		p->use = 0;
+	}
+	return sbi_ok(0);
+}
+
+static void local_flush(void)
+{
+	asm volatile("sfence.vma\n\t"
+		     ".insn r 0x73, 0, 0x31, x0, x0, x0\n\t"	/* hfence.gvma */
+		     ".insn r 0x73, 0, 0x11, x0, x0, x0"	/* hfence.vvma */
+		     ::: "memory");
+}
+
+static void fence_complete(void)
+{
+	uint64_t i;
+
+	for (i = 0; i < TSM_MAX_PAGES; i++) {
+		if (table[i].state == PAGE_CONVERTING && table[i].use) {
+			table[i].state = PAGE_CONFIDENTIAL;
+			table[i].use = 0;
+		}
+	}
+	fence_active = false;
+}
+
+struct sbiret pages_global_fence(void)
+{
+	uint32_t max = tsm_boot->max_hartid;
+	uint64_t i;
+
+	if (fence_active)
+		return sbi_err(SBI_ERR_ALREADY_STARTED);
+	if (max >= 64)
+		return sbi_err(SBI_ERR_FAILED);
+	for (i = 0; i < TSM_MAX_PAGES; i++) {
+		if (table[i].state == PAGE_CONVERTING)
+			table[i].use = 1;
+	}
+	fence_pending = max == 63 ? ~0ULL : (1ULL << (max + 1)) - 1;
+	fence_active = true;
+	return sbi_ok(0);
+}
+
+struct sbiret pages_local_fence(unsigned long hartid)
+{
+	local_flush();
+	if (fence_active && hartid < 64) {
+		fence_pending &= ~(1ULL << hartid);
+		if (!fence_pending)
+			fence_complete();
+	}
+	return sbi_ok(0);
+}
+
+struct sbiret pages_assign(uint64_t base, uint64_t num, uint16_t owner, uint8_t use)
+{
+	long err = range_check(base, num);
+	uint64_t i;
+
+	if (err)
+		return sbi_err(err);
+	for (i = 0; i < num; i++) {
+		struct page_info *p = page_lookup(base + (i << PAGE_SHIFT));
+
+		if (!p || p->state != PAGE_CONFIDENTIAL)
+			return sbi_err(SBI_ERR_INVALID_ADDRESS);
+	}
+	for (i = 0; i < num; i++) {
+		uint64_t addr = base + (i << PAGE_SHIFT);
+		struct page_info *p = page_lookup(addr);
+
+		scrub(addr);
+		p->state = PAGE_TVM;
+		p->use = use;
+		p->owner = owner;
+	}
+	return sbi_ok(0);
+}
