@@ -3,6 +3,7 @@
 #include "lock.h"
 #include "pages.h"
 #include "tsm.h"
+#include "tvm.h"
 
 tsm_lock_t tsm_big_lock;
 
@@ -93,6 +94,14 @@ static struct sbiret covh_locked(struct tsm_call *call)
 		return pages_global_fence();
 	case COVH_LOCAL_FENCE:
 		return pages_local_fence(call->hartid);
+	case COVH_CREATE_TVM:
+		return tvm_create(a[0], a[1]);
+	case COVH_DESTROY_TVM:
+		return tvm_destroy(a[0]);
+	case COVH_ADD_TVM_MEMORY_REGION:
+		return tvm_add_memory_region(a[0], a[1], a[2]);
+	case COVH_ADD_TVM_PAGE_TABLE_PAGES:
+		return tvm_add_page_table_pages(a[0], a[1], a[2]);
 	default:
 		return sbi_err(SBI_ERR_NOT_SUPPORTED);
 	}

@@ -189,3 +189,24 @@ struct sbiret pages_assign(uint64_t base, uint64_t num, uint16_t owner, uint8_t 
 	}
 	return sbi_ok(0);
 }
+
+void pages_release(uint16_t owner)
+{
+	uint32_t r;
+	uint64_t i;
+
+	for (r = 0; r < tsm_boot->num_mem_ranges; r++) {
+		uint64_t n = tsm_boot->mem[r].size >> PAGE_SHIFT;
+
+		for (i = 0; i < n && range_first[r] + i < TSM_MAX_PAGES; i++) {
+			struct page_info *p = &table[range_first[r] + i];
+
+			if (p->state != PAGE_TVM || p->owner != owner)
+				continue;
+			scrub(tsm_boot->mem[r].base + (i << PAGE_SHIFT));
+			p->state = PAGE_CONFIDENTIAL;
+			p->use = USE_NONE;
+			p->owner = 0;
+		}
+	}
+}

@@ -49,4 +49,7 @@ struct sbiret pages_local_fence(unsigned long hartid);
  * all or nothing. */
 struct sbiret pages_assign(uint64_t base, uint64_t num, uint16_t owner, uint8_t use);
 
+/* Every page TVM @owner holds becomes confidential and unassigned, zeroed. */
+void pages_release(uint16_t owner);
+
 #endif

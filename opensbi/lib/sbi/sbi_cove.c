@@ -5,8 +5,9 @@
  *
  * A COVH call from any domain but the TSM's (TEECALL) saves the caller's
  * trap registers, its supervisor and hypervisor CSRs and its floating-point
- * registers, moves the hart into the TSM's domain (whose PMP view includes
- * the TSM's memory, which every other domain's excludes) and enters the TSM
+ * registers, makes the TSM's domain the hart's current one (its PMP view
+ * includes the TSM's memory, which every other domain's excludes; the hart
+ * stays assigned to the caller's domain) and enters the TSM
  * at its entry point with the call in a0-a7.  The TSM answers with TEERET
  * (the OpenSBI firmware extension, FID 0), which restores the caller and
  * returns the TSM's a0/a1 as the call's result.  The TSM is entered afresh

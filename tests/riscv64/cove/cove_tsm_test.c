@@ -26,6 +26,10 @@
 #define COVH_RECLAIM_PAGES	2
 #define COVH_GLOBAL_FENCE	3
 #define COVH_LOCAL_FENCE	4
+#define COVH_CREATE_TVM		5
+#define COVH_DESTROY_TVM	8
+#define COVH_ADD_TVM_MEMORY_REGION	9
+#define COVH_ADD_TVM_PAGE_TABLE_PAGES	10
 
 #define TSM_READY		2
 #define TSM_IMPL_ID		0x74766d6d
@@ -63,6 +67,12 @@ static void *buf;	/* a page of the host's memory */
 static struct sbiret covh(unsigned long fid, unsigned long a0, unsigned long a1)
 {
 	return sbi_ecall(SBI_EXT_COVH, fid, a0, a1, 0, 0, 0, 0);
+}
+
+static struct sbiret covh3(unsigned long fid, unsigned long a0, unsigned long a1,
+			   unsigned long a2)
+{
+	return sbi_ecall(SBI_EXT_COVH, fid, a0, a1, a2, 0, 0, 0);
 }
 
 static bool supd_probe(void)
@@ -309,6 +319,113 @@ static bool convert_bad_input(void)
 	return true;
 }
 
+/*
+ * 16 pages of host memory, 16 KiB aligned: converted and fenced for a TVM
+ * (4 page directory, 1 state, the rest page-table pages), reclaimed after.
+ */
+#define TVM_PAGES 16
+struct tvm_params {
+	unsigned long pgd;
+	unsigned long state;
+};
+
+static bool create_destroy_tvm(void)
+{
+	struct page *pages = alloc_pages(GFP_KERNEL, 4);
+	struct tvm_params *params = buf;
+	unsigned long pa, id, id2;
+	struct sbiret r;
+	bool ok = false;
+
+	CHECK(pages);
+	pa = page_to_phys(pages);
+	if (covh(COVH_CONVERT_PAGES, pa, TVM_PAGES).error || !fence_all())
+		goto free;
+
+	/* Bad parameters first: none of them takes a page. */
+	params->pgd = pa + PAGE_SIZE;		/* not 16 KiB aligned */
+	params->state = pa + 4 * PAGE_SIZE;
+	if (covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params)).error !=
+	    SBI_ERR_INVALID_ADDRESS)
+		goto reclaim;
+	params->pgd = pa;
+	params->state = pa + 2 * PAGE_SIZE;	/* inside the page directory */
+	if (covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params)).error !=
+	    SBI_ERR_INVALID_ADDRESS)
+		goto reclaim;
+	params->state = virt_to_phys(buf);	/* not converted */
+	if (covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params)).error !=
+	    SBI_ERR_INVALID_ADDRESS)
+		goto reclaim;
+	params->state = pa + 4 * PAGE_SIZE;
+	if (covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params) - 1).error !=
+	    SBI_ERR_INVALID_PARAM ||
+	    covh(COVH_CREATE_TVM, tsm_base, sizeof(*params)).error != SBI_ERR_INVALID_ADDRESS ||
+	    covh(COVH_CREATE_TVM, virt_to_phys(params) + 4, sizeof(*params)).error !=
+	    SBI_ERR_INVALID_ADDRESS)
+		goto reclaim;
+
+	r = covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params));
+	if (r.error) {
+		pr_info("    # create_tvm: %ld\n", r.error);
+		goto reclaim;
+	}
+	id = r.value;
+	/* Its pages are in use: not reclaimable, not usable twice. */
+	if (covh(COVH_RECLAIM_PAGES, pa, 1).error != SBI_ERR_INVALID_ADDRESS ||
+	    covh(COVH_RECLAIM_PAGES, pa + 4 * PAGE_SIZE, 1).error != SBI_ERR_INVALID_ADDRESS ||
+	    covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params)).error !=
+	    SBI_ERR_INVALID_ADDRESS)
+		goto destroy;
+	/* Regions: 4 KiB granules, no overlap, below 2^50. */
+	if (covh3(COVH_ADD_TVM_MEMORY_REGION, id, 0x80000000, 0x100000).error ||
+	    covh3(COVH_ADD_TVM_MEMORY_REGION, id, 0x800ff000, 0x2000).error !=
+	    SBI_ERR_INVALID_ADDRESS ||
+	    covh3(COVH_ADD_TVM_MEMORY_REGION, id, 0x90000800, 0x1000).error !=
+	    SBI_ERR_INVALID_ADDRESS ||
+	    covh3(COVH_ADD_TVM_MEMORY_REGION, id, 0x90000000, 0x800).error !=
+	    SBI_ERR_INVALID_PARAM ||
+	    covh3(COVH_ADD_TVM_MEMORY_REGION, id, 0x90000000, 0).error !=
+	    SBI_ERR_INVALID_PARAM ||
+	    covh3(COVH_ADD_TVM_MEMORY_REGION, id, 1UL << 50, 0x1000).error !=
+	    SBI_ERR_INVALID_ADDRESS ||
+	    covh3(COVH_ADD_TVM_MEMORY_REGION, id, -4096UL, 0x2000).error !=
+	    SBI_ERR_INVALID_ADDRESS ||
+	    covh3(COVH_ADD_TVM_MEMORY_REGION, id + 1, 0x90000000, 0x1000).error !=
+	    SBI_ERR_INVALID_PARAM ||
+	    covh3(COVH_ADD_TVM_MEMORY_REGION, 0, 0x90000000, 0x1000).error !=
+	    SBI_ERR_INVALID_PARAM)
+		goto destroy;
+	/* Page-table pages: converted ones only, each once. */
+	if (covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, id, pa + 5 * PAGE_SIZE, 11).error ||
+	    covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, id, pa + 5 * PAGE_SIZE, 1).error !=
+	    SBI_ERR_INVALID_ADDRESS ||
+	    covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, id, virt_to_phys(buf), 1).error !=
+	    SBI_ERR_INVALID_ADDRESS ||
+	    covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, id, pa, 0).error != SBI_ERR_INVALID_PARAM ||
+	    covh(COVH_RECLAIM_PAGES, pa + 15 * PAGE_SIZE, 1).error != SBI_ERR_INVALID_ADDRESS)
+		goto destroy;
+	ok = true;
+destroy:
+	r = covh(COVH_DESTROY_TVM, id, 0);
+	ok = ok && !r.error;
+	/* Destroyed: the ID is gone, and its pages can make another TVM. */
+	ok = ok && covh(COVH_DESTROY_TVM, id, 0).error == SBI_ERR_INVALID_PARAM;
+	ok = ok && covh3(COVH_ADD_TVM_MEMORY_REGION, id, 0xa0000000, 0x1000).error ==
+		   SBI_ERR_INVALID_PARAM;
+	r = covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params));
+	ok = ok && !r.error;
+	id2 = r.value;
+	ok = ok && id2 != id;
+	ok = ok && !covh(COVH_DESTROY_TVM, id2, 0).error;
+reclaim:
+	ok = !covh(COVH_RECLAIM_PAGES, pa, TVM_PAGES).error && ok;
+free:
+	__free_pages(pages, 4);
+	CHECK(ok);
+	return true;
+}
+
 static atomic_t stop_calls;
 
 static int teecall_loop(void *unused)
@@ -369,7 +486,7 @@ static int __init cove_tsm_test_init(void)
 		RUN(no_tsm);
 		goto out;
 	}
-	pr_info("1..13\n");
+	pr_info("1..14\n");
 	RUN(supd_probe);
 	RUN(supd_active_domains);
 	RUN(covh_probe);
@@ -383,6 +500,7 @@ static int __init cove_tsm_test_init(void)
 	RUN(global_fence_twice);
 	RUN(convert_bad_input);
 	RUN(ipi_during_teecall);
+	RUN(create_destroy_tvm);
 out:
 	free_page((unsigned long)buf);
 	pr_info("# %d passed, %d failed\n", case_no - failed, failed);
