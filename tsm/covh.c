@@ -65,7 +65,7 @@ static struct sbiret get_tsm_info(unsigned long addr, unsigned long len)
 		.tsm_version = TSM_VERSION,
 		.tsm_capabilities = 1UL << COVE_TSM_CAP_MEMORY_ALLOCATION,
 		.tvm_state_pages = 1,
-		.tvm_max_vcpus = 1,
+		.tvm_max_vcpus = 0,	/* no vCPUs yet */
 		.tvm_vcpu_state_pages = 1,
 	};
 
@@ -73,7 +73,7 @@ static struct sbiret get_tsm_info(unsigned long addr, unsigned long len)
 		return sbi_err(SBI_ERR_INVALID_ADDRESS);
 	if (len < sizeof(info))
 		return sbi_err(SBI_ERR_INVALID_PARAM);
-	if (!tsm_host_range_ok(addr, sizeof(info)))
+	if (!tsm_host_buffer_ok(addr, sizeof(info)))
 		return sbi_err(SBI_ERR_INVALID_ADDRESS);
 	memcpy((void *)addr, &info, sizeof(info));
 	return sbi_ok(sizeof(info));
@@ -111,7 +111,7 @@ struct sbiret tsm_covh(struct tsm_call *call)
 {
 	struct sbiret ret;
 
-	tsm_lock(&tsm_big_lock);
+	tsm_lock(&tsm_big_lock, call->hartid);
 	pages_init();
 	ret = covh_locked(call);
 	tsm_unlock(&tsm_big_lock);

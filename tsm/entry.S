@@ -10,6 +10,13 @@
 	.section .text.entry, "ax"
 	.globl	_start
 _start:
+	j	.Lentry
+	/* The header OpenSBI's TSM-driver reads (struct sbi_cove_tsm_header). */
+	.balign	8
+	.dword	TSM_HEADER_MAGIC
+	.dword	__bss_start
+	.dword	__bss_end
+.Lentry:
 	li	t2, TSM_MAX_HARTS
 	bgeu	t0, t2, .Lno_hart
 	/* sp = this hart's stack top; sscratch keeps it for traps. */
@@ -56,6 +63,7 @@ tsm_trap:
 	csrr	a0, scause
 	csrr	a1, sepc
 	csrr	a2, stval
+	mv	a3, sp		/* the hart's stack top: which hart */
 	call	tsm_fault
 	j	.Lteeret
 

@@ -63,8 +63,10 @@ static long range_check(uint64_t base, uint64_t num)
 {
 	if (base & (PAGE_SIZE - 1))
 		return SBI_ERR_INVALID_ADDRESS;
-	if (!num || num > (UINT64_MAX - base) >> PAGE_SHIFT)
+	if (!num || num > TSM_MAX_PAGES_PER_CALL)
 		return SBI_ERR_INVALID_PARAM;
+	if (num > (UINT64_MAX - base) >> PAGE_SHIFT)
+		return SBI_ERR_INVALID_ADDRESS;	/* past the end of the address space */
 	return SBI_SUCCESS;
 }
 
@@ -138,18 +140,16 @@ static void fence_complete(void)
 
 struct sbiret pages_global_fence(void)
 {
-	uint32_t max = tsm_boot->max_hartid;
 	uint64_t i;
 
 	if (fence_active)
 		return sbi_err(SBI_ERR_ALREADY_STARTED);
-	if (max >= 64)
-		return sbi_err(SBI_ERR_FAILED);
 	for (i = 0; i < TSM_MAX_PAGES; i++) {
 		if (table[i].state == PAGE_CONVERTING)
 			table[i].use = 1;
 	}
-	fence_pending = max == 63 ? ~0ULL : (1ULL << (max + 1)) - 1;
+	/* Every hart the platform has, as OpenSBI's driver lists them. */
+	fence_pending = tsm_boot->hart_mask;
 	fence_active = true;
 	return sbi_ok(0);
 }

@@ -4,6 +4,7 @@
  * OpenSBI's TSM-driver describes it, and checks of host-supplied addresses.
  */
 #include "lock.h"
+#include "pages.h"
 #include "tsm.h"
 
 const struct tsm_boot_info *tsm_boot;
@@ -14,7 +15,7 @@ static bool boot_info_ok(const struct tsm_boot_info *b)
 	       b->version == TSM_BOOT_INFO_VERSION &&
 	       b->num_mem_ranges >= 1 &&
 	       b->num_mem_ranges <= TSM_MAX_MEM_RANGES &&
-	       b->num_excluded <= TSM_MAX_MEM_RANGES;
+	       b->num_excluded <= TSM_MAX_MEM_RANGES && b->hart_mask;
 }
 
 static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -50,13 +51,34 @@ bool tsm_host_range_ok(uint64_t addr, uint64_t len)
 	return false;
 }
 
+/*
+ * Whether [addr, addr + len) is memory the host may hand the TSM to read or
+ * write for it: host memory (tsm_host_range_ok) whose every page is the
+ * host's, not converted and not a TVM's.  Call with the lock held.
+ */
+bool tsm_host_buffer_ok(uint64_t addr, uint64_t len)
+{
+	uint64_t page;
+
+	if (!tsm_host_range_ok(addr, len))
+		return false;
+	for (page = addr & ~(PAGE_SIZE - 1); page < addr + len; page += PAGE_SIZE) {
+		const struct page_info *p = page_lookup(page);
+
+		if (!p || p->state != PAGE_HOST)
+			return false;
+	}
+	return true;
+}
+
 /* Set by a fault in the TSM: its state may be half-changed, so no call
  * succeeds any more. */
 static bool tsm_broken;
 
 struct sbiret tsm_dispatch(struct tsm_call *call)
 {
-	if (tsm_broken || !boot_info_ok(call->boot))
+	if (__atomic_load_n(&tsm_broken, __ATOMIC_ACQUIRE) ||
+	    !boot_info_ok(call->boot))
 		return sbi_err(SBI_ERR_FAILED);
 	tsm_boot = call->boot;
 	switch (call->a[7]) {
@@ -73,9 +95,13 @@ struct sbiret tsm_dispatch(struct tsm_call *call)
  * is released so that other harts' calls fail too instead of spinning.
  */
 struct sbiret tsm_fault(unsigned long scause, unsigned long sepc,
-			unsigned long stval)
+			unsigned long stval, unsigned long stack_top)
 {
-	tsm_broken = true;
-	tsm_unlock(&tsm_big_lock);
+	extern char tsm_stacks[];
+	unsigned long hartid = ((stack_top - (unsigned long)tsm_stacks) >>
+				TSM_STACK_SHIFT) - 1;
+
+	__atomic_store_n(&tsm_broken, true, __ATOMIC_RELEASE);
+	tsm_unlock_if_held(&tsm_big_lock, hartid);
 	return sbi_err(SBI_ERR_FAILED);
 }

@@ -76,23 +76,24 @@ struct sbiret tvm_create(unsigned long params_addr, unsigned long params_len)
 	unsigned long i;
 
 	if (params_addr & (sizeof(unsigned long) - 1) ||
-	    !tsm_host_range_ok(params_addr, sizeof(params)))
+	    !tsm_host_buffer_ok(params_addr, sizeof(params)))
 		return sbi_err(SBI_ERR_INVALID_ADDRESS);
 	if (params_len < sizeof(params))
 		return sbi_err(SBI_ERR_INVALID_PARAM);
 	/* One copy: the host may change its buffer meanwhile. */
 	memcpy(&params, (const void *)params_addr, sizeof(params));
 
+	/* Bad pages in the parameters: the parameters are invalid. */
 	if (params.tvm_page_directory_addr & (TSM_PGD_PAGES * PAGE_SIZE - 1) ||
 	    params.tvm_state_addr & (PAGE_SIZE - 1))
-		return sbi_err(SBI_ERR_INVALID_ADDRESS);
+		return sbi_err(SBI_ERR_INVALID_PARAM);
 	if (params.tvm_state_addr >= params.tvm_page_directory_addr &&
 	    params.tvm_state_addr - params.tvm_page_directory_addr <
 	    TSM_PGD_PAGES * PAGE_SIZE)
-		return sbi_err(SBI_ERR_INVALID_ADDRESS);
+		return sbi_err(SBI_ERR_INVALID_PARAM);
 	if (!pages_free(params.tvm_page_directory_addr, TSM_PGD_PAGES) ||
 	    !pages_free(params.tvm_state_addr, 1))
-		return sbi_err(SBI_ERR_INVALID_ADDRESS);
+		return sbi_err(SBI_ERR_INVALID_PARAM);
 
 	for (i = 0; i < TSM_MAX_TVMS; i++) {
 		if (tvms[i].state == TVM_FREE) {
@@ -109,8 +110,10 @@ struct sbiret tvm_create(unsigned long params_addr, unsigned long params_len)
 	if (!ret.error)
 		ret = pages_assign(params.tvm_state_addr, 1, tvm_owner(t),
 				   USE_TVM_STATE);
-	if (ret.error)	/* cannot happen: checked above */
+	if (ret.error) {	/* cannot happen: checked above */
+		pages_release(tvm_owner(t));
 		return sbi_err(SBI_ERR_FAILED);
+	}
 	next_generation++;
 	t->id = next_generation * TSM_MAX_TVMS + (unsigned long)(t - tvms) + 1;
 	t->pgd = params.tvm_page_directory_addr;

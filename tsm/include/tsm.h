@@ -3,7 +3,8 @@
 #ifndef TSM_H
 #define TSM_H
 
-#define TSM_MAX_HARTS		8
+#define TSM_MAX_HARTS		64	/* hart IDs 0-63, as OpenSBI's driver allows */
+#define TSM_HEADER_MAGIC	0x3130524448534d54	/* "TSMHDR01" */
 #define TSM_STACK_SHIFT		14	/* 16 KiB per hart */
 #define PAGE_SHIFT		12
 #define PAGE_SIZE		(1UL << PAGE_SHIFT)
@@ -47,6 +48,7 @@ struct tsm_boot_info {
 	} mem[TSM_MAX_MEM_RANGES];
 	uint32_t hart_count;
 	uint32_t max_hartid;
+	uint64_t hart_mask;
 	uint32_t num_excluded;
 	uint32_t reserved;
 	struct {
@@ -80,6 +82,9 @@ static inline struct sbiret sbi_ok(unsigned long value)
 /* tsm.c */
 struct sbiret tsm_dispatch(struct tsm_call *call);
 bool tsm_host_range_ok(uint64_t addr, uint64_t len);
+bool tsm_host_buffer_ok(uint64_t addr, uint64_t len);
+/* Most pages one call converts, reclaims or assigns. */
+#define TSM_MAX_PAGES_PER_CALL	512
 extern const struct tsm_boot_info *tsm_boot;
 
 /* covh.c */

@@ -21,6 +21,26 @@ struct sbi_domain;
 #define SBI_COVE_FID_SDID_MASK		(0x3fUL << SBI_COVE_FID_SDID_SHIFT)
 #define SBI_COVE_FID_MASK		0xffffUL
 
+#define SBI_COVE_PAGE_SIZE		0x1000UL
+
+/** Largest hart ID a TSM serves (the boot information's hart mask) */
+#define SBI_COVE_MAX_HARTID		63
+
+/** Where the TSM image's header is: 8 bytes past its entry point */
+#define SBI_COVE_TSM_HEADER_OFFSET	8
+#define SBI_COVE_TSM_HEADER_MAGIC	0x3130524448534d54ULL /* "TSMHDR01" */
+
+/**
+ * The TSM image's header: its entry point jumps over it.  The TSM-driver
+ * zeroes [bss_start, bss_end) on every boot before any S-mode software
+ * runs.
+ */
+struct sbi_cove_tsm_header {
+	u64 magic;
+	u64 bss_start;
+	u64 bss_end;
+};
+
 /** Most memory ranges the boot information describes */
 #define SBI_COVE_MAX_MEM_RANGES		8
 
@@ -30,7 +50,8 @@ struct sbi_domain;
 /**
  * What the TSM-driver tells the TSM about the platform.  Written by M-mode
  * into the last 4 KiB of the TSM's memory region before any S-mode software
- * runs; the TSM finds its address in t1 on every entry.
+ * runs; the TSM finds its address in t1 on every entry.  Excluded: memory
+ * the TSM's domain or the hosting domain cannot read and write in S-mode.
  */
 struct sbi_cove_boot_info {
 	u64 magic;
@@ -44,13 +65,11 @@ struct sbi_cove_boot_info {
 		u64 base;
 		u64 size;
 	} mem[SBI_COVE_MAX_MEM_RANGES];
-	/** Number of harts and the largest hart ID */
+	/** Number of harts, the largest hart ID, and a bit per hart ID */
 	u32 hart_count;
 	u32 max_hartid;
-	/**
-	 * Memory in those ranges the TSM's domain cannot read and write in
-	 * S-mode (the firmware's own): never to be named by the host
-	 */
+	u64 hart_mask;
+	/** Memory in those ranges never to be named by the host */
 	u32 num_excluded;
 	u32 reserved;
 	struct {

@@ -27,7 +27,10 @@
 #include <sbi/sbi_hart.h>
 #include <sbi/sbi_hart_protection.h>
 #include <sbi/sbi_hartmask.h>
+#include <sbi/sbi_heap.h>
+#include <sbi/sbi_platform.h>
 #include <sbi/sbi_scratch.h>
+#include <sbi/sbi_sse.h>
 #include <sbi/sbi_string.h>
 #include <sbi/sbi_trap.h>
 
@@ -55,16 +58,22 @@ struct cove_hart {
 	unsigned long caller_fcsr;
 	struct sbi_domain *caller_dom;
 	bool in_tsm;
+	/* SSE was unmasked on this hart when the TSM was entered */
+	bool sse_unmasked;
 };
 
 static struct sbi_domain *tsm_dom;
+/* The domain that may call the TSM: the cold-boot hart's at registration. */
+static struct sbi_domain *host_dom;
 static struct sbi_cove_boot_info *boot_info;
 static unsigned long cove_hart_offset;
 static bool has_h, has_fp, has_envcfg, has_sstc;
 
+/* Per-hart state, allocated at registration (the scratch area holds a pointer). */
 static struct cove_hart *cove_thishart(void)
 {
-	return sbi_scratch_thishart_offset_ptr(cove_hart_offset);
+	return sbi_scratch_read_type(sbi_scratch_thishart_ptr(), void *,
+				     cove_hart_offset);
 }
 
 static void cove_csrs_save(struct cove_csrs *c)
@@ -203,12 +212,22 @@ static void cove_move_thishart(struct sbi_domain *dom)
 
 	sbi_update_hartindex_to_domain(current_hartindex(), dom);
 	sbi_hart_protection_unconfigure(scratch);
-	sbi_hart_protection_configure(scratch);
+	/* A hart whose PMP does not match its domain must not run on. */
+	if (sbi_hart_protection_configure(scratch)) {
+		sbi_printf("cove: hart %u: PMP for domain %s failed\n",
+			   current_hartid(), dom->name);
+		sbi_hart_hang();
+	}
 }
 
 static bool cove_in_tsm_domain(void)
 {
 	return tsm_dom && sbi_domain_thishart_ptr() == tsm_dom;
+}
+
+static bool cove_in_host_domain(void)
+{
+	return tsm_dom && sbi_domain_thishart_ptr() == host_dom;
 }
 
 /* TEECALL: the caller's COVH call becomes the TSM's entry. */
@@ -229,6 +248,11 @@ static int cove_teecall(struct sbi_trap_regs *regs,
 	h->caller_dom = sbi_domain_thishart_ptr();
 	cove_csrs_save(&h->caller_csrs);
 	cove_fp_save(h);
+	/*
+	 * No supervisor software event may run the caller's handler while the
+	 * hart is in the TSM's domain (it would run with the TSM's memory).
+	 */
+	h->sse_unmasked = !sbi_sse_hart_mask();
 	h->in_tsm = true;
 
 	cove_move_thishart(tsm_dom);
@@ -242,7 +266,7 @@ static int cove_teecall(struct sbi_trap_regs *regs,
 	mstatus = regs->mstatus;
 	mstatus &= ~(MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_SIE | MSTATUS_SPIE |
 		     MSTATUS_SPP | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_FS |
-		     MSTATUS_VS);
+		     MSTATUS_VS | MSTATUS_SDT | MSTATUS_SPELP | MSTATUS_UBE);
 #if __riscv_xlen == 64
 	mstatus &= ~(MSTATUS_MPV | MSTATUS_GVA);
 #endif
@@ -279,6 +303,8 @@ static int cove_teeret(struct sbi_trap_regs *regs,
 	cove_csrs_restore(&h->caller_csrs);
 	cove_fp_restore(h);
 	h->in_tsm = false;
+	if (h->sse_unmasked)
+		sbi_sse_hart_unmask();
 
 	sbi_memcpy(regs, &h->caller_regs, sizeof(*regs));
 	regs->a0 = error;
@@ -294,9 +320,12 @@ static int sbi_ecall_covh_handler(unsigned long extid, unsigned long funcid,
 	unsigned long sdid = (funcid & SBI_COVE_FID_SDID_MASK) >>
 			     SBI_COVE_FID_SDID_SHIFT;
 
-	/* The TSM cannot call itself, nor run another call on this hart. */
-	if (cove_in_tsm_domain())
+	/* Only the hosting domain calls the TSM; the TSM cannot call itself. */
+	if (!cove_in_host_domain())
 		return SBI_ERR_DENIED;
+	/* FID bits [25:16] are reserved, and so is a6 above bit 31. */
+	if (funcid & ~(SBI_COVE_FID_SDID_MASK | SBI_COVE_FID_MASK))
+		return SBI_ERR_INVALID_PARAM;
 	/* SDID 0 (unspecified) or the TSM's: there is one TSM. */
 	if (sdid != 0 && sdid != SBI_COVE_TSM_SDID)
 		return SBI_ERR_INVALID_PARAM;
@@ -305,7 +334,7 @@ static int sbi_ecall_covh_handler(unsigned long extid, unsigned long funcid,
 
 static int sbi_ecall_covh_probe(unsigned long extid, unsigned long *out_val)
 {
-	*out_val = tsm_dom && !cove_in_tsm_domain();
+	*out_val = cove_in_host_domain();
 	return 0;
 }
 
@@ -315,7 +344,8 @@ static int sbi_ecall_supd_handler(unsigned long extid, unsigned long funcid,
 				  struct sbi_trap_regs *regs,
 				  struct sbi_ecall_return *out)
 {
-	if (funcid != SBI_EXT_SUPD_GET_ACTIVE_DOMAINS)
+	if (!cove_in_host_domain() ||
+	    funcid != SBI_EXT_SUPD_GET_ACTIVE_DOMAINS)
 		return SBI_ERR_NOT_SUPPORTED;
 	/* Domain 0 hosts; the TSM's is the only other. */
 	out->value = 1UL | (1UL << SBI_COVE_TSM_SDID);
@@ -402,7 +432,7 @@ static bool cove_region_private(const struct sbi_domain *tsm, u64 base,
 
 	sbi_domain_get_assigned_hartmask(&root, &harts);
 	root_empty = !sbi_hartmask_weight(&harts);
-	for (addr = base; addr < base + size; addr += 0x1000) {
+	for (addr = base; addr < base + size; addr += SBI_COVE_PAGE_SIZE) {
 		if (!sbi_domain_check_addr(tsm, addr, PRV_S, rwx))
 			return false;
 		sbi_domain_for_each(dom) {
@@ -410,7 +440,10 @@ static bool cove_region_private(const struct sbi_domain *tsm, u64 base,
 				continue;
 			for (i = 0; i < array_size(access); i++) {
 				if (sbi_domain_check_addr(dom, addr, PRV_S,
-							  access[i]))
+							  access[i]) ||
+				    sbi_domain_check_addr(dom, addr, PRV_S,
+							  access[i] |
+							  SBI_DOMAIN_MMIO))
 					return false;
 			}
 		}
@@ -418,60 +451,12 @@ static bool cove_region_private(const struct sbi_domain *tsm, u64 base,
 	return true;
 }
 
-int sbi_cove_tsm_register(struct sbi_domain *dom, u64 tsm_base, u64 tsm_size,
-			  const u64 (*mem)[2], u32 num_mem)
+/* Regions of @dom that its S-mode software cannot both read and write. */
+static int cove_exclude(struct sbi_cove_boot_info *info,
+			const struct sbi_domain *dom)
 {
-	struct sbi_scratch *scratch = sbi_scratch_thishart_ptr();
 	struct sbi_domain_memregion *reg;
-	struct sbi_cove_boot_info *info;
-	u32 i;
 
-	if (tsm_dom)
-		return SBI_EALREADY;
-	if (!dom || dom == &root || !num_mem ||
-	    num_mem > SBI_COVE_MAX_MEM_RANGES || tsm_size < 0x2000 ||
-	    (tsm_base & 0xfff) || (tsm_size & 0xfff) ||
-	    dom->next_addr < tsm_base ||
-	    dom->next_addr >= tsm_base + tsm_size - 0x1000 ||
-	    dom->next_mode != PRV_S)
-		return SBI_EINVAL;
-	if (!cove_region_private(dom, tsm_base, tsm_size)) {
-		sbi_printf("cove: the TSM's memory is not the TSM domain's alone\n");
-		return SBI_EINVAL;
-	}
-	/* Vector state is not switched yet: refuse rather than leak it. */
-	if (misa_extension('V')) {
-		sbi_printf("cove: vector state switching is not implemented\n");
-		return SBI_ENOTSUPP;
-	}
-
-	cove_hart_offset = sbi_scratch_alloc_type_offset(struct cove_hart);
-	if (!cove_hart_offset)
-		return SBI_ENOMEM;
-	sbi_for_each_hartindex(i) {
-		struct sbi_scratch *s = sbi_hartindex_to_scratch(i);
-
-		if (s)
-			sbi_memset(sbi_scratch_offset_ptr(s, cove_hart_offset),
-				   0, sizeof(struct cove_hart));
-	}
-
-	has_h = misa_extension('H');
-	has_fp = misa_extension('D') || misa_extension('F');
-	has_envcfg = sbi_hart_priv_version(scratch) >= SBI_HART_PRIV_VER_1_12;
-	has_sstc = has_h && sbi_hart_has_extension(scratch, SBI_HART_EXT_SSTC);
-
-	info = (void *)(unsigned long)(tsm_base + tsm_size - 0x1000);
-	sbi_memset(info, 0, 0x1000);
-	info->magic = SBI_COVE_BOOT_INFO_MAGIC;
-	info->version = SBI_COVE_BOOT_INFO_VERSION;
-	info->tsm_base = tsm_base;
-	info->tsm_size = tsm_size;
-	info->num_mem_ranges = num_mem;
-	for (i = 0; i < num_mem; i++) {
-		info->mem[i].base = mem[i][0];
-		info->mem[i].size = mem[i][1];
-	}
 	sbi_domain_for_each_memregion(dom, reg) {
 		if ((reg->flags & SBI_DOMAIN_MEMREGION_MMIO) ||
 		    reg->order >= __riscv_xlen)
@@ -485,13 +470,115 @@ int sbi_cove_tsm_register(struct sbi_domain *dom, u64 tsm_base, u64 tsm_size,
 		info->excluded[info->num_excluded].size = BIT_ULL(reg->order);
 		info->num_excluded++;
 	}
+	return 0;
+}
+
+/*
+ * The TSM image starts with a header (struct sbi_cove_tsm_header at entry
+ * + 8) that says where its zero-initialized data is: it is zeroed here, in
+ * M-mode, on every boot, since memory keeps its contents across a reset.
+ */
+static int cove_tsm_image(const struct sbi_domain *dom, u64 tsm_base,
+			  u64 tsm_size)
+{
+	const struct sbi_cove_tsm_header *hdr =
+		(const void *)(dom->next_addr + SBI_COVE_TSM_HEADER_OFFSET);
+	u64 end = tsm_base + tsm_size - SBI_COVE_PAGE_SIZE;
+
+	if (hdr->magic != SBI_COVE_TSM_HEADER_MAGIC ||
+	    hdr->bss_start > hdr->bss_end || hdr->bss_start < dom->next_addr ||
+	    hdr->bss_end > end)
+		return SBI_EINVAL;
+	sbi_memset((void *)(unsigned long)hdr->bss_start, 0,
+		   hdr->bss_end - hdr->bss_start);
+	return 0;
+}
+
+int sbi_cove_tsm_register(struct sbi_domain *dom, u64 tsm_base, u64 tsm_size,
+			  const u64 (*mem)[2], u32 num_mem)
+{
+	struct sbi_scratch *scratch = sbi_scratch_thishart_ptr();
+	struct sbi_cove_boot_info *info;
+	u32 i;
+	int rc;
+
+	if (tsm_dom)
+		return SBI_EALREADY;
+	if (!dom || dom == &root || !num_mem ||
+	    num_mem > SBI_COVE_MAX_MEM_RANGES ||
+	    tsm_size < 2 * SBI_COVE_PAGE_SIZE ||
+	    (tsm_base & (SBI_COVE_PAGE_SIZE - 1)) ||
+	    (tsm_size & (SBI_COVE_PAGE_SIZE - 1)) ||
+	    dom->next_addr < tsm_base ||
+	    dom->next_addr >= tsm_base + tsm_size - SBI_COVE_PAGE_SIZE ||
+	    dom->next_mode != PRV_S)
+		return SBI_EINVAL;
+	if (!cove_region_private(dom, tsm_base, tsm_size)) {
+		sbi_printf("cove: the TSM's memory is not the TSM domain's alone\n");
+		return SBI_EINVAL;
+	}
+	/* Vector state is not switched yet: refuse rather than leak it. */
+	if (misa_extension('V') ||
+	    (misa_extension('F') && !misa_extension('D'))) {
+		sbi_printf("cove: only F+D state is switched, not V or F alone\n");
+		return SBI_ENOTSUPP;
+	}
+	sbi_for_each_hartindex(i) {
+		if (sbi_hartindex_to_hartid(i) > SBI_COVE_MAX_HARTID)
+			return SBI_ENOTSUPP;
+	}
+	rc = cove_tsm_image(dom, tsm_base, tsm_size);
+	if (rc) {
+		sbi_printf("cove: no TSM image header at 0x%lx\n", dom->next_addr);
+		return rc;
+	}
+
+	cove_hart_offset = sbi_scratch_alloc_type_offset(void *);
+	if (!cove_hart_offset)
+		return SBI_ENOMEM;
+	sbi_for_each_hartindex(i) {
+		struct sbi_scratch *s = sbi_hartindex_to_scratch(i);
+		struct cove_hart *h;
+
+		if (!s)
+			continue;
+		h = sbi_zalloc(sizeof(*h));
+		if (!h)
+			return SBI_ENOMEM;
+		sbi_scratch_write_type(s, void *, cove_hart_offset, h);
+	}
+
+	has_h = misa_extension('H');
+	has_fp = misa_extension('D');
+	has_envcfg = sbi_hart_priv_version(scratch) >= SBI_HART_PRIV_VER_1_12;
+	has_sstc = has_h && sbi_hart_has_extension(scratch, SBI_HART_EXT_SSTC);
+
+	info = (void *)(unsigned long)(tsm_base + tsm_size - SBI_COVE_PAGE_SIZE);
+	sbi_memset(info, 0, SBI_COVE_PAGE_SIZE);
+	info->magic = SBI_COVE_BOOT_INFO_MAGIC;
+	info->version = SBI_COVE_BOOT_INFO_VERSION;
+	info->tsm_base = tsm_base;
+	info->tsm_size = tsm_size;
+	info->num_mem_ranges = num_mem;
+	for (i = 0; i < num_mem; i++) {
+		info->mem[i].base = mem[i][0];
+		info->mem[i].size = mem[i][1];
+	}
+	/* What either side cannot use: neither may name it to the TSM. */
+	rc = cove_exclude(info, dom);
+	if (!rc)
+		rc = cove_exclude(info, sbi_domain_thishart_ptr());
+	if (rc)
+		return rc;
 	info->hart_count = sbi_hart_count();
 	sbi_for_each_hartindex(i) {
 		u32 id = sbi_hartindex_to_hartid(i);
 
+		info->hart_mask |= 1ULL << id;
 		if (id > info->max_hartid)
 			info->max_hartid = id;
 	}
+	host_dom = sbi_domain_thishart_ptr();
 	boot_info = info;
 	tsm_dom = dom;
 	sbi_printf("cove: TSM in domain %s at 0x%lx, memory 0x%lx-0x%lx\n",

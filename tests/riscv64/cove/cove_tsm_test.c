@@ -32,6 +32,7 @@
 #define COVH_ADD_TVM_PAGE_TABLE_PAGES	10
 
 #define TSM_READY		2
+#define TSM_MAX_TVMS		16
 #define TSM_IMPL_ID		0x74766d6d
 #define CAP_MEMORY_ALLOCATION	5
 
@@ -52,6 +53,11 @@ struct tsm_info {
 	u64 tvm_state_pages;
 	u64 tvm_max_vcpus;
 	u64 tvm_vcpu_state_pages;
+};
+
+struct tvm_params {
+	unsigned long pgd;
+	unsigned long state;
 };
 
 static int case_no, failed;
@@ -122,7 +128,6 @@ static bool tsm_info(void)
 	CHECK(info->tsm_impl_id == TSM_IMPL_ID);
 	CHECK(info->tsm_version != 0);
 	CHECK(info->tsm_capabilities & BIT(CAP_MEMORY_ALLOCATION));
-	CHECK(info->tvm_max_vcpus >= 1);
 	/* Nothing past the structure is written. */
 	CHECK(((u8 *)buf)[sizeof(*info)] == 0xa5);
 	pr_info("    # TSM version %#x, capabilities %#llx, %llu vCPU(s)\n",
@@ -148,6 +153,29 @@ static bool tsm_info_bad_input(void)
 	CHECK(r.error == SBI_ERR_INVALID_ADDRESS);
 	r = covh(COVH_GET_TSM_INFO, -16UL, sizeof(struct tsm_info));
 	CHECK(r.error == SBI_ERR_INVALID_ADDRESS);
+	/* OpenSBI's own memory. */
+	r = covh(COVH_GET_TSM_INFO, 0x80000000, sizeof(struct tsm_info));
+	CHECK(r.error == SBI_ERR_INVALID_ADDRESS);
+	return true;
+}
+
+/* The TSM writes only into the host's own pages, never a converted one. */
+static bool tsm_info_into_converted_page(void)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+	unsigned long pa;
+	bool ok;
+
+	CHECK(page);
+	pa = page_to_phys(page);
+	memset(page_address(page), 0x3c, PAGE_SIZE);
+	ok = !covh(COVH_CONVERT_PAGES, pa, 1).error &&
+	     covh(COVH_GET_TSM_INFO, pa, sizeof(struct tsm_info)).error ==
+	     SBI_ERR_INVALID_ADDRESS &&
+	     ((u8 *)page_address(page))[0] == 0x3c &&
+	     !covh(COVH_RECLAIM_PAGES, pa, 1).error;
+	__free_page(page);
+	CHECK(ok);
 	return true;
 }
 
@@ -164,29 +192,75 @@ static bool covh_sdid(void)
 	CHECK(r.error == SBI_ERR_INVALID_PARAM);
 	r = covh(1000, 0, 0);
 	CHECK(r.error == SBI_ERR_NOT_SUPPORTED);
+	/* FID bits [25:16] are reserved, and so is a6 above bit 31. */
+	r = covh(COVH_GET_TSM_INFO | (1UL << 16), pa, sizeof(struct tsm_info));
+	CHECK(r.error == SBI_ERR_INVALID_PARAM);
+	/* sbi_ecall() takes an int FID: a6 by hand. */
+	{
+		register unsigned long a0 asm("a0") = pa;
+		register unsigned long a1 asm("a1") = sizeof(struct tsm_info);
+		register unsigned long a6 asm("a6") = COVH_GET_TSM_INFO | (1UL << 32);
+		register unsigned long a7 asm("a7") = SBI_EXT_COVH;
+
+		asm volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a6), "r"(a7) : "memory");
+		CHECK((long)a0 == SBI_ERR_INVALID_PARAM);
+	}
 	return true;
 }
 
 /* The TSM-driver gives the host back the CSRs a TSM would use for TVMs. */
 static bool host_csrs_survive(void)
 {
-	unsigned long vss, vsepc, vstval, htval;
+	unsigned long vss, vsepc, vstval, htval, sepc, stval, scause, hedeleg, vstvec;
+	unsigned long s2, t3, a5, pa = virt_to_phys(buf);
 	bool ok;
 
 	local_irq_disable();
 	vss = csr_swap(CSR_VSSCRATCH, 0x1234567890abcdefUL);
 	vsepc = csr_swap(CSR_VSEPC, 0xfedcba9876543210UL);
 	vstval = csr_swap(CSR_VSTVAL, 0x5a5a5a5a5a5a5a5aUL);
+	vstvec = csr_swap(CSR_VSTVEC, 0x44440000UL);
 	htval = csr_swap(CSR_HTVAL, 0x0123456789UL);
-	covh(COVH_GET_TSM_INFO, virt_to_phys(buf), sizeof(struct tsm_info));
-	ok = csr_read(CSR_VSSCRATCH) == 0x1234567890abcdefUL &&
+	sepc = csr_swap(CSR_SEPC, 0x1110UL);
+	stval = csr_swap(CSR_STVAL, 0x2222UL);
+	scause = csr_swap(CSR_SCAUSE, 0x3333UL);
+	hedeleg = csr_swap(CSR_HEDELEG, 0x100UL);
+	/*
+	 * The TSM writes stvec and sscratch and uses every register: the
+	 * host must get all of them back but a0 and a1.
+	 */
+	{
+		register unsigned long ra0 asm("a0") = pa;
+		register unsigned long ra1 asm("a1") = sizeof(struct tsm_info);
+		register unsigned long ra5 asm("a5") = 0xa5a5a5a5UL;
+		register unsigned long ra6 asm("a6") = COVH_GET_TSM_INFO;
+		register unsigned long ra7 asm("a7") = SBI_EXT_COVH;
+
+		asm volatile("li s2, 0x5252\n\tli t3, 0x7373\n\tecall\n\t"
+			     "mv %[s2], s2\n\tmv %[t3], t3"
+			     : "+r"(ra0), "+r"(ra1), [s2] "=&r"(s2), [t3] "=&r"(t3),
+			       "+r"(ra5), "+r"(ra6), "+r"(ra7)
+			     : : "s2", "t3", "memory");
+		a5 = ra5;
+		ok = ra0 == 0 && ra6 == COVH_GET_TSM_INFO && ra7 == SBI_EXT_COVH;
+	}
+	ok = ok && s2 == 0x5252 && t3 == 0x7373 && a5 == 0xa5a5a5a5UL;
+	ok = ok && csr_read(CSR_VSSCRATCH) == 0x1234567890abcdefUL &&
 	     csr_read(CSR_VSEPC) == 0xfedcba9876543210UL &&
 	     csr_read(CSR_VSTVAL) == 0x5a5a5a5a5a5a5a5aUL &&
-	     csr_read(CSR_HTVAL) == 0x0123456789UL;
+	     csr_read(CSR_VSTVEC) == 0x44440000UL &&
+	     csr_read(CSR_HTVAL) == 0x0123456789UL &&
+	     csr_read(CSR_SEPC) == 0x1110UL && csr_read(CSR_STVAL) == 0x2222UL &&
+	     csr_read(CSR_SCAUSE) == 0x3333UL && csr_read(CSR_HEDELEG) == 0x100UL;
 	csr_write(CSR_VSSCRATCH, vss);
 	csr_write(CSR_VSEPC, vsepc);
 	csr_write(CSR_VSTVAL, vstval);
+	csr_write(CSR_VSTVEC, vstvec);
 	csr_write(CSR_HTVAL, htval);
+	csr_write(CSR_SEPC, sepc);
+	csr_write(CSR_STVAL, stval);
+	csr_write(CSR_SCAUSE, scause);
+	csr_write(CSR_HEDELEG, hedeleg);
 	local_irq_enable();
 	CHECK(ok);
 	return true;
@@ -283,6 +357,47 @@ out:
 	return true;
 }
 
+/* Converted pages are usable only once every hart has fenced. */
+static bool partial_fence(void)
+{
+	struct page *pages = alloc_pages(GFP_KERNEL, 4);
+	struct tvm_params *params = buf;
+	atomic_t err = ATOMIC_INIT(0);
+	unsigned long pa;
+	struct sbiret r;
+	bool ok = false;
+
+	CHECK(pages);
+	pa = page_to_phys(pages);
+	params->pgd = pa;
+	params->state = pa + 4 * PAGE_SIZE;
+	if (covh(COVH_CONVERT_PAGES, pa, 16).error ||
+	    covh(COVH_GLOBAL_FENCE, 0, 0).error)
+		goto free;
+	/* This hart only: the conversion is not complete. */
+	preempt_disable();
+	r = covh(COVH_LOCAL_FENCE, 0, 0);
+	preempt_enable();
+	ok = !r.error && covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params)).error ==
+			 SBI_ERR_INVALID_PARAM;
+	/* Reclaimed and converted again meanwhile: this fence does not cover it. */
+	ok = ok && !covh(COVH_RECLAIM_PAGES, pa, 16).error &&
+	     !covh(COVH_CONVERT_PAGES, pa, 16).error;
+	on_each_cpu(local_fence, &err, 1);
+	ok = ok && !atomic_read(&err) &&
+	     covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params)).error ==
+	     SBI_ERR_INVALID_PARAM;
+	/* A fence of its own makes it usable. */
+	ok = ok && fence_all();
+	r = covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params));
+	ok = ok && !r.error && !covh(COVH_DESTROY_TVM, r.value, 0).error;
+	ok = !covh(COVH_RECLAIM_PAGES, pa, 16).error && ok;
+free:
+	__free_pages(pages, 4);
+	CHECK(ok);
+	return true;
+}
+
 /* Two global fences cannot overlap. */
 static bool global_fence_twice(void)
 {
@@ -303,6 +418,8 @@ static bool convert_bad_input(void)
 	CHECK(covh(COVH_CONVERT_PAGES, pa + 8, 1).error == SBI_ERR_INVALID_ADDRESS);
 	CHECK(covh(COVH_CONVERT_PAGES, pa, 0).error == SBI_ERR_INVALID_PARAM);
 	CHECK(covh(COVH_CONVERT_PAGES, pa, -1UL >> 1).error == SBI_ERR_INVALID_PARAM);
+	CHECK(covh(COVH_CONVERT_PAGES, -4096UL, 1).error == SBI_ERR_INVALID_ADDRESS);
+	CHECK(covh(COVH_CONVERT_PAGES, pa, 513).error == SBI_ERR_INVALID_PARAM);
 	CHECK(covh(COVH_CONVERT_PAGES, tsm_base, 1).error == SBI_ERR_INVALID_ADDRESS);
 	CHECK(covh(COVH_CONVERT_PAGES, 0x10000000, 1).error == SBI_ERR_INVALID_ADDRESS);
 	/* OpenSBI's own memory. */
@@ -324,10 +441,6 @@ static bool convert_bad_input(void)
  * (4 page directory, 1 state, the rest page-table pages), reclaimed after.
  */
 #define TVM_PAGES 16
-struct tvm_params {
-	unsigned long pgd;
-	unsigned long state;
-};
 
 static bool create_destroy_tvm(void)
 {
@@ -346,15 +459,20 @@ static bool create_destroy_tvm(void)
 	params->pgd = pa + PAGE_SIZE;		/* not 16 KiB aligned */
 	params->state = pa + 4 * PAGE_SIZE;
 	if (covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params)).error !=
-	    SBI_ERR_INVALID_ADDRESS)
+	    SBI_ERR_INVALID_PARAM)
 		goto reclaim;
 	params->pgd = pa;
 	params->state = pa + 2 * PAGE_SIZE;	/* inside the page directory */
 	if (covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params)).error !=
-	    SBI_ERR_INVALID_ADDRESS)
+	    SBI_ERR_INVALID_PARAM)
 		goto reclaim;
 	params->state = virt_to_phys(buf);	/* not converted */
 	if (covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params)).error !=
+	    SBI_ERR_INVALID_PARAM)
+		goto reclaim;
+	params->state = pa + 4 * PAGE_SIZE;
+	/* The parameters in a converted page. */
+	if (covh(COVH_CREATE_TVM, pa + 6 * PAGE_SIZE, sizeof(*params)).error !=
 	    SBI_ERR_INVALID_ADDRESS)
 		goto reclaim;
 	params->state = pa + 4 * PAGE_SIZE;
@@ -375,7 +493,9 @@ static bool create_destroy_tvm(void)
 	if (covh(COVH_RECLAIM_PAGES, pa, 1).error != SBI_ERR_INVALID_ADDRESS ||
 	    covh(COVH_RECLAIM_PAGES, pa + 4 * PAGE_SIZE, 1).error != SBI_ERR_INVALID_ADDRESS ||
 	    covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params)).error !=
-	    SBI_ERR_INVALID_ADDRESS)
+	    SBI_ERR_INVALID_PARAM ||
+	    covh(COVH_DESTROY_TVM, id + TSM_MAX_TVMS, 0).error != SBI_ERR_INVALID_PARAM ||
+	    covh(COVH_DESTROY_TVM, id - TSM_MAX_TVMS, 0).error != SBI_ERR_INVALID_PARAM)
 		goto destroy;
 	/* Regions: 4 KiB granules, no overlap, below 2^50. */
 	if (covh3(COVH_ADD_TVM_MEMORY_REGION, id, 0x80000000, 0x100000).error ||
@@ -486,17 +606,19 @@ static int __init cove_tsm_test_init(void)
 		RUN(no_tsm);
 		goto out;
 	}
-	pr_info("1..14\n");
+	pr_info("1..16\n");
 	RUN(supd_probe);
 	RUN(supd_active_domains);
 	RUN(covh_probe);
 	RUN(teeret_hidden);
 	RUN(tsm_info);
 	RUN(tsm_info_bad_input);
+	RUN(tsm_info_into_converted_page);
 	RUN(covh_sdid);
 	RUN(host_csrs_survive);
 	RUN(host_cannot_read_tsm);
 	RUN(convert_fence_reclaim);
+	RUN(partial_fence);
 	RUN(global_fence_twice);
 	RUN(convert_bad_input);
 	RUN(ipi_during_teecall);

@@ -468,14 +468,15 @@ bool VirtioBlk::Engine::ReapLocked(uint32_t* signal, bool* broken) {
 
 void VirtioBlk::Engine::CompletionLoop() {
   for (bool stop = false; !stop;) {
-    io_uring_cqe* cqe;
-    // The CQEs are consumed under the lock only (ReapLocked): a notification
-    // may have reaped them meanwhile, and then this finds none and waits
-    // again.
-    int ret = io_uring_wait_cqe(&ring, &cqe);
-    if (ret == -EINTR) continue;
+    // Wait in the kernel for a CQE without looking at the CQ: the ring has
+    // two consumers (notifications reap what completed inline), so its
+    // head is read and advanced under the lock only (ReapLocked).  A
+    // notification may have reaped the CQE meanwhile; then this finds none
+    // and waits again.
+    int ret = io_uring_enter(ring.ring_fd, 0, 1, IORING_ENTER_GETEVENTS, nullptr);
+    if (ret == -EINTR || ret == -EAGAIN || ret == -EBUSY) continue;
     if (ret < 0) {
-      Log(LogLevel::kError, "virtio-blk: io_uring_wait_cqe: %s", strerror(-ret));
+      Log(LogLevel::kError, "virtio-blk: io_uring_enter: %s", strerror(-ret));
       return;
     }
     uint32_t signal = 0;  // bit per queue
