@@ -70,50 +70,65 @@ static long range_check(uint64_t base, uint64_t num)
 	return SBI_SUCCESS;
 }
 
-struct sbiret pages_convert(uint64_t base, uint64_t num)
+bool pages_in_state(uint64_t base, uint64_t num, unsigned int states)
+{
+	uint64_t i;
+
+	for (i = 0; i < num; i++) {
+		struct page_info *p = page_lookup(base + (i << PAGE_SHIFT));
+
+		if (!p || !(states & PAGE_STATE(p->state)))
+			return false;
+	}
+	return true;
+}
+
+/* Every page of a range pages_in_state() accepted becomes @state. */
+static void pages_set(uint64_t base, uint64_t num, uint8_t state, uint8_t use,
+		      uint16_t owner, bool zero)
+{
+	uint64_t i;
+
+	for (i = 0; i < num; i++) {
+		uint64_t addr = base + (i << PAGE_SHIFT);
+		struct page_info *p = page_lookup(addr);
+
+		if (zero)
+			scrub(addr);
+		p->state = state;
+		p->use = use;
+		p->owner = owner;
+	}
+}
+
+/* The checks every call that changes pages makes, all before any change. */
+static long pages_check(uint64_t base, uint64_t num, unsigned int states)
 {
 	long err = range_check(base, num);
-	uint64_t i;
+
+	if (!err && !pages_in_state(base, num, states))
+		err = SBI_ERR_INVALID_ADDRESS;
+	return err;
+}
+
+struct sbiret pages_convert(uint64_t base, uint64_t num)
+{
+	long err = pages_check(base, num, PAGE_STATE(PAGE_HOST));
 
 	if (err)
 		return sbi_err(err);
-	for (i = 0; i < num; i++) {
-		struct page_info *p = page_lookup(base + (i << PAGE_SHIFT));
-
-		if (!p || p->state != PAGE_HOST)
-			return sbi_err(SBI_ERR_INVALID_ADDRESS);
-	}
-	for (i = 0; i < num; i++) {
-		struct page_info *p = page_lookup(base + (i << PAGE_SHIFT));
-
-		p->state = PAGE_CONVERTING;
-		p->use = 0;
-	}
+	pages_set(base, num, PAGE_CONVERTING, 0, 0, false);
 	return sbi_ok(0);
 }
 
 struct sbiret pages_reclaim(uint64_t base, uint64_t num)
 {
-	long err = range_check(base, num);
-	uint64_t i;
+	long err = pages_check(base, num, PAGE_STATE(PAGE_CONVERTING) |
+				       PAGE_STATE(PAGE_CONFIDENTIAL));
 
 	if (err)
 		return sbi_err(err);
-	for (i = 0; i < num; i++) {
-		struct page_info *p = page_lookup(base + (i << PAGE_SHIFT));
-
-		if (!p || (p->state != PAGE_CONVERTING &&
-			   p->state != PAGE_CONFIDENTIAL))
-			return sbi_err(SBI_ERR_INVALID_ADDRESS);
-	}
-	for (i = 0; i < num; i++) {
-		uint64_t addr = base + (i << PAGE_SHIFT);
-		struct page_info *p = page_lookup(addr);
-
-		scrub(addr);
-		p->state = PAGE_HOST;
-		p->use = 0;
-	}
+	pages_set(base, num, PAGE_HOST, 0, 0, true);
 	return sbi_ok(0);
 }
 
@@ -167,26 +182,11 @@ struct sbiret pages_local_fence(unsigned long hartid)
 
 struct sbiret pages_assign(uint64_t base, uint64_t num, uint16_t owner, uint8_t use)
 {
-	long err = range_check(base, num);
-	uint64_t i;
+	long err = pages_check(base, num, PAGE_STATE(PAGE_CONFIDENTIAL));
 
 	if (err)
 		return sbi_err(err);
-	for (i = 0; i < num; i++) {
-		struct page_info *p = page_lookup(base + (i << PAGE_SHIFT));
-
-		if (!p || p->state != PAGE_CONFIDENTIAL)
-			return sbi_err(SBI_ERR_INVALID_ADDRESS);
-	}
-	for (i = 0; i < num; i++) {
-		uint64_t addr = base + (i << PAGE_SHIFT);
-		struct page_info *p = page_lookup(addr);
-
-		scrub(addr);
-		p->state = PAGE_TVM;
-		p->use = use;
-		p->owner = owner;
-	}
+	pages_set(base, num, PAGE_TVM, use, owner, true);
 	return sbi_ok(0);
 }
 

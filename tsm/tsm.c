@@ -58,17 +58,11 @@ bool tsm_host_range_ok(uint64_t addr, uint64_t len)
  */
 bool tsm_host_buffer_ok(uint64_t addr, uint64_t len)
 {
-	uint64_t page;
+	uint64_t first = addr & ~(PAGE_SIZE - 1);
 
-	if (!tsm_host_range_ok(addr, len))
-		return false;
-	for (page = addr & ~(PAGE_SIZE - 1); page < addr + len; page += PAGE_SIZE) {
-		const struct page_info *p = page_lookup(page);
-
-		if (!p || p->state != PAGE_HOST)
-			return false;
-	}
-	return true;
+	return tsm_host_range_ok(addr, len) &&
+	       pages_in_state(first, ((addr + len - first - 1) >> PAGE_SHIFT) + 1,
+			      PAGE_STATE(PAGE_HOST));
 }
 
 /* Set by a fault in the TSM: its state may be half-changed, so no call

@@ -54,20 +54,6 @@ static uint16_t tvm_owner(const struct tvm *t)
 	return (uint16_t)(t - tvms) + 1;
 }
 
-/* Whether the confidential, unassigned pages [base, base + num) exist. */
-static bool pages_free(uint64_t base, uint64_t num)
-{
-	uint64_t i;
-
-	for (i = 0; i < num; i++) {
-		struct page_info *p = page_lookup(base + (i << PAGE_SHIFT));
-
-		if (!p || p->state != PAGE_CONFIDENTIAL)
-			return false;
-	}
-	return true;
-}
-
 struct sbiret tvm_create(unsigned long params_addr, unsigned long params_len)
 {
 	struct tvm_create_params params;
@@ -91,8 +77,9 @@ struct sbiret tvm_create(unsigned long params_addr, unsigned long params_len)
 	    params.tvm_state_addr - params.tvm_page_directory_addr <
 	    TSM_PGD_PAGES * PAGE_SIZE)
 		return sbi_err(SBI_ERR_INVALID_PARAM);
-	if (!pages_free(params.tvm_page_directory_addr, TSM_PGD_PAGES) ||
-	    !pages_free(params.tvm_state_addr, 1))
+	if (!pages_in_state(params.tvm_page_directory_addr, TSM_PGD_PAGES,
+			    PAGE_STATE(PAGE_CONFIDENTIAL)) ||
+	    !pages_in_state(params.tvm_state_addr, 1, PAGE_STATE(PAGE_CONFIDENTIAL)))
 		return sbi_err(SBI_ERR_INVALID_PARAM);
 
 	for (i = 0; i < TSM_MAX_TVMS; i++) {

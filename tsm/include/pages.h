@@ -18,6 +18,8 @@ enum page_state {
 	PAGE_TVM,		/* assigned to a TVM (owner, use) */
 };
 
+#define PAGE_STATE(s)		(1U << (s))
+
 enum page_use {
 	USE_NONE = 0,
 	USE_PAGE_DIRECTORY,
@@ -39,6 +41,10 @@ void pages_init(void);
 /* The entry of the page at @addr, or NULL if it is not main memory the
  * host may name (the TSM's own region is not). */
 struct page_info *page_lookup(uint64_t addr);
+
+/* Whether every page of [base, base + num pages) is main memory the host
+ * may name and in one of @states (a mask of PAGE_STATE()s). */
+bool pages_in_state(uint64_t base, uint64_t num, unsigned int states);
 
 struct sbiret pages_convert(uint64_t base, uint64_t num);
 struct sbiret pages_reclaim(uint64_t base, uint64_t num);

@@ -56,8 +56,6 @@ struct cove_hart {
 	struct cove_csrs tsm_csrs;
 	u64 caller_fp[32];
 	unsigned long caller_fcsr;
-	struct sbi_domain *caller_dom;
-	bool in_tsm;
 	/* SSE was unmasked on this hart when the TSM was entered */
 	bool sse_unmasked;
 };
@@ -239,13 +237,9 @@ static int cove_teecall(struct sbi_trap_regs *regs,
 				  regs->a4, regs->a5, regs->a6, regs->a7 };
 	unsigned long mstatus;
 
-	if (h->in_tsm)
-		return SBI_ERR_DENIED;
-
 	/* The caller resumes after its ecall, with the TSM's a0/a1. */
 	regs->mepc += 4;
 	sbi_memcpy(&h->caller_regs, regs, sizeof(*regs));
-	h->caller_dom = sbi_domain_thishart_ptr();
 	cove_csrs_save(&h->caller_csrs);
 	cove_fp_save(h);
 	/*
@@ -253,7 +247,6 @@ static int cove_teecall(struct sbi_trap_regs *regs,
 	 * hart is in the TSM's domain (it would run with the TSM's memory).
 	 */
 	h->sse_unmasked = !sbi_sse_hart_mask();
-	h->in_tsm = true;
 
 	cove_move_thishart(tsm_dom);
 	cove_csrs_restore(&h->tsm_csrs);
@@ -295,14 +288,10 @@ static int cove_teeret(struct sbi_trap_regs *regs,
 	struct cove_hart *h = cove_thishart();
 	unsigned long error = regs->a0, value = regs->a1;
 
-	if (!h->in_tsm)
-		return SBI_ERR_DENIED;
-
 	cove_csrs_save(&h->tsm_csrs);
-	cove_move_thishart(h->caller_dom);
+	cove_move_thishart(host_dom);
 	cove_csrs_restore(&h->caller_csrs);
 	cove_fp_restore(h);
-	h->in_tsm = false;
 	if (h->sse_unmasked)
 		sbi_sse_hart_unmask();
 
