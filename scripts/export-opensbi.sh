@@ -15,16 +15,7 @@ case ${1:-} in
 -*) die "unknown option $1 (usage: export-opensbi.sh [outdir])" ;;
 esac
 OUTDIR=$(realpath -m "${1:-$TOP/out/opensbi-patches}")
-if [ -z "${AUTHOR:-}" ]; then
-	name=$(git -C "$TOP" config user.name || true)
-	mail=$(git -C "$TOP" config user.email || true)
-	if [ -n "$name" ] && [ -n "$mail" ]; then
-		AUTHOR="$name <$mail>"
-	else
-		AUTHOR="Unknown Submitter <unknown@invalid>"
-		log "warning: no AUTHOR and no git user.name/user.email: the series is signed by '$AUTHOR' and is not fit to submit"
-	fi
-fi
+series_author
 PRISTINE=$("$TOP/scripts/build-opensbi.sh" --pristine-path)
 REPO=$CACHE/git/opensbi-$(basename "$PRISTINE" | sed 's/^opensbi-//')
 export GIT_AUTHOR_DATE="@0 +0000" GIT_COMMITTER_DATE="@0 +0000"
@@ -59,10 +50,7 @@ for p in $(series_list); do
 		cp "$BUILD/opensbi-export-new/$n" "$REPO/$n"
 		git_ add -f "$n"
 	done
-	sed -n '/^Subject: /,/^---$/p' "$f" | sed -e '$d' \
-		-e '1s/^Subject: \(\[PATCH[^]]*\] \)\{0,1\}//' > "$BUILD/opensbi-commit-msg"
-	sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$BUILD/opensbi-commit-msg"
-	printf '\nSigned-off-by: %s\n' "$AUTHOR" >> "$BUILD/opensbi-commit-msg"
+	series_commit_msg "$f" "$BUILD/opensbi-commit-msg"
 	git_ commit -q --author="$AUTHOR" -F "$BUILD/opensbi-commit-msg" ||
 		die "$p: nothing to commit"
 done
@@ -75,31 +63,11 @@ for n in $(cd "$NEW_ROOT" && find . -path ./patches -prune -o -type f -print | s
 done
 rm -rf "$BUILD/opensbi-export-new" "$BUILD/opensbi-export-new.list"
 
-rm -rf "$OUTDIR"
-mkdir -p "$OUTDIR"
-git_ format-patch -q --no-signature -o "$OUTDIR" pristine..HEAD
-n=$(ls "$OUTDIR" | wc -l)
-
-git_ checkout -q -f --detach pristine
-git_ clean -q -fdx
-git_ -c am.threeWay=false am -q "$OUTDIR"/*.patch || {
-	git_ am --abort 2>/dev/null || true
+series_format_and_am "$REPO" "$OUTDIR" ||
 	die "the exported OpenSBI series does not git-am onto pristine OpenSBI"
-}
-git_ checkout -q -f --detach pristine
-
-# checkpatch.pl from the kernel's prepared tree, outside any kernel tree.
+# checkpatch.pl from the kernel's prepared tree, outside any kernel tree;
+# OpenSBI's SPDX lines sit inside its comment blocks.
 CHECKPATCH=$BUILD/src/tree/scripts/checkpatch.pl
 [ -x "$CHECKPATCH" ] || "$TOP/scripts/prepare.sh"
-errors=0
-for f in "$OUTDIR"/*.patch; do
-	out=$(cd "$REPO" && "$CHECKPATCH" --no-tree --strict -q \
-		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG "$f" 2>&1) || true
-	e=$(printf '%s\n' "$out" | grep -c '^ERROR:' || true)
-	w=$(printf '%s\n' "$out" | grep -c -E '^(WARNING|CHECK):' || true)
-	errors=$((errors + e))
-	printf '%-70s %d errors, %d warnings/checks\n' "$(basename "$f")" "$e" "$w"
-	[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/    /'
-done
-log "$n OpenSBI patches in ${OUTDIR#$TOP/}: git am clean, checkpatch --strict: $errors errors"
-[ "$errors" = 0 ]
+series_checkpatch "$CHECKPATCH" "$REPO" "$OUTDIR" --no-tree \
+	--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG

@@ -20,16 +20,7 @@ case ${1:-} in
 -*) die "unknown option $1 (usage: export-patches.sh [outdir])" ;;
 esac
 OUTDIR=$(realpath -m "${1:-$TOP/out/patches}")
-if [ -z "${AUTHOR:-}" ]; then
-	name=$(git -C "$TOP" config user.name || true)
-	mail=$(git -C "$TOP" config user.email || true)
-	if [ -n "$name" ] && [ -n "$mail" ]; then
-		AUTHOR="$name <$mail>"
-	else
-		AUTHOR="Unknown Submitter <unknown@invalid>"
-		log "warning: no AUTHOR and no git user.name/user.email: the series is signed by '$AUTHOR' and is not fit to submit"
-	fi
-fi
+series_author
 "$TOP/scripts/prepare.sh"
 PRISTINE=$(cat "$BUILD/src/pristine-path")
 ver=$(src_pkg_version)
@@ -71,14 +62,8 @@ for p in $(series_list); do
 		cp "$BUILD/export-new/$dest" "$REPO/$dest"
 		git_ add -f "$dest"
 	done
-	from=$AUTHOR
-	# Subject (minus "[PATCH]") and body up to the "---" separator.
-	sed -n '/^Subject: /,/^---$/p' "$f" | sed -e '$d' \
-		-e '1s/^Subject: \(\[PATCH[^]]*\] \)\{0,1\}//' > "$BUILD/commit-msg"
-	# Trailing blank lines go; the submitter signs off.
-	sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$BUILD/commit-msg"
-	printf '\nSigned-off-by: %s\n' "$AUTHOR" >> "$BUILD/commit-msg"
-	git_ commit -q --author="$from" -F "$BUILD/commit-msg" ||
+	series_commit_msg "$f" "$BUILD/commit-msg"
+	git_ commit -q --author="$AUTHOR" -F "$BUILD/commit-msg" ||
 		die "$p: nothing to commit"
 done
 
@@ -99,29 +84,8 @@ for p in $(series_list); do
 done
 rm -rf "$BUILD/export-new" "$BUILD/export-new.list"
 
-rm -rf "$OUTDIR"
-mkdir -p "$OUTDIR"
-git_ format-patch -q --no-signature -o "$OUTDIR" pristine..HEAD
-n=$(ls "$OUTDIR" | wc -l)
-
 # Proof 1: git am onto a fresh pristine tree.
-git_ checkout -q -f --detach pristine
-git_ clean -q -fdx
-git_ -c am.threeWay=false am -q "$OUTDIR"/*.patch || {
-	git_ am --abort 2>/dev/null || true
+series_format_and_am "$REPO" "$OUTDIR" ||
 	die "the exported series does not git-am onto the pristine tree"
-}
-git_ checkout -q -f --detach pristine
-
 # Proof 2: checkpatch --strict, zero errors.
-errors=0
-for f in "$OUTDIR"/*.patch; do
-	out=$(cd "$REPO" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict -q "$f" 2>&1) || true
-	e=$(printf '%s\n' "$out" | grep -c '^ERROR:' || true)
-	w=$(printf '%s\n' "$out" | grep -c -E '^(WARNING|CHECK):' || true)
-	errors=$((errors + e))
-	printf '%-70s %d errors, %d warnings/checks\n' "$(basename "$f")" "$e" "$w"
-	[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/    /'
-done
-log "$n patches in ${OUTDIR#$TOP/}: git am clean, checkpatch --strict: $errors errors"
-[ "$errors" = 0 ]
+series_checkpatch ./scripts/checkpatch.pl "$REPO" "$OUTDIR"

@@ -134,3 +134,66 @@ series_new_files_at() {
 	done
 	rm -f "$dest.diff"
 }
+
+# ------------------------------------------------------- exporting a series
+# Shared by export-patches.sh (the kernel's) and export-opensbi.sh.
+
+# The submitter: AUTHOR, else git's user.name and user.email (a warning and
+# a placeholder if neither is set).
+series_author() {
+	local name mail
+	[ -z "${AUTHOR:-}" ] || return 0
+	name=$(git -C "$TOP" config user.name || true)
+	mail=$(git -C "$TOP" config user.email || true)
+	if [ -n "$name" ] && [ -n "$mail" ]; then
+		AUTHOR="$name <$mail>"
+	else
+		AUTHOR="Unknown Submitter <unknown@invalid>"
+		log "warning: no AUTHOR and no git user.name/user.email: the series is signed by '$AUTHOR' and is not fit to submit"
+	fi
+}
+
+# The commit message of patch file $1 into $2: its subject (less "[PATCH]")
+# and body up to "---", trailing blank lines dropped, signed off by AUTHOR.
+series_commit_msg() {
+	sed -n '/^Subject: /,/^---$/p' "$1" | sed -e '$d' \
+		-e '1s/^Subject: \(\[PATCH[^]]*\] \)\{0,1\}//' > "$2"
+	sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$2"
+	printf '\nSigned-off-by: %s\n' "$AUTHOR" >> "$2"
+}
+
+# The commits pristine..HEAD of the git repository $1 as a format-patch
+# series in $2 (emptied first), then proof that it git-ams onto pristine.
+series_format_and_am() {
+	local repo=$1 out=$2
+	local -a g=(git -C "$repo" -c user.name=tvmm -c user.email=tvmm@localhost
+		    -c advice.detachedHead=false)
+	rm -rf "$out"
+	mkdir -p "$out"
+	"${g[@]}" format-patch -q --no-signature -o "$out" pristine..HEAD
+	"${g[@]}" checkout -q -f --detach pristine
+	"${g[@]}" clean -q -fdx
+	"${g[@]}" -c am.threeWay=false am -q "$out"/*.patch || {
+		"${g[@]}" am --abort 2>/dev/null || true
+		return 1
+	}
+	"${g[@]}" checkout -q -f --detach pristine
+}
+
+# checkpatch.pl ($1, run in directory $2, with the options after $3) on
+# every patch in $3: prints each patch's counts and findings, and fails
+# if any has an error.
+series_checkpatch() {
+	local checkpatch=$1 dir=$2 outdir=$3 f out e w errors=0
+	shift 3
+	for f in "$outdir"/*.patch; do
+		out=$(cd "$dir" && PATH=/usr/bin:$PATH "$checkpatch" --strict -q "$@" "$f" 2>&1) || true
+		e=$(printf '%s\n' "$out" | grep -c '^ERROR:' || true)
+		w=$(printf '%s\n' "$out" | grep -c -E '^(WARNING|CHECK):' || true)
+		errors=$((errors + e))
+		printf '%-70s %d errors, %d warnings/checks\n' "$(basename "$f")" "$e" "$w"
+		[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/    /'
+	done
+	log "$(ls "$outdir" | wc -l) patches in ${outdir#$TOP/}: git am clean, checkpatch --strict: $errors errors"
+	[ "$errors" = 0 ]
+}
