@@ -365,18 +365,16 @@ absl::StatusOr<bool> VirtioBlk::StartRequest(uint32_t queue, DescriptorChain& ch
 
 absl::Status VirtioBlk::QueueNotify(uint32_t index) {
   bool completed_now = false;
-  uint32_t signal = 0;  // bit per queue with new used entries
-  bool broken = false;
   VirtioInterrupt* interrupt;
-  std::array<Virtqueue*, kMaxQueues> signal_queues = {};
-  absl::Status error;
+  Virtqueue* queue;
   Engine& e = *engine_;
   {
     std::lock_guard lock(e.mu);
     if (index >= e.queues.size() || !e.queues[index]->active()) return absl::OkStatus();
-    Virtqueue* queue = e.queues[index];
+    queue = e.queues[index];
     interrupt = e.interrupt;
     bool queued = false;
+    absl::Status error;
     for (;;) {
       // A correct driver has at most one request per descriptor in flight.
       if (e.in_flight_per_queue[index] >= queue->size()) {
@@ -411,72 +409,19 @@ absl::Status VirtioBlk::QueueNotify(uint32_t index) {
         break;
       }
     }
-    // Reads the page cache holds complete inside io_uring_submit(): return
-    // them now, from this thread, rather than wake the completion thread
-    // for them (a thread switch and, on another CPU, an IPI per batch).
-    // The stop NOP cannot be among them: it is submitted only once the
-    // queues are gone, and then no notification gets here.
-    if (queued && io_uring_cq_ready(&e.ring)) e.ReapLocked(&signal, &broken);
-    // Chains completed at once are signalled only without an error (the
-    // caller fails the queue then); those the kernel completed are, as the
-    // completion thread would.
-    if (completed_now && error.ok()) signal |= 1u << index;
-    std::copy(e.queues.begin(), e.queues.end(), signal_queues.begin());
+    if (!error.ok()) return error;
   }
-  for (uint32_t q = 0; q < kMaxQueues; q++) {
-    if (signal & (1u << q)) interrupt->SignalUsed(*signal_queues[q]);
-  }
-  if (broken) interrupt->SignalNeedsReset();
-  return error;
-}
-
-bool VirtioBlk::Engine::ReapLocked(uint32_t* signal, bool* broken) {
-  bool stop = false;
-  unsigned head, seen = 0;
-  io_uring_cqe* cqe;
-  io_uring_for_each_cqe(&ring, head, cqe) {
-    seen++;
-    uint64_t token = io_uring_cqe_get_data64(cqe);
-    if (token == kStopToken) {
-      stop = true;
-      continue;
-    }
-    if (token == kCancelToken) {
-      cancels_in_flight--;
-      continue;
-    }
-    std::unique_ptr<Request> req(reinterpret_cast<Request*>(token));
-    bool ok = req->expect ? cqe->res >= 0 && static_cast<uint64_t>(cqe->res) == req->expect
-                          : cqe->res >= 0;
-    if (req->generation == generation) {
-      *req->status = ok ? kVirtioBlkSOk : kVirtioBlkSIoErr;
-      absl::Status s = queues[req->queue]->PushUsed(req->head, req->used_len);
-      if (!s.ok()) {
-        Log(LogLevel::kWarning, "virtio-blk: %s", std::string(s.message()));
-        *broken = true;
-      }
-      *signal |= 1u << req->queue;
-      in_flight_per_queue[req->queue]--;
-    }
-    in_flight--;
-    free.push_back(std::move(req));
-  }
-  io_uring_cq_advance(&ring, seen);
-  if (in_flight == 0 && cancels_in_flight == 0) idle_cv.notify_all();
-  return stop;
+  if (completed_now) interrupt->SignalUsed(*queue);
+  return absl::OkStatus();
 }
 
 void VirtioBlk::Engine::CompletionLoop() {
   for (bool stop = false; !stop;) {
-    // Wait in the kernel for a CQE without looking at the CQ: the ring has
-    // two consumers (notifications reap what completed inline), so its
-    // head is read and advanced under the lock only (ReapLocked).  A
-    // notification may have reaped the CQE meanwhile; then this finds none
-    // and waits again.
-    int ret = io_uring_enter(ring.ring_fd, 0, 1, IORING_ENTER_GETEVENTS, nullptr);
-    if (ret == -EINTR || ret == -EAGAIN || ret == -EBUSY) continue;
+    io_uring_cqe* cqe;
+    int ret = io_uring_wait_cqe(&ring, &cqe);
+    if (ret == -EINTR) continue;
     if (ret < 0) {
-      Log(LogLevel::kError, "virtio-blk: io_uring_enter: %s", strerror(-ret));
+      Log(LogLevel::kError, "virtio-blk: io_uring_wait_cqe: %s", strerror(-ret));
       return;
     }
     uint32_t signal = 0;  // bit per queue
@@ -485,7 +430,35 @@ void VirtioBlk::Engine::CompletionLoop() {
     std::array<Virtqueue*, kMaxQueues> signal_queues = {};
     {
       std::lock_guard lock(mu);
-      stop = ReapLocked(&signal, &broken);
+      unsigned head, seen = 0;
+      io_uring_for_each_cqe(&ring, head, cqe) {
+        seen++;
+        uint64_t token = io_uring_cqe_get_data64(cqe);
+        if (token == kStopToken) {
+          stop = true;
+          continue;
+        }
+        if (token == kCancelToken) {
+          cancels_in_flight--;
+          continue;
+        }
+        std::unique_ptr<Request> req(reinterpret_cast<Request*>(token));
+        bool ok = req->expect ? cqe->res >= 0 && static_cast<uint64_t>(cqe->res) == req->expect
+                              : cqe->res >= 0;
+        if (req->generation == generation) {
+          *req->status = ok ? kVirtioBlkSOk : kVirtioBlkSIoErr;
+          absl::Status s = queues[req->queue]->PushUsed(req->head, req->used_len);
+          if (!s.ok()) {
+            Log(LogLevel::kWarning, "virtio-blk: %s", std::string(s.message()));
+            broken = true;
+          }
+          signal |= 1u << req->queue;
+          in_flight_per_queue[req->queue]--;
+        }
+        in_flight--;
+        free.push_back(std::move(req));
+      }
+      io_uring_cq_advance(&ring, seen);
       signal_to = interrupt;
       std::copy(queues.begin(), queues.end(), signal_queues.begin());
       signalling = true;

@@ -5,12 +5,9 @@
 // (a vCPU thread, under the transport's lock): every chain made available
 // since the last notification is validated and queued to one io_uring, and
 // all of them are submitted with one io_uring_enter(), so a driver that
-// batches requests per notification costs one system call per batch.
-// What the kernel completed during that call (reads from the page cache
-// complete inline) is reaped on the same thread right after it; a
-// completion thread reaps the rest.  Either writes each request's status
-// byte, returns the chain and interrupts the driver once per batch of
-// completions.
+// batches requests per notification costs one system call per batch.  A
+// completion thread reaps the ring, writes each request's status byte,
+// returns the chain and interrupts the driver once per batch of completions.
 //
 // Features: VERSION_1, FLUSH, SEG_MAX, BLK_SIZE (512), MQ (one queue per
 // vCPU, up to kMaxQueues), RO for read-only images.  Request types: IN, OUT,
@@ -116,11 +113,6 @@ class VirtioBlk : public VirtioDevice {
     bool KernelDoneLocked();
     // Asks the kernel to cancel every request in flight (those it can).
     void CancelAllLocked();
-    // Consumes every CQE in the ring: completes the requests of the current
-    // generation into their queues (sets bit q of *@signal for each queue q
-    // that has new used entries, *@broken if a used ring is broken) and
-    // recycles all of them.  Returns whether the stop NOP was among them.
-    bool ReapLocked(uint32_t* signal, bool* broken);
     void CompletionLoop();
 
     UniqueFd fd;
