@@ -118,6 +118,9 @@ absl::StatusOr<std::optional<DescriptorChain>> Virtqueue::Pop() {
     if (d.next >= size_) return Broken(absl::StrCat("next ", d.next, " out of range"));
     index = d.next;
   }
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+  if (observer_) observer_->Popped(chain);
+#endif
   return chain;
 }
 
@@ -127,6 +130,9 @@ absl::Status Virtqueue::PushUsed(uint16_t head, uint32_t len) {
   TVMM_RETURN_IF_ERROR(mem_->WriteObj<uint32_t>(elem, head));
   TVMM_RETURN_IF_ERROR(mem_->WriteObj<uint32_t>(elem + 4, len));
   used_idx_++;
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+  if (observer_) observer_->Pushed(head, len);
+#endif
   TVMM_ASSIGN_OR_RETURN(absl::Span<uint8_t> idx, mem_->Slice(used_ + 2, 2));
   // The element must be visible before the index that publishes it.
   __atomic_store_n(reinterpret_cast<uint16_t*>(idx.data()), used_idx_, __ATOMIC_RELEASE);

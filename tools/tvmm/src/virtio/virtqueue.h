@@ -65,6 +65,19 @@ class Virtqueue {
   // index passed used_event.  Callers serialize calls (the transport's lock).
   bool ShouldInterrupt();
 
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+  // Fuzz builds only: sees each chain popped and each element pushed, so a
+  // target checks what the device claimed, not what a hostile driver has
+  // since written over the used ring.  Called on the device's threads.
+  class Observer {
+   public:
+    virtual ~Observer() = default;
+    virtual void Popped(const DescriptorChain& chain) = 0;
+    virtual void Pushed(uint16_t head, uint32_t len) = 0;
+  };
+  void set_observer(Observer* observer) { observer_ = observer; }
+#endif
+
  private:
   absl::StatusOr<uint16_t> AvailIdx() const;
   absl::Status PublishAvailEvent();
@@ -77,6 +90,9 @@ class Virtqueue {
   uint16_t used_idx_ = 0;
   bool event_idx_ = false;
   uint16_t signalled_used_ = 0;  // used index at the last ShouldInterrupt()
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+  Observer* observer_ = nullptr;
+#endif
 };
 
 }  // namespace tvmm
