@@ -119,6 +119,7 @@ if ! stamp_ok "$FW" "$fw_key"; then
 	make -s -C "$TREE" O="$FW/build" PLATFORM=generic -j"$JOBS" >/dev/null
 	cp "$FW/build/platform/generic/firmware/fw_dynamic.bin" \
 	   "$FW/build/platform/generic/firmware/fw_dynamic.elf" "$FW/"
+	make -s -C "$TOP/tsm" O="$FW/tsm" test >&2
 	make -s -C "$TOP/tsm" O="$FW/tsm" >&2
 	cp "$FW/tsm/tsm.bin" "$FW/tsm/tsm.elf" "$FW/"
 	rm -rf "$FW/build" "$FW/tsm"

@@ -65,7 +65,7 @@ static struct sbiret get_tsm_info(unsigned long addr, unsigned long len)
 		.tsm_version = TSM_VERSION,
 		.tsm_capabilities = 1UL << COVE_TSM_CAP_MEMORY_ALLOCATION,
 		.tvm_state_pages = 1,
-		.tvm_max_vcpus = 0,	/* no vCPUs yet */
+		.tvm_max_vcpus = TSM_MAX_VCPUS,
 		.tvm_vcpu_state_pages = 1,
 	};
 
@@ -102,6 +102,14 @@ static struct sbiret covh_locked(struct tsm_call *call)
 		return tvm_add_memory_region(a[0], a[1], a[2]);
 	case COVH_ADD_TVM_PAGE_TABLE_PAGES:
 		return tvm_add_page_table_pages(a[0], a[1], a[2]);
+	case COVH_ADD_TVM_MEASURED_PAGES:
+		return tvm_add_measured_pages(a[0], a[1], a[2], a[3], a[4], a[5]);
+	case COVH_ADD_TVM_ZERO_PAGES:
+		return tvm_add_zero_pages(a[0], a[1], a[2], a[3], a[4]);
+	case COVH_CREATE_TVM_VCPU:
+		return tvm_create_vcpu(a[0], a[1], a[2]);
+	case COVH_FINALIZE_TVM:
+		return tvm_finalize(a[0], a[1], a[2], a[3]);
 	default:
 		return sbi_err(SBI_ERR_NOT_SUPPORTED);
 	}

@@ -1,16 +1,24 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * TVMs (COVH FIDs 5, 8, 9, 10): creation from host-donated confidential
- * pages, confidential memory regions, the page-table page pool, and
- * destruction, which gives every page the TVM held back as confidential
- * (zeroed) for other TVMs or reclaim.
+ * TVMs (COVH FIDs 5, 6, 8-12, 14): creation from host-donated confidential
+ * pages, confidential memory regions, page-table pages, measured and zero
+ * pages, vCPUs, finalization, and destruction, which gives every page the
+ * TVM held back as confidential (zeroed) for other TVMs or reclaim.
  *
- * A TVM's state lives in the TSM's own memory, which PMP protects; the
- * state pages the host must donate (tsm_info.tvm_state_pages) are taken
- * and held for the TVM's life, zeroed, so the host cannot use them
- * meanwhile.  TVM IDs are not reused: a stale ID is refused.
+ * A TVM's state, its vCPUs' state and its G-stage tables live in the TSM's
+ * own memory, which PMP protects; the state, vCPU-state and page-table
+ * pages the host must donate are taken and held for the TVM's life,
+ * zeroed, so the host cannot use them meanwhile.  TVM IDs are not reused:
+ * a stale ID is refused.
+ *
+ * Measurement (tsm/README.md has the exact byte layout): register 0
+ * (TVM_MSMT_PAGES) is extended with each measured page, its GPA first;
+ * register 1 (TVM_MSMT_CONFIG) with the boot vCPU's entry PC and argument at
+ * finalization.  Each extend is M = SHA-384(M || data), M starting zero.
  */
+#include "gstage.h"
 #include "pages.h"
+#include "sha384.h"
 #include "tvm.h"
 
 enum tvm_state {
@@ -29,6 +37,16 @@ struct tvm {
 		uint64_t gpa;
 		uint64_t len;
 	} regions[TSM_MAX_REGIONS];
+	struct gstage gstage;
+	uint8_t msmt[TVM_MSMT_REGS][SHA384_DIGEST_SIZE];
+	uint64_t entry_pc;
+	uint64_t entry_arg;
+	bool has_identity;
+	uint8_t identity[TVM_IDENTITY_SIZE];
+	struct {
+		bool present;
+		uint64_t state_page;
+	} vcpus[TSM_MAX_VCPUS];
 };
 
 struct tvm_create_params {
@@ -101,6 +119,7 @@ struct sbiret tvm_create(unsigned long params_addr, unsigned long params_len)
 		pages_release(tvm_owner(t));
 		return sbi_err(SBI_ERR_FAILED);
 	}
+	gstage_init(&t->gstage, tvm_owner(t) - 1);
 	next_generation++;
 	t->id = next_generation * TSM_MAX_TVMS + (unsigned long)(t - tvms) + 1;
 	t->pgd = params.tvm_page_directory_addr;
@@ -115,6 +134,7 @@ struct sbiret tvm_destroy(unsigned long id)
 
 	if (!t)
 		return sbi_err(SBI_ERR_INVALID_PARAM);
+	gstage_destroy(&t->gstage);
 	pages_release(tvm_owner(t));
 	memset(t, 0, sizeof(*t));
 	return sbi_ok(0);
@@ -151,8 +171,165 @@ struct sbiret tvm_add_page_table_pages(unsigned long id, unsigned long base,
 				       unsigned long num)
 {
 	struct tvm *t = tvm_lookup(id);
+	struct sbiret ret;
 
-	if (!t || !num)
+	if (!t || !num || num > TSM_MAX_PAGES_PER_CALL)
 		return sbi_err(SBI_ERR_INVALID_PARAM);
-	return pages_assign(base, num, tvm_owner(t), USE_PAGE_TABLE);
+	if (!gstage_reserve(&t->gstage, num))
+		return sbi_err(SBI_ERR_FAILED);
+	ret = pages_assign(base, num, tvm_owner(t), USE_PAGE_TABLE);
+	if (ret.error)
+		gstage_unreserve(&t->gstage, num);
+	return ret;
+}
+
+static void extend(uint8_t msmt[SHA384_DIGEST_SIZE], const void *a, size_t alen,
+		   const void *b, size_t blen)
+{
+	struct sha384_ctx ctx;
+
+	sha384_init(&ctx);
+	sha384_update(&ctx, msmt, SHA384_DIGEST_SIZE);
+	sha384_update(&ctx, a, alen);
+	sha384_update(&ctx, b, blen);
+	sha384_final(&ctx, msmt);
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/*
+ * Whether [gpa, gpa + num pages) may be mapped for @t: page aligned, inside
+ * one of its confidential memory regions and not mapped yet, and the
+ * tables it needs within the TVM's page-table quota.
+ */
+static long map_check(const struct tvm *t, uint64_t gpa, uint64_t num)
+{
+	uint64_t len = num << PAGE_SHIFT;
+	uint32_t i;
+
+	if (gpa & (PAGE_SIZE - 1))
+		return SBI_ERR_INVALID_ADDRESS;
+	for (i = 0; i < t->num_regions; i++) {
+		if (gpa >= t->regions[i].gpa &&
+		    gpa - t->regions[i].gpa < t->regions[i].len &&
+		    len <= t->regions[i].len - (gpa - t->regions[i].gpa))
+			break;
+	}
+	if (i == t->num_regions || !gstage_unmapped(&t->gstage, gpa, num))
+		return SBI_ERR_INVALID_ADDRESS;
+	if (gstage_tables_needed(&t->gstage, gpa, num) >
+	    t->gstage.quota - t->gstage.used)
+		return SBI_ERR_FAILED;	/* donate page-table pages and retry */
+	return SBI_SUCCESS;
+}
+
+/* The checks measured and zero pages share, before any change. */
+static long add_pages_check(const struct tvm *t, enum tvm_state state,
+			    unsigned long type, unsigned long num, uint64_t gpa)
+{
+	if (!t || t->state != state)
+		return SBI_ERR_INVALID_PARAM;
+	if (type != TSM_PAGE_4K || !num || num > TSM_MAX_PAGES_PER_CALL)
+		return SBI_ERR_INVALID_PARAM;
+	return map_check(t, gpa, num);
+}
+
+struct sbiret tvm_add_measured_pages(unsigned long id, unsigned long src,
+				     unsigned long dest, unsigned long type,
+				     unsigned long num, unsigned long gpa)
+{
+	struct tvm *t = tvm_lookup(id);
+	struct sbiret ret;
+	unsigned long i;
+	long err;
+
+	err = add_pages_check(t, TVM_INITIALIZING, type, num, gpa);
+	if (err)
+		return sbi_err(err);
+	if (src & (PAGE_SIZE - 1) || !tsm_host_buffer_ok(src, num << PAGE_SHIFT))
+		return sbi_err(SBI_ERR_INVALID_ADDRESS);
+	ret = pages_assign(dest, num, tvm_owner(t), USE_DATA);
+	if (ret.error)
+		return ret;
+	for (i = 0; i < num; i++) {
+		uint64_t off = i << PAGE_SHIFT;
+		uint8_t addr[8];
+
+		/* Measure the copy, which the host's later writes to @src miss. */
+		memcpy((void *)(dest + off), (const void *)(src + off), PAGE_SIZE);
+		put_le64(addr, gpa + off);
+		extend(t->msmt[TVM_MSMT_PAGES], addr, sizeof(addr),
+		       (const void *)(dest + off), PAGE_SIZE);
+		gstage_map(&t->gstage, gpa + off, dest + off, PTE_R | PTE_W | PTE_X);
+	}
+	return sbi_ok(0);
+}
+
+struct sbiret tvm_add_zero_pages(unsigned long id, unsigned long base,
+				 unsigned long type, unsigned long num,
+				 unsigned long gpa)
+{
+	struct tvm *t = tvm_lookup(id);
+	struct sbiret ret;
+	unsigned long i;
+	long err;
+
+	err = add_pages_check(t, TVM_RUNNABLE, type, num, gpa);
+	if (err)
+		return sbi_err(err);
+	ret = pages_assign(base, num, tvm_owner(t), USE_DATA);	/* zeroes */
+	if (ret.error)
+		return ret;
+	for (i = 0; i < num; i++)
+		gstage_map(&t->gstage, gpa + (i << PAGE_SHIFT), base + (i << PAGE_SHIFT),
+			   PTE_R | PTE_W | PTE_X);
+	return sbi_ok(0);
+}
+
+struct sbiret tvm_create_vcpu(unsigned long id, unsigned long vcpu_id,
+			      unsigned long state_page)
+{
+	struct tvm *t = tvm_lookup(id);
+	struct sbiret ret;
+
+	if (!t || t->state != TVM_INITIALIZING || vcpu_id >= TSM_MAX_VCPUS ||
+	    t->vcpus[vcpu_id].present)
+		return sbi_err(SBI_ERR_INVALID_PARAM);
+	ret = pages_assign(state_page, 1, tvm_owner(t), USE_VCPU_STATE);
+	if (ret.error)
+		return sbi_err(SBI_ERR_INVALID_ADDRESS);
+	t->vcpus[vcpu_id].present = true;
+	t->vcpus[vcpu_id].state_page = state_page;
+	return sbi_ok(0);
+}
+
+struct sbiret tvm_finalize(unsigned long id, unsigned long entry_pc,
+			   unsigned long entry_arg, unsigned long identity_addr)
+{
+	struct tvm *t = tvm_lookup(id);
+	uint8_t config[16];
+
+	if (!t || t->state != TVM_INITIALIZING)
+		return sbi_err(SBI_ERR_INVALID_PARAM);
+	if (identity_addr &&
+	    (identity_addr & (TVM_IDENTITY_SIZE - 1) ||
+	     !tsm_host_buffer_ok(identity_addr, TVM_IDENTITY_SIZE)))
+		return sbi_err(SBI_ERR_INVALID_PARAM);
+	if (identity_addr) {
+		memcpy(t->identity, (const void *)identity_addr, TVM_IDENTITY_SIZE);
+		t->has_identity = true;
+	}
+	put_le64(config, entry_pc);
+	put_le64(config + 8, entry_arg);
+	extend(t->msmt[TVM_MSMT_CONFIG], config, sizeof(config), NULL, 0);
+	t->entry_pc = entry_pc;
+	t->entry_arg = entry_arg;
+	t->state = TVM_RUNNABLE;
+	return sbi_ok(0);
 }

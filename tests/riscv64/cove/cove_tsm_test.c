@@ -27,9 +27,16 @@
 #define COVH_GLOBAL_FENCE	3
 #define COVH_LOCAL_FENCE	4
 #define COVH_CREATE_TVM		5
+#define COVH_FINALIZE_TVM	6
 #define COVH_DESTROY_TVM	8
 #define COVH_ADD_TVM_MEMORY_REGION	9
 #define COVH_ADD_TVM_PAGE_TABLE_PAGES	10
+#define COVH_ADD_TVM_MEASURED_PAGES	11
+#define COVH_ADD_TVM_ZERO_PAGES	12
+#define COVH_CREATE_TVM_VCPU	14
+#define TSM_MAX_VCPUS		8
+#define PAGE_4K			0
+#define PAGE_2MB		1
 
 #define TSM_READY		2
 #define TSM_MAX_TVMS		16
@@ -80,6 +87,23 @@ static struct sbiret covh3(unsigned long fid, unsigned long a0, unsigned long a1
 {
 	return sbi_ecall(SBI_EXT_COVH, fid, a0, a1, a2, 0, 0, 0);
 }
+
+static struct sbiret covh6(unsigned long fid, unsigned long a0, unsigned long a1,
+			   unsigned long a2, unsigned long a3, unsigned long a4,
+			   unsigned long a5)
+{
+	return sbi_ecall(SBI_EXT_COVH, fid, a0, a1, a2, a3, a4, a5);
+}
+
+/* A call that must fail with @want (or succeed, for 0); else the case fails. */
+#define EXPECT(call, want) do {						\
+	long __err = (call).error;					\
+	if (__err != (want)) {						\
+		pr_info("    # %s:%d: %s: %ld, want %ld\n", __func__,	\
+			__LINE__, #call, __err, (long)(want));		\
+		goto out;						\
+	}								\
+} while (0)
 
 static bool supd_probe(void)
 {
@@ -546,6 +570,223 @@ free:
 	return true;
 }
 
+/*
+ * A TVM built the whole way short of running it: page-table pages as its
+ * quota, measured pages (the copy, not the source, is what it gets), vCPUs,
+ * finalize, then zero pages; every refusal the spec lists on the way.
+ * Destroying it scrubs what it held: reclaim finds zeroes.
+ */
+#define BUILD_PAGES	32	/* converted: 0-3 pgd, 4 state, 5-10 tables, */
+#define DATA		12	/* 12-13 measured, 14-15 zero, 16-17 vCPU state */
+#define GPA		0x80000000UL
+
+static bool build_tvm(void)
+{
+	struct page *pages = alloc_pages(GFP_KERNEL, 5), *src_pages = alloc_pages(GFP_KERNEL, 1);
+	struct tvm_params *params = buf;
+	unsigned long pa, src, id = 0, i;
+	bool ok = false, reclaimed = false;
+	u8 *va, *src_va;
+
+	CHECK(pages && src_pages);
+	pa = page_to_phys(pages);
+	va = page_address(pages);
+	src = page_to_phys(src_pages);
+	src_va = page_address(src_pages);
+	for (i = 0; i < 2 * PAGE_SIZE; i++)
+		src_va[i] = (u8)(i * 7 + 1);
+	EXPECT(covh(COVH_CONVERT_PAGES, pa, BUILD_PAGES), 0);
+	if (!fence_all())
+		goto out;
+	params->pgd = pa;
+	params->state = pa + 4 * PAGE_SIZE;
+	{
+		struct sbiret r = covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params));
+
+		EXPECT(r, 0);
+		id = r.value;
+	}
+	EXPECT(covh3(COVH_ADD_TVM_MEMORY_REGION, id, GPA, 0x100000), 0);
+
+	/* Two table pages: the first mapping needs three. */
+	EXPECT(covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, id, pa + 5 * PAGE_SIZE, 2), 0);
+	EXPECT(covh6(COVH_ADD_TVM_MEASURED_PAGES, id, src, pa + DATA * PAGE_SIZE, PAGE_4K, 2,
+		     GPA), SBI_ERR_FAILURE);
+	/* Nothing was taken: the destination is still unassigned. */
+	EXPECT(covh(COVH_RECLAIM_PAGES, pa + DATA * PAGE_SIZE, 1), 0);
+	EXPECT(covh(COVH_CONVERT_PAGES, pa + DATA * PAGE_SIZE, 1), 0);
+	if (!fence_all())
+		goto out;
+	EXPECT(covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, id, pa + 7 * PAGE_SIZE, 4), 0);
+	EXPECT(covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, id, pa + 11 * PAGE_SIZE, 0),
+	       SBI_ERR_INVALID_PARAM);
+	EXPECT(covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, id, pa + 11 * PAGE_SIZE, 513),
+	       SBI_ERR_INVALID_PARAM);
+
+	/* Measured pages: each refusal before the one that works. */
+#define MEASURED(id, s, d, type, n, gpa) \
+	covh6(COVH_ADD_TVM_MEASURED_PAGES, id, s, d, type, n, gpa)
+	EXPECT(MEASURED(id + 1, src, pa + DATA * PAGE_SIZE, PAGE_4K, 2, GPA),
+	       SBI_ERR_INVALID_PARAM);
+	EXPECT(MEASURED(0, src, pa + DATA * PAGE_SIZE, PAGE_4K, 2, GPA), SBI_ERR_INVALID_PARAM);
+	EXPECT(MEASURED(id, src, pa + DATA * PAGE_SIZE, PAGE_2MB, 2, GPA), SBI_ERR_INVALID_PARAM);
+	EXPECT(MEASURED(id, src, pa + DATA * PAGE_SIZE, 4, 2, GPA), SBI_ERR_INVALID_PARAM);
+	EXPECT(MEASURED(id, src, pa + DATA * PAGE_SIZE, PAGE_4K, 0, GPA), SBI_ERR_INVALID_PARAM);
+	EXPECT(MEASURED(id, src, pa + DATA * PAGE_SIZE, PAGE_4K, 513, GPA), SBI_ERR_INVALID_PARAM);
+	EXPECT(MEASURED(id, src + 8, pa + DATA * PAGE_SIZE, PAGE_4K, 2, GPA),
+	       SBI_ERR_INVALID_ADDRESS);
+	EXPECT(MEASURED(id, pa + 20 * PAGE_SIZE, pa + DATA * PAGE_SIZE, PAGE_4K, 2, GPA),
+	       SBI_ERR_INVALID_ADDRESS);	/* source converted */
+	EXPECT(MEASURED(id, tsm_base, pa + DATA * PAGE_SIZE, PAGE_4K, 2, GPA),
+	       SBI_ERR_INVALID_ADDRESS);	/* source the TSM's */
+	EXPECT(MEASURED(id, src, src, PAGE_4K, 2, GPA), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(MEASURED(id, src, pa + DATA * PAGE_SIZE + 8, PAGE_4K, 2, GPA),
+	       SBI_ERR_INVALID_ADDRESS);
+	EXPECT(MEASURED(id, src, pa, PAGE_4K, 2, GPA), SBI_ERR_INVALID_ADDRESS);	/* pgd */
+	EXPECT(MEASURED(id, src, pa + DATA * PAGE_SIZE, PAGE_4K, 2, GPA + 8),
+	       SBI_ERR_INVALID_ADDRESS);
+	EXPECT(MEASURED(id, src, pa + DATA * PAGE_SIZE, PAGE_4K, 2, GPA + 0x100000),
+	       SBI_ERR_INVALID_ADDRESS);	/* outside every region */
+	EXPECT(MEASURED(id, src, pa + DATA * PAGE_SIZE, PAGE_4K, 2, GPA + 0xff000),
+	       SBI_ERR_INVALID_ADDRESS);	/* across the region's end */
+	EXPECT(MEASURED(id, src, pa + DATA * PAGE_SIZE, PAGE_4K, 2, GPA), 0);
+	/* Twice: the GPA is mapped, the destination is the TVM's. */
+	EXPECT(MEASURED(id, src, pa + 14 * PAGE_SIZE, PAGE_4K, 1, GPA + PAGE_SIZE),
+	       SBI_ERR_INVALID_ADDRESS);
+	EXPECT(MEASURED(id, src, pa + DATA * PAGE_SIZE, PAGE_4K, 1, GPA + 0x10000),
+	       SBI_ERR_INVALID_ADDRESS);
+	EXPECT(covh(COVH_RECLAIM_PAGES, pa + DATA * PAGE_SIZE, 1), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(covh(COVH_RECLAIM_PAGES, pa + 5 * PAGE_SIZE, 1), SBI_ERR_INVALID_ADDRESS);
+	/* The copy was taken at the call: the source may change now. */
+	if (memcmp(va + DATA * PAGE_SIZE, src_va, 2 * PAGE_SIZE)) {
+		pr_info("    # the measured pages do not hold the source\n");
+		goto out;
+	}
+	/* Zero pages come after finalize. */
+	EXPECT(covh6(COVH_ADD_TVM_ZERO_PAGES, id, pa + 14 * PAGE_SIZE, PAGE_4K, 2,
+		     GPA + 0x10000, 0), SBI_ERR_INVALID_PARAM);
+
+	/* vCPUs: IDs below tvm_max_vcpus, once each, on a converted page. */
+	EXPECT(covh3(COVH_CREATE_TVM_VCPU, id, 0, pa + 16 * PAGE_SIZE), 0);
+	EXPECT(covh3(COVH_CREATE_TVM_VCPU, id, 0, pa + 17 * PAGE_SIZE), SBI_ERR_INVALID_PARAM);
+	EXPECT(covh3(COVH_CREATE_TVM_VCPU, id, TSM_MAX_VCPUS, pa + 17 * PAGE_SIZE),
+	       SBI_ERR_INVALID_PARAM);
+	EXPECT(covh3(COVH_CREATE_TVM_VCPU, id + 1, 1, pa + 17 * PAGE_SIZE),
+	       SBI_ERR_INVALID_PARAM);
+	EXPECT(covh3(COVH_CREATE_TVM_VCPU, id, 1, src), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(covh3(COVH_CREATE_TVM_VCPU, id, 1, pa + 17 * PAGE_SIZE + 64),
+	       SBI_ERR_INVALID_ADDRESS);
+	EXPECT(covh3(COVH_CREATE_TVM_VCPU, id, 1, pa + 16 * PAGE_SIZE), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(covh3(COVH_CREATE_TVM_VCPU, id, 1, pa + 17 * PAGE_SIZE), 0);
+
+	/* Finalize: the identity is 0 or a 64-byte aligned host buffer. */
+	memset(buf, 0x11, 64);
+	EXPECT(covh6(COVH_FINALIZE_TVM, id, GPA, GPA + 0x1000, virt_to_phys(buf) + 32, 0, 0),
+	       SBI_ERR_INVALID_PARAM);
+	EXPECT(covh6(COVH_FINALIZE_TVM, id, GPA, GPA + 0x1000, pa + 20 * PAGE_SIZE, 0, 0),
+	       SBI_ERR_INVALID_PARAM);
+	EXPECT(covh6(COVH_FINALIZE_TVM, id + 1, GPA, GPA + 0x1000, 0, 0, 0),
+	       SBI_ERR_INVALID_PARAM);
+	EXPECT(covh6(COVH_FINALIZE_TVM, id, GPA, GPA + 0x1000, virt_to_phys(buf), 0, 0), 0);
+	EXPECT(covh6(COVH_FINALIZE_TVM, id, GPA, GPA + 0x1000, 0, 0, 0), SBI_ERR_INVALID_PARAM);
+	/* Finalized: no more measured pages, regions or vCPUs. */
+	EXPECT(MEASURED(id, src, pa + 14 * PAGE_SIZE, PAGE_4K, 1, GPA + 0x20000),
+	       SBI_ERR_INVALID_PARAM);
+	EXPECT(covh3(COVH_ADD_TVM_MEMORY_REGION, id, 0x90000000, 0x1000), SBI_ERR_INVALID_PARAM);
+	EXPECT(covh3(COVH_CREATE_TVM_VCPU, id, 2, pa + 18 * PAGE_SIZE), SBI_ERR_INVALID_PARAM);
+
+	/* Zero pages now, with the same checks of page, GPA and type. */
+#define ZERO(id, base, type, n, gpa) covh6(COVH_ADD_TVM_ZERO_PAGES, id, base, type, n, gpa, 0)
+	va[14 * PAGE_SIZE] = 0xee;	/* the host wrote it before handing it over */
+	EXPECT(ZERO(id, pa + 14 * PAGE_SIZE, PAGE_2MB, 2, GPA + 0x10000), SBI_ERR_INVALID_PARAM);
+	EXPECT(ZERO(id, pa + 14 * PAGE_SIZE, PAGE_4K, 0, GPA + 0x10000), SBI_ERR_INVALID_PARAM);
+	EXPECT(ZERO(id + 1, pa + 14 * PAGE_SIZE, PAGE_4K, 2, GPA + 0x10000),
+	       SBI_ERR_INVALID_PARAM);
+	EXPECT(ZERO(id, src, PAGE_4K, 2, GPA + 0x10000), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(ZERO(id, pa + DATA * PAGE_SIZE, PAGE_4K, 2, GPA + 0x10000),
+	       SBI_ERR_INVALID_ADDRESS);
+	EXPECT(ZERO(id, pa + 14 * PAGE_SIZE, PAGE_4K, 2, GPA), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(ZERO(id, pa + 14 * PAGE_SIZE, PAGE_4K, 2, 0x90000000), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(ZERO(id, pa + 14 * PAGE_SIZE, PAGE_4K, 2, GPA + 0x10000), 0);
+	if (va[14 * PAGE_SIZE]) {
+		pr_info("    # a zero page is not zero\n");
+		goto out;
+	}
+	EXPECT(ZERO(id, pa + 18 * PAGE_SIZE, PAGE_4K, 1, GPA + 0x11000), SBI_ERR_INVALID_ADDRESS);
+
+	/* Destroyed, every page it held is scrubbed and reclaimable. */
+	EXPECT(covh(COVH_DESTROY_TVM, id, 0), 0);
+	id = 0;
+	EXPECT(covh(COVH_RECLAIM_PAGES, pa, BUILD_PAGES), 0);
+	reclaimed = true;
+	for (i = 0; i < BUILD_PAGES * PAGE_SIZE; i++) {
+		if (va[i]) {
+			pr_info("    # byte %#lx not scrubbed\n", i);
+			goto out;
+		}
+	}
+	ok = true;
+out:
+	if (id)
+		covh(COVH_DESTROY_TVM, id, 0);
+	if (pages && !reclaimed && covh(COVH_RECLAIM_PAGES, pa, BUILD_PAGES).error)
+		pages = NULL;	/* leaked rather than handed back while converted */
+	if (pages)
+		__free_pages(pages, 5);
+	if (src_pages)
+		__free_pages(src_pages, 1);
+	return ok;
+}
+
+/*
+ * The G-stage tables live in the TSM's pool: donations beyond what the
+ * pool holds are refused with nothing taken.
+ */
+static bool page_table_pool_limit(void)
+{
+	struct page *pages = alloc_pages(GFP_KERNEL, 10);
+	struct tvm_params *params = buf;
+	unsigned long pa, id = 0;
+	bool ok = false, converted = false;
+
+	CHECK(pages);
+	pa = page_to_phys(pages);
+	EXPECT(covh(COVH_CONVERT_PAGES, pa, 512), 0);
+	EXPECT(covh(COVH_CONVERT_PAGES, pa + 512 * PAGE_SIZE, 512), 0);
+	converted = true;
+	if (!fence_all())
+		goto out;
+	params->pgd = pa;
+	params->state = pa + 4 * PAGE_SIZE;
+	{
+		struct sbiret r = covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params));
+
+		EXPECT(r, 0);
+		id = r.value;
+	}
+	EXPECT(covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, id, pa + 512 * PAGE_SIZE, 512), 0);
+	EXPECT(covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, id, pa + 8 * PAGE_SIZE, 504), SBI_ERR_FAILURE);
+	/* Refused whole: those pages are still unassigned. */
+	EXPECT(covh(COVH_RECLAIM_PAGES, pa + 8 * PAGE_SIZE, 504), 0);
+	EXPECT(covh(COVH_DESTROY_TVM, id, 0), 0);
+	id = 0;
+	ok = true;
+out:
+	if (id)
+		covh(COVH_DESTROY_TVM, id, 0);
+	if (converted) {
+		/* What is still converted goes back; pages reclaimed above are
+		 * refused, so reclaim in pieces. */
+		covh(COVH_RECLAIM_PAGES, pa, 8);
+		if (covh(COVH_RECLAIM_PAGES, pa + 512 * PAGE_SIZE, 512).error ||
+		    (!ok && covh(COVH_RECLAIM_PAGES, pa + 8 * PAGE_SIZE, 504).error))
+			pages = NULL;
+	}
+	if (pages)
+		__free_pages(pages, 10);
+	return ok;
+}
+
 static atomic_t stop_calls;
 
 static int teecall_loop(void *unused)
@@ -606,7 +847,7 @@ static int __init cove_tsm_test_init(void)
 		RUN(no_tsm);
 		goto out;
 	}
-	pr_info("1..16\n");
+	pr_info("1..18\n");
 	RUN(supd_probe);
 	RUN(supd_active_domains);
 	RUN(covh_probe);
@@ -623,6 +864,8 @@ static int __init cove_tsm_test_init(void)
 	RUN(convert_bad_input);
 	RUN(ipi_during_teecall);
 	RUN(create_destroy_tvm);
+	RUN(build_tvm);
+	RUN(page_table_pool_limit);
 out:
 	free_page((unsigned long)buf);
 	pr_info("# %d passed, %d failed\n", case_no - failed, failed);

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * G-stage Sv48x4 tables for TVMs: a 16 KiB root per TVM slot and a shared
+ * pool of 4 KiB table pages, all in the TSM's region.  A TVM draws table
+ * pages against the quota its donated page-table pages bought (each
+ * donation reserves as many pool pages), so one TVM cannot exhaust the
+ * pool under another; every map is checked by the caller before it starts,
+ * so a call never half-maps.
+ */
+#include "gstage.h"
+#include "tvm.h"
+
+#define LEVELS			4
+#define PTES_PER_PAGE		512
+#define PTE_PPN_SHIFT		10
+
+static uint64_t roots[TSM_MAX_TVMS][GSTAGE_ROOT_ENTRIES]
+	__attribute__((aligned(GSTAGE_ROOT_ENTRIES * 8)));
+static uint64_t pool[GSTAGE_POOL_PAGES][PTES_PER_PAGE]
+	__attribute__((aligned(PAGE_SIZE)));
+static uint16_t free_list[GSTAGE_POOL_PAGES];
+static uint32_t free_count;
+static uint32_t reserved;
+static bool pool_ready;
+
+static void pool_init(void)
+{
+	uint32_t i;
+
+	if (pool_ready)
+		return;
+	for (i = 0; i < GSTAGE_POOL_PAGES; i++)
+		free_list[i] = (uint16_t)(GSTAGE_POOL_PAGES - 1 - i);
+	free_count = GSTAGE_POOL_PAGES;
+	pool_ready = true;
+}
+
+/* Bit position of the index into a level-@level table (0: leaf level). */
+static unsigned int level_shift(int level)
+{
+	return PAGE_SHIFT + 9 * level;
+}
+
+static unsigned int level_index(uint64_t gpa, int level)
+{
+	uint64_t mask = level == LEVELS - 1 ? GSTAGE_ROOT_ENTRIES - 1 : PTES_PER_PAGE - 1;
+
+	return (gpa >> level_shift(level)) & mask;
+}
+
+static uint64_t *pte_table(uint64_t pte)
+{
+	return (uint64_t *)((pte >> PTE_PPN_SHIFT) << PAGE_SHIFT);
+}
+
+/* The level-@level table covering @gpa, or NULL if it is not there yet. */
+static uint64_t *table_at(const struct gstage *g, uint64_t gpa, int level)
+{
+	uint64_t *t = g->root;
+	int l;
+
+	for (l = LEVELS - 1; l > level; l--) {
+		uint64_t pte = t[level_index(gpa, l)];
+
+		if (!(pte & PTE_V))
+			return NULL;
+		t = pte_table(pte);
+	}
+	return t;
+}
+
+void gstage_init(struct gstage *g, unsigned int slot)
+{
+	pool_init();
+	g->root = roots[slot];
+	memset(g->root, 0, sizeof(roots[slot]));
+	g->quota = 0;
+	g->used = 0;
+}
+
+bool gstage_reserve(struct gstage *g, uint64_t num)
+{
+	pool_init();
+	if (num > GSTAGE_POOL_PAGES - reserved)
+		return false;
+	reserved += num;
+	g->quota += num;
+	return true;
+}
+
+void gstage_unreserve(struct gstage *g, uint64_t num)
+{
+	reserved -= num;
+	g->quota -= num;
+}
+
+uint64_t gstage_tables_needed(const struct gstage *g, uint64_t gpa, uint64_t num)
+{
+	uint64_t end = gpa + (num << PAGE_SHIFT), need = 0;
+	int level;
+
+	/* Each level below the root: one table per span it covers. */
+	for (level = 0; level < LEVELS - 1; level++) {
+		unsigned int span = level_shift(level + 1);
+		uint64_t a;
+
+		for (a = gpa >> span << span; a < end; a += 1UL << span) {
+			if (!table_at(g, a, level))
+				need++;
+		}
+	}
+	return need;
+}
+
+bool gstage_unmapped(const struct gstage *g, uint64_t gpa, uint64_t num)
+{
+	uint64_t i;
+
+	for (i = 0; i < num; i++) {
+		uint64_t a = gpa + (i << PAGE_SHIFT);
+		const uint64_t *t = table_at(g, a, 0);
+
+		if (t && (t[level_index(a, 0)] & PTE_V))
+			return false;
+	}
+	return true;
+}
+
+static uint64_t *table_alloc(struct gstage *g)
+{
+	uint64_t *t = pool[free_list[--free_count]];
+
+	g->used++;
+	memset(t, 0, PAGE_SIZE);
+	return t;
+}
+
+void gstage_map(struct gstage *g, uint64_t gpa, uint64_t pa, uint64_t prot)
+{
+	uint64_t *t = g->root;
+	int l;
+
+	for (l = LEVELS - 1; l > 0; l--) {
+		uint64_t *pte = &t[level_index(gpa, l)];
+
+		if (!(*pte & PTE_V))
+			*pte = ((uint64_t)table_alloc(g) >> PAGE_SHIFT) << PTE_PPN_SHIFT | PTE_V;
+		t = pte_table(*pte);
+	}
+	t[level_index(gpa, 0)] = (pa >> PAGE_SHIFT) << PTE_PPN_SHIFT | prot |
+				 PTE_U | PTE_A | PTE_D | PTE_V;
+}
+
+static void table_free(uint64_t *t, int level)
+{
+	unsigned int i;
+
+	if (level > 0) {
+		for (i = 0; i < PTES_PER_PAGE; i++) {
+			if (t[i] & PTE_V)
+				table_free(pte_table(t[i]), level - 1);
+		}
+	}
+	memset(t, 0, PAGE_SIZE);
+	free_list[free_count++] = (uint16_t)((uint64_t (*)[PTES_PER_PAGE])t - pool);
+}
+
+void gstage_destroy(struct gstage *g)
+{
+	unsigned int i;
+
+	if (!g->root)
+		return;
+	for (i = 0; i < GSTAGE_ROOT_ENTRIES; i++) {
+		if (g->root[i] & PTE_V)
+			table_free(pte_table(g->root[i]), LEVELS - 2);
+	}
+	memset(g->root, 0, GSTAGE_ROOT_ENTRIES * 8);
+	reserved -= g->quota;
+	g->quota = 0;
+	g->used = 0;
+}
