@@ -110,6 +110,14 @@ static struct sbiret covh_locked(struct tsm_call *call)
 		return tvm_create_vcpu(a[0], a[1], a[2]);
 	case COVH_FINALIZE_TVM:
 		return tvm_finalize(a[0], a[1], a[2], a[3]);
+	case COVH_TVM_FENCE:
+		return tvm_fence(a[0]);
+	case COVH_TVM_INVALIDATE_PAGES:
+		return tvm_invalidate_pages(a[0], a[1], a[2]);
+	case COVH_TVM_VALIDATE_PAGES:
+		return tvm_validate_pages(a[0], a[1], a[2]);
+	case COVH_TVM_REMOVE_PAGES:
+		return tvm_remove_pages(a[0], a[1], a[2]);
 	default:
 		return sbi_err(SBI_ERR_NOT_SUPPORTED);
 	}

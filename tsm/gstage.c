@@ -10,6 +10,12 @@
 #include "gstage.h"
 #include "tvm.h"
 
+/* Leaf bits while V is clear, which the hardware then ignores. */
+#define PTE_INVALIDATED		(1UL << 8)	/* RSW */
+#define PTE_COVERED		(1UL << 9)	/* RSW: a fence in progress covers it */
+#define PTE_FENCED		(1UL << 54)
+#define PTE_SW_STATE		(PTE_INVALIDATED | PTE_COVERED | PTE_FENCED)
+
 #define LEVELS			4
 #define PTES_PER_PAGE		512
 #define PTE_PPN_SHIFT		10
@@ -59,6 +65,8 @@ static uint64_t *table_at(const struct gstage *g, uint64_t gpa, int level)
 	uint64_t *t = g->root;
 	int l;
 
+	if (gpa >> TSM_GPA_BITS)
+		return NULL;
 	for (l = LEVELS - 1; l > level; l--) {
 		uint64_t pte = t[level_index(gpa, l)];
 
@@ -120,7 +128,8 @@ bool gstage_unmapped(const struct gstage *g, uint64_t gpa, uint64_t num)
 		uint64_t a = gpa + (i << PAGE_SHIFT);
 		const uint64_t *t = table_at(g, a, 0);
 
-		if (t && (t[level_index(a, 0)] & PTE_V))
+		/* Invalidated leaves still hold their page. */
+		if (t && t[level_index(a, 0)])
 			return false;
 	}
 	return true;
@@ -179,4 +188,107 @@ void gstage_destroy(struct gstage *g)
 	reserved -= g->quota;
 	g->quota = 0;
 	g->used = 0;
+}
+
+/* The leaf entry for @gpa, or NULL if no table reaches it. */
+static uint64_t *leaf(const struct gstage *g, uint64_t gpa)
+{
+	uint64_t *t = table_at(g, gpa, 0);
+
+	return t ? &t[level_index(gpa, 0)] : NULL;
+}
+
+/* Whether every leaf of the range has all bits of @set and none of @clear. */
+static bool leaves_are(const struct gstage *g, uint64_t gpa, uint64_t num,
+		       uint64_t set, uint64_t clear)
+{
+	uint64_t i;
+
+	for (i = 0; i < num; i++) {
+		uint64_t *pte = leaf(g, gpa + (i << PAGE_SHIFT));
+
+		if (!pte || (*pte & set) != set || (*pte & clear))
+			return false;
+	}
+	return true;
+}
+
+long gstage_invalidate(struct gstage *g, uint64_t gpa, uint64_t num)
+{
+	uint64_t i;
+
+	if (!leaves_are(g, gpa, num, PTE_V, 0))
+		return SBI_ERR_INVALID_ADDRESS;
+	for (i = 0; i < num; i++) {
+		uint64_t *pte = leaf(g, gpa + (i << PAGE_SHIFT));
+
+		*pte = (*pte & ~PTE_V) | PTE_INVALIDATED;
+	}
+	return SBI_SUCCESS;
+}
+
+long gstage_validate(struct gstage *g, uint64_t gpa, uint64_t num)
+{
+	uint64_t i;
+
+	if (!leaves_are(g, gpa, num, PTE_INVALIDATED, PTE_V))
+		return SBI_ERR_INVALID_ADDRESS;
+	for (i = 0; i < num; i++) {
+		uint64_t *pte = leaf(g, gpa + (i << PAGE_SHIFT));
+
+		*pte = (*pte & ~PTE_SW_STATE) | PTE_V;
+	}
+	return SBI_SUCCESS;
+}
+
+long gstage_remove(struct gstage *g, uint64_t gpa, uint64_t num,
+		   void (*release)(uint64_t pa))
+{
+	uint64_t i;
+
+	if (!leaves_are(g, gpa, num, PTE_INVALIDATED | PTE_FENCED, PTE_V))
+		return SBI_ERR_INVALID_ADDRESS;
+	for (i = 0; i < num; i++) {
+		uint64_t *pte = leaf(g, gpa + (i << PAGE_SHIFT));
+		uint64_t pa = (*pte >> PTE_PPN_SHIFT & ((1UL << 44) - 1)) << PAGE_SHIFT;
+
+		*pte = 0;
+		release(pa);
+	}
+	return SBI_SUCCESS;
+}
+
+/* Calls @fn on every leaf entry of @t, a level-@level table. */
+static void for_each_leaf(uint64_t *t, int level, void (*fn)(uint64_t *pte))
+{
+	unsigned int i, n = level == LEVELS - 1 ? GSTAGE_ROOT_ENTRIES : PTES_PER_PAGE;
+
+	for (i = 0; i < n; i++) {
+		if (!level)
+			fn(&t[i]);
+		else if (t[i] & PTE_V)
+			for_each_leaf(pte_table(t[i]), level - 1, fn);
+	}
+}
+
+static void cover(uint64_t *pte)
+{
+	if ((*pte & PTE_SW_STATE) == PTE_INVALIDATED)
+		*pte |= PTE_COVERED;
+}
+
+static void fence(uint64_t *pte)
+{
+	if (*pte & PTE_COVERED)
+		*pte = (*pte & ~PTE_COVERED) | PTE_FENCED;
+}
+
+void gstage_fence_start(struct gstage *g)
+{
+	for_each_leaf(g->root, LEVELS - 1, cover);
+}
+
+void gstage_fence_complete(struct gstage *g)
+{
+	for_each_leaf(g->root, LEVELS - 1, fence);
 }

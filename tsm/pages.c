@@ -210,3 +210,8 @@ void pages_release(uint16_t owner)
 		}
 	}
 }
+
+void pages_unassign(uint64_t addr)
+{
+	pages_set(addr, 1, PAGE_CONFIDENTIAL, USE_NONE, 0, true);
+}

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * TVMs (COVH FIDs 5, 6, 8-12, 14): creation from host-donated confidential
- * pages, confidential memory regions, page-table pages, measured and zero
- * pages, vCPUs, finalization, and destruction, which gives every page the
- * TVM held back as confidential (zeroed) for other TVMs or reclaim.
+ * TVMs (COVH FIDs 5, 6, 8-12, 14, 16-19): creation from host-donated
+ * confidential pages, confidential memory regions, page-table pages,
+ * measured and zero pages, vCPUs, finalization, invalidation, fences and
+ * removal of pages, and destruction, which gives every page the TVM held
+ * back as confidential (zeroed) for other TVMs or reclaim.
  *
  * A TVM's state, its vCPUs' state and its G-stage tables live in the TSM's
  * own memory, which PMP protects; the state, vCPU-state and page-table
@@ -47,6 +48,8 @@ struct tvm {
 		bool present;
 		uint64_t state_page;
 	} vcpus[TSM_MAX_VCPUS];
+	bool fence_active;
+	uint32_t fence_pending;	/* vCPUs running when the fence started */
 };
 
 struct tvm_create_params {
@@ -332,4 +335,81 @@ struct sbiret tvm_finalize(unsigned long id, unsigned long entry_pc,
 	t->entry_arg = entry_arg;
 	t->state = TVM_RUNNABLE;
 	return sbi_ok(0);
+}
+
+/* A GPA range of the invalidate, validate and remove calls. */
+static long gpa_range(unsigned long gpa, unsigned long len, uint64_t *num)
+{
+	if (!len || len & (PAGE_SIZE - 1) ||
+	    len > (uint64_t)TSM_MAX_PAGES_PER_CALL << PAGE_SHIFT)
+		return SBI_ERR_INVALID_PARAM;
+	if (gpa & (PAGE_SIZE - 1) || gpa >= 1UL << TSM_GPA_BITS ||
+	    len > (1UL << TSM_GPA_BITS) - gpa)
+		return SBI_ERR_INVALID_ADDRESS;
+	*num = len >> PAGE_SHIFT;
+	return SBI_SUCCESS;
+}
+
+struct sbiret tvm_fence(unsigned long id)
+{
+	struct tvm *t = tvm_lookup(id);
+
+	if (!t)
+		return sbi_err(SBI_ERR_INVALID_PARAM);
+	if (t->fence_active)
+		return sbi_err(SBI_ERR_ALREADY_STARTED);
+	gstage_fence_start(&t->gstage);
+	/* No vCPU runs yet, so none has to trap into the TSM first. */
+	t->fence_pending = 0;
+	t->fence_active = true;
+	if (!t->fence_pending) {
+		gstage_fence_complete(&t->gstage);
+		t->fence_active = false;
+	}
+	return sbi_ok(0);
+}
+
+struct sbiret tvm_invalidate_pages(unsigned long id, unsigned long gpa,
+				   unsigned long len)
+{
+	struct tvm *t = tvm_lookup(id);
+	uint64_t num;
+	long err;
+
+	if (!t)
+		return sbi_err(SBI_ERR_INVALID_PARAM);
+	err = gpa_range(gpa, len, &num);
+	if (!err)
+		err = gstage_invalidate(&t->gstage, gpa, num);
+	return err ? sbi_err(err) : sbi_ok(0);
+}
+
+struct sbiret tvm_validate_pages(unsigned long id, unsigned long gpa,
+				 unsigned long len)
+{
+	struct tvm *t = tvm_lookup(id);
+	uint64_t num;
+	long err;
+
+	if (!t)
+		return sbi_err(SBI_ERR_INVALID_PARAM);
+	err = gpa_range(gpa, len, &num);
+	if (!err)
+		err = gstage_validate(&t->gstage, gpa, num);
+	return err ? sbi_err(err) : sbi_ok(0);
+}
+
+struct sbiret tvm_remove_pages(unsigned long id, unsigned long gpa,
+			       unsigned long len)
+{
+	struct tvm *t = tvm_lookup(id);
+	uint64_t num;
+	long err;
+
+	if (!t)
+		return sbi_err(SBI_ERR_INVALID_PARAM);
+	err = gpa_range(gpa, len, &num);
+	if (!err)
+		err = gstage_remove(&t->gstage, gpa, num, pages_unassign);
+	return err ? sbi_err(err) : sbi_ok(0);
 }

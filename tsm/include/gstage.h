@@ -35,12 +35,29 @@ bool gstage_reserve(struct gstage *g, uint64_t num);
 void gstage_unreserve(struct gstage *g, uint64_t num);
 /* Table pages mapping [gpa, gpa + num pages) would add. */
 uint64_t gstage_tables_needed(const struct gstage *g, uint64_t gpa, uint64_t num);
-/* Whether no page of [gpa, gpa + num pages) is mapped. */
+/* Whether no page of [gpa, gpa + num pages) is mapped, invalidated or not. */
 bool gstage_unmapped(const struct gstage *g, uint64_t gpa, uint64_t num);
 /* Maps @gpa to @pa; the caller checked gstage_tables_needed() against the
  * quota and that @gpa is unmapped. */
 void gstage_map(struct gstage *g, uint64_t gpa, uint64_t pa, uint64_t prot);
 /* Gives every table page and the reservation back. */
 void gstage_destroy(struct gstage *g);
+
+/*
+ * Invalidation (COVH FIDs 16-19).  An invalidated leaf keeps its PPN and
+ * permissions with V clear, and software bits say how far its fence got:
+ * invalidated; covered by a TVM fence in progress; fenced.  Each call
+ * checks every page of [gpa, gpa + num pages) before it changes one and
+ * returns SBI_ERR_INVALID_ADDRESS if a page is not in the state it needs.
+ */
+long gstage_invalidate(struct gstage *g, uint64_t gpa, uint64_t num);
+long gstage_validate(struct gstage *g, uint64_t gpa, uint64_t num);
+/* Clears fenced leaves and calls @release with each page they mapped. */
+long gstage_remove(struct gstage *g, uint64_t gpa, uint64_t num,
+		   void (*release)(uint64_t pa));
+/* A TVM fence starts: it covers the leaves invalidated so far... */
+void gstage_fence_start(struct gstage *g);
+/* ...and when it completes they are fenced. */
+void gstage_fence_complete(struct gstage *g);
 
 #endif

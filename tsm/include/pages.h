@@ -55,6 +55,9 @@ struct sbiret pages_local_fence(unsigned long hartid);
  * all or nothing. */
 struct sbiret pages_assign(uint64_t base, uint64_t num, uint16_t owner, uint8_t use);
 
+/* The TVM's page at @addr becomes confidential and unassigned, zeroed. */
+void pages_unassign(uint64_t addr);
+
 /* Every page TVM @owner holds becomes confidential and unassigned, zeroed. */
 void pages_release(uint16_t owner);
 

@@ -34,6 +34,10 @@
 #define COVH_ADD_TVM_MEASURED_PAGES	11
 #define COVH_ADD_TVM_ZERO_PAGES	12
 #define COVH_CREATE_TVM_VCPU	14
+#define COVH_TVM_FENCE		16
+#define COVH_TVM_INVALIDATE_PAGES	17
+#define COVH_TVM_VALIDATE_PAGES	18
+#define COVH_TVM_REMOVE_PAGES	19
 #define TSM_MAX_VCPUS		8
 #define PAGE_4K			0
 #define PAGE_2MB		1
@@ -739,6 +743,110 @@ out:
 }
 
 /*
+ * Invalidate, fence, validate and remove, in and out of order: each step
+ * needs the one before, a refused call changes nothing, and a removed page
+ * comes back scrubbed and its GPA free.  No vCPU runs, so a TVM fence
+ * completes at once.
+ */
+static bool invalidate_remove(void)
+{
+	struct page *pages = alloc_pages(GFP_KERNEL, 4), *src_pages = alloc_page(GFP_KERNEL);
+	struct tvm_params *params = buf;
+	unsigned long pa, src, id = 0, i;
+	bool ok = false, converted = false;
+	u8 *va;
+
+	CHECK(pages && src_pages);
+	pa = page_to_phys(pages);
+	va = page_address(pages);
+	src = page_to_phys(src_pages);
+	memset(page_address(src_pages), 0x3c, PAGE_SIZE);
+	EXPECT(covh(COVH_CONVERT_PAGES, pa, 16), 0);
+	converted = true;
+	if (!fence_all())
+		goto out;
+	params->pgd = pa;
+	params->state = pa + 4 * PAGE_SIZE;
+	{
+		struct sbiret r = covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params));
+
+		EXPECT(r, 0);
+		id = r.value;
+	}
+	EXPECT(covh3(COVH_ADD_TVM_MEMORY_REGION, id, GPA, 0x100000), 0);
+	EXPECT(covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, id, pa + 5 * PAGE_SIZE, 6), 0);
+	EXPECT(MEASURED(id, src, pa + 12 * PAGE_SIZE, PAGE_4K, 1, GPA), 0);
+	EXPECT(MEASURED(id, src, pa + 13 * PAGE_SIZE, PAGE_4K, 1, GPA + PAGE_SIZE), 0);
+
+#define INVAL(id, gpa, len) covh3(COVH_TVM_INVALIDATE_PAGES, id, gpa, len)
+#define VALID(id, gpa, len) covh3(COVH_TVM_VALIDATE_PAGES, id, gpa, len)
+#define REMOVE(id, gpa, len) covh3(COVH_TVM_REMOVE_PAGES, id, gpa, len)
+	EXPECT(INVAL(id + 1, GPA, PAGE_SIZE), SBI_ERR_INVALID_PARAM);
+	EXPECT(INVAL(id, GPA, 0), SBI_ERR_INVALID_PARAM);
+	EXPECT(INVAL(id, GPA, 0x800), SBI_ERR_INVALID_PARAM);
+	EXPECT(INVAL(id, GPA, 513 * PAGE_SIZE), SBI_ERR_INVALID_PARAM);
+	EXPECT(INVAL(id, GPA + 8, PAGE_SIZE), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(INVAL(id, 1UL << 50, PAGE_SIZE), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(INVAL(id, -PAGE_SIZE, 2 * PAGE_SIZE), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(INVAL(id, GPA + 2 * PAGE_SIZE, PAGE_SIZE), SBI_ERR_INVALID_ADDRESS);
+	/* One page mapped, one not: refused whole. */
+	EXPECT(INVAL(id, GPA + PAGE_SIZE, 2 * PAGE_SIZE), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(VALID(id, GPA + PAGE_SIZE, PAGE_SIZE), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(REMOVE(id, GPA, PAGE_SIZE), SBI_ERR_INVALID_ADDRESS);
+
+	EXPECT(INVAL(id, GPA, 2 * PAGE_SIZE), 0);
+	EXPECT(INVAL(id, GPA, PAGE_SIZE), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(REMOVE(id, GPA, PAGE_SIZE), SBI_ERR_INVALID_ADDRESS);	/* not fenced */
+	EXPECT(VALID(id, GPA, 2 * PAGE_SIZE), 0);
+	EXPECT(VALID(id, GPA, PAGE_SIZE), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(REMOVE(id, GPA, PAGE_SIZE), SBI_ERR_INVALID_ADDRESS);
+
+	EXPECT(INVAL(id, GPA, 2 * PAGE_SIZE), 0);
+	/* Invalidated, the GPA still holds its page. */
+	EXPECT(MEASURED(id, src, pa + 14 * PAGE_SIZE, PAGE_4K, 1, GPA), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(covh(COVH_TVM_FENCE, id + 1, 0), SBI_ERR_INVALID_PARAM);
+	EXPECT(covh(COVH_TVM_FENCE, id, 0), 0);
+	EXPECT(covh(COVH_TVM_FENCE, id, 0), 0);	/* the last one completed */
+	EXPECT(REMOVE(id + 1, GPA, PAGE_SIZE), SBI_ERR_INVALID_PARAM);
+	EXPECT(REMOVE(id, GPA, 3 * PAGE_SIZE), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(REMOVE(id, GPA, PAGE_SIZE), 0);
+	EXPECT(REMOVE(id, GPA, PAGE_SIZE), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(VALID(id, GPA, PAGE_SIZE), SBI_ERR_INVALID_ADDRESS);
+	/* Removed: the page is unassigned (and scrubbed), its GPA free. */
+	EXPECT(covh(COVH_RECLAIM_PAGES, pa + 13 * PAGE_SIZE, 1), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(covh(COVH_RECLAIM_PAGES, pa + 12 * PAGE_SIZE, 1), 0);
+	for (i = 0; i < PAGE_SIZE; i++) {
+		if (va[12 * PAGE_SIZE + i]) {
+			pr_info("    # removed page not scrubbed at %#lx\n", i);
+			goto out;
+		}
+	}
+	EXPECT(MEASURED(id, src, pa + 14 * PAGE_SIZE, PAGE_4K, 1, GPA), 0);
+	/* Fenced but not removed: validate reverts it. */
+	EXPECT(VALID(id, GPA + PAGE_SIZE, PAGE_SIZE), 0);
+	EXPECT(INVAL(id, GPA, 2 * PAGE_SIZE), 0);
+	EXPECT(VALID(id, GPA, 2 * PAGE_SIZE), 0);
+
+	EXPECT(covh(COVH_DESTROY_TVM, id, 0), 0);
+	id = 0;
+	EXPECT(covh(COVH_RECLAIM_PAGES, pa, 12), 0);
+	EXPECT(covh(COVH_RECLAIM_PAGES, pa + 13 * PAGE_SIZE, 3), 0);
+	converted = false;
+	ok = true;
+out:
+	if (id && covh(COVH_DESTROY_TVM, id, 0).error)
+		pages = NULL;	/* still a TVM's: leaked rather than freed */
+	/* Page by page: those the host has already refuse, which is fine. */
+	for (i = 0; converted && pages && i < 16; i++)
+		covh(COVH_RECLAIM_PAGES, pa + i * PAGE_SIZE, 1);
+	if (pages)
+		__free_pages(pages, 4);
+	if (src_pages)
+		__free_page(src_pages);
+	return ok;
+}
+
+/*
  * The G-stage tables live in the TSM's pool: donations beyond what the
  * pool holds are refused with nothing taken.
  */
@@ -847,7 +955,7 @@ static int __init cove_tsm_test_init(void)
 		RUN(no_tsm);
 		goto out;
 	}
-	pr_info("1..18\n");
+	pr_info("1..19\n");
 	RUN(supd_probe);
 	RUN(supd_active_domains);
 	RUN(covh_probe);
@@ -865,6 +973,7 @@ static int __init cove_tsm_test_init(void)
 	RUN(ipi_during_teecall);
 	RUN(create_destroy_tvm);
 	RUN(build_tvm);
+	RUN(invalidate_remove);
 	RUN(page_table_pool_limit);
 out:
 	free_page((unsigned long)buf);
