@@ -4,6 +4,7 @@
 #include "pages.h"
 #include "tsm.h"
 #include "tvm.h"
+#include "vcpu.h"
 
 tsm_lock_t tsm_big_lock;
 
@@ -110,6 +111,8 @@ static struct sbiret covh_locked(struct tsm_call *call)
 		return tvm_create_vcpu(a[0], a[1], a[2]);
 	case COVH_FINALIZE_TVM:
 		return tvm_finalize(a[0], a[1], a[2], a[3]);
+	case COVH_RUN_TVM_VCPU:
+		return vcpu_run(call, a[0], a[1]);
 	case COVH_TVM_FENCE:
 		return tvm_fence(a[0]);
 	case COVH_TVM_INVALIDATE_PAGES:

@@ -27,7 +27,7 @@ _start:
 	csrw	sscratch, sp
 	la	t2, tsm_trap
 	csrw	stvec, t2
-	addi	sp, sp, -80
+	addi	sp, sp, -112
 	sd	a0, 0(sp)
 	sd	a1, 8(sp)
 	sd	a2, 16(sp)
@@ -38,12 +38,23 @@ _start:
 	sd	a7, 56(sp)
 	sd	t0, 64(sp)
 	sd	t1, 72(sp)
+	sd	zero, 80(sp)
+	sd	zero, 88(sp)
+	sd	zero, 96(sp)
 	mv	a0, sp
 	call	tsm_dispatch
-	/* a0, a1: the call's struct sbiret */
+	/* a0, a1: the call's struct sbiret; a TVM's exit also sets the
+	 * host's scause and stval (TEERET_EXIT). */
+	ld	t0, 80(sp)
+	beqz	t0, .Lteeret
+	ld	a2, 88(sp)
+	ld	a3, 96(sp)
+	li	a6, 1
+	j	.Lreturn
 .Lteeret:
-	li	a7, SBI_EXT_OPENSBI
 	li	a6, 0
+.Lreturn:
+	li	a7, SBI_EXT_OPENSBI
 	ecall
 	/* TEERET never returns. */
 1:	wfi

@@ -292,3 +292,13 @@ void gstage_fence_complete(struct gstage *g)
 {
 	for_each_leaf(g->root, LEVELS - 1, fence);
 }
+
+bool gstage_translate(const struct gstage *g, uint64_t gpa, uint64_t *pa)
+{
+	const uint64_t *pte = leaf(g, gpa);
+
+	if (!pte || !(*pte & PTE_V))
+		return false;
+	*pa = (*pte >> PTE_PPN_SHIFT & ((1UL << 44) - 1)) << PAGE_SHIFT;
+	return true;
+}

@@ -78,6 +78,8 @@ struct sbiret tsm_dispatch(struct tsm_call *call)
 	switch (call->a[7]) {
 	case SBI_EXT_COVH:
 		return tsm_covh(call);
+	case SBI_EXT_NACL:
+		return tsm_nacl(call);
 	default:
 		return sbi_err(SBI_ERR_NOT_SUPPORTED);
 	}

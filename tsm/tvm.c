@@ -17,40 +17,8 @@
  * register 1 (TVM_MSMT_CONFIG) with the boot vCPU's entry PC and argument at
  * finalization.  Each extend is M = SHA-384(M || data), M starting zero.
  */
-#include "gstage.h"
 #include "pages.h"
-#include "sha384.h"
 #include "tvm.h"
-
-enum tvm_state {
-	TVM_FREE = 0,
-	TVM_INITIALIZING,
-	TVM_RUNNABLE,
-};
-
-struct tvm {
-	uint8_t state;
-	unsigned long id;
-	uint64_t pgd;
-	uint64_t state_page;
-	uint32_t num_regions;
-	struct {
-		uint64_t gpa;
-		uint64_t len;
-	} regions[TSM_MAX_REGIONS];
-	struct gstage gstage;
-	uint8_t msmt[TVM_MSMT_REGS][SHA384_DIGEST_SIZE];
-	uint64_t entry_pc;
-	uint64_t entry_arg;
-	bool has_identity;
-	uint8_t identity[TVM_IDENTITY_SIZE];
-	struct {
-		bool present;
-		uint64_t state_page;
-	} vcpus[TSM_MAX_VCPUS];
-	bool fence_active;
-	uint32_t fence_pending;	/* vCPUs running when the fence started */
-};
 
 struct tvm_create_params {
 	unsigned long tvm_page_directory_addr;
@@ -60,7 +28,7 @@ struct tvm_create_params {
 static struct tvm tvms[TSM_MAX_TVMS];
 static unsigned long next_generation;
 
-static struct tvm *tvm_lookup(unsigned long id)
+struct tvm *tvm_lookup(unsigned long id)
 {
 	struct tvm *t;
 
@@ -73,6 +41,12 @@ static struct tvm *tvm_lookup(unsigned long id)
 static uint16_t tvm_owner(const struct tvm *t)
 {
 	return (uint16_t)(t - tvms) + 1;
+}
+
+/* The G-stage VMID: the slot's, as every entry flushes the G-stage TLB. */
+uint16_t tvm_vmid(const struct tvm *t)
+{
+	return tvm_owner(t);
 }
 
 struct sbiret tvm_create(unsigned long params_addr, unsigned long params_len)
@@ -137,6 +111,9 @@ struct sbiret tvm_destroy(unsigned long id)
 
 	if (!t)
 		return sbi_err(SBI_ERR_INVALID_PARAM);
+	/* Its pages may not go while a hart runs it. */
+	if (t->running)
+		return sbi_err(SBI_ERR_ALREADY_STARTED);
 	gstage_destroy(&t->gstage);
 	pages_release(tvm_owner(t));
 	memset(t, 0, sizeof(*t));
@@ -359,14 +336,22 @@ struct sbiret tvm_fence(unsigned long id)
 	if (t->fence_active)
 		return sbi_err(SBI_ERR_ALREADY_STARTED);
 	gstage_fence_start(&t->gstage);
-	/* No vCPU runs yet, so none has to trap into the TSM first. */
-	t->fence_pending = 0;
+	/* Each vCPU in the guest now must trap into the TSM, which flushes
+	 * the G-stage TLB before it enters the guest again. */
+	t->fence_pending = t->running;
 	t->fence_active = true;
-	if (!t->fence_pending) {
+	tvm_vcpu_exited(t, TSM_MAX_VCPUS);
+	return sbi_ok(0);
+}
+
+void tvm_vcpu_exited(struct tvm *t, unsigned long vcpu_id)
+{
+	if (vcpu_id < TSM_MAX_VCPUS)
+		t->fence_pending &= ~(1U << vcpu_id);
+	if (t->fence_active && !t->fence_pending) {
 		gstage_fence_complete(&t->gstage);
 		t->fence_active = false;
 	}
-	return sbi_ok(0);
 }
 
 struct sbiret tvm_invalidate_pages(unsigned long id, unsigned long gpa,

@@ -40,6 +40,8 @@ bool gstage_unmapped(const struct gstage *g, uint64_t gpa, uint64_t num);
 /* Maps @gpa to @pa; the caller checked gstage_tables_needed() against the
  * quota and that @gpa is unmapped. */
 void gstage_map(struct gstage *g, uint64_t gpa, uint64_t pa, uint64_t prot);
+/* The page a present leaf maps @gpa (page aligned) to; false if none. */
+bool gstage_translate(const struct gstage *g, uint64_t gpa, uint64_t *pa);
 /* Gives every table page and the reservation back. */
 void gstage_destroy(struct gstage *g);
 

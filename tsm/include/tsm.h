@@ -11,7 +11,9 @@
 
 /* SBI extension IDs */
 #define SBI_EXT_COVH		0x434F5648UL
-#define SBI_EXT_OPENSBI		0x0A000001UL	/* FID 0: TEERET */
+#define SBI_EXT_OPENSBI		0x0A000001UL	/* FID 0: TEERET, 1: TEERET_EXIT */
+#define SBI_EXT_NACL		0x4E41434CUL
+#define SBI_EXT_COVG		0x434F5647UL
 
 /* SBI errors */
 #define SBI_SUCCESS			0
@@ -23,6 +25,7 @@
 #define SBI_ERR_ALREADY_AVAILABLE	-6
 #define SBI_ERR_ALREADY_STARTED		-7
 #define SBI_ERR_ALREADY_STOPPED		-8
+#define SBI_ERR_NO_SHMEM		-9
 #define SBI_ERR_INVALID_STATE		-10
 #define SBI_ERR_BAD_RANGE		-11
 
@@ -62,6 +65,11 @@ struct tsm_call {
 	unsigned long a[8];	/* a6: FID (with SDID bits), a7: EID */
 	unsigned long hartid;
 	const struct tsm_boot_info *boot;
+	/* Set by run_tvm_vcpu: answer with TEERET_EXIT, which gives the
+	 * host these scause and stval. */
+	unsigned long exit;
+	unsigned long exit_scause;
+	unsigned long exit_stval;
 };
 
 struct sbiret {
@@ -89,6 +97,9 @@ extern const struct tsm_boot_info *tsm_boot;
 
 /* covh.c */
 struct sbiret tsm_covh(struct tsm_call *call);
+
+/* vcpu.c */
+struct sbiret tsm_nacl(struct tsm_call *call);
 
 /* lib.c */
 void *memset(void *s, int c, size_t n);

@@ -3,6 +3,8 @@
 #ifndef TSM_TVM_H
 #define TSM_TVM_H
 
+#include "gstage.h"
+#include "sha384.h"
 #include "tsm.h"
 
 #define TSM_MAX_TVMS		16
@@ -20,6 +22,86 @@ enum {
 	TVM_MSMT_CONFIG = 1,	/* boot vCPU entry PC and argument */
 	TVM_MSMT_REGS,
 };
+
+#define TSM_MAX_MMIO_REGIONS	16
+
+enum tvm_state {
+	TVM_FREE = 0,
+	TVM_INITIALIZING,
+	TVM_RUNNABLE,
+};
+
+/*
+ * What a vCPU's guest registers look like while it is out of the guest;
+ * guest.S knows the offsets (VCPU_CTX_*).
+ */
+struct vcpu_ctx {
+	unsigned long gprs[32];		/* x0 (unused) to x31 */
+	unsigned long tsm_ra;		/* the TSM's, while the guest runs */
+	unsigned long tsm_sp;
+	unsigned long tsm_s[12];
+	unsigned long tsm_stvec;
+	unsigned long tsm_sscratch;
+};
+
+/* What the next run must finish for the guest before it enters it. */
+enum vcpu_resume {
+	RESUME_NONE = 0,
+	RESUME_ECALL,		/* a forwarded ECALL: a0, a1 from the host */
+	RESUME_COVG,		/* a COVG call the TSM answered: step over */
+	RESUME_MMIO_LOAD,	/* the loaded value from the host's a0 */
+	RESUME_MMIO_STORE,	/* step over */
+};
+
+struct vcpu {
+	bool present;
+	bool started;
+	bool failed;		/* exited for good: runs are refused */
+	bool running;
+	uint64_t state_page;
+	struct vcpu_ctx ctx;
+	unsigned long pc;
+	unsigned long spp;	/* sstatus.SPP: the guest's privilege */
+	unsigned long vsstatus, vstvec, vsscratch, vsepc, vscause, vstval;
+	unsigned long vsatp, hie;
+	uint8_t resume;		/* enum vcpu_resume */
+	uint8_t mmio_rd;	/* the load's destination register */
+	uint8_t mmio_f3;	/* the load's funct3: width and sign */
+	uint8_t insn_len;	/* of the trapped instruction */
+};
+
+struct tvm {
+	uint8_t state;
+	unsigned long id;
+	uint64_t pgd;
+	uint64_t state_page;
+	uint32_t num_regions;
+	struct {
+		uint64_t gpa;
+		uint64_t len;
+	} regions[TSM_MAX_REGIONS];
+	uint32_t num_mmio;
+	struct {
+		uint64_t gpa;
+		uint64_t len;
+	} mmio[TSM_MAX_MMIO_REGIONS];
+	struct gstage gstage;
+	uint8_t msmt[TVM_MSMT_REGS][SHA384_DIGEST_SIZE];
+	uint64_t entry_pc;
+	uint64_t entry_arg;
+	bool has_identity;
+	uint8_t identity[TVM_IDENTITY_SIZE];
+	struct vcpu vcpus[TSM_MAX_VCPUS];
+	uint32_t running;	/* vCPUs in the guest now, a bit each */
+	bool fence_active;
+	uint32_t fence_pending;	/* vCPUs running when the fence started */
+};
+
+/* The TVM with ID @id, NULL if there is none.  Call with the lock held. */
+struct tvm *tvm_lookup(unsigned long id);
+uint16_t tvm_vmid(const struct tvm *t);
+/* A vCPU of @t came out of the guest: its part of a fence is done. */
+void tvm_vcpu_exited(struct tvm *t, unsigned long vcpu_id);
 
 struct sbiret tvm_create(unsigned long params_addr, unsigned long params_len);
 struct sbiret tvm_destroy(unsigned long id);

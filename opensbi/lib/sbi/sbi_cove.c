@@ -281,15 +281,23 @@ static int cove_teecall(struct sbi_trap_regs *regs,
 	return 0;
 }
 
-/* TEERET: back to the caller with the TSM's a0 (error) and a1 (value). */
+/*
+ * TEERET: back to the caller with the TSM's a0 (error) and a1 (value);
+ * with @exit (TEERET_EXIT), the caller's scause and stval become the TSM's
+ * a2 and a3, a TVM's exit as CoVE reports it.
+ */
 static int cove_teeret(struct sbi_trap_regs *regs,
-		       struct sbi_ecall_return *out)
+		       struct sbi_ecall_return *out, bool exit)
 {
 	struct cove_hart *h = cove_thishart();
 	unsigned long error = regs->a0, value = regs->a1;
 
 	cove_csrs_save(&h->tsm_csrs);
 	cove_move_thishart(host_dom);
+	if (exit) {
+		h->caller_csrs.scause = regs->a2;
+		h->caller_csrs.stval = regs->a3;
+	}
 	cove_csrs_restore(&h->caller_csrs);
 	cove_fp_restore(h);
 	if (h->sse_unmasked)
@@ -341,6 +349,28 @@ static int sbi_ecall_supd_handler(unsigned long extid, unsigned long funcid,
 	return 0;
 }
 
+/*
+ * NACL: the host's nested-acceleration shared memory is the TSM's business
+ * (CoVE reports a TVM's exits through it), so its calls go to the TSM as
+ * TEECALLs too.
+ */
+static int sbi_ecall_nacl_handler(unsigned long extid, unsigned long funcid,
+				  struct sbi_trap_regs *regs,
+				  struct sbi_ecall_return *out)
+{
+	if (!cove_in_host_domain())
+		return SBI_ERR_NOT_SUPPORTED;
+	return cove_teecall(regs, out);
+}
+
+static struct sbi_ecall_extension ecall_nacl = {
+	.name		= "nacl",
+	.extid_start	= SBI_EXT_NACL,
+	.extid_end	= SBI_EXT_NACL,
+	.probe		= sbi_ecall_covh_probe,
+	.handle		= sbi_ecall_nacl_handler,
+};
+
 static struct sbi_ecall_extension ecall_supd = {
 	.name		= "supd",
 	.extid_start	= SBI_EXT_SUPD,
@@ -356,9 +386,11 @@ static int sbi_ecall_cove_fw_handler(unsigned long extid,
 {
 	if (!cove_in_tsm_domain())
 		return SBI_ERR_NOT_SUPPORTED;
-	if (funcid != SBI_EXT_OPENSBI_COVE_TEERET)
+	if (funcid != SBI_EXT_OPENSBI_COVE_TEERET &&
+	    funcid != SBI_EXT_OPENSBI_COVE_TEERET_EXIT)
 		return SBI_ERR_NOT_SUPPORTED;
-	return cove_teeret(regs, out);
+	return cove_teeret(regs, out,
+			   funcid == SBI_EXT_OPENSBI_COVE_TEERET_EXIT);
 }
 
 static int sbi_ecall_cove_fw_probe(unsigned long extid,
@@ -385,6 +417,8 @@ static int sbi_ecall_covh_register_extensions(void)
 	rc = sbi_ecall_register_extension(&ecall_covh);
 	if (!rc)
 		rc = sbi_ecall_register_extension(&ecall_supd);
+	if (!rc)
+		rc = sbi_ecall_register_extension(&ecall_nacl);
 	if (!rc)
 		rc = sbi_ecall_register_extension(&ecall_cove_fw);
 	return rc;

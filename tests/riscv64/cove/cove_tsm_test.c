@@ -17,6 +17,8 @@
 #include <asm/csr.h>
 #include <asm/sbi.h>
 
+#include "payload.h"
+
 #define SBI_EXT_SUPD		0x53555044
 #define SBI_EXT_COVH		0x434F5648
 #define SBI_EXT_OPENSBI		0x0A000001	/* FID 0: TEERET, the TSM's only */
@@ -34,6 +36,7 @@
 #define COVH_ADD_TVM_MEASURED_PAGES	11
 #define COVH_ADD_TVM_ZERO_PAGES	12
 #define COVH_CREATE_TVM_VCPU	14
+#define COVH_RUN_TVM_VCPU	15
 #define COVH_TVM_FENCE		16
 #define COVH_TVM_INVALIDATE_PAGES	17
 #define COVH_TVM_VALIDATE_PAGES	18
@@ -41,6 +44,20 @@
 #define TSM_MAX_VCPUS		8
 #define PAGE_4K			0
 #define PAGE_2MB		1
+
+#define SBI_EXT_NACL		0x4E41434C
+#define NACL_PROBE_FEATURE	0
+#define NACL_SET_SHMEM		1
+#define NACL_SHMEM_ORDER	2	/* 12 KiB used */
+#define NACL_GPR(n)		(n)	/* u64 index into the shared memory */
+#define NACL_CSR(csr)		(512 + ((((csr) >> 2) & 0x300) | ((csr) & 0xff)))
+#define CSR_HTVAL_NR		0x643
+#define CSR_HTINST_NR		0x64a
+#define SBI_EXT_COVG		0x434F5647
+#define TEST_EID		0x54534554
+#ifndef SBI_ERR_NO_SHMEM
+#define SBI_ERR_NO_SHMEM	-9
+#endif
 
 #define TSM_READY		2
 #define TSM_MAX_TVMS		16
@@ -98,6 +115,14 @@ static struct sbiret covh6(unsigned long fid, unsigned long a0, unsigned long a1
 {
 	return sbi_ecall(SBI_EXT_COVH, fid, a0, a1, a2, a3, a4, a5);
 }
+
+/* A condition that must hold; else the case fails (after its cleanup). */
+#define CHECK_GOTO(cond) do {						\
+	if (!(cond)) {							\
+		pr_info("    # %s:%d: %s\n", __func__, __LINE__, #cond);	\
+		goto out;						\
+	}								\
+} while (0)
 
 /* A call that must fail with @want (or succeed, for 0); else the case fails. */
 #define EXPECT(call, want) do {						\
@@ -895,6 +920,276 @@ out:
 	return ok;
 }
 
+static struct sbiret nacl(unsigned long fid, unsigned long a0, unsigned long a1,
+			  unsigned long a2)
+{
+	return sbi_ecall(SBI_EXT_NACL, fid, a0, a1, a2, 0, 0, 0);
+}
+
+/* The NACL shared memory: 4 KiB aligned, the host's own pages, flags 0. */
+static bool nacl_shmem(void)
+{
+	struct page *pages = alloc_pages(GFP_KERNEL, NACL_SHMEM_ORDER);
+	unsigned long pa;
+	bool ok = false;
+	int i;
+
+	CHECK(pages);
+	pa = page_to_phys(pages);
+	if (sbi_probe_extension(SBI_EXT_NACL) <= 0) {
+		pr_info("    # NACL is not offered\n");
+		goto out;
+	}
+	for (i = 0; i < 4; i++) {
+		struct sbiret r = nacl(NACL_PROBE_FEATURE, i, 0, 0);
+
+		EXPECT(r, 0);
+		if (r.value) {
+			pr_info("    # NACL feature %d offered\n", i);
+			goto out;
+		}
+	}
+	EXPECT(nacl(NACL_SET_SHMEM, pa, 0, 1), SBI_ERR_INVALID_PARAM);
+	EXPECT(nacl(NACL_SET_SHMEM, pa + 8, 0, 0), SBI_ERR_INVALID_PARAM);
+	EXPECT(nacl(NACL_SET_SHMEM, pa, 1, 0), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(nacl(NACL_SET_SHMEM, tsm_base, 0, 0), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(covh(COVH_CONVERT_PAGES, pa + 2 * PAGE_SIZE, 1), 0);
+	EXPECT(nacl(NACL_SET_SHMEM, pa, 0, 0), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(covh(COVH_RECLAIM_PAGES, pa + 2 * PAGE_SIZE, 1), 0);
+	EXPECT(nacl(NACL_SET_SHMEM, pa, 0, 0), 0);
+	EXPECT(nacl(NACL_SET_SHMEM, -1UL, -1UL, 0), 0);
+	EXPECT(nacl(5, 0, 0, 0), SBI_ERR_NOT_SUPPORTED);
+	ok = true;
+out:
+	__free_pages(pages, NACL_SHMEM_ORDER);
+	return ok;
+}
+
+/*
+ * A TVM that runs: payload.S, measured, on vCPU 0, driven through every
+ * exit the TSM reports (forwarded ECALLs, COVG's MMIO regions, MMIO loads
+ * and stores, a demand-zero page, the host's interrupts) to the fatal one
+ * it ends with.  Runs on one CPU: the NACL shared memory is per hart.
+ */
+#define RUN_PAGES	32	/* 0-3 pgd, 4 state, 5-10 tables, 11-12 vCPUs, */
+#define RUN_MEASURED	13	/* 13-14 payload, 15 zero page, 16 demand page */
+#define ZERO_GPA	(PAYLOAD_GPA + 0x2000)
+#define DEMAND_GPA	(PAYLOAD_GPA + 0x4000)
+#define MMIO_GPA	0x10000000UL
+#define COOKIE		0xc0ffee00c0ffeeUL
+
+struct run_state {
+	u64 *shm;
+	unsigned long pa, id;
+	int steps;		/* a bit per report the payload made */
+	int words;		/* measurement words that matched */
+	int irqs, covg_exits;
+	bool fatal;
+};
+
+/* One report (a forwarded ECALL to TEST_EID); false if it is wrong. */
+static bool run_report(struct run_state *st)
+{
+	u64 *shm = st->shm, fid = shm[NACL_GPR(16)];
+	u64 a0 = shm[NACL_GPR(10)], a1 = shm[NACL_GPR(11)], a2 = shm[NACL_GPR(12)];
+
+	switch (fid) {
+	case 1:	/* the data page's sum, the entry argument, the vCPU ID */
+		if (a0 != 512 * 0x0123456789abcdefULL || a1 != PAYLOAD_ENTRY_ARG || a2)
+			break;
+		shm[NACL_GPR(10)] = COOKIE;
+		st->steps |= BIT(1);
+		return true;
+	case 2:	/* the MMIO load + 1 (sign-extended), the C.LW (truncated) */
+		if (a0 != 0xffffffff80000002ULL || a1 != 0x7fffffff)
+			break;
+		st->steps |= BIT(2);
+		return true;
+	case 3:	/* a measurement word */
+		if (a0 > 1 || a1 > 5 || a2 != payload_msmt[a0][a1]) {
+			pr_info("    # measurement %llu word %llu: %#llx, want %#llx\n",
+				a0, a1, a2, a0 < 2 && a1 < 6 ? payload_msmt[a0][a1] : 0);
+			break;
+		}
+		st->words++;
+		return true;
+	case 5:	/* the demand-zero page: zero, then what it stored */
+		if (a0 || a1 != 0x5a5a)
+			break;
+		st->steps |= BIT(5);
+		return true;
+	case 6:	/* after the spin: the cookie from step 1 */
+		if (a0 != COOKIE)
+			break;
+		st->steps |= BIT(6);
+		return true;
+	}
+	pr_info("    # report %#llx: %#llx %#llx %#llx\n", fid, a0, a1, a2);
+	return false;
+}
+
+/* A guest page fault: MMIO emulated here, or the demand-zero page. */
+static bool run_fault(struct run_state *st, unsigned long scause, unsigned long stval)
+{
+	u64 *shm = st->shm, htinst = shm[NACL_CSR(CSR_HTINST_NR)];
+	u64 gpa = shm[NACL_CSR(CSR_HTVAL_NR)] << 2 | (stval & 3);
+
+	if (gpa == MMIO_GPA + 4 && scause == 21 && htinst == 0x2503) {	/* lw a0 */
+		shm[NACL_GPR(10)] = 0x80000001;
+		return true;
+	}
+	if (gpa == MMIO_GPA + 8 && scause == 23 && htinst == 0xa03023 &&	/* sd a0 */
+	    shm[NACL_GPR(10)] == 0xffffffff80000002ULL)
+		return true;
+	if (gpa == MMIO_GPA + 16 && scause == 21 && htinst == 0x2501) {	/* c.lw */
+		shm[NACL_GPR(10)] = 0x17fffffffULL;	/* upper bits dropped */
+		return true;
+	}
+	if (gpa == DEMAND_GPA && scause == 21 && !htinst)
+		return !covh6(COVH_ADD_TVM_ZERO_PAGES, st->id, st->pa + 16 * PAGE_SIZE,
+			      PAGE_4K, 1, DEMAND_GPA, 0).error;
+	pr_info("    # fault %lu at %#llx, htinst %#llx, a0 %#llx\n", scause, gpa, htinst,
+		shm[NACL_GPR(10)]);
+	return false;
+}
+
+static int run_tvm_on_cpu(void *arg)
+{
+	struct run_state *st = arg;
+	int n;
+
+	for (n = 0; n < 100000; n++) {
+		unsigned long flags, scause, stval;
+		struct sbiret r;
+
+		/* scause and stval are the exit's until an interrupt comes. */
+		local_irq_save(flags);
+		r = covh(COVH_RUN_TVM_VCPU, st->id, 0);
+		scause = csr_read(CSR_SCAUSE);
+		stval = csr_read(CSR_STVAL);
+		local_irq_restore(flags);
+		if (r.error) {
+			pr_info("    # run: %ld\n", r.error);
+			return -EIO;
+		}
+		if (r.value) {
+			/* Only the virtual instruction that ends the payload. */
+			st->fatal = scause == 22;
+			if (!st->fatal)
+				pr_info("    # fatal exit, scause %lu\n", scause);
+			return 0;
+		}
+		if (scause & BIT(63)) {
+			st->irqs++;
+			continue;
+		}
+		if (scause == 10 && st->shm[NACL_GPR(17)] == SBI_EXT_COVG) {
+			st->covg_exits++;	/* an MMIO region added or removed */
+			continue;
+		}
+		if (scause == 10 && st->shm[NACL_GPR(17)] == TEST_EID) {
+			if (!run_report(st))
+				return -EIO;
+			continue;
+		}
+		if ((scause == 21 || scause == 23) && run_fault(st, scause, stval))
+			continue;
+		pr_info("    # exit %lu: a7 %#llx a6 %#llx a0 %#llx\n", scause,
+			st->shm[NACL_GPR(17)], st->shm[NACL_GPR(16)], st->shm[NACL_GPR(10)]);
+		return -EIO;
+	}
+	pr_info("    # the payload never finished\n");
+	return -EIO;
+}
+
+/* NACL shared memory is per hart: set on the CPU that runs. */
+static int nacl_set_on_cpu(void *arg)
+{
+	unsigned long pa = *(unsigned long *)arg;
+
+	return nacl(NACL_SET_SHMEM, pa, pa == -1UL ? -1UL : 0, 0).error;
+}
+
+static int run_once_on_cpu(void *arg)
+{
+	struct run_state *st = arg;
+
+	return covh(COVH_RUN_TVM_VCPU, st->id, 0).error;
+}
+
+static bool run_tvm(void)
+{
+	struct page *pages = alloc_pages(GFP_KERNEL, 5), *src_pages = alloc_pages(GFP_KERNEL, 1);
+	struct page *shm_pages = alloc_pages(GFP_KERNEL, NACL_SHMEM_ORDER);
+	struct tvm_params *params = buf;
+	struct run_state st = {};
+	unsigned long pa, src, shm_pa, none = -1UL;
+	bool ok = false, converted = false;
+
+	CHECK(pages && src_pages && shm_pages);
+	st.pa = pa = page_to_phys(pages);
+	src = page_to_phys(src_pages);
+	memcpy(page_address(src_pages), payload, sizeof(payload));
+	shm_pa = page_to_phys(shm_pages);
+	st.shm = page_address(shm_pages);
+	memset(st.shm, 0, PAGE_SIZE << NACL_SHMEM_ORDER);
+
+	EXPECT(covh(COVH_CONVERT_PAGES, pa, RUN_PAGES), 0);
+	converted = true;
+	if (!fence_all())
+		goto out;
+	params->pgd = pa;
+	params->state = pa + 4 * PAGE_SIZE;
+	{
+		struct sbiret r = covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params));
+
+		EXPECT(r, 0);
+		st.id = r.value;
+	}
+	EXPECT(covh3(COVH_ADD_TVM_MEMORY_REGION, st.id, PAYLOAD_GPA, 0x100000), 0);
+	EXPECT(covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, st.id, pa + 5 * PAGE_SIZE, 6), 0);
+	EXPECT(MEASURED(st.id, src, pa + RUN_MEASURED * PAGE_SIZE, PAGE_4K, 2, PAYLOAD_GPA), 0);
+	EXPECT(covh3(COVH_CREATE_TVM_VCPU, st.id, 0, pa + 11 * PAGE_SIZE), 0);
+	EXPECT(covh3(COVH_CREATE_TVM_VCPU, st.id, 1, pa + 12 * PAGE_SIZE), 0);
+	EXPECT(covh(COVH_RUN_TVM_VCPU, st.id, 0), SBI_ERR_INVALID_PARAM);	/* not final */
+	EXPECT(covh6(COVH_FINALIZE_TVM, st.id, PAYLOAD_GPA, PAYLOAD_ENTRY_ARG, 0, 0, 0), 0);
+	EXPECT(ZERO(st.id, pa + 15 * PAGE_SIZE, PAGE_4K, 1, ZERO_GPA), 0);
+
+	/* Each refusal, then the run on CPU 0 with its shared memory. */
+	EXPECT(covh(COVH_RUN_TVM_VCPU, st.id + 1, 0), SBI_ERR_INVALID_PARAM);
+	EXPECT(covh(COVH_RUN_TVM_VCPU, st.id, TSM_MAX_VCPUS), SBI_ERR_INVALID_PARAM);
+	EXPECT(covh(COVH_RUN_TVM_VCPU, st.id, 2), SBI_ERR_INVALID_PARAM);	/* no vCPU 2 */
+	EXPECT(covh(COVH_RUN_TVM_VCPU, st.id, 1), SBI_ERR_INVALID_PARAM);	/* not started */
+	CHECK_GOTO(!smp_call_on_cpu(0, nacl_set_on_cpu, &none, false));
+	CHECK_GOTO(smp_call_on_cpu(0, run_once_on_cpu, &st, false) == SBI_ERR_NO_SHMEM);
+	CHECK_GOTO(!smp_call_on_cpu(0, nacl_set_on_cpu, &shm_pa, false));
+	CHECK_GOTO(!smp_call_on_cpu(0, run_tvm_on_cpu, &st, false));
+	pr_info("    # %d host interrupts ended a run, %d COVG exits\n", st.irqs, st.covg_exits);
+	CHECK_GOTO(st.steps == (BIT(1) | BIT(2) | BIT(5) | BIT(6)));
+	CHECK_GOTO(st.words == 12);
+	CHECK_GOTO(st.covg_exits == 2);
+	CHECK_GOTO(st.irqs >= 1);
+	CHECK_GOTO(st.fatal);
+	/* It ended for good. */
+	EXPECT(covh(COVH_RUN_TVM_VCPU, st.id, 0), SBI_ERR_INVALID_PARAM);
+	EXPECT(covh(COVH_DESTROY_TVM, st.id, 0), 0);
+	st.id = 0;
+	ok = true;
+out:
+	if (st.id && covh(COVH_DESTROY_TVM, st.id, 0).error)
+		pages = NULL;	/* still a TVM's: leaked rather than freed */
+	if (converted && pages && covh(COVH_RECLAIM_PAGES, pa, RUN_PAGES).error)
+		pages = NULL;
+	smp_call_on_cpu(0, nacl_set_on_cpu, &none, false);
+	if (pages)
+		__free_pages(pages, 5);
+	if (src_pages)
+		__free_pages(src_pages, 1);
+	if (shm_pages)
+		__free_pages(shm_pages, NACL_SHMEM_ORDER);
+	return ok;
+}
+
 static atomic_t stop_calls;
 
 static int teecall_loop(void *unused)
@@ -955,7 +1250,7 @@ static int __init cove_tsm_test_init(void)
 		RUN(no_tsm);
 		goto out;
 	}
-	pr_info("1..19\n");
+	pr_info("1..21\n");
 	RUN(supd_probe);
 	RUN(supd_active_domains);
 	RUN(covh_probe);
@@ -974,6 +1269,8 @@ static int __init cove_tsm_test_init(void)
 	RUN(create_destroy_tvm);
 	RUN(build_tvm);
 	RUN(invalidate_remove);
+	RUN(nacl_shmem);
+	RUN(run_tvm);
 	RUN(page_table_pool_limit);
 out:
 	free_page((unsigned long)buf);

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The TVM the conformance test runs (run_tvm in cove_tsm_test.c): two
+ * measured pages at GPA 0x80000000, this code and a data page, entered in
+ * VS-mode with translation off, a0 = vCPU ID, a1 = the entry argument.
+ * It reports to the test with ECALLs the TSM forwards (EID TEST_EID, the
+ * FID says what), and fails loudly (FID 0xff, a0 = the step) if a COVG
+ * answer is not what the TSM's documentation says.
+ */
+#define GPA_BASE	0x80000000
+#define DATA		(GPA_BASE + 0x1000)
+#define ZERO_PAGE	(GPA_BASE + 0x2000)	/* added after finalize */
+#define DEMAND_PAGE	(GPA_BASE + 0x4000)	/* added when touched */
+#define UNMAPPED	(GPA_BASE + 0x5000)
+#define MMIO		0x10000000
+#define TEST_EID	0x54534554		/* "TEST" */
+#define COVG		0x434F5647
+#define SPIN		20000000
+
+/* A COVG call; a0 must then be @err or the payload fails with @step. */
+.macro covg fid, arg0, arg1, arg2, err, step
+	li	a7, COVG
+	li	a6, \fid
+	li	a0, \arg0
+	li	a1, \arg1
+	li	a2, \arg2
+	ecall
+	li	t6, \err
+	li	s11, \step
+	bne	a0, t6, fail
+.endm
+
+/* A report to the test: FID @fid, a0-a2. */
+.macro report fid
+	li	a7, TEST_EID
+	li	a6, \fid
+	ecall
+.endm
+
+	.option	norvc
+	.text
+	.globl	_start
+_start:
+	mv	s0, a1			/* the entry argument */
+	mv	s10, a0			/* the vCPU ID */
+
+	/* 1: the data page's 64-bit sum, with the entry argument and ID. */
+	li	t0, DATA
+	li	t1, 512
+	li	s1, 0
+1:	ld	t2, 0(t0)
+	add	s1, s1, t2
+	addi	t0, t0, 8
+	addi	t1, t1, -1
+	bnez	t1, 1b
+	mv	a0, s1
+	mv	a1, s0
+	mv	a2, s10
+	report	1
+	mv	s2, a0			/* a cookie the test hands back */
+
+	/* 2: MMIO: a region, a word loaded (sign-extended), one stored, a
+	 * compressed load. */
+	covg	0, MMIO, 0x1000, 0, 0, 2
+	covg	0, MMIO, 0x1000, 0, -5, 3	/* overlaps itself */
+	covg	0, GPA_BASE, 0x1000, 0, -5, 4	/* confidential memory */
+	covg	0, MMIO + 0x10000, 0x800, 0, -5, 5	/* not 4 KiB */
+	li	t0, MMIO
+	lw	s3, 4(t0)
+	addi	s4, s3, 1
+	sd	s4, 8(t0)
+	.option	rvc
+	mv	a4, t0
+	c.lw	a5, 16(a4)
+	.option	norvc
+	mv	a0, s4
+	mv	a1, a5
+	report	2
+
+	/* 3: both measurement registers, a word at a time. */
+	li	s5, 0
+2:	li	a7, COVG
+	li	a6, 10
+	li	a0, ZERO_PAGE
+	li	a1, 48
+	mv	a2, s5
+	ecall
+	li	s11, 6
+	bnez	a0, fail
+	li	s6, 0
+3:	li	t0, ZERO_PAGE
+	slli	t1, s6, 3
+	add	t0, t0, t1
+	ld	a2, 0(t0)
+	mv	a0, s5
+	mv	a1, s6
+	report	3
+	addi	s6, s6, 1
+	li	t0, 6
+	bltu	s6, t0, 3b
+	addi	s5, s5, 1
+	li	t0, 2
+	bltu	s5, t0, 2b
+
+	/* 4: what read_measurement refuses. */
+	covg	10, ZERO_PAGE + 8, 48, 0, -5, 7
+	covg	10, UNMAPPED, 48, 0, -3, 8
+	covg	10, MMIO, 48, 0, -3, 9
+	covg	10, ZERO_PAGE, 47, 0, -3, 10
+	covg	10, ZERO_PAGE, 48, 2, -3, 11
+	covg	99, 0, 0, 0, -2, 12
+	covg	1, MMIO, 0x1000, 0, 0, 13	/* remove it */
+	covg	1, MMIO + 8, 0x1000, 0, -5, 14
+
+	/* 5: a confidential page the host adds when it is touched. */
+	li	t0, DEMAND_PAGE
+	ld	a0, 0(t0)
+	li	t1, 0x5a5a
+	sd	t1, 8(t0)
+	ld	a1, 8(t0)
+	report	5
+
+	/* 6: long enough for the host's timer to interrupt it. */
+	li	t0, SPIN
+4:	addi	t0, t0, -1
+	bnez	t0, 4b
+	mv	a0, s2
+	report	6
+
+	/* 7: an HS CSR from VS-mode: a virtual instruction, which ends the
+	 * vCPU. */
+	csrr	t0, 0x600
+	li	s11, 15
+fail:
+	mv	a0, s11
+	report	0xff
+	j	fail
+
+	.balign	4096
+data:
+	.rept	512
+	.dword	0x0123456789abcdef
+	.endr
