@@ -6,16 +6,23 @@
  * as the guest made the call, in the NACL shared memory) so that it can
  * set up emulation; the TSM decides the result, not the host.
  *
- * Done: add/remove MMIO region (0, 1), read measurement (10).  Not yet,
- * SBI_ERR_NOT_SUPPORTED: share/unshare (2, 3), external interrupts (4, 5),
- * attestation capabilities, evidence and secrets (6, 8, 9), extend
+ * Sharing and unsharing exit the same way, and block the calling vCPU
+ * until the host has removed what was mapped in the range: the
+ * confidential pages (share) or the shared ones (unshare).
+ *
+ * Done: add/remove MMIO region (0, 1), share/unshare (2, 3), read
+ * measurement (10).  Not yet, SBI_ERR_NOT_SUPPORTED: external interrupts
+ * (4, 5), attestation capabilities, evidence and secrets (6, 8, 9), extend
  * measurement (7).
  */
+#include "pages.h"
 #include "vcpu.h"
 
 enum covg_fid {
 	COVG_ADD_MMIO_REGION = 0,
 	COVG_REMOVE_MMIO_REGION = 1,
+	COVG_SHARE_MEMORY_REGION = 2,
+	COVG_UNSHARE_MEMORY_REGION = 3,
 	COVG_READ_MEASUREMENT = 10,
 };
 
@@ -70,8 +77,56 @@ static long remove_mmio(struct tvm *t, uint64_t gpa, uint64_t len)
 	return SBI_SUCCESS;
 }
 
-/* Into a page of the TVM's confidential memory, which the host cannot
- * have mapped for it: only the TSM maps confidential pages. */
+/* A confidential range becomes shared: it must lie in one confidential
+ * region, outside anything shared already. */
+static long share(struct tvm *t, uint64_t gpa, uint64_t len)
+{
+	if (gpa & (PAGE_SIZE - 1))
+		return SBI_ERR_INVALID_ADDRESS;
+	if (!len || len & (PAGE_SIZE - 1) || !tvm_range_confidential(t, gpa, len))
+		return SBI_ERR_INVALID_PARAM;
+	if (t->num_shared == TSM_MAX_SHARED)
+		return SBI_ERR_FAILED;
+	t->shared[t->num_shared].gpa = gpa;
+	t->shared[t->num_shared].len = len;
+	t->num_shared++;
+	return SBI_SUCCESS;
+}
+
+/* A shared range becomes confidential again: all inside one shared range,
+ * which it may split in two. */
+static long unshare(struct tvm *t, uint64_t gpa, uint64_t len)
+{
+	struct gpa_range *r = t->shared;
+	uint64_t end = gpa + len;
+
+	if (gpa & (PAGE_SIZE - 1))
+		return SBI_ERR_INVALID_ADDRESS;
+	if (!len || len & (PAGE_SIZE - 1) || !tvm_range_shared(t, gpa, len))
+		return SBI_ERR_INVALID_PARAM;
+	/* The one that holds it (tvm_range_shared() found it). */
+	while (gpa < r->gpa || gpa - r->gpa >= r->len)
+		r++;
+	if (gpa > r->gpa && end < r->gpa + r->len) {	/* a hole in the middle */
+		if (t->num_shared == TSM_MAX_SHARED)
+			return SBI_ERR_FAILED;
+		t->shared[t->num_shared].gpa = end;
+		t->shared[t->num_shared].len = r->gpa + r->len - end;
+		t->num_shared++;
+		r->len = gpa - r->gpa;
+	} else if (gpa > r->gpa) {			/* its tail */
+		r->len = gpa - r->gpa;
+	} else if (end < r->gpa + r->len) {		/* its head */
+		r->len -= len;
+		r->gpa = end;
+	} else {					/* all of it */
+		*r = t->shared[--t->num_shared];
+	}
+	return SBI_SUCCESS;
+}
+
+/* Into a present page of the TVM's confidential memory: not a shared page,
+ * which is the host's. */
 static long read_measurement(struct tvm *t, uint64_t gpa, uint64_t size,
 			     uint64_t index)
 {
@@ -80,7 +135,8 @@ static long read_measurement(struct tvm *t, uint64_t gpa, uint64_t size,
 	if (gpa & (PAGE_SIZE - 1))
 		return SBI_ERR_INVALID_ADDRESS;
 	if (size < SHA384_DIGEST_SIZE || index >= TVM_MSMT_REGS ||
-	    !gstage_translate(&t->gstage, gpa, &pa))
+	    !gstage_translate(&t->gstage, gpa, &pa) ||
+	    page_lookup(pa)->state != PAGE_TVM)
 		return SBI_ERR_INVALID_PARAM;
 	memcpy((void *)pa, t->msmt[index], SHA384_DIGEST_SIZE);
 	return SBI_SUCCESS;
@@ -96,10 +152,30 @@ enum exit_action covg_call(struct tvm *t, struct vcpu *v, uint64_t shm)
 	switch (r[16]) {
 	case COVG_ADD_MMIO_REGION:
 	case COVG_REMOVE_MMIO_REGION:
-		err = r[16] == COVG_ADD_MMIO_REGION ? add_mmio(t, a0, a1) :
-						      remove_mmio(t, a0, a1);
-		if (err)
+	case COVG_SHARE_MEMORY_REGION:
+	case COVG_UNSHARE_MEMORY_REGION:
+		switch (r[16]) {
+		case COVG_ADD_MMIO_REGION:
+			err = add_mmio(t, a0, a1);
 			break;
+		case COVG_REMOVE_MMIO_REGION:
+			err = remove_mmio(t, a0, a1);
+			break;
+		case COVG_SHARE_MEMORY_REGION:
+			err = share(t, a0, a1);
+			v->blocked = BLOCKED_SHARE;
+			break;
+		default:
+			err = unshare(t, a0, a1);
+			v->blocked = BLOCKED_UNSHARE;
+			break;
+		}
+		if (err) {
+			v->blocked = BLOCKED_NONE;
+			break;
+		}
+		v->blocked_range.gpa = a0;
+		v->blocked_range.len = a1;
 		for (i = 10; i <= 17; i++)
 			nacl_put(shm, NACL_GPR(i), r[i]);
 		r[10] = SBI_SUCCESS;

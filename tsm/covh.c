@@ -107,6 +107,8 @@ static struct sbiret covh_locked(struct tsm_call *call)
 		return tvm_add_measured_pages(a[0], a[1], a[2], a[3], a[4], a[5]);
 	case COVH_ADD_TVM_ZERO_PAGES:
 		return tvm_add_zero_pages(a[0], a[1], a[2], a[3], a[4]);
+	case COVH_ADD_TVM_SHARED_PAGES:
+		return tvm_add_shared_pages(a[0], a[1], a[2], a[3], a[4]);
 	case COVH_CREATE_TVM_VCPU:
 		return tvm_create_vcpu(a[0], a[1], a[2]);
 	case COVH_FINALIZE_TVM:

@@ -59,6 +59,12 @@ static uint64_t *pte_table(uint64_t pte)
 	return (uint64_t *)((pte >> PTE_PPN_SHIFT) << PAGE_SHIFT);
 }
 
+/* The page a leaf maps, whether present or invalidated. */
+static uint64_t leaf_pa(uint64_t pte)
+{
+	return (pte >> PTE_PPN_SHIFT & ((1UL << 44) - 1)) << PAGE_SHIFT;
+}
+
 /* The level-@level table covering @gpa, or NULL if it is not there yet. */
 static uint64_t *table_at(const struct gstage *g, uint64_t gpa, int level)
 {
@@ -174,12 +180,23 @@ static void table_free(uint64_t *t, int level)
 	free_list[free_count++] = (uint16_t)((uint64_t (*)[PTES_PER_PAGE])t - pool);
 }
 
-void gstage_destroy(struct gstage *g)
+static void for_each_leaf(uint64_t *t, int level, void (*fn)(uint64_t *pte));
+static void (*destroy_release)(uint64_t pa);
+
+static void release_leaf(uint64_t *pte)
+{
+	if (*pte)
+		destroy_release(leaf_pa(*pte));
+}
+
+void gstage_destroy(struct gstage *g, void (*release)(uint64_t pa))
 {
 	unsigned int i;
 
 	if (!g->root)
 		return;
+	destroy_release = release;
+	for_each_leaf(g->root, LEVELS - 1, release_leaf);
 	for (i = 0; i < GSTAGE_ROOT_ENTRIES; i++) {
 		if (g->root[i] & PTE_V)
 			table_free(pte_table(g->root[i]), LEVELS - 2);
@@ -250,7 +267,7 @@ long gstage_remove(struct gstage *g, uint64_t gpa, uint64_t num,
 		return SBI_ERR_INVALID_ADDRESS;
 	for (i = 0; i < num; i++) {
 		uint64_t *pte = leaf(g, gpa + (i << PAGE_SHIFT));
-		uint64_t pa = (*pte >> PTE_PPN_SHIFT & ((1UL << 44) - 1)) << PAGE_SHIFT;
+		uint64_t pa = leaf_pa(*pte);
 
 		*pte = 0;
 		release(pa);
@@ -299,6 +316,21 @@ bool gstage_translate(const struct gstage *g, uint64_t gpa, uint64_t *pa)
 
 	if (!pte || !(*pte & PTE_V))
 		return false;
-	*pa = (*pte >> PTE_PPN_SHIFT & ((1UL << 44) - 1)) << PAGE_SHIFT;
+	*pa = leaf_pa(*pte);
 	return true;
+}
+
+bool gstage_any_leaf(const struct gstage *g, uint64_t gpa, uint64_t num,
+		     bool (*pred)(uint64_t pa))
+{
+	uint64_t i;
+
+	for (i = 0; i < num; i++) {
+		const uint64_t *pte = leaf(g, gpa + (i << PAGE_SHIFT));
+
+		if (pte && *pte &&
+		    pred(leaf_pa(*pte)))
+			return true;
+	}
+	return false;
 }

@@ -114,9 +114,15 @@ static long pages_check(uint64_t base, uint64_t num, unsigned int states)
 struct sbiret pages_convert(uint64_t base, uint64_t num)
 {
 	long err = pages_check(base, num, PAGE_STATE(PAGE_HOST));
+	uint64_t i;
 
 	if (err)
 		return sbi_err(err);
+	/* A page a TVM maps as shared stays the host's until unmapped. */
+	for (i = 0; i < num; i++) {
+		if (page_lookup(base + (i << PAGE_SHIFT))->owner)
+			return sbi_err(SBI_ERR_INVALID_ADDRESS);
+	}
 	pages_set(base, num, PAGE_CONVERTING, 0, 0, false);
 	return sbi_ok(0);
 }
@@ -214,4 +220,27 @@ void pages_release(uint16_t owner)
 void pages_unassign(uint64_t addr)
 {
 	pages_set(addr, 1, PAGE_CONFIDENTIAL, USE_NONE, 0, true);
+}
+
+bool pages_share(uint64_t base, uint64_t num)
+{
+	uint64_t i;
+
+	if (range_check(base, num) || !pages_in_state(base, num, PAGE_STATE(PAGE_HOST)))
+		return false;
+	for (i = 0; i < num; i++) {
+		if (page_lookup(base + (i << PAGE_SHIFT))->owner == UINT16_MAX)
+			return false;
+	}
+	for (i = 0; i < num; i++)
+		page_lookup(base + (i << PAGE_SHIFT))->owner++;
+	return true;
+}
+
+void pages_unshare(uint64_t addr)
+{
+	struct page_info *p = page_lookup(addr);
+
+	if (p && p->state == PAGE_HOST && p->owner)
+		p->owner--;
 }

@@ -43,6 +43,26 @@ static uint16_t tvm_owner(const struct tvm *t)
 	return (uint16_t)(t - tvms) + 1;
 }
 
+/* A leaf's page, leaving the TVM: a shared one is the host's again... */
+static void release_shared(uint64_t pa)
+{
+	const struct page_info *p = page_lookup(pa);
+
+	if (p && p->state == PAGE_HOST)
+		pages_unshare(pa);
+}
+
+/* ...a confidential one becomes unassigned, zeroed. */
+static void release_page(uint64_t pa)
+{
+	const struct page_info *p = page_lookup(pa);
+
+	if (p && p->state == PAGE_HOST)
+		pages_unshare(pa);
+	else
+		pages_unassign(pa);
+}
+
 /* The G-stage VMID: the slot's, as every entry flushes the G-stage TLB. */
 uint16_t tvm_vmid(const struct tvm *t)
 {
@@ -114,7 +134,7 @@ struct sbiret tvm_destroy(unsigned long id)
 	/* Its pages may not go while a hart runs it. */
 	if (t->running)
 		return sbi_err(SBI_ERR_ALREADY_STARTED);
-	gstage_destroy(&t->gstage);
+	gstage_destroy(&t->gstage, release_shared);
 	pages_release(tvm_owner(t));
 	memset(t, 0, sizeof(*t));
 	return sbi_ok(0);
@@ -183,25 +203,56 @@ static void put_le64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)v;
 }
 
+/* Whether [gpa, gpa + len) lies inside one of @n ranges. */
+static bool within(const struct gpa_range *r, uint32_t n, uint64_t gpa, uint64_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		if (gpa >= r[i].gpa && gpa - r[i].gpa < r[i].len &&
+		    len <= r[i].len - (gpa - r[i].gpa))
+			return true;
+	}
+	return false;
+}
+
+/* Whether [gpa, gpa + len) overlaps any of @n ranges. */
+static bool overlaps_any(const struct gpa_range *r, uint32_t n, uint64_t gpa,
+			 uint64_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		if (gpa < r[i].gpa + r[i].len && r[i].gpa < gpa + len)
+			return true;
+	}
+	return false;
+}
+
+bool tvm_range_confidential(const struct tvm *t, uint64_t gpa, uint64_t len)
+{
+	return within(t->regions, t->num_regions, gpa, len) &&
+	       !overlaps_any(t->shared, t->num_shared, gpa, len);
+}
+
+bool tvm_range_shared(const struct tvm *t, uint64_t gpa, uint64_t len)
+{
+	return within(t->shared, t->num_shared, gpa, len);
+}
+
 /*
  * Whether [gpa, gpa + num pages) may be mapped for @t: page aligned, inside
- * one of its confidential memory regions and not mapped yet, and the
- * tables it needs within the TVM's page-table quota.
+ * its confidential memory (or, @shared, inside a range the TVM shared), not
+ * mapped yet, and the tables it needs within the TVM's page-table quota.
  */
-static long map_check(const struct tvm *t, uint64_t gpa, uint64_t num)
+static long map_check(const struct tvm *t, uint64_t gpa, uint64_t num, bool shared)
 {
 	uint64_t len = num << PAGE_SHIFT;
-	uint32_t i;
 
 	if (gpa & (PAGE_SIZE - 1))
 		return SBI_ERR_INVALID_ADDRESS;
-	for (i = 0; i < t->num_regions; i++) {
-		if (gpa >= t->regions[i].gpa &&
-		    gpa - t->regions[i].gpa < t->regions[i].len &&
-		    len <= t->regions[i].len - (gpa - t->regions[i].gpa))
-			break;
-	}
-	if (i == t->num_regions || !gstage_unmapped(&t->gstage, gpa, num))
+	if (!(shared ? tvm_range_shared(t, gpa, len) : tvm_range_confidential(t, gpa, len)) ||
+	    !gstage_unmapped(&t->gstage, gpa, num))
 		return SBI_ERR_INVALID_ADDRESS;
 	if (gstage_tables_needed(&t->gstage, gpa, num) >
 	    t->gstage.quota - t->gstage.used)
@@ -209,15 +260,16 @@ static long map_check(const struct tvm *t, uint64_t gpa, uint64_t num)
 	return SBI_SUCCESS;
 }
 
-/* The checks measured and zero pages share, before any change. */
+/* The checks measured, zero and shared pages share, before any change. */
 static long add_pages_check(const struct tvm *t, enum tvm_state state,
-			    unsigned long type, unsigned long num, uint64_t gpa)
+			    unsigned long type, unsigned long num, uint64_t gpa,
+			    bool shared)
 {
 	if (!t || t->state != state)
 		return SBI_ERR_INVALID_PARAM;
 	if (type != TSM_PAGE_4K || !num || num > TSM_MAX_PAGES_PER_CALL)
 		return SBI_ERR_INVALID_PARAM;
-	return map_check(t, gpa, num);
+	return map_check(t, gpa, num, shared);
 }
 
 struct sbiret tvm_add_measured_pages(unsigned long id, unsigned long src,
@@ -229,7 +281,7 @@ struct sbiret tvm_add_measured_pages(unsigned long id, unsigned long src,
 	unsigned long i;
 	long err;
 
-	err = add_pages_check(t, TVM_INITIALIZING, type, num, gpa);
+	err = add_pages_check(t, TVM_INITIALIZING, type, num, gpa, false);
 	if (err)
 		return sbi_err(err);
 	if (src & (PAGE_SIZE - 1) || !tsm_host_buffer_ok(src, num << PAGE_SHIFT))
@@ -260,7 +312,7 @@ struct sbiret tvm_add_zero_pages(unsigned long id, unsigned long base,
 	unsigned long i;
 	long err;
 
-	err = add_pages_check(t, TVM_RUNNABLE, type, num, gpa);
+	err = add_pages_check(t, TVM_RUNNABLE, type, num, gpa, false);
 	if (err)
 		return sbi_err(err);
 	ret = pages_assign(base, num, tvm_owner(t), USE_DATA);	/* zeroes */
@@ -269,6 +321,26 @@ struct sbiret tvm_add_zero_pages(unsigned long id, unsigned long base,
 	for (i = 0; i < num; i++)
 		gstage_map(&t->gstage, gpa + (i << PAGE_SHIFT), base + (i << PAGE_SHIFT),
 			   PTE_R | PTE_W | PTE_X);
+	return sbi_ok(0);
+}
+
+/* Host pages into a range the TVM shared: read and write, never execute. */
+struct sbiret tvm_add_shared_pages(unsigned long id, unsigned long base,
+				   unsigned long type, unsigned long num,
+				   unsigned long gpa)
+{
+	struct tvm *t = tvm_lookup(id);
+	unsigned long i;
+	long err;
+
+	err = add_pages_check(t, TVM_RUNNABLE, type, num, gpa, true);
+	if (err)
+		return sbi_err(err);
+	if (!pages_share(base, num))
+		return sbi_err(SBI_ERR_INVALID_ADDRESS);
+	for (i = 0; i < num; i++)
+		gstage_map(&t->gstage, gpa + (i << PAGE_SHIFT), base + (i << PAGE_SHIFT),
+			   PTE_R | PTE_W);
 	return sbi_ok(0);
 }
 
@@ -395,6 +467,6 @@ struct sbiret tvm_remove_pages(unsigned long id, unsigned long gpa,
 		return sbi_err(SBI_ERR_INVALID_PARAM);
 	err = gpa_range(gpa, len, &num);
 	if (!err)
-		err = gstage_remove(&t->gstage, gpa, num, pages_unassign);
+		err = gstage_remove(&t->gstage, gpa, num, release_page);
 	return err ? sbi_err(err) : sbi_ok(0);
 }

@@ -220,6 +220,30 @@ static enum exit_action handle_exit(struct tvm *t, struct vcpu *v,
 	}
 }
 
+static bool page_confidential(uint64_t pa)
+{
+	return page_lookup(pa)->state == PAGE_TVM;
+}
+
+static bool page_shared(uint64_t pa)
+{
+	return page_lookup(pa)->state == PAGE_HOST;
+}
+
+/* A vCPU blocked by its share (unshare) goes on once no confidential
+ * (shared) page is mapped in the range, present or invalidated. */
+static bool vcpu_unblocked(struct tvm *t, struct vcpu *v)
+{
+	const struct gpa_range *r = &v->blocked_range;
+
+	if (v->blocked != BLOCKED_NONE &&
+	    gstage_any_leaf(&t->gstage, r->gpa, r->len >> PAGE_SHIFT,
+			    v->blocked == BLOCKED_SHARE ? page_confidential : page_shared))
+		return false;
+	v->blocked = BLOCKED_NONE;
+	return true;
+}
+
 struct sbiret vcpu_run(struct tsm_call *call, unsigned long id, unsigned long vcpu_id)
 {
 	struct tvm *t = tvm_lookup(id);
@@ -239,6 +263,8 @@ struct sbiret vcpu_run(struct tsm_call *call, unsigned long id, unsigned long vc
 		return sbi_err(SBI_ERR_ALREADY_STARTED);
 	if (!nacl_ok(call->hartid, &shm))
 		return sbi_err(SBI_ERR_NO_SHMEM);
+	if (!vcpu_unblocked(t, v))
+		return sbi_err(SBI_ERR_INVALID_STATE);
 	if (!v->started) {
 		v->pc = t->entry_pc;
 		v->spp = 1;

@@ -42,8 +42,13 @@ bool gstage_unmapped(const struct gstage *g, uint64_t gpa, uint64_t num);
 void gstage_map(struct gstage *g, uint64_t gpa, uint64_t pa, uint64_t prot);
 /* The page a present leaf maps @gpa (page aligned) to; false if none. */
 bool gstage_translate(const struct gstage *g, uint64_t gpa, uint64_t *pa);
-/* Gives every table page and the reservation back. */
-void gstage_destroy(struct gstage *g);
+/* Gives every table page and the reservation back, after @release has
+ * seen the page of every leaf (present or invalidated). */
+void gstage_destroy(struct gstage *g, void (*release)(uint64_t pa));
+/* Whether a leaf (present or invalidated) of [gpa, gpa + num pages) maps a
+ * page @pred accepts. */
+bool gstage_any_leaf(const struct gstage *g, uint64_t gpa, uint64_t num,
+		     bool (*pred)(uint64_t pa));
 
 /*
  * Invalidation (COVH FIDs 16-19).  An invalidated leaf keeps its PPN and

@@ -34,7 +34,9 @@ struct page_info {
 	/* PAGE_TVM: enum page_use; PAGE_CONVERTING: 1 if the fence in
 	 * progress covers it */
 	uint8_t use;
-	uint16_t owner;		/* TVM ID, for PAGE_TVM */
+	/* PAGE_TVM: the owning TVM's slot + 1; PAGE_HOST: how many TVM
+	 * mappings share the page (a shared page cannot be converted) */
+	uint16_t owner;
 };
 
 void pages_init(void);
@@ -54,6 +56,12 @@ struct sbiret pages_local_fence(unsigned long hartid);
 /* Takes @num confidential pages from @base for TVM @owner as @use (zeroed);
  * all or nothing. */
 struct sbiret pages_assign(uint64_t base, uint64_t num, uint16_t owner, uint8_t use);
+
+/* Host pages a TVM maps as shared: counted, so that none is converted
+ * while mapped.  pages_share() is all or nothing: false if any page is not
+ * the host's or is shared too often already. */
+bool pages_share(uint64_t base, uint64_t num);
+void pages_unshare(uint64_t addr);
 
 /* The TVM's page at @addr becomes confidential and unassigned, zeroed. */
 void pages_unassign(uint64_t addr);

@@ -24,6 +24,12 @@ enum {
 };
 
 #define TSM_MAX_MMIO_REGIONS	16
+#define TSM_MAX_SHARED		16
+
+struct gpa_range {
+	uint64_t gpa;
+	uint64_t len;
+};
 
 enum tvm_state {
 	TVM_FREE = 0,
@@ -68,6 +74,16 @@ struct vcpu {
 	uint8_t mmio_rd;	/* the load's destination register */
 	uint8_t mmio_f3;	/* the load's funct3: width and sign */
 	uint8_t insn_len;	/* of the trapped instruction */
+	/* A COVG share (or unshare) of this range waits for the host to
+	 * remove the confidential (or shared) pages mapped there. */
+	uint8_t blocked;	/* enum vcpu_blocked */
+	struct gpa_range blocked_range;
+};
+
+enum vcpu_blocked {
+	BLOCKED_NONE = 0,
+	BLOCKED_SHARE,
+	BLOCKED_UNSHARE,
 };
 
 struct tvm {
@@ -76,15 +92,12 @@ struct tvm {
 	uint64_t pgd;
 	uint64_t state_page;
 	uint32_t num_regions;
-	struct {
-		uint64_t gpa;
-		uint64_t len;
-	} regions[TSM_MAX_REGIONS];
+	struct gpa_range regions[TSM_MAX_REGIONS];	/* confidential */
 	uint32_t num_mmio;
-	struct {
-		uint64_t gpa;
-		uint64_t len;
-	} mmio[TSM_MAX_MMIO_REGIONS];
+	struct gpa_range mmio[TSM_MAX_MMIO_REGIONS];
+	/* Parts of the confidential regions the TVM made shared. */
+	uint32_t num_shared;
+	struct gpa_range shared[TSM_MAX_SHARED];
 	struct gstage gstage;
 	uint8_t msmt[TVM_MSMT_REGS][SHA384_DIGEST_SIZE];
 	uint64_t entry_pc;
@@ -96,6 +109,11 @@ struct tvm {
 	bool fence_active;
 	uint32_t fence_pending;	/* vCPUs running when the fence started */
 };
+
+/* Whether [gpa, gpa + len) is all confidential memory of @t (inside its
+ * regions, outside what it shared), or all inside one range it shared. */
+bool tvm_range_confidential(const struct tvm *t, uint64_t gpa, uint64_t len);
+bool tvm_range_shared(const struct tvm *t, uint64_t gpa, uint64_t len);
 
 /* The TVM with ID @id, NULL if there is none.  Call with the lock held. */
 struct tvm *tvm_lookup(unsigned long id);
@@ -115,6 +133,9 @@ struct sbiret tvm_add_measured_pages(unsigned long id, unsigned long src,
 struct sbiret tvm_add_zero_pages(unsigned long id, unsigned long base,
 				 unsigned long type, unsigned long num,
 				 unsigned long gpa);
+struct sbiret tvm_add_shared_pages(unsigned long id, unsigned long base,
+				   unsigned long type, unsigned long num,
+				   unsigned long gpa);
 struct sbiret tvm_create_vcpu(unsigned long id, unsigned long vcpu_id,
 			      unsigned long state_page);
 struct sbiret tvm_fence(unsigned long id);

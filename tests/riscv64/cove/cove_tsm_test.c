@@ -35,6 +35,7 @@
 #define COVH_ADD_TVM_PAGE_TABLE_PAGES	10
 #define COVH_ADD_TVM_MEASURED_PAGES	11
 #define COVH_ADD_TVM_ZERO_PAGES	12
+#define COVH_ADD_TVM_SHARED_PAGES	13
 #define COVH_CREATE_TVM_VCPU	14
 #define COVH_RUN_TVM_VCPU	15
 #define COVH_TVM_FENCE		16
@@ -57,6 +58,9 @@
 #define TEST_EID		0x54534554
 #ifndef SBI_ERR_NO_SHMEM
 #define SBI_ERR_NO_SHMEM	-9
+#endif
+#ifndef SBI_ERR_INVALID_STATE
+#define SBI_ERR_INVALID_STATE	-10
 #endif
 
 #define TSM_READY		2
@@ -972,15 +976,20 @@ out:
  * it ends with.  Runs on one CPU: the NACL shared memory is per hart.
  */
 #define RUN_PAGES	32	/* 0-3 pgd, 4 state, 5-10 tables, 11-12 vCPUs, */
-#define RUN_MEASURED	13	/* 13-14 payload, 15 zero page, 16 demand page */
+#define RUN_MEASURED	13	/* 13-14 payload, 15 zero page, 16 demand page, */
+#define RUN_SHARED	17	/* 17, 18: SHARED_GPA before and after sharing */
 #define ZERO_GPA	(PAYLOAD_GPA + 0x2000)
 #define DEMAND_GPA	(PAYLOAD_GPA + 0x4000)
+#define SHARED_GPA	(PAYLOAD_GPA + 0x6000)
+#define SHARED_VALUE	0x1122334455667788UL
 #define MMIO_GPA	0x10000000UL
 #define COOKIE		0xc0ffee00c0ffeeUL
 
 struct run_state {
 	u64 *shm;
-	unsigned long pa, id;
+	u64 *host_page;		/* what the TVM shares */
+	unsigned long pa, id, host_pa;
+	int shared;		/* 0: confidential, 1: shared, 2: back */
 	int steps;		/* a bit per report the payload made */
 	int words;		/* measurement words that matched */
 	int irqs, covg_exits;
@@ -1018,6 +1027,16 @@ static bool run_report(struct run_state *st)
 			break;
 		st->steps |= BIT(5);
 		return true;
+	case 8:	/* the host's page, and what the TVM wrote into it */
+		if (a0 != SHARED_VALUE || st->host_page[1] != 0x99)
+			break;
+		st->steps |= BIT(8);
+		return true;
+	case 9:	/* unshared: a fresh zeroed confidential page */
+		if (a0 || a1)
+			break;
+		st->steps |= BIT(9);
+		return true;
 	case 6:	/* after the spin: the cookie from step 1 */
 		if (a0 != COOKIE)
 			break;
@@ -1025,6 +1044,72 @@ static bool run_report(struct run_state *st)
 		return true;
 	}
 	pr_info("    # report %#llx: %#llx %#llx %#llx\n", fid, a0, a1, a2);
+	return false;
+}
+
+/* Invalidate, fence, remove: what the host does to a page the TVM shares
+ * or unshares; the vCPU is blocked until then. */
+static bool run_remove(struct run_state *st, unsigned long gpa)
+{
+	EXPECT(covh(COVH_RUN_TVM_VCPU, st->id, 0), SBI_ERR_INVALID_STATE);
+	EXPECT(covh3(COVH_TVM_INVALIDATE_PAGES, st->id, gpa, PAGE_SIZE), 0);
+	EXPECT(covh(COVH_RUN_TVM_VCPU, st->id, 0), SBI_ERR_INVALID_STATE);
+	EXPECT(covh(COVH_TVM_FENCE, st->id, 0), 0);
+	EXPECT(covh3(COVH_TVM_REMOVE_PAGES, st->id, gpa, PAGE_SIZE), 0);
+	return true;
+out:
+	return false;
+}
+
+/* The TVM shared SHARED_GPA (st->shared 1) or took it back (2). */
+static bool run_share_exit(struct run_state *st)
+{
+	if (st->shared == 0) {
+		/* Its confidential page goes; nothing else may map there. */
+		if (!run_remove(st, SHARED_GPA))
+			return false;
+		EXPECT(ZERO(st->id, st->pa + 19 * PAGE_SIZE, PAGE_4K, 1, SHARED_GPA),
+		       SBI_ERR_INVALID_ADDRESS);
+		st->shared = 1;
+		return true;
+	}
+	if (st->shared == 1) {
+		if (!run_remove(st, SHARED_GPA))
+			return false;
+		/* Unmapped: the host may convert its page again. */
+		EXPECT(covh(COVH_CONVERT_PAGES, st->host_pa, 1), 0);
+		EXPECT(covh(COVH_RECLAIM_PAGES, st->host_pa, 1), 0);
+		st->shared = 2;
+		return true;
+	}
+out:
+	return false;
+}
+
+/* A fault at SHARED_GPA: a confidential page before and after, the host's
+ * own page while it is shared. */
+static bool run_shared_fault(struct run_state *st)
+{
+	unsigned long page = st->pa + (st->shared ? RUN_SHARED + 1 : RUN_SHARED) * PAGE_SIZE;
+
+	if (st->shared != 1)
+		return !ZERO(st->id, page, PAGE_4K, 1, SHARED_GPA).error;
+	st->host_page[0] = SHARED_VALUE;
+	/* Shared pages: the host's own, into a shared range only. */
+	EXPECT(covh6(COVH_ADD_TVM_SHARED_PAGES, st->id, page, PAGE_4K, 1, SHARED_GPA, 0),
+	       SBI_ERR_INVALID_ADDRESS);
+	EXPECT(covh6(COVH_ADD_TVM_SHARED_PAGES, st->id, st->host_pa, PAGE_4K, 1,
+		     DEMAND_GPA + PAGE_SIZE, 0), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(covh6(COVH_ADD_TVM_SHARED_PAGES, st->id, st->host_pa, PAGE_2MB, 1, SHARED_GPA,
+		     0), SBI_ERR_INVALID_PARAM);
+	EXPECT(covh6(COVH_ADD_TVM_SHARED_PAGES, st->id + 1, st->host_pa, PAGE_4K, 1,
+		     SHARED_GPA, 0), SBI_ERR_INVALID_PARAM);
+	EXPECT(covh6(COVH_ADD_TVM_SHARED_PAGES, st->id, st->host_pa, PAGE_4K, 1, SHARED_GPA, 0),
+	       0);
+	/* Mapped into the TVM, the host's page cannot be converted. */
+	EXPECT(covh(COVH_CONVERT_PAGES, st->host_pa, 1), SBI_ERR_INVALID_ADDRESS);
+	return true;
+out:
 	return false;
 }
 
@@ -1048,6 +1133,8 @@ static bool run_fault(struct run_state *st, unsigned long scause, unsigned long 
 	if (gpa == DEMAND_GPA && scause == 21 && !htinst)
 		return !covh6(COVH_ADD_TVM_ZERO_PAGES, st->id, st->pa + 16 * PAGE_SIZE,
 			      PAGE_4K, 1, DEMAND_GPA, 0).error;
+	if (gpa == SHARED_GPA && !htinst)
+		return run_shared_fault(st);
 	pr_info("    # fault %lu at %#llx, htinst %#llx, a0 %#llx\n", scause, gpa, htinst,
 		shm[NACL_GPR(10)]);
 	return false;
@@ -1084,7 +1171,10 @@ static int run_tvm_on_cpu(void *arg)
 			continue;
 		}
 		if (scause == 10 && st->shm[NACL_GPR(17)] == SBI_EXT_COVG) {
-			st->covg_exits++;	/* an MMIO region added or removed */
+			st->covg_exits++;
+			/* MMIO regions need nothing here; shares do. */
+			if (st->shm[NACL_GPR(16)] >= 2 && !run_share_exit(st))
+				return -EIO;
 			continue;
 		}
 		if (scause == 10 && st->shm[NACL_GPR(17)] == TEST_EID) {
@@ -1121,13 +1211,16 @@ static bool run_tvm(void)
 {
 	struct page *pages = alloc_pages(GFP_KERNEL, 5), *src_pages = alloc_pages(GFP_KERNEL, 1);
 	struct page *shm_pages = alloc_pages(GFP_KERNEL, NACL_SHMEM_ORDER);
+	struct page *host_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 	struct tvm_params *params = buf;
 	struct run_state st = {};
 	unsigned long pa, src, shm_pa, none = -1UL;
 	bool ok = false, converted = false;
 
-	CHECK(pages && src_pages && shm_pages);
+	CHECK(pages && src_pages && shm_pages && host_page);
 	st.pa = pa = page_to_phys(pages);
+	st.host_pa = page_to_phys(host_page);
+	st.host_page = page_address(host_page);
 	src = page_to_phys(src_pages);
 	memcpy(page_address(src_pages), payload, sizeof(payload));
 	shm_pa = page_to_phys(shm_pages);
@@ -1165,9 +1258,10 @@ static bool run_tvm(void)
 	CHECK_GOTO(!smp_call_on_cpu(0, nacl_set_on_cpu, &shm_pa, false));
 	CHECK_GOTO(!smp_call_on_cpu(0, run_tvm_on_cpu, &st, false));
 	pr_info("    # %d host interrupts ended a run, %d COVG exits\n", st.irqs, st.covg_exits);
-	CHECK_GOTO(st.steps == (BIT(1) | BIT(2) | BIT(5) | BIT(6)));
+	CHECK_GOTO(st.steps == (BIT(1) | BIT(2) | BIT(5) | BIT(6) | BIT(8) | BIT(9)));
 	CHECK_GOTO(st.words == 12);
-	CHECK_GOTO(st.covg_exits == 2);
+	CHECK_GOTO(st.covg_exits == 4);
+	CHECK_GOTO(st.shared == 2);
 	CHECK_GOTO(st.irqs >= 1);
 	CHECK_GOTO(st.fatal);
 	/* It ended for good. */
@@ -1176,8 +1270,10 @@ static bool run_tvm(void)
 	st.id = 0;
 	ok = true;
 out:
-	if (st.id && covh(COVH_DESTROY_TVM, st.id, 0).error)
+	if (st.id && covh(COVH_DESTROY_TVM, st.id, 0).error) {
 		pages = NULL;	/* still a TVM's: leaked rather than freed */
+		host_page = NULL;
+	}
 	if (converted && pages && covh(COVH_RECLAIM_PAGES, pa, RUN_PAGES).error)
 		pages = NULL;
 	smp_call_on_cpu(0, nacl_set_on_cpu, &none, false);
@@ -1187,6 +1283,8 @@ out:
 		__free_pages(src_pages, 1);
 	if (shm_pages)
 		__free_pages(shm_pages, NACL_SHMEM_ORDER);
+	if (host_page)
+		__free_page(host_page);
 	return ok;
 }
 

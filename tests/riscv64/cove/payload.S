@@ -12,6 +12,7 @@
 #define ZERO_PAGE	(GPA_BASE + 0x2000)	/* added after finalize */
 #define DEMAND_PAGE	(GPA_BASE + 0x4000)	/* added when touched */
 #define UNMAPPED	(GPA_BASE + 0x5000)
+#define SHARED		(GPA_BASE + 0x6000)	/* confidential, then shared, then not */
 #define MMIO		0x10000000
 #define TEST_EID	0x54534554		/* "TEST" */
 #define COVG		0x434F5647
@@ -119,6 +120,29 @@ _start:
 	sd	t1, 8(t0)
 	ld	a1, 8(t0)
 	report	5
+
+	/* 8: a confidential page made shared: the host removes the page, then
+	 * maps one of its own there; then back.  What it holds each time. */
+	li	t0, SHARED
+	li	t1, 0x77
+	sd	t1, 0(t0)		/* a confidential page, on demand */
+	covg	2, SHARED + 8, 0x1000, 0, -5, 16	/* not aligned */
+	covg	2, SHARED, 0, 0, -3, 17
+	covg	2, MMIO, 0x1000, 0, -3, 18	/* not confidential */
+	covg	2, GPA_BASE + 0xff000, 0x2000, 0, -3, 19	/* past the region */
+	covg	3, SHARED, 0x1000, 0, -3, 20	/* not shared */
+	covg	2, SHARED, 0x1000, 0, 0, 21
+	covg	2, SHARED, 0x1000, 0, -3, 22	/* shared already */
+	li	t0, SHARED
+	ld	a0, 0(t0)		/* the host's page now */
+	li	t1, 0x99
+	sd	t1, 8(t0)
+	report	8
+	covg	3, SHARED, 0x1000, 0, 0, 23
+	li	t0, SHARED
+	ld	a0, 0(t0)		/* a fresh confidential page: zero */
+	ld	a1, 8(t0)
+	report	9
 
 	/* 6: long enough for the host's timer to interrupt it. */
 	li	t0, SPIN
