@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * COVG: the TVM's calls to the TSM (CoVE spec, "COVE Guest Extension").
- * The TSM answers in the guest's a0 (error) and a1 (value).  Adding or
- * removing an MMIO region also exits to the host as a forwarded ECALL (a0-a7
- * as the guest made the call, in the NACL shared memory) so that it can
- * set up emulation; the TSM decides the result, not the host.
+ * The TSM answers in the guest's a0 (error) and a1 (value).  A call that
+ * succeeded then exits to the host as the spec says, as a forwarded ECALL
+ * (a0-a7 as the guest made the call, in the NACL shared memory), so that
+ * it can set up MMIO emulation or convert memory; the TSM decides the
+ * result, not the host.  A refused or unknown call goes straight back to
+ * the TVM: there is nothing for the host to do.
  *
- * Sharing and unsharing exit the same way, and block the calling vCPU
- * until the host has removed what was mapped in the range: the
- * confidential pages (share) or the shared ones (unshare).
+ * Sharing and unsharing also block the calling vCPU until the host has
+ * removed what was mapped in the range: the confidential pages (share) or
+ * the shared ones (unshare).
  *
  * Done: add/remove MMIO region (0, 1), share/unshare (2, 3), read
  * measurement (10).  Not yet, SBI_ERR_NOT_SUPPORTED: external interrupts
@@ -149,12 +151,11 @@ enum exit_action covg_call(struct tvm *t, struct vcpu *v, uint64_t shm)
 	long err;
 	int i;
 
-	switch (r[16]) {
-	case COVG_ADD_MMIO_REGION:
-	case COVG_REMOVE_MMIO_REGION:
-	case COVG_SHARE_MEMORY_REGION:
-	case COVG_UNSHARE_MEMORY_REGION:
-		switch (r[16]) {
+	/* a6: FID in bits 15:0, SDID in 31:26 (0, or 1: this TSM), the rest 0. */
+	if (r[16] >> 32 || r[16] >> 16 & 0x3ff || r[16] >> 26 > 1)
+		err = SBI_ERR_INVALID_PARAM;
+	else
+		switch (r[16] & 0xffff) {
 		case COVG_ADD_MMIO_REGION:
 			err = add_mmio(t, a0, a1);
 			break;
@@ -163,34 +164,32 @@ enum exit_action covg_call(struct tvm *t, struct vcpu *v, uint64_t shm)
 			break;
 		case COVG_SHARE_MEMORY_REGION:
 			err = share(t, a0, a1);
-			v->blocked = BLOCKED_SHARE;
+			if (!err)
+				v->blocked = BLOCKED_SHARE;
+			break;
+		case COVG_UNSHARE_MEMORY_REGION:
+			err = unshare(t, a0, a1);
+			if (!err)
+				v->blocked = BLOCKED_UNSHARE;
+			break;
+		case COVG_READ_MEASUREMENT:
+			err = read_measurement(t, a0, a1, a2);
 			break;
 		default:
-			err = unshare(t, a0, a1);
-			v->blocked = BLOCKED_UNSHARE;
+			err = SBI_ERR_NOT_SUPPORTED;
 			break;
 		}
-		if (err) {
-			v->blocked = BLOCKED_NONE;
-			break;
-		}
-		v->blocked_range.gpa = a0;
-		v->blocked_range.len = a1;
-		for (i = 10; i <= 17; i++)
-			nacl_put(shm, NACL_GPR(i), r[i]);
-		r[10] = SBI_SUCCESS;
-		r[11] = 0;
-		v->resume = RESUME_COVG;
-		return EXIT_TO_HOST;
-	case COVG_READ_MEASUREMENT:
-		err = read_measurement(t, a0, a1, a2);
-		break;
-	default:
-		err = SBI_ERR_NOT_SUPPORTED;
-		break;
-	}
 	r[10] = (unsigned long)err;
 	r[11] = 0;
-	v->pc += 4;
-	return EXIT_RESUME;
+	if (err) {		/* nothing for the host to do */
+		v->pc += 4;
+		return EXIT_RESUME;
+	}
+	/* Done: the host sees the call as the guest made it. */
+	v->blocked_range.gpa = a0;
+	v->blocked_range.len = a1;
+	for (i = 10; i <= 17; i++)
+		nacl_put(shm, NACL_GPR(i), i == 10 ? a0 : i == 11 ? a1 : r[i]);
+	v->resume = RESUME_COVG;
+	return EXIT_TO_HOST;
 }

@@ -92,7 +92,7 @@ static struct sbiret covh_locked(struct tsm_call *call)
 	case COVH_RECLAIM_PAGES:
 		return pages_reclaim(a[0], a[1]);
 	case COVH_GLOBAL_FENCE:
-		return pages_global_fence();
+		return pages_global_fence(call->hartid);
 	case COVH_LOCAL_FENCE:
 		return pages_local_fence(call->hartid);
 	case COVH_CREATE_TVM:

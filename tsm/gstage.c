@@ -102,12 +102,6 @@ bool gstage_reserve(struct gstage *g, uint64_t num)
 	return true;
 }
 
-void gstage_unreserve(struct gstage *g, uint64_t num)
-{
-	reserved -= num;
-	g->quota -= num;
-}
-
 uint64_t gstage_tables_needed(const struct gstage *g, uint64_t gpa, uint64_t num)
 {
 	uint64_t end = gpa + (num << PAGE_SHIFT), need = 0;
@@ -320,17 +314,34 @@ bool gstage_translate(const struct gstage *g, uint64_t gpa, uint64_t *pa)
 	return true;
 }
 
+/* Below the level-@level table @t, over [gpa, end): only tables that exist
+ * are visited, so a huge range costs no more than the tables it has. */
+static bool any_leaf_in(const uint64_t *t, int level, uint64_t gpa, uint64_t end,
+			bool (*pred)(uint64_t pa))
+{
+	unsigned int shift = level_shift(level);
+
+	while (gpa < end) {
+		uint64_t next = ((gpa >> shift) + 1) << shift;
+		uint64_t pte = t[level_index(gpa, level)];
+
+		if (!level) {
+			if (pte && pred(leaf_pa(pte)))
+				return true;
+		} else if (pte & PTE_V &&
+			   any_leaf_in(pte_table(pte), level - 1, gpa,
+				       next < end ? next : end, pred)) {
+			return true;
+		}
+		gpa = next;
+	}
+	return false;
+}
+
 bool gstage_any_leaf(const struct gstage *g, uint64_t gpa, uint64_t num,
 		     bool (*pred)(uint64_t pa))
 {
-	uint64_t i;
-
-	for (i = 0; i < num; i++) {
-		const uint64_t *pte = leaf(g, gpa + (i << PAGE_SHIFT));
-
-		if (pte && *pte &&
-		    pred(leaf_pa(*pte)))
-			return true;
-	}
-	return false;
+	if (gpa >> TSM_GPA_BITS || num > ((1UL << TSM_GPA_BITS) - gpa) >> PAGE_SHIFT)
+		return false;
+	return any_leaf_in(g->root, LEVELS - 1, gpa, gpa + (num << PAGE_SHIFT), pred);
 }

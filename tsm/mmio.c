@@ -50,6 +50,10 @@ static bool trapped_insn(const struct tvm *t, const struct vcpu *v,
 	if (e->htinst && !(e->htinst & 1))
 		return false;	/* a pseudo-instruction: the guest's page walk */
 	if (e->htinst & 1) {	/* transformed: bit 1 clear if it was 16-bit */
+		/* An address offset (bits 19:15): a misaligned access across
+		 * the region's edge, which is not emulated. */
+		if (e->htinst >> 15 & 31)
+			return false;
 		*len = e->htinst & 2 ? 4 : 2;
 		*insn = (uint32_t)e->htinst | 2;
 		return true;
@@ -96,8 +100,13 @@ enum exit_action mmio_exit(struct tvm *t, struct vcpu *v, const struct vcpu_exit
 	if ((insn & 0x7f) != (store ? OP_STORE : OP_LOAD) || f3 == 7 || (store && f3 > 3))
 		return EXIT_FATAL;
 	if (store) {
+		unsigned long val = v->ctx.gprs[insn >> 20 & 31];
+
+		/* The bytes stored, not the rest of the register. */
+		if (f3 < 3)
+			val &= (1UL << (8U << f3)) - 1;
 		out = OP_STORE | f3 << 12 | REG_A0 << 20;
-		nacl_put(shm, NACL_GPR(REG_A0), v->ctx.gprs[insn >> 20 & 31]);
+		nacl_put(shm, NACL_GPR(REG_A0), val);
 		v->resume = RESUME_MMIO_STORE;
 	} else {
 		out = OP_LOAD | f3 << 12 | REG_A0 << 7;

@@ -159,7 +159,7 @@ static void fence_complete(void)
 	fence_active = false;
 }
 
-struct sbiret pages_global_fence(void)
+struct sbiret pages_global_fence(unsigned long hartid)
 {
 	uint64_t i;
 
@@ -169,10 +169,11 @@ struct sbiret pages_global_fence(void)
 		if (table[i].state == PAGE_CONVERTING)
 			table[i].use = 1;
 	}
-	/* Every hart the platform has, as OpenSBI's driver lists them. */
+	/* Every other hart the platform has, as OpenSBI's driver lists them,
+	 * must call local_fence (the spec); this one fences now. */
 	fence_pending = tsm_boot->hart_mask;
 	fence_active = true;
-	return sbi_ok(0);
+	return pages_local_fence(hartid);
 }
 
 struct sbiret pages_local_fence(unsigned long hartid)
@@ -184,6 +185,11 @@ struct sbiret pages_local_fence(unsigned long hartid)
 			fence_complete();
 	}
 	return sbi_ok(0);
+}
+
+long pages_assignable(uint64_t base, uint64_t num)
+{
+	return pages_check(base, num, PAGE_STATE(PAGE_CONFIDENTIAL));
 }
 
 struct sbiret pages_assign(uint64_t base, uint64_t num, uint16_t owner, uint8_t use)

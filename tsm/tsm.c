@@ -69,6 +69,11 @@ bool tsm_host_buffer_ok(uint64_t addr, uint64_t len)
  * succeeds any more. */
 static bool tsm_broken;
 
+bool tsm_is_broken(void)
+{
+	return __atomic_load_n(&tsm_broken, __ATOMIC_ACQUIRE);
+}
+
 struct sbiret tsm_dispatch(struct tsm_call *call)
 {
 	if (__atomic_load_n(&tsm_broken, __ATOMIC_ACQUIRE) ||

@@ -171,16 +171,17 @@ struct sbiret tvm_add_page_table_pages(unsigned long id, unsigned long base,
 				       unsigned long num)
 {
 	struct tvm *t = tvm_lookup(id);
-	struct sbiret ret;
+
+	long err;
 
 	if (!t || !num || num > TSM_MAX_PAGES_PER_CALL)
 		return sbi_err(SBI_ERR_INVALID_PARAM);
+	err = pages_assignable(base, num);
+	if (err)
+		return sbi_err(err);
 	if (!gstage_reserve(&t->gstage, num))
 		return sbi_err(SBI_ERR_FAILED);
-	ret = pages_assign(base, num, tvm_owner(t), USE_PAGE_TABLE);
-	if (ret.error)
-		gstage_unreserve(&t->gstage, num);
-	return ret;
+	return pages_assign(base, num, tvm_owner(t), USE_PAGE_TABLE);
 }
 
 static void extend(uint8_t msmt[SHA384_DIGEST_SIZE], const void *a, size_t alen,

@@ -99,21 +99,36 @@ static bool nacl_ok(unsigned long hartid, uint64_t *shm)
 	return true;
 }
 
-static void hfence_gvma_all(void)
+/*
+ * Every G-stage translation of the hart, and the VS-stage ones of the VMID
+ * hgatp names now: the host's VMs may have used the same VMID.
+ */
+static void hfence_entry(void)
 {
-	asm volatile(".insn r 0x73, 0, 0x31, x0, x0, x0" ::: "memory");
+	asm volatile(".insn r 0x73, 0, 0x31, x0, x0, x0\n\t"	/* hfence.gvma */
+		     ".insn r 0x73, 0, 0x11, x0, x0, x0"	/* hfence.vvma */
+		     ::: "memory");
 }
 
-/* Loads the vCPU, runs the guest until it traps, saves the vCPU. */
-static void vcpu_enter(struct tvm *t, struct vcpu *v, unsigned long hvip,
+/*
+ * Loads the vCPU, runs the guest until it traps, saves the vCPU.  False,
+ * without entering, if the hart does not take the TVM's hgatp as written
+ * (a hart without Sv48x4 could turn it into Bare: the guest would then
+ * reach all memory the TSM's domain can).
+ */
+static bool vcpu_enter(struct tvm *t, struct vcpu *v, unsigned long hvip,
 		       struct vcpu_exit *e)
 {
-	unsigned long hstatus, sstatus;
+	unsigned long hstatus, sstatus, hgatp;
 
-	csr_write(CSR_HGATP, HGATP_MODE_SV48X4 |
-		  (unsigned long)tvm_vmid(t) << HGATP_VMID_SHIFT |
-		  (uint64_t)t->gstage.root >> PAGE_SHIFT);
-	hfence_gvma_all();
+	hgatp = HGATP_MODE_SV48X4 | (unsigned long)tvm_vmid(t) << HGATP_VMID_SHIFT |
+		(uint64_t)t->gstage.root >> PAGE_SHIFT;
+	csr_write(CSR_HGATP, hgatp);
+	if (csr_read(CSR_HGATP) != hgatp) {
+		csr_write(CSR_HGATP, 0);
+		return false;
+	}
+	hfence_entry();
 	csr_write(CSR_HEDELEG, HEDELEG_GUEST);
 	csr_write(CSR_HIDELEG, VS_IRQS);
 	csr_write(CSR_HCOUNTEREN, 1UL << 1);	/* time */
@@ -127,6 +142,9 @@ static void vcpu_enter(struct tvm *t, struct vcpu *v, unsigned long hvip,
 	csr_write(CSR_VSCAUSE, v->vscause);
 	csr_write(CSR_VSTVAL, v->vstval);
 	csr_write(CSR_VSATP, v->vsatp);
+	/* VS-mode uses these directly: they have no VS copies. */
+	csr_write(CSR_SENVCFG, v->senvcfg);
+	csr_write(CSR_SCOUNTEREN, v->scounteren);
 	hstatus = csr_read(CSR_HSTATUS);
 	hstatus &= ~(HSTATUS_VTVM | HSTATUS_VTW | HSTATUS_VTSR | HSTATUS_HU |
 		     HSTATUS_VGEIN | HSTATUS_GVA);
@@ -155,8 +173,15 @@ static void vcpu_enter(struct tvm *t, struct vcpu *v, unsigned long hvip,
 	v->vstval = csr_read(CSR_VSTVAL);
 	v->vsatp = csr_read(CSR_VSATP);
 	v->hie = csr_read(CSR_HIE);
+	v->senvcfg = csr_read(CSR_SENVCFG);
+	v->scounteren = csr_read(CSR_SCOUNTEREN);
+	/* The guest may have set or cleared VSSIP (its sip.SSIP). */
+	e->hvip = csr_read(CSR_HVIP) & VS_IRQS;
 	csr_write(CSR_HVIP, 0);
 	csr_write(CSR_HGATP, 0);
+	csr_write(CSR_SENVCFG, 0);
+	csr_write(CSR_SCOUNTEREN, 0);
+	return true;
 }
 
 /* The next run finishes what the host did for the last exit. */
@@ -249,6 +274,7 @@ struct sbiret vcpu_run(struct tsm_call *call, unsigned long id, unsigned long vc
 	struct tvm *t = tvm_lookup(id);
 	unsigned long hvip;
 	struct vcpu_exit e;
+	bool entered;
 	enum exit_action action;
 	struct vcpu *v;
 	uint64_t shm;
@@ -279,11 +305,14 @@ struct sbiret vcpu_run(struct tsm_call *call, unsigned long id, unsigned long vc
 		v->running = true;
 		t->running |= 1U << vcpu_id;
 		tsm_unlock(&tsm_big_lock);
-		vcpu_enter(t, v, hvip, &e);
+		entered = vcpu_enter(t, v, hvip, &e);
 		tsm_lock(&tsm_big_lock, call->hartid);
 		v->running = false;
 		t->running &= ~(1U << vcpu_id);
 		tvm_vcpu_exited(t, vcpu_id);
+		/* A fault on another hart meanwhile: no state is trusted. */
+		if (!entered || tsm_is_broken())
+			return sbi_err(SBI_ERR_FAILED);
 
 		/* The host may have taken its shared memory back meanwhile:
 		 * then the guest repeats what it trapped on, next run. */
@@ -300,6 +329,15 @@ struct sbiret vcpu_run(struct tsm_call *call, unsigned long id, unsigned long vc
 		if (action != EXIT_RESUME)
 			break;
 		vcpu_resume(v, shm);
+		hvip = e.hvip;
+	}
+	/* What the host may read on every exit (the spec's NACL table). */
+	if (action == EXIT_TO_HOST) {
+		nacl_put(shm, NACL_CSR(CSR_HVIP), e.hvip);
+		/* vsie's bits are the S-level ones: hie's VS bits, shifted. */
+		nacl_put(shm, NACL_CSR(CSR_VSIE), (v->hie & VS_IRQS) >> 1);
+		nacl_put(shm, NACL_CSR(CSR_HTIMEDELTA), 0);
+		nacl_put(shm, NACL_CSR(CSR_VSTIMECMP), 0);
 	}
 	call->exit = 1;
 	call->exit_scause = e.scause;

@@ -5,6 +5,8 @@
 
 #define CSR_SSTATUS	0x100
 #define CSR_SIE		0x104
+#define CSR_SCOUNTEREN	0x106
+#define CSR_SENVCFG	0x10A
 #define CSR_SEPC	0x141
 #define CSR_SCAUSE	0x142
 #define CSR_STVAL	0x143

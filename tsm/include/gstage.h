@@ -32,7 +32,6 @@ struct gstage {
 void gstage_init(struct gstage *g, unsigned int slot);
 /* Reserves @num pool pages for @g; false if the pool cannot hold them. */
 bool gstage_reserve(struct gstage *g, uint64_t num);
-void gstage_unreserve(struct gstage *g, uint64_t num);
 /* Table pages mapping [gpa, gpa + num pages) would add. */
 uint64_t gstage_tables_needed(const struct gstage *g, uint64_t gpa, uint64_t num);
 /* Whether no page of [gpa, gpa + num pages) is mapped, invalidated or not. */

@@ -50,8 +50,12 @@ bool pages_in_state(uint64_t base, uint64_t num, unsigned int states);
 
 struct sbiret pages_convert(uint64_t base, uint64_t num);
 struct sbiret pages_reclaim(uint64_t base, uint64_t num);
-struct sbiret pages_global_fence(void);
+struct sbiret pages_global_fence(unsigned long hartid);
 struct sbiret pages_local_fence(unsigned long hartid);
+
+/* The error pages_assign() would return for [base, base + num pages), or
+ * SBI_SUCCESS. */
+long pages_assignable(uint64_t base, uint64_t num);
 
 /* Takes @num confidential pages from @base for TVM @owner as @use (zeroed);
  * all or nothing. */

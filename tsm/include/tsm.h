@@ -89,6 +89,8 @@ static inline struct sbiret sbi_ok(unsigned long value)
 
 /* tsm.c */
 struct sbiret tsm_dispatch(struct tsm_call *call);
+/* Whether a fault in the TSM has made every later call fail. */
+bool tsm_is_broken(void);
 bool tsm_host_range_ok(uint64_t addr, uint64_t len);
 bool tsm_host_buffer_ok(uint64_t addr, uint64_t len);
 /* Most pages one call converts, reclaims or assigns. */

@@ -69,7 +69,7 @@ struct vcpu {
 	unsigned long pc;
 	unsigned long spp;	/* sstatus.SPP: the guest's privilege */
 	unsigned long vsstatus, vstvec, vsscratch, vsepc, vscause, vstval;
-	unsigned long vsatp, hie;
+	unsigned long vsatp, hie, senvcfg, scounteren;
 	uint8_t resume;		/* enum vcpu_resume */
 	uint8_t mmio_rd;	/* the load's destination register */
 	uint8_t mmio_f3;	/* the load's funct3: width and sign */

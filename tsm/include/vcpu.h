@@ -27,6 +27,7 @@ struct vcpu_exit {
 	unsigned long stval;
 	unsigned long htval;
 	unsigned long htinst;
+	unsigned long hvip;	/* its VS bits at the exit */
 };
 
 /* What handling an exit decided. */

@@ -70,6 +70,8 @@ _start:
 	lw	s3, 4(t0)
 	addi	s4, s3, 1
 	sd	s4, 8(t0)
+	li	t2, 0xdeadbeef12345678
+	sw	t2, 12(t0)		/* the host gets the low 32 bits only */
 	.option	rvc
 	mv	a4, t0
 	c.lw	a5, 16(a4)
@@ -143,6 +145,18 @@ _start:
 	ld	a0, 0(t0)		/* a fresh confidential page: zero */
 	ld	a1, 8(t0)
 	report	9
+
+	/* 10: interrupt state the host sees: its own VSSIP (a self-IPI, with
+	 * interrupts off), its sie; the host clears the VSSIP. */
+	li	t0, 0x20
+	csrs	sie, t0
+	csrsi	sip, 2
+	report	10
+	csrr	a0, sip
+	csrr	a1, sie
+	report	11
+	li	t0, 0x20
+	csrc	sie, t0
 
 	/* 6: long enough for the host's timer to interrupt it. */
 	li	t0, SPIN
