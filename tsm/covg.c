@@ -12,10 +12,10 @@
  * removed what was mapped in the range: the confidential pages (share) or
  * the shared ones (unshare).
  *
- * Done: add/remove MMIO region (0, 1), share/unshare (2, 3), read
- * measurement (10).  Not yet, SBI_ERR_NOT_SUPPORTED: external interrupts
- * (4, 5), attestation capabilities, evidence and secrets (6, 8, 9), extend
- * measurement (7).
+ * Done: add/remove MMIO region (0, 1), share/unshare (2, 3), attestation
+ * capabilities (6), extend and read measurement (7, 10).  Not yet,
+ * SBI_ERR_NOT_SUPPORTED: external interrupts (4, 5); evidence and secrets
+ * (8, 9), which need an attestation key this TSM does not have.
  */
 #include "pages.h"
 #include "vcpu.h"
@@ -25,8 +25,34 @@ enum covg_fid {
 	COVG_REMOVE_MMIO_REGION = 1,
 	COVG_SHARE_MEMORY_REGION = 2,
 	COVG_UNSHARE_MEMORY_REGION = 3,
+	COVG_GET_ATTCAPS = 6,
+	COVG_EXTEND_MEASUREMENT = 7,
 	COVG_READ_MEASUREMENT = 10,
 };
+
+/* The spec's struct AttestationCapabilities, with its C layout. */
+#define MAX_MEASUREMENT_REGISTERS	(8 + 18)
+#define HASH_SHA384			0
+#define MEASUREMENT_INITIAL		0
+#define MEASUREMENT_RUNTIME		1
+#define UNMAPPED_TCG_PCR		0xff
+
+struct msmt_reg_desc {
+	uint32_t hash_algorithm;
+	uint32_t measurement_type;
+	uint8_t tcg_pcr_index;
+};
+
+struct attcaps {
+	uint64_t tcb_svn;
+	uint32_t hash_algorithm;
+	uint32_t certificate_formats;	/* none: no evidence */
+	uint8_t initial_measurements;
+	uint8_t runtime_measurements;
+	struct msmt_reg_desc msmt_regs[MAX_MEASUREMENT_REGISTERS];
+};
+
+_Static_assert(sizeof(struct attcaps) == 336, "AttestationCapabilities layout");
 
 /* [gpa, gpa + len): 4 KiB granules, not empty, below 2^50. */
 static bool gpa_range_ok(uint64_t gpa, uint64_t len)
@@ -127,8 +153,60 @@ static long unshare(struct tvm *t, uint64_t gpa, uint64_t len)
 	return SBI_SUCCESS;
 }
 
-/* Into a present page of the TVM's confidential memory: not a shared page,
- * which is the host's. */
+/* The page at @gpa (4 KiB aligned) if it is a present page of the TVM's
+ * confidential memory: not a shared page, which is the host's. */
+static bool confidential_page(const struct tvm *t, uint64_t gpa, uint64_t *pa)
+{
+	return gstage_translate(&t->gstage, gpa, pa) && page_lookup(*pa)->state == PAGE_TVM;
+}
+
+static long get_attcaps(struct tvm *t, uint64_t gpa, uint64_t size)
+{
+	struct attcaps caps = {
+		.tcb_svn = TSM_VERSION,
+		.hash_algorithm = HASH_SHA384,
+		.initial_measurements = TVM_MSMT_INITIAL,
+		.runtime_measurements = TVM_MSMT_RUNTIME,
+	};
+	uint64_t pa;
+	int i;
+
+	if (gpa & (PAGE_SIZE - 1))
+		return SBI_ERR_INVALID_ADDRESS;
+	/* One page holds it: only that page needs to be there. */
+	if (!size || size & (PAGE_SIZE - 1) || !confidential_page(t, gpa, &pa))
+		return SBI_ERR_INVALID_PARAM;
+	for (i = 0; i < TVM_MSMT_REGS; i++) {
+		caps.msmt_regs[i].hash_algorithm = HASH_SHA384;
+		caps.msmt_regs[i].measurement_type =
+			i < TVM_MSMT_INITIAL ? MEASUREMENT_INITIAL : MEASUREMENT_RUNTIME;
+		caps.msmt_regs[i].tcg_pcr_index = UNMAPPED_TCG_PCR;
+	}
+	memcpy((void *)pa, &caps, sizeof(caps));
+	return SBI_SUCCESS;
+}
+
+/* A runtime register: M = SHA-384(M || the TVM's 48-byte digest). */
+static long extend_measurement(struct tvm *t, uint64_t gpa, uint64_t len,
+			       uint64_t index)
+{
+	uint8_t digest[SHA384_DIGEST_SIZE];
+	struct sha384_ctx ctx;
+	uint64_t pa;
+
+	if (gpa & (PAGE_SIZE - 1) || !confidential_page(t, gpa, &pa))
+		return SBI_ERR_INVALID_ADDRESS;
+	if (len != SHA384_DIGEST_SIZE || index < TVM_MSMT_INITIAL || index >= TVM_MSMT_REGS)
+		return SBI_ERR_INVALID_PARAM;
+	memcpy(digest, (const void *)pa, sizeof(digest));
+	sha384_init(&ctx);
+	sha384_update(&ctx, t->msmt[index], SHA384_DIGEST_SIZE);
+	sha384_update(&ctx, digest, sizeof(digest));
+	sha384_final(&ctx, t->msmt[index]);
+	return SBI_SUCCESS;
+}
+
+/* Into a present page of the TVM's confidential memory. */
 static long read_measurement(struct tvm *t, uint64_t gpa, uint64_t size,
 			     uint64_t index)
 {
@@ -137,8 +215,7 @@ static long read_measurement(struct tvm *t, uint64_t gpa, uint64_t size,
 	if (gpa & (PAGE_SIZE - 1))
 		return SBI_ERR_INVALID_ADDRESS;
 	if (size < SHA384_DIGEST_SIZE || index >= TVM_MSMT_REGS ||
-	    !gstage_translate(&t->gstage, gpa, &pa) ||
-	    page_lookup(pa)->state != PAGE_TVM)
+	    !confidential_page(t, gpa, &pa))
 		return SBI_ERR_INVALID_PARAM;
 	memcpy((void *)pa, t->msmt[index], SHA384_DIGEST_SIZE);
 	return SBI_SUCCESS;
@@ -171,6 +248,12 @@ enum exit_action covg_call(struct tvm *t, struct vcpu *v, uint64_t shm)
 			err = unshare(t, a0, a1);
 			if (!err)
 				v->blocked = BLOCKED_UNSHARE;
+			break;
+		case COVG_GET_ATTCAPS:
+			err = get_attcaps(t, a0, a1);
+			break;
+		case COVG_EXTEND_MEASUREMENT:
+			err = extend_measurement(t, a0, a1, a2);
 			break;
 		case COVG_READ_MEASUREMENT:
 			err = read_measurement(t, a0, a1, a2);

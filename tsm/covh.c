@@ -43,7 +43,6 @@ enum tsm_state {
 
 /* "tvmm" in ASCII: not one of the spec's reserved IDs (1 Salus, 2 ACE). */
 #define TSM_IMPL_ID			0x74766d6dU
-#define TSM_VERSION			0x00000001U
 
 struct tsm_info {
 	uint32_t tsm_state;

@@ -6,6 +6,7 @@
 #define TSM_MAX_HARTS		64	/* hart IDs 0-63, as OpenSBI's driver allows */
 #define TSM_HEADER_MAGIC	0x3130524448534d54	/* "TSMHDR01" */
 #define TSM_STACK_SHIFT		14	/* 16 KiB per hart */
+#define TSM_VERSION		0x00000001U	/* tsm_info, and attcaps' TCB SVN */
 #define PAGE_SHIFT		12
 #define PAGE_SIZE		(1UL << PAGE_SHIFT)
 

@@ -16,11 +16,17 @@
 #define TSM_PAGE_4K		0	/* enum tsm_page_type: the only one mapped */
 #define TVM_IDENTITY_SIZE	64
 
-/* Measurement registers (sbi_covg_read_measurement's indexes, later). */
+/*
+ * Measurement registers: the initial ones, fixed at finalize, then the
+ * runtime ones the TVM extends (COVG extend_measurement).  The indexes are
+ * COVG's (get_attcaps lists them).
+ */
 enum {
 	TVM_MSMT_PAGES = 0,	/* measured pages, with their GPAs */
 	TVM_MSMT_CONFIG = 1,	/* boot vCPU entry PC and argument */
-	TVM_MSMT_REGS,
+	TVM_MSMT_INITIAL = 2,	/* how many initial registers */
+	TVM_MSMT_RUNTIME = 4,	/* how many runtime registers */
+	TVM_MSMT_REGS = TVM_MSMT_INITIAL + TVM_MSMT_RUNTIME,
 };
 
 #define TSM_MAX_MMIO_REGIONS	16

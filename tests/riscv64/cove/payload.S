@@ -110,7 +110,7 @@ _start:
 	covg	10, UNMAPPED, 48, 0, -3, 8
 	covg	10, MMIO, 48, 0, -3, 9
 	covg	10, ZERO_PAGE, 47, 0, -3, 10
-	covg	10, ZERO_PAGE, 48, 2, -3, 11
+	covg	10, ZERO_PAGE, 48, 6, -3, 11	/* no such register */
 	covg	99, 0, 0, 0, -2, 12
 	covg	1, MMIO, 0x1000, 0, 0, 13	/* remove it */
 	covg	1, MMIO + 8, 0x1000, 0, -5, 14
@@ -145,6 +145,53 @@ _start:
 	ld	a0, 0(t0)		/* a fresh confidential page: zero */
 	ld	a1, 8(t0)
 	report	9
+
+	/* 12: attestation capabilities; a runtime register extended with the
+	 * digest 00 01 02 ... 2f and read back. */
+	covg	6, ZERO_PAGE, 0x1000, 0, 0, 24
+	li	t0, ZERO_PAGE
+	ld	a0, 0(t0)
+	ld	a1, 16(t0)
+	ld	a2, 48(t0)
+	report	12
+	covg	6, ZERO_PAGE + 8, 0x1000, 0, -5, 25
+	covg	6, ZERO_PAGE, 0x800, 0, -3, 26
+	covg	6, UNMAPPED, 0x1000, 0, -3, 27
+	li	t0, ZERO_PAGE
+	li	t1, 0
+5:	add	t2, t0, t1
+	sb	t1, 0(t2)
+	addi	t1, t1, 1
+	li	t2, 48
+	bltu	t1, t2, 5b
+	covg	7, ZERO_PAGE, 48, 0, -3, 28	/* an initial register */
+	covg	7, ZERO_PAGE, 48, 6, -3, 29	/* no such register */
+	covg	7, ZERO_PAGE, 47, 2, -3, 30
+	covg	7, ZERO_PAGE + 8, 48, 2, -5, 31
+	covg	7, UNMAPPED, 48, 2, -5, 32
+	covg	7, ZERO_PAGE, 48, 2, 0, 33
+	covg	10, ZERO_PAGE, 48, 2, 0, 34
+	li	s6, 0
+6:	li	t0, ZERO_PAGE
+	slli	t1, s6, 3
+	add	t0, t0, t1
+	ld	a2, 0(t0)
+	li	a0, 2
+	mv	a1, s6
+	report	3
+	addi	s6, s6, 1
+	li	t0, 6
+	bltu	s6, t0, 6b
+
+	/* 13: COVH from the TVM is an ECALL like any other: the TSM does not
+	 * take it, it goes to the host, which answers. */
+	li	a7, 0x434F5648
+	li	a6, 0
+	li	a0, 0
+	li	a1, 0
+	ecall
+	mv	a1, a0
+	report	13
 
 	/* 10: interrupt state the host sees: its own VSSIP (a self-IPI, with
 	 * interrupts off), its sie; the host clears the VSSIP. */
