@@ -19,6 +19,7 @@
  */
 #include "pages.h"
 #include "tvm.h"
+#include "vcpu.h"
 
 struct tvm_create_params {
 	unsigned long tvm_page_directory_addr;
@@ -384,6 +385,9 @@ struct sbiret tvm_finalize(unsigned long id, unsigned long entry_pc,
 	t->entry_pc = entry_pc;
 	t->entry_arg = entry_arg;
 	t->state = TVM_RUNNABLE;
+	/* The boot vCPU, if the host made one, starts here. */
+	if (t->vcpus[0].present)
+		vcpu_start(&t->vcpus[0], 0, entry_pc, entry_arg);
 	return sbi_ok(0);
 }
 

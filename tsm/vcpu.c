@@ -207,7 +207,7 @@ static void vcpu_resume(struct vcpu *v, uint64_t shm)
 }
 
 /* An ECALL not for the TSM: the host gets a0-a7. */
-static enum exit_action forward_ecall(struct vcpu *v, uint64_t shm)
+enum exit_action forward_ecall(struct vcpu *v, uint64_t shm)
 {
 	int i;
 
@@ -228,6 +228,8 @@ static enum exit_action handle_exit(struct tvm *t, struct vcpu *v,
 	case EXC_VS_ECALL:
 		if (v->ctx.gprs[17] == SBI_EXT_COVG)
 			return covg_call(t, v, shm);
+		if (v->ctx.gprs[17] == SBI_EXT_HSM)
+			return hsm_call(t, v, shm);
 		return forward_ecall(v, shm);
 	case EXC_GUEST_INSN_PF:
 	case EXC_GUEST_LOAD_PF:
@@ -269,6 +271,22 @@ static bool vcpu_unblocked(struct tvm *t, struct vcpu *v)
 	return true;
 }
 
+void vcpu_start(struct vcpu *v, unsigned long vcpu_id, unsigned long pc,
+		unsigned long arg)
+{
+	memset(&v->ctx, 0, sizeof(v->ctx));
+	v->pc = pc;
+	v->spp = 1;
+	v->ctx.gprs[10] = vcpu_id;
+	v->ctx.gprs[11] = arg;
+	v->vsstatus = v->vstvec = v->vsscratch = v->vsepc = 0;
+	v->vscause = v->vstval = v->vsatp = v->hie = 0;
+	v->senvcfg = v->scounteren = 0;
+	v->resume = RESUME_NONE;
+	v->blocked = BLOCKED_NONE;
+	v->started = true;
+}
+
 struct sbiret vcpu_run(struct tsm_call *call, unsigned long id, unsigned long vcpu_id)
 {
 	struct tvm *t = tvm_lookup(id);
@@ -282,8 +300,9 @@ struct sbiret vcpu_run(struct tsm_call *call, unsigned long id, unsigned long vc
 	if (!t || t->state != TVM_RUNNABLE || vcpu_id >= TSM_MAX_VCPUS)
 		return sbi_err(SBI_ERR_INVALID_PARAM);
 	v = &t->vcpus[vcpu_id];
-	/* Only the boot vCPU (0) starts: TVMs cannot start others yet. */
-	if (!v->present || v->failed || (!v->started && vcpu_id))
+	/* The boot vCPU (0) starts at finalize, the others when the TVM
+	 * starts them (SBI HSM, hsm.c). */
+	if (!v->present || v->failed || !v->started)
 		return sbi_err(SBI_ERR_INVALID_PARAM);
 	if (v->running)
 		return sbi_err(SBI_ERR_ALREADY_STARTED);
@@ -291,13 +310,6 @@ struct sbiret vcpu_run(struct tsm_call *call, unsigned long id, unsigned long vc
 		return sbi_err(SBI_ERR_NO_SHMEM);
 	if (!vcpu_unblocked(t, v))
 		return sbi_err(SBI_ERR_INVALID_STATE);
-	if (!v->started) {
-		v->pc = t->entry_pc;
-		v->spp = 1;
-		v->ctx.gprs[10] = vcpu_id;
-		v->ctx.gprs[11] = t->entry_arg;
-		v->started = true;
-	}
 	vcpu_resume(v, shm);
 	hvip = nacl_get(shm, NACL_CSR(CSR_HVIP)) & VS_IRQS;
 

@@ -42,6 +42,11 @@ void tsm_vcpu_enter(struct vcpu_ctx *ctx);
 
 /* vcpu.c */
 struct sbiret vcpu_run(struct tsm_call *call, unsigned long id, unsigned long vcpu_id);
+/* The vCPU starts afresh at @pc, in VS-mode, a0 = its ID, a1 = @arg. */
+void vcpu_start(struct vcpu *v, unsigned long vcpu_id, unsigned long pc,
+		unsigned long arg);
+/* An ECALL the host handles: it gets a0-a7, and answers in a0 and a1. */
+enum exit_action forward_ecall(struct vcpu *v, uint64_t shm);
 void nacl_put(uint64_t shm, unsigned long off, unsigned long val);
 unsigned long nacl_get(uint64_t shm, unsigned long off);
 
@@ -50,6 +55,9 @@ bool mmio_region(const struct tvm *t, uint64_t gpa);
 enum exit_action mmio_exit(struct tvm *t, struct vcpu *v, const struct vcpu_exit *e,
 			   uint64_t shm);
 void mmio_resume(struct vcpu *v, uint64_t shm);
+
+/* hsm.c: an ECALL to SBI HSM, which the TSM answers for the TVM's vCPUs. */
+enum exit_action hsm_call(struct tvm *t, struct vcpu *v, uint64_t shm);
 
 /* covg.c: an ECALL to COVG.  The guest's a0/a1 get the result. */
 enum exit_action covg_call(struct tvm *t, struct vcpu *v, uint64_t shm);

@@ -58,6 +58,7 @@
 #define CSR_VSIE_NR		0x204
 #define SBI_EXT_COVG		0x434F5647
 #define TEST_EID		0x54534554
+#define SBI_EXT_HSM_EID		0x48534D
 #ifndef SBI_ERR_NO_SHMEM
 #define SBI_ERR_NO_SHMEM	-9
 #endif
@@ -1000,6 +1001,7 @@ struct run_state {
 	int steps;		/* a bit per report the payload made */
 	int words;		/* measurement words that matched */
 	int irqs, covg_exits;
+	int secondary_runs;	/* vCPU 1 from its start to its stop */
 	bool fatal;
 };
 
@@ -1043,6 +1045,16 @@ static bool run_report(struct run_state *st)
 		if (a0 || a1)
 			break;
 		st->steps |= BIT(9);
+		return true;
+	case 14: /* vCPU 1: its ID and the argument vCPU 0 started it with */
+		if (a0 != 1 || a1 != 0xabc)
+			break;
+		st->steps |= BIT(14);
+		return true;
+	case 15: /* vCPU 1 asked for vCPU 0's status: started */
+		if (a0 || a1)
+			break;
+		st->steps |= BIT(15);
 		return true;
 	case 12: /* attcaps: TCB SVN 1; SHA-384, no certificates; 2 initial and
 		  * 4 runtime registers; register 2 runtime, no TCG PCR */
@@ -1172,62 +1184,95 @@ static bool run_fault(struct run_state *st, unsigned long scause, unsigned long 
 	return false;
 }
 
-static int run_tvm_on_cpu(void *arg)
+static int run_loop(struct run_state *st, unsigned long vcpu);
+
+/* vCPU 0 started vCPU 1 (SBI HSM): run it until it stops. */
+static int run_secondary(struct run_state *st)
 {
-	struct run_state *st = arg;
+	int rc;
+
+	if (st->shm[NACL_GPR(10)] != 1 || st->shm[NACL_GPR(12)] != 0xabc)
+		return -EIO;
+	rc = run_loop(st, 1);
+	if (rc)
+		return rc;
+	st->secondary_runs++;
+	/* Stopped: it runs no more until started again. */
+	if (covh(COVH_RUN_TVM_VCPU, st->id, 1).error != SBI_ERR_INVALID_PARAM)
+		return -EIO;
+	return 0;
+}
+
+/* Runs @vcpu until it ends (vCPU 0: the fatal exit) or stops (vCPU 1). */
+static int run_loop(struct run_state *st, unsigned long vcpu)
+{
 	int n;
 
 	for (n = 0; n < 100000; n++) {
 		unsigned long flags, scause, stval;
 		struct sbiret r;
+		u64 a6, a7;
 
 		/* scause and stval are the exit's until an interrupt comes. */
 		local_irq_save(flags);
-		r = covh(COVH_RUN_TVM_VCPU, st->id, 0);
+		r = covh(COVH_RUN_TVM_VCPU, st->id, vcpu);
 		scause = csr_read(CSR_SCAUSE);
 		stval = csr_read(CSR_STVAL);
 		local_irq_restore(flags);
 		if (r.error) {
-			pr_info("    # run: %ld\n", r.error);
+			pr_info("    # run vCPU %lu: %ld\n", vcpu, r.error);
 			return -EIO;
 		}
 		if (r.value) {
 			/* Only the virtual instruction that ends the payload. */
-			st->fatal = scause == 22;
+			st->fatal = vcpu == 0 && scause == 22;
 			if (!st->fatal)
-				pr_info("    # fatal exit, scause %lu\n", scause);
+				pr_info("    # vCPU %lu: fatal exit, scause %lu\n", vcpu, scause);
 			return 0;
 		}
 		if (scause & BIT(63)) {
 			st->irqs++;
 			continue;
 		}
-		if (scause == 10 && st->shm[NACL_GPR(17)] == SBI_EXT_COVG) {
+		a6 = st->shm[NACL_GPR(16)];
+		a7 = st->shm[NACL_GPR(17)];
+		if (scause == 10 && a7 == SBI_EXT_COVG) {
 			st->covg_exits++;
 			/* MMIO regions and measurements need nothing here;
 			 * shares do. */
-			if ((st->shm[NACL_GPR(16)] == 2 || st->shm[NACL_GPR(16)] == 3) &&
-			    !run_share_exit(st))
+			if ((a6 == 2 || a6 == 3) && !run_share_exit(st))
 				return -EIO;
 			continue;
 		}
-		if (scause == 10 && st->shm[NACL_GPR(17)] == SBI_EXT_COVH) {
+		if (scause == 10 && a7 == SBI_EXT_HSM_EID && a6 == 0 && vcpu == 0) {
+			if (run_secondary(st))
+				return -EIO;
+			continue;
+		}
+		if (scause == 10 && a7 == SBI_EXT_HSM_EID && a6 == 1 && vcpu == 1)
+			return 0;
+		if (scause == 10 && a7 == SBI_EXT_COVH) {
 			st->shm[NACL_GPR(10)] = 0x5555;	/* the TVM's COVH call */
 			continue;
 		}
-		if (scause == 10 && st->shm[NACL_GPR(17)] == TEST_EID) {
+		if (scause == 10 && a7 == TEST_EID) {
 			if (!run_report(st))
 				return -EIO;
 			continue;
 		}
 		if ((scause == 21 || scause == 23) && run_fault(st, scause, stval))
 			continue;
-		pr_info("    # exit %lu: a7 %#llx a6 %#llx a0 %#llx\n", scause,
-			st->shm[NACL_GPR(17)], st->shm[NACL_GPR(16)], st->shm[NACL_GPR(10)]);
+		pr_info("    # vCPU %lu exit %lu: a7 %#llx a6 %#llx a0 %#llx\n", vcpu, scause,
+			a7, a6, st->shm[NACL_GPR(10)]);
 		return -EIO;
 	}
-	pr_info("    # the payload never finished\n");
+	pr_info("    # vCPU %lu never finished\n", vcpu);
 	return -EIO;
+}
+
+static int run_tvm_on_cpu(void *arg)
+{
+	return run_loop(arg, 0);
 }
 
 /* NACL shared memory is per hart: set on the CPU that runs. */
@@ -1297,7 +1342,8 @@ static bool run_tvm(void)
 	CHECK_GOTO(!smp_call_on_cpu(0, run_tvm_on_cpu, &st, false));
 	pr_info("    # %d host interrupts ended a run, %d COVG exits\n", st.irqs, st.covg_exits);
 	CHECK_GOTO(st.steps == (BIT(1) | BIT(2) | BIT(5) | BIT(6) | BIT(8) | BIT(9) |
-				BIT(10) | BIT(11) | BIT(12) | BIT(13)));
+				BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(15)));
+	CHECK_GOTO(st.secondary_runs == 2);
 	CHECK_GOTO(st.words == 18);
 	CHECK_GOTO(st.covg_exits == 9);	/* the COVG calls that succeeded */
 	CHECK_GOTO(st.shared == 2);

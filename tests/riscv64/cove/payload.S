@@ -17,6 +17,7 @@
 #define TEST_EID	0x54534554		/* "TEST" */
 #define COVG		0x434F5647
 #define SPIN		20000000
+#define HSM		0x48534D
 
 /* A COVG call; a0 must then be @err or the payload fails with @step. */
 .macro covg fid, arg0, arg1, arg2, err, step
@@ -193,6 +194,42 @@ _start:
 	mv	a1, a0
 	report	13
 
+	/* 14: vCPU 1, started by this one (SBI HSM, which the TSM answers),
+	 * twice: it stops each time. */
+	li	a7, HSM
+	li	a6, 2			/* get_status: stopped */
+	li	a0, 1
+	ecall
+	li	s11, 35
+	bnez	a0, fail
+	li	t6, 1
+	bne	a1, t6, fail
+	li	a7, HSM
+	li	a6, 0			/* hart_start(1, secondary, 0xabc) */
+	li	a0, 1
+	lla	a1, secondary
+	li	a2, 0xabc
+	ecall
+	li	s11, 36
+	bnez	a0, fail
+	li	a7, HSM
+	li	a6, 0			/* again: it has stopped since */
+	li	a0, 1
+	lla	a1, secondary
+	li	a2, 0xabc
+	ecall
+	li	s11, 37
+	bnez	a0, fail
+	li	a7, HSM
+	li	a6, 0			/* a vCPU the host did not create */
+	li	a0, 2
+	lla	a1, secondary
+	li	a2, 0
+	ecall
+	li	t6, -3
+	li	s11, 38
+	bne	a0, t6, fail
+
 	/* 10: interrupt state the host sees: its own VSSIP (a self-IPI, with
 	 * interrupts off), its sie; the host clears the VSSIP. */
 	li	t0, 0x20
@@ -219,6 +256,28 @@ _start:
 fail:
 	mv	a0, s11
 	report	0xff
+	j	fail
+
+	/* vCPU 1: its ID and argument, vCPU 0's state, then it stops. */
+secondary:
+	report	14
+	li	a7, HSM
+	li	a6, 0			/* vCPU 0 runs already */
+	li	a0, 0
+	lla	a1, secondary
+	ecall
+	li	t6, -6
+	li	s11, 40
+	bne	a0, t6, fail
+	li	a7, HSM
+	li	a6, 2
+	li	a0, 0
+	ecall
+	report	15
+	li	a7, HSM
+	li	a6, 1			/* hart_stop */
+	ecall
+	li	s11, 39
 	j	fail
 
 	.balign	4096
