@@ -47,6 +47,12 @@ struct sbi_cove_tsm_header {
 #define SBI_COVE_BOOT_INFO_MAGIC	0x4f464e494d53545fULL /* "_TSMINFO" */
 #define SBI_COVE_BOOT_INFO_VERSION	1
 
+/** A physical memory range. */
+struct sbi_cove_mem_range {
+	u64 base;
+	u64 size;
+};
+
 /**
  * What the TSM-driver tells the TSM about the platform.  Written by M-mode
  * into the last 4 KiB of the TSM's memory region before any S-mode software
@@ -61,10 +67,7 @@ struct sbi_cove_boot_info {
 	u64 tsm_base;
 	u64 tsm_size;
 	/** Main memory, as the device tree's memory nodes describe it */
-	struct {
-		u64 base;
-		u64 size;
-	} mem[SBI_COVE_MAX_MEM_RANGES];
+	struct sbi_cove_mem_range mem[SBI_COVE_MAX_MEM_RANGES];
 	/** Number of harts, the largest hart ID, and a bit per hart ID */
 	u32 hart_count;
 	u32 max_hartid;
@@ -72,10 +75,7 @@ struct sbi_cove_boot_info {
 	/** Memory in those ranges never to be named by the host */
 	u32 num_excluded;
 	u32 reserved;
-	struct {
-		u64 base;
-		u64 size;
-	} excluded[SBI_COVE_MAX_MEM_RANGES];
+	struct sbi_cove_mem_range excluded[SBI_COVE_MAX_MEM_RANGES];
 };
 
 /**
@@ -93,6 +93,6 @@ struct sbi_cove_boot_info {
  * Return: 0 on success, or a negative SBI error.
  */
 int sbi_cove_tsm_register(struct sbi_domain *dom, u64 tsm_base, u64 tsm_size,
-			  const u64 (*mem)[2], u32 num_mem);
+			  const struct sbi_cove_mem_range *mem, u32 num_mem);
 
 #endif

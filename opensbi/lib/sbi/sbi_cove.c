@@ -163,8 +163,7 @@ static void cove_fp_save(struct cove_hart *h)
 	if (!has_fp)
 		return;
 	mstatus = csr_read_set(CSR_MSTATUS, MSTATUS_FS);
-	asm volatile(
-		"fsd f0, 0(%0)\n\tfsd f1, 8(%0)\n\tfsd f2, 16(%0)\n\tfsd f3, 24(%0)\n\t"
+	asm volatile("fsd f0, 0(%0)\n\tfsd f1, 8(%0)\n\tfsd f2, 16(%0)\n\tfsd f3, 24(%0)\n\t"
 		"fsd f4, 32(%0)\n\tfsd f5, 40(%0)\n\tfsd f6, 48(%0)\n\tfsd f7, 56(%0)\n\t"
 		"fsd f8, 64(%0)\n\tfsd f9, 72(%0)\n\tfsd f10, 80(%0)\n\tfsd f11, 88(%0)\n\t"
 		"fsd f12, 96(%0)\n\tfsd f13, 104(%0)\n\tfsd f14, 112(%0)\n\tfsd f15, 120(%0)\n\t"
@@ -184,8 +183,7 @@ static void cove_fp_restore(const struct cove_hart *h)
 	if (!has_fp)
 		return;
 	mstatus = csr_read_set(CSR_MSTATUS, MSTATUS_FS);
-	asm volatile(
-		"fld f0, 0(%0)\n\tfld f1, 8(%0)\n\tfld f2, 16(%0)\n\tfld f3, 24(%0)\n\t"
+	asm volatile("fld f0, 0(%0)\n\tfld f1, 8(%0)\n\tfld f2, 16(%0)\n\tfld f3, 24(%0)\n\t"
 		"fld f4, 32(%0)\n\tfld f5, 40(%0)\n\tfld f6, 48(%0)\n\tfld f7, 56(%0)\n\t"
 		"fld f8, 64(%0)\n\tfld f9, 72(%0)\n\tfld f10, 80(%0)\n\tfld f11, 88(%0)\n\t"
 		"fld f12, 96(%0)\n\tfld f13, 104(%0)\n\tfld f14, 112(%0)\n\tfld f15, 120(%0)\n\t"
@@ -518,7 +516,7 @@ static int cove_tsm_image(const struct sbi_domain *dom, u64 tsm_base,
 }
 
 int sbi_cove_tsm_register(struct sbi_domain *dom, u64 tsm_base, u64 tsm_size,
-			  const u64 (*mem)[2], u32 num_mem)
+			  const struct sbi_cove_mem_range *mem, u32 num_mem)
 {
 	struct sbi_scratch *scratch = sbi_scratch_thishart_ptr();
 	struct sbi_cove_boot_info *info;
@@ -583,10 +581,8 @@ int sbi_cove_tsm_register(struct sbi_domain *dom, u64 tsm_base, u64 tsm_size,
 	info->tsm_base = tsm_base;
 	info->tsm_size = tsm_size;
 	info->num_mem_ranges = num_mem;
-	for (i = 0; i < num_mem; i++) {
-		info->mem[i].base = mem[i][0];
-		info->mem[i].size = mem[i][1];
-	}
+	for (i = 0; i < num_mem; i++)
+		info->mem[i] = mem[i];
 	/* What either side cannot use: neither may name it to the TSM. */
 	rc = cove_exclude(info, dom);
 	if (!rc)

@@ -16,7 +16,8 @@
 #include <sbi_utils/fdt/fdt_cove.h>
 #include <sbi_utils/fdt/fdt_helper.h>
 
-static int fdt_cove_memory(const void *fdt, u64 (*mem)[2], u32 *num)
+static int fdt_cove_memory(const void *fdt, struct sbi_cove_mem_range *mem,
+			   u32 *num)
 {
 	const char *type;
 	u64 addr, size;
@@ -32,8 +33,8 @@ static int fdt_cove_memory(const void *fdt, u64 (*mem)[2], u32 *num)
 		     i++) {
 			if (*num >= SBI_COVE_MAX_MEM_RANGES)
 				return SBI_ENOSPC;
-			mem[*num][0] = addr;
-			mem[*num][1] = size;
+			mem[*num].base = addr;
+			mem[*num].size = size;
 			(*num)++;
 		}
 	}
@@ -42,7 +43,8 @@ static int fdt_cove_memory(const void *fdt, u64 (*mem)[2], u32 *num)
 
 int fdt_cove_init(const void *fdt)
 {
-	u64 mem[SBI_COVE_MAX_MEM_RANGES][2], base, order;
+	struct sbi_cove_mem_range mem[SBI_COVE_MAX_MEM_RANGES];
+	u64 base, order;
 	const fdt32_t *val;
 	struct sbi_domain *dom, *tsm = NULL;
 	const char *name;
@@ -85,8 +87,7 @@ int fdt_cove_init(const void *fdt)
 		rc = fdt_cove_memory(fdt, mem, &num);
 		if (rc)
 			return rc;
-		rc = sbi_cove_tsm_register(tsm, base, 1ULL << order,
-					   (const u64 (*)[2])mem, num);
+		rc = sbi_cove_tsm_register(tsm, base, 1ULL << order, mem, num);
 		if (rc)
 			sbi_printf("cove: no TSM: domain %s refused (error %d)\n",
 				   name, rc);
