@@ -1046,6 +1046,12 @@ static bool run_report(struct run_state *st)
 			break;
 		st->steps |= BIT(9);
 		return true;
+	case 16: /* the injected timer interrupt, as the TVM's handler saw it */
+		if (a0 != (BIT(63) | 5) || !(shm[NACL_CSR(CSR_HVIP_NR)] & BIT(6)))
+			break;
+		shm[NACL_CSR(CSR_HVIP_NR)] = 0;
+		st->steps |= BIT(16);
+		return true;
 	case 14: /* vCPU 1: its ID and the argument vCPU 0 started it with */
 		if (a0 != 1 || a1 != 0xabc)
 			break;
@@ -1251,6 +1257,12 @@ static int run_loop(struct run_state *st, unsigned long vcpu)
 		}
 		if (scause == 10 && a7 == SBI_EXT_HSM_EID && a6 == 1 && vcpu == 1)
 			return 0;
+		if (scause == 10 && a7 == SBI_EXT_TIME && vcpu == 0) {
+			/* "Set the timer": it fires at once, through hvip. */
+			st->shm[NACL_CSR(CSR_HVIP_NR)] = BIT(6);	/* VSTIP */
+			st->shm[NACL_GPR(10)] = 0;
+			continue;
+		}
 		if (scause == 10 && a7 == SBI_EXT_COVH) {
 			st->shm[NACL_GPR(10)] = 0x5555;	/* the TVM's COVH call */
 			continue;
@@ -1342,7 +1354,8 @@ static bool run_tvm(void)
 	CHECK_GOTO(!smp_call_on_cpu(0, run_tvm_on_cpu, &st, false));
 	pr_info("    # %d host interrupts ended a run, %d COVG exits\n", st.irqs, st.covg_exits);
 	CHECK_GOTO(st.steps == (BIT(1) | BIT(2) | BIT(5) | BIT(6) | BIT(8) | BIT(9) |
-				BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(15)));
+				BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(15) |
+				BIT(16)));
 	CHECK_GOTO(st.secondary_runs == 2);
 	CHECK_GOTO(st.words == 18);
 	CHECK_GOTO(st.covg_exits == 9);	/* the COVG calls that succeeded */

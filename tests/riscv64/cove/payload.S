@@ -242,6 +242,23 @@ _start:
 	li	t0, 0x20
 	csrc	sie, t0
 
+	/* 16: its own timer: SBI set_timer goes to the host, which injects a
+	 * VS timer interrupt (hvip.VSTIP) that the TVM's handler takes. */
+	lla	t0, vs_trap
+	csrw	stvec, t0
+	li	t0, 0x20
+	csrs	sie, t0			/* STIE */
+	li	a7, 0x54494D45		/* TIME */
+	li	a6, 0
+	li	a0, 12345
+	ecall
+	li	s7, 0
+	csrsi	sstatus, 2		/* SIE */
+7:	beqz	s7, 7b
+	csrci	sstatus, 2
+	mv	a0, s8
+	report	16
+
 	/* 6: long enough for the host's timer to interrupt it. */
 	li	t0, SPIN
 4:	addi	t0, t0, -1
@@ -257,6 +274,15 @@ fail:
 	mv	a0, s11
 	report	0xff
 	j	fail
+
+	/* vCPU 0's trap handler: a timer interrupt, which it masks. */
+	.balign	4
+vs_trap:
+	csrr	s8, scause
+	li	s7, 1
+	li	t0, 0x20
+	csrc	sie, t0
+	sret
 
 	/* vCPU 1: its ID and argument, vCPU 0's state, then it stops. */
 secondary:
