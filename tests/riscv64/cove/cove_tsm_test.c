@@ -7,6 +7,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/io.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
@@ -1003,7 +1004,51 @@ struct run_state {
 	int irqs, covg_exits;
 	int secondary_runs;	/* vCPU 1 from its start to its stop */
 	bool fatal;
+	/* The other CPU, while vCPU 0 spins in the guest (racer()). */
+	struct task_struct *racer;
+	int racer_tries;
+	int fence_waited;	/* a TVM fence still waiting for it */
+	int remove_refused;	/* a removal refused for that */
+	bool removed;		/* and done once it trapped */
 };
+
+/*
+ * On the other CPU while vCPU 0 is in the guest: a TVM fence waits for the
+ * vCPU to trap into the TSM, and a page invalidated before it cannot be
+ * removed until then.  (The demand page: the payload is done with it.)
+ */
+static int racer(void *arg)
+{
+	struct run_state *st = arg;
+
+	while (!kthread_should_stop() && !st->removed) {
+		st->racer_tries++;
+		if (covh3(COVH_TVM_INVALIDATE_PAGES, st->id, DEMAND_GPA, PAGE_SIZE).error ||
+		    covh(COVH_TVM_FENCE, st->id, 0).error)
+			break;
+		if (covh(COVH_TVM_FENCE, st->id, 0).error == SBI_ERR_ALREADY_STARTED) {
+			/* The vCPU is in the guest: the fence waits for it. */
+			st->fence_waited++;
+			if (covh3(COVH_TVM_REMOVE_PAGES, st->id, DEMAND_GPA, PAGE_SIZE).error ==
+			    SBI_ERR_INVALID_ADDRESS)
+				st->remove_refused++;
+			while (!kthread_should_stop() && !st->removed) {
+				st->removed = !covh3(COVH_TVM_REMOVE_PAGES, st->id, DEMAND_GPA,
+						     PAGE_SIZE).error;
+				usleep_range(200, 400);
+			}
+			break;
+		}
+		/* It was out of the guest, so the fence is done: undo, retry. */
+		if (covh3(COVH_TVM_VALIDATE_PAGES, st->id, DEMAND_GPA, PAGE_SIZE).error)
+			break;
+		usleep_range(200, 400);
+	}
+	/* kthread_stop() needs the thread alive. */
+	while (!kthread_should_stop())
+		usleep_range(200, 400);
+	return 0;
+}
 
 /* One report (a forwarded ECALL to TEST_EID); false if it is wrong. */
 static bool run_report(struct run_state *st)
@@ -1035,6 +1080,10 @@ static bool run_report(struct run_state *st)
 		if (a0 || a1 != 0x5a5a)
 			break;
 		st->steps |= BIT(5);
+		/* It spins next: race it from the other CPU. */
+		st->racer = kthread_run_on_cpu(racer, st, 1, "cove-racer");
+		if (IS_ERR(st->racer))
+			st->racer = NULL;
 		return true;
 	case 8:	/* the host's page, and what the TVM wrote into it */
 		if (a0 != SHARED_VALUE || st->host_page[1] != 0x99)
@@ -1085,6 +1134,9 @@ static bool run_report(struct run_state *st)
 		st->steps |= BIT(11);
 		return true;
 	case 6:	/* after the spin: the cookie from step 1 */
+		if (st->racer)
+			kthread_stop(st->racer);
+		st->racer = NULL;
 		if (a0 != COOKIE)
 			break;
 		st->steps |= BIT(6);
@@ -1357,6 +1409,11 @@ static bool run_tvm(void)
 				BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(15) |
 				BIT(16)));
 	CHECK_GOTO(st.secondary_runs == 2);
+	pr_info("    # from the other CPU: %d tries, %d fences waited, %d removals refused\n",
+		st.racer_tries, st.fence_waited, st.remove_refused);
+	CHECK_GOTO(st.fence_waited > 0);
+	CHECK_GOTO(st.remove_refused > 0);
+	CHECK_GOTO(st.removed);
 	CHECK_GOTO(st.words == 18);
 	CHECK_GOTO(st.covg_exits == 9);	/* the COVG calls that succeeded */
 	CHECK_GOTO(st.shared == 2);
@@ -1368,6 +1425,8 @@ static bool run_tvm(void)
 	st.id = 0;
 	ok = true;
 out:
+	if (st.racer)
+		kthread_stop(st.racer);
 	if (st.id && covh(COVH_DESTROY_TVM, st.id, 0).error) {
 		pages = NULL;	/* still a TVM's: leaked rather than freed */
 		host_page = NULL;

@@ -16,7 +16,7 @@
 #define MMIO		0x10000000
 #define TEST_EID	0x54534554		/* "TEST" */
 #define COVG		0x434F5647
-#define SPIN		20000000
+#define SPIN		100000000
 #define HSM		0x48534D
 
 /* A COVG call; a0 must then be @err or the payload fails with @step. */
