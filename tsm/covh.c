@@ -117,11 +117,11 @@ static struct sbiret covh_locked(struct tsm_call *call)
 	case COVH_TVM_FENCE:
 		return tvm_fence(a[0]);
 	case COVH_TVM_INVALIDATE_PAGES:
-		return tvm_invalidate_pages(a[0], a[1], a[2]);
+		return tvm_change_pages(a[0], a[1], a[2], TVM_PAGES_INVALIDATE);
 	case COVH_TVM_VALIDATE_PAGES:
-		return tvm_validate_pages(a[0], a[1], a[2]);
+		return tvm_change_pages(a[0], a[1], a[2], TVM_PAGES_VALIDATE);
 	case COVH_TVM_REMOVE_PAGES:
-		return tvm_remove_pages(a[0], a[1], a[2]);
+		return tvm_change_pages(a[0], a[1], a[2], TVM_PAGES_REMOVE);
 	default:
 		return sbi_err(SBI_ERR_NOT_SUPPORTED);
 	}

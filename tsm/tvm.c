@@ -431,8 +431,8 @@ void tvm_vcpu_exited(struct tvm *t, unsigned long vcpu_id)
 	}
 }
 
-struct sbiret tvm_invalidate_pages(unsigned long id, unsigned long gpa,
-				   unsigned long len)
+struct sbiret tvm_change_pages(unsigned long id, unsigned long gpa,
+			       unsigned long len, enum tvm_page_change change)
 {
 	struct tvm *t = tvm_lookup(id);
 	uint64_t num;
@@ -441,37 +441,18 @@ struct sbiret tvm_invalidate_pages(unsigned long id, unsigned long gpa,
 	if (!t)
 		return sbi_err(SBI_ERR_INVALID_PARAM);
 	err = gpa_range(gpa, len, &num);
-	if (!err)
+	if (err)
+		return sbi_err(err);
+	switch (change) {
+	case TVM_PAGES_INVALIDATE:
 		err = gstage_invalidate(&t->gstage, gpa, num);
-	return err ? sbi_err(err) : sbi_ok(0);
-}
-
-struct sbiret tvm_validate_pages(unsigned long id, unsigned long gpa,
-				 unsigned long len)
-{
-	struct tvm *t = tvm_lookup(id);
-	uint64_t num;
-	long err;
-
-	if (!t)
-		return sbi_err(SBI_ERR_INVALID_PARAM);
-	err = gpa_range(gpa, len, &num);
-	if (!err)
+		break;
+	case TVM_PAGES_VALIDATE:
 		err = gstage_validate(&t->gstage, gpa, num);
-	return err ? sbi_err(err) : sbi_ok(0);
-}
-
-struct sbiret tvm_remove_pages(unsigned long id, unsigned long gpa,
-			       unsigned long len)
-{
-	struct tvm *t = tvm_lookup(id);
-	uint64_t num;
-	long err;
-
-	if (!t)
-		return sbi_err(SBI_ERR_INVALID_PARAM);
-	err = gpa_range(gpa, len, &num);
-	if (!err)
+		break;
+	default:
 		err = gstage_remove(&t->gstage, gpa, num, release_page);
+		break;
+	}
 	return err ? sbi_err(err) : sbi_ok(0);
 }

@@ -145,12 +145,13 @@ struct sbiret tvm_add_shared_pages(unsigned long id, unsigned long base,
 struct sbiret tvm_create_vcpu(unsigned long id, unsigned long vcpu_id,
 			      unsigned long state_page);
 struct sbiret tvm_fence(unsigned long id);
-struct sbiret tvm_invalidate_pages(unsigned long id, unsigned long gpa,
-				   unsigned long len);
-struct sbiret tvm_validate_pages(unsigned long id, unsigned long gpa,
-				 unsigned long len);
-struct sbiret tvm_remove_pages(unsigned long id, unsigned long gpa,
-			       unsigned long len);
+enum tvm_page_change {
+	TVM_PAGES_INVALIDATE,	/* COVH FID 17 */
+	TVM_PAGES_VALIDATE,	/* 18 */
+	TVM_PAGES_REMOVE,	/* 19 */
+};
+struct sbiret tvm_change_pages(unsigned long id, unsigned long gpa,
+			       unsigned long len, enum tvm_page_change change);
 struct sbiret tvm_finalize(unsigned long id, unsigned long entry_pc,
 			   unsigned long entry_arg, unsigned long identity_addr);
 

@@ -613,6 +613,33 @@ free:
 }
 
 /*
+ * Converts (and fences) @n pages from @pa and makes a TVM of them: its page
+ * directory at @pa, its state page at @pa + 4 pages, a 1 MiB confidential
+ * region at GPA.  Returns the TVM's ID, or 0 if a step failed (the pages
+ * are left converted, or not, for the caller's cleanup).
+ */
+#define GPA		0x80000000UL
+
+static unsigned long new_tvm(unsigned long pa, unsigned long n)
+{
+	struct tvm_params *params = buf;
+	struct sbiret r;
+
+	if (covh(COVH_CONVERT_PAGES, pa, n).error || !fence_all())
+		return 0;
+	params->pgd = pa;
+	params->state = pa + 4 * PAGE_SIZE;
+	r = covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params));
+	if (r.error)
+		return 0;
+	if (covh3(COVH_ADD_TVM_MEMORY_REGION, r.value, GPA, 0x100000).error) {
+		covh(COVH_DESTROY_TVM, r.value, 0);
+		return 0;
+	}
+	return r.value;
+}
+
+/*
  * A TVM built the whole way short of running it: page-table pages as its
  * quota, measured pages (the copy, not the source, is what it gets), vCPUs,
  * finalize, then zero pages; every refusal the spec lists on the way.
@@ -620,12 +647,10 @@ free:
  */
 #define BUILD_PAGES	32	/* converted: 0-3 pgd, 4 state, 5-10 tables, */
 #define DATA		12	/* 12-13 measured, 14-15 zero, 16-17 vCPU state */
-#define GPA		0x80000000UL
 
 static bool build_tvm(void)
 {
 	struct page *pages = alloc_pages(GFP_KERNEL, 5), *src_pages = alloc_pages(GFP_KERNEL, 1);
-	struct tvm_params *params = buf;
 	unsigned long pa, src, id = 0, i;
 	bool ok = false, reclaimed = false;
 	u8 *va, *src_va;
@@ -637,18 +662,8 @@ static bool build_tvm(void)
 	src_va = page_address(src_pages);
 	for (i = 0; i < 2 * PAGE_SIZE; i++)
 		src_va[i] = (u8)(i * 7 + 1);
-	EXPECT(covh(COVH_CONVERT_PAGES, pa, BUILD_PAGES), 0);
-	if (!fence_all())
-		goto out;
-	params->pgd = pa;
-	params->state = pa + 4 * PAGE_SIZE;
-	{
-		struct sbiret r = covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params));
-
-		EXPECT(r, 0);
-		id = r.value;
-	}
-	EXPECT(covh3(COVH_ADD_TVM_MEMORY_REGION, id, GPA, 0x100000), 0);
+	id = new_tvm(pa, BUILD_PAGES);
+	CHECK_GOTO(id);
 
 	/* Two table pages: the first mapping needs three. */
 	EXPECT(covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, id, pa + 5 * PAGE_SIZE, 2), 0);
@@ -789,7 +804,6 @@ out:
 static bool invalidate_remove(void)
 {
 	struct page *pages = alloc_pages(GFP_KERNEL, 4), *src_pages = alloc_page(GFP_KERNEL);
-	struct tvm_params *params = buf;
 	unsigned long pa, src, id = 0, i;
 	bool ok = false, converted = false;
 	u8 *va;
@@ -799,19 +813,9 @@ static bool invalidate_remove(void)
 	va = page_address(pages);
 	src = page_to_phys(src_pages);
 	memset(page_address(src_pages), 0x3c, PAGE_SIZE);
-	EXPECT(covh(COVH_CONVERT_PAGES, pa, 16), 0);
 	converted = true;
-	if (!fence_all())
-		goto out;
-	params->pgd = pa;
-	params->state = pa + 4 * PAGE_SIZE;
-	{
-		struct sbiret r = covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params));
-
-		EXPECT(r, 0);
-		id = r.value;
-	}
-	EXPECT(covh3(COVH_ADD_TVM_MEMORY_REGION, id, GPA, 0x100000), 0);
+	id = new_tvm(pa, 16);
+	CHECK_GOTO(id);
 	EXPECT(covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, id, pa + 5 * PAGE_SIZE, 6), 0);
 	EXPECT(MEASURED(id, src, pa + 12 * PAGE_SIZE, PAGE_4K, 1, GPA), 0);
 	EXPECT(MEASURED(id, src, pa + 13 * PAGE_SIZE, PAGE_4K, 1, GPA + PAGE_SIZE), 0);
@@ -1359,7 +1363,6 @@ static bool run_tvm(void)
 	struct page *pages = alloc_pages(GFP_KERNEL, 5), *src_pages = alloc_pages(GFP_KERNEL, 1);
 	struct page *shm_pages = alloc_pages(GFP_KERNEL, NACL_SHMEM_ORDER);
 	struct page *host_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	struct tvm_params *params = buf;
 	struct run_state st = {};
 	unsigned long pa, src, shm_pa, none = -1UL;
 	bool ok = false, converted = false;
@@ -1374,19 +1377,10 @@ static bool run_tvm(void)
 	st.shm = page_address(shm_pages);
 	memset(st.shm, 0, PAGE_SIZE << NACL_SHMEM_ORDER);
 
-	EXPECT(covh(COVH_CONVERT_PAGES, pa, RUN_PAGES), 0);
+	BUILD_BUG_ON(PAYLOAD_GPA != GPA);
 	converted = true;
-	if (!fence_all())
-		goto out;
-	params->pgd = pa;
-	params->state = pa + 4 * PAGE_SIZE;
-	{
-		struct sbiret r = covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params));
-
-		EXPECT(r, 0);
-		st.id = r.value;
-	}
-	EXPECT(covh3(COVH_ADD_TVM_MEMORY_REGION, st.id, PAYLOAD_GPA, 0x100000), 0);
+	st.id = new_tvm(pa, RUN_PAGES);
+	CHECK_GOTO(st.id);
 	EXPECT(covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, st.id, pa + 5 * PAGE_SIZE, 6), 0);
 	EXPECT(MEASURED(st.id, src, pa + RUN_MEASURED * PAGE_SIZE, PAGE_4K, 2, PAYLOAD_GPA), 0);
 	EXPECT(covh3(COVH_CREATE_TVM_VCPU, st.id, 0, pa + 11 * PAGE_SIZE), 0);
