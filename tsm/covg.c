@@ -12,10 +12,10 @@
  * removed what was mapped in the range: the confidential pages (share) or
  * the shared ones (unshare).
  *
- * Done: add/remove MMIO region (0, 1), share/unshare (2, 3), attestation
- * capabilities (6), extend and read measurement (7, 10).  Not yet,
- * SBI_ERR_NOT_SUPPORTED: external interrupts (4, 5); evidence and secrets
- * (8, 9), which need an attestation key this TSM does not have.
+ * Done: add/remove MMIO region (0, 1), share/unshare (2, 3), allow/deny
+ * external interrupts (4, 5), attestation capabilities (6), extend and
+ * read measurement (7, 10).  Not done, SBI_ERR_NOT_SUPPORTED: evidence and
+ * secrets (8, 9), which need an attestation key this TSM does not have.
  */
 #include "pages.h"
 #include "vcpu.h"
@@ -25,6 +25,8 @@ enum covg_fid {
 	COVG_REMOVE_MMIO_REGION = 1,
 	COVG_SHARE_MEMORY_REGION = 2,
 	COVG_UNSHARE_MEMORY_REGION = 3,
+	COVG_ALLOW_EXT_INTERRUPT = 4,
+	COVG_DENY_EXT_INTERRUPT = 5,
 	COVG_GET_ATTCAPS = 6,
 	COVG_EXTEND_MEASUREMENT = 7,
 	COVG_READ_MEASUREMENT = 10,
@@ -153,6 +155,25 @@ static long unshare(struct tvm *t, uint64_t gpa, uint64_t len)
 	return SBI_SUCCESS;
 }
 
+/* Interrupt ID @id (1-63, or all ones for every one) allowed or denied. */
+static long ext_interrupt(struct vcpu *v, uint64_t id, bool allow)
+{
+	if (id == -1UL) {
+		v->ext_all = allow;
+		v->ext_allowed = allow ? -1UL : 0;
+		return SBI_SUCCESS;
+	}
+	if (!id || id > 63)
+		return SBI_ERR_INVALID_PARAM;
+	if (allow) {
+		v->ext_allowed |= 1UL << id;
+	} else {
+		v->ext_allowed &= ~(1UL << id);
+		v->ext_all = false;
+	}
+	return SBI_SUCCESS;
+}
+
 /* The page at @gpa (4 KiB aligned) if it is a present page of the TVM's
  * confidential memory: not a shared page, which is the host's. */
 static bool confidential_page(const struct tvm *t, uint64_t gpa, uint64_t *pa)
@@ -248,6 +269,10 @@ enum exit_action covg_call(struct tvm *t, struct vcpu *v, uint64_t shm)
 			err = unshare(t, a0, a1);
 			if (!err)
 				v->blocked = BLOCKED_UNSHARE;
+			break;
+		case COVG_ALLOW_EXT_INTERRUPT:
+		case COVG_DENY_EXT_INTERRUPT:
+			err = ext_interrupt(v, a0, (r[16] & 0xffff) == COVG_ALLOW_EXT_INTERRUPT);
 			break;
 		case COVG_GET_ATTCAPS:
 			err = get_attcaps(t, a0, a1);

@@ -284,6 +284,8 @@ void vcpu_start(struct vcpu *v, unsigned long vcpu_id, unsigned long pc,
 	v->senvcfg = v->scounteren = 0;
 	v->resume = RESUME_NONE;
 	v->blocked = BLOCKED_NONE;
+	v->ext_allowed = 0;	/* all external interrupts denied */
+	v->ext_all = false;
 	v->started = true;
 }
 
@@ -312,6 +314,8 @@ struct sbiret vcpu_run(struct tsm_call *call, unsigned long id, unsigned long vc
 		return sbi_err(SBI_ERR_INVALID_STATE);
 	vcpu_resume(v, shm);
 	hvip = nacl_get(shm, NACL_CSR(CSR_HVIP)) & VS_IRQS;
+	if (!v->ext_all && !v->ext_allowed)
+		hvip &= ~(1UL << IRQ_VS_EXT);
 
 	for (;;) {
 		v->running = true;
@@ -345,7 +349,11 @@ struct sbiret vcpu_run(struct tsm_call *call, unsigned long id, unsigned long vc
 	}
 	/* What the host may read on every exit (the spec's NACL table). */
 	if (action == EXIT_TO_HOST) {
-		nacl_put(shm, NACL_CSR(CSR_HVIP), e.hvip);
+		/* The guest's own VSSIP (its sip.SSIP); the host's requests
+		 * for the other bits stay as it wrote them. */
+		nacl_put(shm, NACL_CSR(CSR_HVIP),
+			 (nacl_get(shm, NACL_CSR(CSR_HVIP)) & ~(1UL << IRQ_VS_SOFT)) |
+			 (e.hvip & (1UL << IRQ_VS_SOFT)));
 		/* vsie's bits are the S-level ones: hie's VS bits, shifted. */
 		nacl_put(shm, NACL_CSR(CSR_VSIE), (v->hie & VS_IRQS) >> 1);
 		nacl_put(shm, NACL_CSR(CSR_HTIMEDELTA), 0);

@@ -82,6 +82,11 @@ struct vcpu {
 	uint8_t insn_len;	/* of the trapped instruction */
 	/* A COVG share (or unshare) of this range waits for the host to
 	 * remove the confidential (or shared) pages mapped there. */
+	/* External interrupt IDs the TVM allows the host to inject (COVG 4,
+	 * 5): bits 1-63, or all.  Without AIA the host can only raise VSEIP,
+	 * which is let through if any is allowed. */
+	uint64_t ext_allowed;
+	bool ext_all;
 	uint8_t blocked;	/* enum vcpu_blocked */
 	struct gpa_range blocked_range;
 };

@@ -259,6 +259,31 @@ _start:
 	mv	a0, s8
 	report	16
 
+	/* 17: external interrupts, denied until the TVM allows them: the host
+	 * raises VSEIP, which stays out until then. */
+	report	17
+	li	t0, 0x200
+	csrs	sie, t0			/* SEIE */
+	li	s7, 0
+	csrsi	sstatus, 2
+	li	t1, 1000000
+8:	addi	t1, t1, -1
+	bnez	t1, 8b
+	csrci	sstatus, 2
+	mv	a0, s7
+	report	18
+	covg	4, 0, 0, 0, -3, 41
+	covg	4, 64, 0, 0, -3, 42
+	covg	4, -1, 0, 0, 0, 43	/* all of them */
+	li	t0, 0x200
+	csrs	sie, t0
+	csrsi	sstatus, 2
+9:	beqz	s7, 9b
+	csrci	sstatus, 2
+	mv	a0, s8
+	report	19
+	covg	5, -1, 0, 0, 0, 44
+
 	/* 6: long enough for the host's timer to interrupt it. */
 	li	t0, SPIN
 4:	addi	t0, t0, -1
@@ -275,12 +300,13 @@ fail:
 	report	0xff
 	j	fail
 
-	/* vCPU 0's trap handler: a timer interrupt, which it masks. */
+	/* vCPU 0's trap handler: a timer or external interrupt, which it
+	 * masks (the host's hvip keeps it pending). */
 	.balign	4
 vs_trap:
 	csrr	s8, scause
 	li	s7, 1
-	li	t0, 0x20
+	li	t0, 0x220
 	csrc	sie, t0
 	sret
 
