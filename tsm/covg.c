@@ -107,6 +107,36 @@ static long remove_mmio(struct tvm *t, uint64_t gpa, uint64_t len)
 	return SBI_SUCCESS;
 }
 
+/*
+ * [gpa, gpa + len) joins the shared ranges, merged with those it touches
+ * so that a range shared a page at a time can be unshared (or mapped) in
+ * one call.  Fails only if a new range is needed and none is left.
+ */
+static long merge_shared(struct tvm *t, uint64_t gpa, uint64_t len)
+{
+	uint32_t i = 0;
+
+	while (i < t->num_shared) {
+		struct gpa_range *r = &t->shared[i];
+
+		if (r->gpa + r->len == gpa || gpa + len == r->gpa) {
+			if (r->gpa < gpa)
+				gpa = r->gpa;
+			len += r->len;
+			*r = t->shared[--t->num_shared];	/* and look again */
+			i = 0;
+			continue;
+		}
+		i++;
+	}
+	if (t->num_shared == TSM_MAX_SHARED)
+		return SBI_ERR_FAILED;
+	t->shared[t->num_shared].gpa = gpa;
+	t->shared[t->num_shared].len = len;
+	t->num_shared++;
+	return SBI_SUCCESS;
+}
+
 /* A confidential range becomes shared: it must lie in one confidential
  * region, outside anything shared already. */
 static long share(struct tvm *t, uint64_t gpa, uint64_t len)
@@ -115,12 +145,7 @@ static long share(struct tvm *t, uint64_t gpa, uint64_t len)
 		return SBI_ERR_INVALID_ADDRESS;
 	if (!len || len & (PAGE_SIZE - 1) || !tvm_range_confidential(t, gpa, len))
 		return SBI_ERR_INVALID_PARAM;
-	if (t->num_shared == TSM_MAX_SHARED)
-		return SBI_ERR_FAILED;
-	t->shared[t->num_shared].gpa = gpa;
-	t->shared[t->num_shared].len = len;
-	t->num_shared++;
-	return SBI_SUCCESS;
+	return merge_shared(t, gpa, len);
 }
 
 /* A shared range becomes confidential again: all inside one shared range,
@@ -155,22 +180,38 @@ static long unshare(struct tvm *t, uint64_t gpa, uint64_t len)
 	return SBI_SUCCESS;
 }
 
-/* Interrupt ID @id (1-63, or all ones for every one) allowed or denied. */
+#define EXT_ID_MAX	2047	/* the largest AIA interrupt identity */
+
+static void ext_update_any(struct vcpu *v)
+{
+	unsigned int i;
+
+	v->ext_any = v->ext_all;
+	for (i = 0; i < ARRAY_SIZE(v->ext_allowed) && !v->ext_any; i++)
+		v->ext_any = v->ext_allowed[i] != 0;
+}
+
+/* Interrupt ID @id (1-2047, or all ones for every one) allowed or denied. */
 static long ext_interrupt(struct vcpu *v, uint64_t id, bool allow)
 {
+	uint64_t *word;
+
 	if (id == -1UL) {
 		v->ext_all = allow;
-		v->ext_allowed = allow ? -1UL : 0;
+		memset(v->ext_allowed, allow ? 0xff : 0, sizeof(v->ext_allowed));
+		v->ext_allowed[0] &= ~1UL;	/* ID 0 is no interrupt */
+		ext_update_any(v);
 		return SBI_SUCCESS;
 	}
-	if (!id || id > 63)
+	if (!id || id > EXT_ID_MAX)
 		return SBI_ERR_INVALID_PARAM;
-	if (allow) {
-		v->ext_allowed |= 1UL << id;
-	} else {
-		v->ext_allowed &= ~(1UL << id);
-		v->ext_all = false;
-	}
+	word = &v->ext_allowed[id / 64];
+	if (allow)
+		*word |= 1UL << (id % 64);
+	else
+		*word &= ~(1UL << (id % 64));
+	v->ext_all = false;
+	ext_update_any(v);
 	return SBI_SUCCESS;
 }
 
@@ -195,9 +236,11 @@ static long get_attcaps(struct tvm *t, uint64_t gpa, uint64_t size)
 	if (gpa & (PAGE_SIZE - 1))
 		return SBI_ERR_INVALID_ADDRESS;
 	/* One page holds it: only that page needs to be there. */
-	if (!size || size & (PAGE_SIZE - 1) || !confidential_page(t, gpa, &pa))
+	if (!size || size & (PAGE_SIZE - 1) || size > (1UL << TSM_GPA_BITS) ||
+	    !tvm_range_confidential(t, gpa, size) || !confidential_page(t, gpa, &pa))
 		return SBI_ERR_INVALID_PARAM;
-	for (i = 0; i < TVM_MSMT_REGS; i++) {
+	/* Past the registers there are none: described as unmapped. */
+	for (i = 0; i < MAX_MEASUREMENT_REGISTERS; i++) {
 		caps.msmt_regs[i].hash_algorithm = HASH_SHA384;
 		caps.msmt_regs[i].measurement_type =
 			i < TVM_MSMT_INITIAL ? MEASUREMENT_INITIAL : MEASUREMENT_RUNTIME;
@@ -240,6 +283,23 @@ static long read_measurement(struct tvm *t, uint64_t gpa, uint64_t size,
 		return SBI_ERR_INVALID_PARAM;
 	memcpy((void *)pa, t->msmt[index], SHA384_DIGEST_SIZE);
 	return SBI_SUCCESS;
+}
+
+/*
+ * @v's share or unshare of [gpa, gpa + len) supersedes what other vCPUs
+ * waited for there: their calls are done, and undone.
+ */
+static void unblock_others(struct tvm *t, struct vcpu *v, uint64_t gpa, uint64_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < TSM_MAX_VCPUS; i++) {
+		struct vcpu *o = &t->vcpus[i];
+
+		if (o != v && o->blocked && overlaps(gpa, len, o->blocked_range.gpa,
+						     o->blocked_range.len))
+			o->blocked = BLOCKED_NONE;
+	}
 }
 
 enum exit_action covg_call(struct tvm *t, struct vcpu *v, uint64_t shm)
@@ -289,6 +349,8 @@ enum exit_action covg_call(struct tvm *t, struct vcpu *v, uint64_t shm)
 		}
 	r[10] = (unsigned long)err;
 	r[11] = 0;
+	if (!err && v->blocked)
+		unblock_others(t, v, a0, a1);
 	if (err) {		/* nothing for the host to do */
 		v->pc += 4;
 		return EXIT_RESUME;

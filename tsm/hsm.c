@@ -22,7 +22,11 @@
 
 #define HSM_SUSPEND_NON_RETENTIVE	0x80000000UL
 
-/* The TSM's answer, then back to the guest or out to the host. */
+/*
+ * The TSM's answer, then back to the guest or out to the host, which sees
+ * the call and the target vCPU (a0) only: where the TVM starts it and with
+ * what argument are the TVM's (a kernel address, a per-CPU pointer).
+ */
 static enum exit_action answer(struct vcpu *v, uint64_t shm, long err,
 			       unsigned long value, bool exit)
 {
@@ -30,7 +34,7 @@ static enum exit_action answer(struct vcpu *v, uint64_t shm, long err,
 
 	if (exit && !err) {
 		for (i = 10; i <= 17; i++)
-			nacl_put(shm, NACL_GPR(i), v->ctx.gprs[i]);
+			nacl_put(shm, NACL_GPR(i), i == 10 || i >= 16 ? v->ctx.gprs[i] : 0);
 	}
 	v->ctx.gprs[10] = (unsigned long)err;
 	v->ctx.gprs[11] = value;
@@ -67,9 +71,15 @@ enum exit_action hsm_call(struct tvm *t, struct vcpu *v, uint64_t shm)
 	case HSM_HART_GET_STATUS:
 		if (target >= TSM_MAX_VCPUS || !t->vcpus[target].present)
 			return answer(v, shm, SBI_ERR_INVALID_PARAM, 0, false);
-		return answer(v, shm, SBI_SUCCESS, t->vcpus[target].started ?
+		/* A vCPU that ended is stopped for good. */
+		tv = &t->vcpus[target];
+		return answer(v, shm, SBI_SUCCESS, tv->started && !tv->failed ?
 			      HSM_STATE_STARTED : HSM_STATE_STOPPED, false);
 	case HSM_HART_SUSPEND:
+		/* Types: 0 and 0x10000000-0x7fffffff retentive, 0x80000000
+		 * and 0x90000000-0xffffffff not; the rest reserved. */
+		if (target >> 32 || (target & 0x7fffffff && (target & 0x7fffffff) < 0x10000000))
+			return answer(v, shm, SBI_ERR_INVALID_PARAM, 0, false);
 		if (target & HSM_SUSPEND_NON_RETENTIVE)
 			return answer(v, shm, SBI_ERR_NOT_SUPPORTED, 0, false);
 		return forward_ecall(v, shm);

@@ -228,19 +228,19 @@ void pages_unassign(uint64_t addr)
 	pages_set(addr, 1, PAGE_CONFIDENTIAL, USE_NONE, 0, true);
 }
 
-bool pages_share(uint64_t base, uint64_t num)
+long pages_share(uint64_t base, uint64_t num)
 {
 	uint64_t i;
 
 	if (range_check(base, num) || !pages_in_state(base, num, PAGE_STATE(PAGE_HOST)))
-		return false;
+		return SBI_ERR_INVALID_ADDRESS;
 	for (i = 0; i < num; i++) {
 		if (page_lookup(base + (i << PAGE_SHIFT))->owner == UINT16_MAX)
-			return false;
+			return SBI_ERR_FAILED;	/* shared too often */
 	}
 	for (i = 0; i < num; i++)
 		page_lookup(base + (i << PAGE_SHIFT))->owner++;
-	return true;
+	return SBI_SUCCESS;
 }
 
 void pages_unshare(uint64_t addr)

@@ -338,8 +338,9 @@ struct sbiret tvm_add_shared_pages(unsigned long id, unsigned long base,
 	err = add_pages_check(t, TVM_RUNNABLE, type, num, gpa, true);
 	if (err)
 		return sbi_err(err);
-	if (!pages_share(base, num))
-		return sbi_err(SBI_ERR_INVALID_ADDRESS);
+	err = pages_share(base, num);
+	if (err)
+		return sbi_err(err);
 	for (i = 0; i < num; i++)
 		gstage_map(&t->gstage, gpa + (i << PAGE_SHIFT), base + (i << PAGE_SHIFT),
 			   PTE_R | PTE_W);

@@ -126,6 +126,7 @@ static bool vcpu_enter(struct tvm *t, struct vcpu *v, unsigned long hvip,
 	csr_write(CSR_HGATP, hgatp);
 	if (csr_read(CSR_HGATP) != hgatp) {
 		csr_write(CSR_HGATP, 0);
+		e->hvip = hvip;
 		return false;
 	}
 	hfence_entry();
@@ -284,8 +285,10 @@ void vcpu_start(struct vcpu *v, unsigned long vcpu_id, unsigned long pc,
 	v->senvcfg = v->scounteren = 0;
 	v->resume = RESUME_NONE;
 	v->blocked = BLOCKED_NONE;
-	v->ext_allowed = 0;	/* all external interrupts denied */
+	memset(v->ext_allowed, 0, sizeof(v->ext_allowed));	/* all denied */
 	v->ext_all = false;
+	v->ext_any = false;
+	v->vssip = false;
 	v->started = true;
 }
 
@@ -313,8 +316,12 @@ struct sbiret vcpu_run(struct tsm_call *call, unsigned long id, unsigned long vc
 	if (!vcpu_unblocked(t, v))
 		return sbi_err(SBI_ERR_INVALID_STATE);
 	vcpu_resume(v, shm);
+	/* The host raises VS interrupts; VSSIP it can raise but not take
+	 * back (the guest clears its own), VSEIP only if the TVM allows. */
 	hvip = nacl_get(shm, NACL_CSR(CSR_HVIP)) & VS_IRQS;
-	if (!v->ext_all && !v->ext_allowed)
+	if (v->vssip)
+		hvip |= 1UL << IRQ_VS_SOFT;
+	if (!v->ext_any)
 		hvip &= ~(1UL << IRQ_VS_EXT);
 
 	for (;;) {
@@ -326,6 +333,7 @@ struct sbiret vcpu_run(struct tsm_call *call, unsigned long id, unsigned long vc
 		v->running = false;
 		t->running &= ~(1U << vcpu_id);
 		tvm_vcpu_exited(t, vcpu_id);
+		v->vssip = e.hvip & (1UL << IRQ_VS_SOFT);
 		/* A fault on another hart meanwhile: no state is trusted. */
 		if (!entered || tsm_is_broken())
 			return sbi_err(SBI_ERR_FAILED);
@@ -353,7 +361,7 @@ struct sbiret vcpu_run(struct tsm_call *call, unsigned long id, unsigned long vc
 		 * for the other bits stay as it wrote them. */
 		nacl_put(shm, NACL_CSR(CSR_HVIP),
 			 (nacl_get(shm, NACL_CSR(CSR_HVIP)) & ~(1UL << IRQ_VS_SOFT)) |
-			 (e.hvip & (1UL << IRQ_VS_SOFT)));
+			 (v->vssip ? 1UL << IRQ_VS_SOFT : 0));
 		/* vsie's bits are the S-level ones: hie's VS bits, shifted. */
 		nacl_put(shm, NACL_CSR(CSR_VSIE), (v->hie & VS_IRQS) >> 1);
 		nacl_put(shm, NACL_CSR(CSR_HTIMEDELTA), 0);

@@ -62,9 +62,10 @@ long pages_assignable(uint64_t base, uint64_t num);
 struct sbiret pages_assign(uint64_t base, uint64_t num, uint16_t owner, uint8_t use);
 
 /* Host pages a TVM maps as shared: counted, so that none is converted
- * while mapped.  pages_share() is all or nothing: false if any page is not
- * the host's or is shared too often already. */
-bool pages_share(uint64_t base, uint64_t num);
+ * while mapped.  pages_share() is all or nothing: SBI_ERR_INVALID_ADDRESS
+ * if a page is not the host's, SBI_ERR_FAILED if one is shared 65535 times
+ * already. */
+long pages_share(uint64_t base, uint64_t num);
 void pages_unshare(uint64_t addr);
 
 /* The TVM's page at @addr becomes confidential and unassigned, zeroed. */

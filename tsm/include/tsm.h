@@ -10,6 +10,8 @@
 #define PAGE_SHIFT		12
 #define PAGE_SIZE		(1UL << PAGE_SHIFT)
 
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+
 /* SBI extension IDs */
 #define SBI_EXT_COVH		0x434F5648UL
 #define SBI_EXT_OPENSBI		0x0A000001UL	/* FID 0: TEERET, 1: TEERET_EXIT */

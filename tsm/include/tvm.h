@@ -83,10 +83,12 @@ struct vcpu {
 	/* A COVG share (or unshare) of this range waits for the host to
 	 * remove the confidential (or shared) pages mapped there. */
 	/* External interrupt IDs the TVM allows the host to inject (COVG 4,
-	 * 5): bits 1-63, or all.  Without AIA the host can only raise VSEIP,
-	 * which is let through if any is allowed. */
-	uint64_t ext_allowed;
+	 * 5).  Without AIA the host can only raise VSEIP, which is let
+	 * through if any is allowed. */
+	uint64_t ext_allowed[32];	/* IDs 1-2047, a bit each */
 	bool ext_all;
+	bool ext_any;		/* some ID is allowed */
+	bool vssip;		/* its own pending software interrupt */
 	uint8_t blocked;	/* enum vcpu_blocked */
 	struct gpa_range blocked_range;
 };

@@ -994,6 +994,7 @@ out:
 #define ZERO_GPA	(PAYLOAD_GPA + 0x2000)
 #define DEMAND_GPA	(PAYLOAD_GPA + 0x4000)
 #define SHARED_GPA	(PAYLOAD_GPA + 0x6000)
+#define SHARED_AT_END	(PAYLOAD_GPA + 0x30000)
 #define SHARED_VALUE	0x1122334455667788UL
 #define MMIO_GPA	0x10000000UL
 #define COOKIE		0xc0ffee00c0ffeeUL
@@ -1114,14 +1115,40 @@ static bool run_report(struct run_state *st)
 		shm[NACL_CSR(CSR_HVIP_NR)] = 0;
 		st->steps |= BIT(19);
 		return true;
+	case 20: /* denied again: raise it anyway */
+		shm[NACL_CSR(CSR_HVIP_NR)] = BIT(10);
+		st->steps |= BIT(20);
+		return true;
+	case 21: /* it stayed out */
+		if (a0)
+			break;
+		st->steps |= BIT(21);
+		return true;
+	case 22: /* one ID allowed: it came */
+		if (a0 != (BIT(63) | 9))
+			break;
+		shm[NACL_CSR(CSR_HVIP_NR)] = 0;
+		st->steps |= BIT(22);
+		return true;
+	case 23: /* attcaps: hash algorithm 0 (SHA-384), no certificate format */
+		if (a0)
+			break;
+		st->steps |= BIT(23);
+		return true;
+	case 24: /* the host's page, shared as the TVM ends */
+		if (a0 != SHARED_VALUE)
+			break;
+		st->steps |= BIT(24);
+		return true;
 	case 16: /* the injected timer interrupt, as the TVM's handler saw it */
 		if (a0 != (BIT(63) | 5) || !(shm[NACL_CSR(CSR_HVIP_NR)] & BIT(6)))
 			break;
 		shm[NACL_CSR(CSR_HVIP_NR)] = 0;
 		st->steps |= BIT(16);
 		return true;
-	case 14: /* vCPU 1: its ID and the argument vCPU 0 started it with */
-		if (a0 != 1 || a1 != 0xabc)
+	case 14: /* vCPU 1: its ID and the argument vCPU 0 started it with,
+		  * and nothing of its last run */
+		if (a0 != 1 || a1 != 0xabc || a2)
 			break;
 		st->steps |= BIT(14);
 		return true;
@@ -1144,11 +1171,11 @@ static bool run_report(struct run_state *st)
 	case 10: /* the guest's VSSIP and sie, as the TSM publishes them */
 		if (shm[NACL_CSR(CSR_HVIP_NR)] != BIT(2) || shm[NACL_CSR(CSR_VSIE_NR)] != 0x20)
 			break;
-		shm[NACL_CSR(CSR_HVIP_NR)] = 0;	/* taken */
+		shm[NACL_CSR(CSR_HVIP_NR)] = 0;	/* not the host's to clear */
 		st->steps |= BIT(10);
 		return true;
-	case 11: /* the host's hvip is what the guest then has */
-		if (a0 & 2 || a1 != 0x20)
+	case 11: /* still pending until the guest cleared it, as published */
+		if (!(a0 & 2) || a2 & 2 || a1 != 0x20 || shm[NACL_CSR(CSR_HVIP_NR)] & BIT(2))
 			break;
 		st->steps |= BIT(11);
 		return true;
@@ -1182,6 +1209,9 @@ out:
 /* The TVM shared SHARED_GPA (st->shared 1) or took it back (2). */
 static bool run_share_exit(struct run_state *st)
 {
+	/* Shares elsewhere have nothing mapped: nothing to remove. */
+	if (st->shm[NACL_GPR(10)] != SHARED_GPA)
+		return true;
 	if (st->shared == 0) {
 		/* Its confidential page goes; nothing else may map there. */
 		if (!run_remove(st, SHARED_GPA))
@@ -1192,9 +1222,15 @@ static bool run_share_exit(struct run_state *st)
 		return true;
 	}
 	if (st->shared == 1) {
-		if (!run_remove(st, SHARED_GPA))
-			return false;
-		/* Unmapped: the host may convert its page again. */
+		/* The host's page, mapped twice: convertible once both went. */
+		EXPECT(covh(COVH_RUN_TVM_VCPU, st->id, 0), SBI_ERR_INVALID_STATE);
+		EXPECT(covh3(COVH_TVM_INVALIDATE_PAGES, st->id, SHARED_GPA, 2 * PAGE_SIZE), 0);
+		EXPECT(covh(COVH_TVM_FENCE, st->id, 0), 0);
+		EXPECT(covh(COVH_CONVERT_PAGES, st->host_pa, 1), SBI_ERR_INVALID_ADDRESS);
+		EXPECT(covh3(COVH_TVM_REMOVE_PAGES, st->id, SHARED_GPA, PAGE_SIZE), 0);
+		EXPECT(covh(COVH_RUN_TVM_VCPU, st->id, 0), SBI_ERR_INVALID_STATE);
+		EXPECT(covh(COVH_CONVERT_PAGES, st->host_pa, 1), SBI_ERR_INVALID_ADDRESS);
+		EXPECT(covh3(COVH_TVM_REMOVE_PAGES, st->id, SHARED_GPA + PAGE_SIZE, PAGE_SIZE), 0);
 		EXPECT(covh(COVH_CONVERT_PAGES, st->host_pa, 1), 0);
 		EXPECT(covh(COVH_RECLAIM_PAGES, st->host_pa, 1), 0);
 		st->shared = 2;
@@ -1205,7 +1241,7 @@ out:
 }
 
 /* A fault at SHARED_GPA: a confidential page before and after, the host's
- * own page while it is shared. */
+ * own page while it is shared (mapped at both shared pages). */
 static bool run_shared_fault(struct run_state *st)
 {
 	unsigned long page = st->pa + (st->shared ? RUN_SHARED + 1 : RUN_SHARED) * PAGE_SIZE;
@@ -1224,6 +1260,8 @@ static bool run_shared_fault(struct run_state *st)
 		     SHARED_GPA, 0), SBI_ERR_INVALID_PARAM);
 	EXPECT(covh6(COVH_ADD_TVM_SHARED_PAGES, st->id, st->host_pa, PAGE_4K, 1, SHARED_GPA, 0),
 	       0);
+	EXPECT(covh6(COVH_ADD_TVM_SHARED_PAGES, st->id, st->host_pa, PAGE_4K, 1,
+		     SHARED_GPA + PAGE_SIZE, 0), 0);
 	/* Mapped into the TVM, the host's page cannot be converted. */
 	EXPECT(covh(COVH_CONVERT_PAGES, st->host_pa, 1), SBI_ERR_INVALID_ADDRESS);
 	return true;
@@ -1256,6 +1294,11 @@ static bool run_fault(struct run_state *st, unsigned long scause, unsigned long 
 			      PAGE_4K, 1, DEMAND_GPA, 0).error;
 	if (gpa == SHARED_GPA && !htinst)
 		return run_shared_fault(st);
+	if (gpa == SHARED_AT_END && !htinst) {
+		st->host_page[0] = SHARED_VALUE;	/* reclaim zeroed it */
+		return !covh6(COVH_ADD_TVM_SHARED_PAGES, st->id, st->host_pa, PAGE_4K, 1,
+			      SHARED_AT_END, 0).error;
+	}
 	pr_info("    # fault %lu at %#llx, htinst %#llx, a0 %#llx\n", scause, gpa, htinst,
 		shm[NACL_GPR(10)]);
 	return false;
@@ -1268,8 +1311,12 @@ static int run_secondary(struct run_state *st)
 {
 	int rc;
 
-	if (st->shm[NACL_GPR(10)] != 1 || st->shm[NACL_GPR(12)] != 0xabc)
+	/* The target, and nothing of where or with what it starts. */
+	if (st->shm[NACL_GPR(10)] != 1 || st->shm[NACL_GPR(11)] || st->shm[NACL_GPR(12)]) {
+		pr_info("    # hart_start exit: a0 %#llx a1 %#llx a2 %#llx\n",
+			st->shm[NACL_GPR(10)], st->shm[NACL_GPR(11)], st->shm[NACL_GPR(12)]);
 		return -EIO;
+	}
 	rc = run_loop(st, 1);
 	if (rc)
 		return rc;
@@ -1329,6 +1376,10 @@ static int run_loop(struct run_state *st, unsigned long vcpu)
 		}
 		if (scause == 10 && a7 == SBI_EXT_HSM_EID && a6 == 1 && vcpu == 1)
 			return 0;
+		if (scause == 10 && a7 == SBI_EXT_HSM_EID && a6 == 3) {
+			st->shm[NACL_GPR(10)] = 0;	/* a retentive suspend: done */
+			continue;
+		}
 		if (scause == 10 && a7 == SBI_EXT_TIME && vcpu == 0) {
 			/* "Set the timer": it fires at once, through hvip. */
 			st->shm[NACL_CSR(CSR_HVIP_NR)] = BIT(6);	/* VSTIP */
@@ -1417,7 +1468,8 @@ static bool run_tvm(void)
 	pr_info("    # %d host interrupts ended a run, %d COVG exits\n", st.irqs, st.covg_exits);
 	CHECK_GOTO(st.steps == (BIT(1) | BIT(2) | BIT(5) | BIT(6) | BIT(8) | BIT(9) |
 				BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(15) |
-				BIT(16) | BIT(17) | BIT(18) | BIT(19)));
+				BIT(16) | BIT(17) | BIT(18) | BIT(19) | BIT(20) | BIT(21) |
+				BIT(22) | BIT(23) | BIT(24)));
 	CHECK_GOTO(st.secondary_runs == 2);
 	pr_info("    # from the other CPU: %d tries, %d fences waited, %d removals refused\n",
 		st.racer_tries, st.fence_waited, st.remove_refused);
@@ -1425,14 +1477,18 @@ static bool run_tvm(void)
 	CHECK_GOTO(st.remove_refused > 0);
 	CHECK_GOTO(st.removed);
 	CHECK_GOTO(st.words == 18);
-	CHECK_GOTO(st.covg_exits == 11);	/* the COVG calls that succeeded */
+	CHECK_GOTO(st.covg_exits == 23);	/* the COVG calls that succeeded */
 	CHECK_GOTO(st.shared == 2);
 	CHECK_GOTO(st.irqs >= 1);
 	CHECK_GOTO(st.fatal);
 	/* It ended for good. */
 	EXPECT(covh(COVH_RUN_TVM_VCPU, st.id, 0), SBI_ERR_INVALID_PARAM);
+	/* Its page shared with the TVM is the host's once the TVM is gone. */
+	EXPECT(covh(COVH_CONVERT_PAGES, st.host_pa, 1), SBI_ERR_INVALID_ADDRESS);
 	EXPECT(covh(COVH_DESTROY_TVM, st.id, 0), 0);
 	st.id = 0;
+	EXPECT(covh(COVH_CONVERT_PAGES, st.host_pa, 1), 0);
+	EXPECT(covh(COVH_RECLAIM_PAGES, st.host_pa, 1), 0);
 	ok = true;
 out:
 	if (st.racer)

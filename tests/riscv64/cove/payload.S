@@ -13,6 +13,8 @@
 #define DEMAND_PAGE	(GPA_BASE + 0x4000)	/* added when touched */
 #define UNMAPPED	(GPA_BASE + 0x5000)
 #define SHARED		(GPA_BASE + 0x6000)	/* confidential, then shared, then not */
+#define SPLIT		(GPA_BASE + 0x20000)	/* shares merged and unshares split */
+#define SHARED_AT_END	(GPA_BASE + 0x30000)	/* shared when the TVM is destroyed */
 #define MMIO		0x10000000
 #define TEST_EID	0x54534554		/* "TEST" */
 #define COVG		0x434F5647
@@ -134,27 +136,51 @@ _start:
 	covg	2, MMIO, 0x1000, 0, -3, 18	/* not confidential */
 	covg	2, GPA_BASE + 0xff000, 0x2000, 0, -3, 19	/* past the region */
 	covg	3, SHARED, 0x1000, 0, -3, 20	/* not shared */
-	covg	2, SHARED, 0x1000, 0, 0, 21
+	covg	2, SHARED, 0x2000, 0, 0, 21
 	covg	2, SHARED, 0x1000, 0, -3, 22	/* shared already */
 	li	t0, SHARED
 	ld	a0, 0(t0)		/* the host's page now */
 	li	t1, 0x99
 	sd	t1, 8(t0)
 	report	8
-	covg	3, SHARED, 0x1000, 0, 0, 23
+	covg	3, SHARED, 0x2000, 0, 0, 23
 	li	t0, SHARED
 	ld	a0, 0(t0)		/* a fresh confidential page: zero */
 	ld	a1, 8(t0)
 	report	9
 
+	/* 9b: shares that merge, unshares that split them: the middle, then
+	 * each piece; the head, the tail, then the rest. */
+	covg	2, SPLIT, 0x1000, 0, 0, 45
+	covg	2, SPLIT + 0x1000, 0x2000, 0, 0, 46
+	covg	3, SPLIT + 0x1000, 0x1000, 0, 0, 47
+	covg	3, SPLIT, 0x2000, 0, -3, 48	/* no longer one range */
+	covg	3, SPLIT + 0x2000, 0x1000, 0, 0, 49
+	covg	3, SPLIT, 0x1000, 0, 0, 50
+	covg	3, SPLIT, 0x1000, 0, -3, 51	/* gone */
+	covg	2, SPLIT, 0x3000, 0, 0, 52
+	covg	3, SPLIT, 0x1000, 0, 0, 53
+	covg	3, SPLIT + 0x2000, 0x1000, 0, 0, 54
+	covg	3, SPLIT + 0x1000, 0x1000, 0, 0, 55
+	covg	3, SPLIT + 0x1000, 0x1000, 0, -3, 56
+
 	/* 12: attestation capabilities; a runtime register extended with the
 	 * digest 00 01 02 ... 2f and read back. */
+	li	t0, ZERO_PAGE		/* what the TSM must overwrite */
+	li	t1, -1
+	sd	t1, 0(t0)
+	sd	t1, 8(t0)
+	sd	t1, 16(t0)
+	sd	t1, 48(t0)
 	covg	6, ZERO_PAGE, 0x1000, 0, 0, 24
 	li	t0, ZERO_PAGE
 	ld	a0, 0(t0)
 	ld	a1, 16(t0)
 	ld	a2, 48(t0)
 	report	12
+	li	t0, ZERO_PAGE
+	ld	a0, 8(t0)		/* SHA-384, no certificate formats */
+	report	23
 	covg	6, ZERO_PAGE + 8, 0x1000, 0, -5, 25
 	covg	6, ZERO_PAGE, 0x800, 0, -3, 26
 	covg	6, UNMAPPED, 0x1000, 0, -3, 27
@@ -229,14 +255,49 @@ _start:
 	li	t6, -3
 	li	s11, 38
 	bne	a0, t6, fail
+	li	a7, HSM
+	li	a6, 2			/* stopped again */
+	li	a0, 1
+	ecall
+	li	s11, 59
+	li	t6, 1
+	bne	a1, t6, fail
+	li	a7, HSM
+	li	a6, 3			/* suspend: a reserved type */
+	li	a0, 1
+	ecall
+	li	s11, 60
+	li	t6, -3
+	bne	a0, t6, fail
+	li	a7, HSM
+	li	a6, 3			/* non-retentive: not supported */
+	li	a0, 0x80000000
+	ecall
+	li	s11, 61
+	li	t6, -2
+	bne	a0, t6, fail
+	li	a7, HSM
+	li	a6, 3			/* retentive: the host's, like WFI */
+	li	a0, 0
+	ecall
+	li	s11, 62
+	bnez	a0, fail
+	li	a7, HSM
+	li	a6, 9			/* no such FID */
+	ecall
+	li	s11, 63
+	li	t6, -2
+	bne	a0, t6, fail
 
 	/* 10: interrupt state the host sees: its own VSSIP (a self-IPI, with
-	 * interrupts off), its sie; the host clears the VSSIP. */
+	 * interrupts off), its sie; the host's attempt to clear the VSSIP. */
 	li	t0, 0x20
 	csrs	sie, t0
 	csrsi	sip, 2
 	report	10
-	csrr	a0, sip
+	csrr	a0, sip			/* still pending: the host cannot take it */
+	csrci	sip, 2			/* the guest can */
+	csrr	a2, sip
 	csrr	a1, sie
 	report	11
 	li	t0, 0x20
@@ -273,7 +334,7 @@ _start:
 	mv	a0, s7
 	report	18
 	covg	4, 0, 0, 0, -3, 41
-	covg	4, 64, 0, 0, -3, 42
+	covg	4, 2048, 0, 0, -3, 42
 	covg	4, -1, 0, 0, 0, 43	/* all of them */
 	li	t0, 0x200
 	csrs	sie, t0
@@ -283,6 +344,26 @@ _start:
 	mv	a0, s8
 	report	19
 	covg	5, -1, 0, 0, 0, 44
+	/* Denied again: the host raises VSEIP, it stays out; one ID allowed
+	 * lets it in. */
+	report	20
+	li	s7, 0
+	li	t0, 0x200
+	csrs	sie, t0
+	csrsi	sstatus, 2
+	li	t1, 1000000
+10:	addi	t1, t1, -1
+	bnez	t1, 10b
+	csrci	sstatus, 2
+	mv	a0, s7
+	report	21
+	covg	4, 64, 0, 0, 0, 57
+	csrsi	sstatus, 2
+11:	beqz	s7, 11b
+	csrci	sstatus, 2
+	mv	a0, s8
+	report	22
+	covg	5, 64, 0, 0, 0, 58
 
 	/* 6: long enough for the host's timer to interrupt it. */
 	li	t0, SPIN
@@ -290,6 +371,13 @@ _start:
 	bnez	t0, 4b
 	mv	a0, s2
 	report	6
+
+	/* 24: a page it shares when it ends: destroying the TVM must give
+	 * the host its page back. */
+	covg	2, SHARED_AT_END, 0x1000, 0, 0, 64
+	li	t0, SHARED_AT_END
+	ld	a0, 0(t0)
+	report	24
 
 	/* 7: an HS CSR from VS-mode: a virtual instruction, which ends the
 	 * vCPU. */
@@ -312,6 +400,7 @@ vs_trap:
 
 	/* vCPU 1: its ID and argument, vCPU 0's state, then it stops. */
 secondary:
+	mv	a2, s9			/* 0: nothing left from its last run */
 	report	14
 	li	a7, HSM
 	li	a6, 0			/* vCPU 0 runs already */
@@ -326,6 +415,7 @@ secondary:
 	li	a0, 0
 	ecall
 	report	15
+	li	s9, 0x77
 	li	a7, HSM
 	li	a6, 1			/* hart_stop */
 	ecall
