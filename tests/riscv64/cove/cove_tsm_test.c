@@ -134,10 +134,10 @@ static struct sbiret covh6(unsigned long fid, unsigned long a0, unsigned long a1
 
 /* A call that must fail with @want (or succeed, for 0); else the case fails. */
 #define EXPECT(call, want) do {						\
-	long __err = (call).error;					\
-	if (__err != (want)) {						\
+	long __err = (call).error, __want = (want);			\
+	if (__err != __want) {						\
 		pr_info("    # %s:%d: %s: %ld, want %ld\n", __func__,	\
-			__LINE__, #call, __err, (long)(want));		\
+			__LINE__, #call, __err, __want);		\
 		goto out;						\
 	}								\
 } while (0)
@@ -925,8 +925,10 @@ out:
 	if (id)
 		covh(COVH_DESTROY_TVM, id, 0);
 	if (converted) {
-		/* What is still converted goes back; pages reclaimed above are
-		 * refused, so reclaim in pieces. */
+		/*
+		 * What is still converted goes back; pages reclaimed above are
+		 * refused, so reclaim in pieces.
+		 */
 		covh(COVH_RECLAIM_PAGES, pa, 8);
 		if (covh(COVH_RECLAIM_PAGES, pa + 512 * PAGE_SIZE, 512).error ||
 		    (!ok && covh(COVH_RECLAIM_PAGES, pa + 8 * PAGE_SIZE, 504).error))
@@ -1146,8 +1148,8 @@ static bool run_report(struct run_state *st)
 		shm[NACL_CSR(CSR_HVIP_NR)] = 0;
 		st->steps |= BIT(16);
 		return true;
-	case 14: /* vCPU 1: its ID and the argument vCPU 0 started it with,
-		  * and nothing of its last run */
+	case 14:
+		/* vCPU 1: its ID, vCPU 0's argument, nothing of its last run */
 		if (a0 != 1 || a1 != 0xabc || a2)
 			break;
 		st->steps |= BIT(14);
@@ -1157,8 +1159,11 @@ static bool run_report(struct run_state *st)
 			break;
 		st->steps |= BIT(15);
 		return true;
-	case 12: /* attcaps: TCB SVN 1; SHA-384, no certificates; 2 initial and
-		  * 4 runtime registers; register 2 runtime, no TCG PCR */
+	case 12:
+		/*
+		 * attcaps: TCB SVN 1; SHA-384, no certificates; 2 initial and
+		 * 4 runtime registers; register 2 runtime, no TCG PCR
+		 */
 		if (a0 != 1 || a1 != 0x0402 || a2 != 0xff00000001ULL)
 			break;
 		st->steps |= BIT(12);
@@ -1192,8 +1197,10 @@ static bool run_report(struct run_state *st)
 	return false;
 }
 
-/* Invalidate, fence, remove: what the host does to a page the TVM shares
- * or unshares; the vCPU is blocked until then. */
+/*
+ * Invalidate, fence, remove: what the host does to a page the TVM shares
+ * or unshares; the vCPU is blocked until then.
+ */
 static bool run_remove(struct run_state *st, unsigned long gpa)
 {
 	EXPECT(covh(COVH_RUN_TVM_VCPU, st->id, 0), SBI_ERR_INVALID_STATE);
@@ -1240,8 +1247,10 @@ out:
 	return false;
 }
 
-/* A fault at SHARED_GPA: a confidential page before and after, the host's
- * own page while it is shared (mapped at both shared pages). */
+/*
+ * A fault at SHARED_GPA: a confidential page before and after, the host's
+ * own page while it is shared (mapped at both shared pages).
+ */
 static bool run_shared_fault(struct run_state *st)
 {
 	unsigned long page = st->pa + (st->shared ? RUN_SHARED + 1 : RUN_SHARED) * PAGE_SIZE;
@@ -1363,8 +1372,7 @@ static int run_loop(struct run_state *st, unsigned long vcpu)
 		a7 = st->shm[NACL_GPR(17)];
 		if (scause == 10 && a7 == SBI_EXT_COVG) {
 			st->covg_exits++;
-			/* MMIO regions and measurements need nothing here;
-			 * shares do. */
+			/* MMIO regions, measurements: nothing; shares: */
 			if ((a6 == 2 || a6 == 3) && !run_share_exit(st))
 				return -EIO;
 			continue;
@@ -1435,7 +1443,8 @@ static bool run_tvm(void)
 	bool ok = false, converted = false;
 
 	CHECK(pages && src_pages && shm_pages && host_page);
-	st.pa = pa = page_to_phys(pages);
+	pa = page_to_phys(pages);
+	st.pa = pa;
 	st.host_pa = page_to_phys(host_page);
 	st.host_page = page_address(host_page);
 	src = page_to_phys(src_pages);
