@@ -63,26 +63,14 @@ static bool gpa_range_ok(uint64_t gpa, uint64_t len)
 	       gpa < 1UL << TSM_GPA_BITS && len <= (1UL << TSM_GPA_BITS) - gpa;
 }
 
-static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
-}
-
 /* MMIO regions may overlap neither each other nor confidential memory. */
 static long add_mmio(struct tvm *t, uint64_t gpa, uint64_t len)
 {
-	uint32_t i;
-
 	if (!gpa_range_ok(gpa, len))
 		return SBI_ERR_INVALID_ADDRESS;
-	for (i = 0; i < t->num_mmio; i++) {
-		if (overlaps(gpa, len, t->mmio[i].gpa, t->mmio[i].len))
-			return SBI_ERR_INVALID_ADDRESS;
-	}
-	for (i = 0; i < t->num_regions; i++) {
-		if (overlaps(gpa, len, t->regions[i].gpa, t->regions[i].len))
-			return SBI_ERR_INVALID_ADDRESS;
-	}
+	if (gpa_ranges_overlap(t->mmio, t->num_mmio, gpa, len) ||
+	    gpa_ranges_overlap(t->regions, t->num_regions, gpa, len))
+		return SBI_ERR_INVALID_ADDRESS;
 	if (t->num_mmio == TSM_MAX_MMIO_REGIONS)
 		return SBI_ERR_FAILED;
 	t->mmio[t->num_mmio].gpa = gpa;
@@ -99,7 +87,7 @@ static long remove_mmio(struct tvm *t, uint64_t gpa, uint64_t len)
 	if (!gpa_range_ok(gpa, len))
 		return SBI_ERR_INVALID_ADDRESS;
 	while (i < t->num_mmio) {
-		if (overlaps(gpa, len, t->mmio[i].gpa, t->mmio[i].len))
+		if (ranges_overlap(gpa, len, t->mmio[i].gpa, t->mmio[i].len))
 			t->mmio[i] = t->mmio[--t->num_mmio];
 		else
 			i++;
@@ -296,7 +284,7 @@ static void unblock_others(struct tvm *t, struct vcpu *v, uint64_t gpa, uint64_t
 	for (i = 0; i < TSM_MAX_VCPUS; i++) {
 		struct vcpu *o = &t->vcpus[i];
 
-		if (o != v && o->blocked && overlaps(gpa, len, o->blocked_range.gpa,
+		if (o != v && o->blocked && ranges_overlap(gpa, len, o->blocked_range.gpa,
 						     o->blocked_range.len))
 			o->blocked = BLOCKED_NONE;
 	}

@@ -18,11 +18,6 @@ static bool boot_info_ok(const struct tsm_boot_info *b)
 	       b->num_excluded <= TSM_MAX_MEM_RANGES && b->hart_mask;
 }
 
-static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
-}
-
 /*
  * Whether [addr, addr + len) lies in main memory and outside the TSM's own
  * region: memory the host may name in a call.  Converted pages need more
@@ -34,10 +29,10 @@ bool tsm_host_range_ok(uint64_t addr, uint64_t len)
 
 	if (!len || addr + len < addr)
 		return false;
-	if (overlaps(addr, len, tsm_boot->tsm_base, tsm_boot->tsm_size))
+	if (ranges_overlap(addr, len, tsm_boot->tsm_base, tsm_boot->tsm_size))
 		return false;
 	for (i = 0; i < tsm_boot->num_excluded; i++) {
-		if (overlaps(addr, len, tsm_boot->excluded[i].base,
+		if (ranges_overlap(addr, len, tsm_boot->excluded[i].base,
 			     tsm_boot->excluded[i].size))
 			return false;
 	}

@@ -145,7 +145,6 @@ struct sbiret tvm_add_memory_region(unsigned long id, unsigned long gpa,
 				    unsigned long len)
 {
 	struct tvm *t = tvm_lookup(id);
-	uint32_t i;
 
 	if (!t || t->state != TVM_INITIALIZING)
 		return sbi_err(SBI_ERR_INVALID_PARAM);
@@ -155,11 +154,8 @@ struct sbiret tvm_add_memory_region(unsigned long id, unsigned long gpa,
 		return sbi_err(SBI_ERR_INVALID_PARAM);
 	if (gpa >= (1UL << TSM_GPA_BITS) || len > (1UL << TSM_GPA_BITS) - gpa)
 		return sbi_err(SBI_ERR_INVALID_ADDRESS);
-	for (i = 0; i < t->num_regions; i++) {
-		if (gpa < t->regions[i].gpa + t->regions[i].len &&
-		    t->regions[i].gpa < gpa + len)
-			return sbi_err(SBI_ERR_INVALID_ADDRESS);
-	}
+	if (gpa_ranges_overlap(t->regions, t->num_regions, gpa, len))
+		return sbi_err(SBI_ERR_INVALID_ADDRESS);
 	if (t->num_regions == TSM_MAX_REGIONS)
 		return sbi_err(SBI_ERR_FAILED);
 	t->regions[t->num_regions].gpa = gpa;
@@ -218,14 +214,12 @@ static bool within(const struct gpa_range *r, uint32_t n, uint64_t gpa, uint64_t
 	return false;
 }
 
-/* Whether [gpa, gpa + len) overlaps any of @n ranges. */
-static bool overlaps_any(const struct gpa_range *r, uint32_t n, uint64_t gpa,
-			 uint64_t len)
+bool gpa_ranges_overlap(const struct gpa_range *r, uint32_t n, uint64_t gpa, uint64_t len)
 {
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
-		if (gpa < r[i].gpa + r[i].len && r[i].gpa < gpa + len)
+		if (ranges_overlap(gpa, len, r[i].gpa, r[i].len))
 			return true;
 	}
 	return false;
@@ -234,7 +228,7 @@ static bool overlaps_any(const struct gpa_range *r, uint32_t n, uint64_t gpa,
 bool tvm_range_confidential(const struct tvm *t, uint64_t gpa, uint64_t len)
 {
 	return within(t->regions, t->num_regions, gpa, len) &&
-	       !overlaps_any(t->shared, t->num_shared, gpa, len);
+	       !gpa_ranges_overlap(t->shared, t->num_shared, gpa, len);
 }
 
 bool tvm_range_shared(const struct tvm *t, uint64_t gpa, uint64_t len)

@@ -91,6 +91,12 @@ static inline struct sbiret sbi_ok(unsigned long value)
 	return (struct sbiret){ .error = SBI_SUCCESS, .value = value };
 }
 
+/* Whether [a, a + alen) and [b, b + blen) share a byte (neither wraps). */
+static inline bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
 /* tsm.c */
 struct sbiret tsm_dispatch(struct tsm_call *call);
 /* Whether a fault in the TSM has made every later call fail. */

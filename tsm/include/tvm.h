@@ -123,6 +123,9 @@ struct tvm {
 	uint32_t fence_pending;	/* vCPUs running when the fence started */
 };
 
+/* Whether [gpa, gpa + len) overlaps any of the @n ranges at @r. */
+bool gpa_ranges_overlap(const struct gpa_range *r, uint32_t n, uint64_t gpa, uint64_t len);
+
 /* Whether [gpa, gpa + len) is all confidential memory of @t (inside its
  * regions, outside what it shared), or all inside one range it shared. */
 bool tvm_range_confidential(const struct tvm *t, uint64_t gpa, uint64_t len);
