@@ -7,12 +7,18 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <string>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "util/fd.h"
 
 namespace tvmm {
 namespace {
+
+// ConsoleMux's, spelled out so that the tests build against any version.
+constexpr std::chrono::milliseconds kQuiet{250};
+constexpr size_t kMaxPartial = 1024;
 
 class ConsoleMuxTest : public ::testing::Test {
  protected:
@@ -30,6 +36,16 @@ class ConsoleMuxTest : public ::testing::Test {
     while ((n = read(read_.get(), buf, sizeof(buf))) > 0) out.append(buf, n);
     return out;
   }
+  // Drains until the output ends with @end, for up to @timeout.
+  std::string DrainFor(std::chrono::seconds timeout, const std::string& end) {
+    std::string out;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!absl::EndsWith(out, end) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      out += Drain();
+    }
+    return out;
+  }
   UniqueFd read_, write_, stop_;
 };
 
@@ -45,10 +61,58 @@ TEST_F(ConsoleMuxTest, SeveralVmsPrefixEveryLine) {
   mux.Write(0, "one\ntwo\n", stop_.get());
   mux.Write(1, "par", stop_.get());
   mux.Write(1, "tial", stop_.get());  // the same VM goes on with its line
-  mux.Write(0, "three", stop_.get());  // another VM: a new line first
-  mux.Write(0, "\n", stop_.get());
-  mux.Write(1, "\n", stop_.get());  // b's line was closed for it
-  EXPECT_EQ(Drain(), "a| one\na| two\nbb| partial\na| three\nbb| \n");
+  mux.Write(0, "thr", stop_.get());   // another VM's line does not cut it
+  mux.Write(0, "ee\n", stop_.get());
+  mux.Write(1, "\n", stop_.get());
+  EXPECT_EQ(Drain(), "a| one\na| two\na| three\nbb| partial\n");
+}
+
+// What the e2e test once saw: a's line sent one byte at a time (a serial
+// port), b's complete lines in between.
+TEST_F(ConsoleMuxTest, ALineSentByteByByteStaysWhole) {
+  ConsoleMux mux(write_.get(), {"a", "b"});
+  for (char c : std::string("tvmm-guest: done, 0 failed\n")) {
+    mux.Write(0, std::string(1, c), stop_.get());
+    mux.Write(1, "tick\n", stop_.get());
+  }
+  std::string out = Drain();
+  EXPECT_NE(out.find("a| tvmm-guest: done, 0 failed\n"), std::string::npos) << out;
+}
+
+TEST_F(ConsoleMuxTest, AnUnfinishedLineIsWrittenOnceQuiet) {
+  ConsoleMux mux(write_.get(), {"a", "b"});
+  auto start = std::chrono::steady_clock::now();
+  mux.Write(0, "login: ", stop_.get());
+  std::string out = Drain();
+  if (std::chrono::steady_clock::now() - start < kQuiet) {
+    EXPECT_EQ(out, "");
+  }
+  out += DrainFor(std::chrono::seconds(10), "login: ");
+  EXPECT_EQ(out, "a| login: ");
+  EXPECT_GE(std::chrono::steady_clock::now() - start, kQuiet);
+  mux.Write(0, "x\n", stop_.get());  // the same VM goes on with its line
+  mux.Write(0, "Pass", stop_.get());
+  EXPECT_EQ(DrainFor(std::chrono::seconds(10), "Pass"), "x\na| Pass");
+  mux.Write(1, "b\n", stop_.get());  // another VM: a new line first
+  EXPECT_EQ(Drain(), "\nb| b\n");
+}
+
+TEST_F(ConsoleMuxTest, ALongLineIsWrittenInPieces) {
+  ConsoleMux mux(write_.get(), {"a", "b"});
+  std::string piece(kMaxPartial, 'x');
+  mux.Write(0, piece, stop_.get());
+  EXPECT_EQ(Drain(), "a| " + piece);
+  mux.Write(1, "b\n", stop_.get());
+  EXPECT_EQ(Drain(), "\nb| b\n");
+}
+
+TEST_F(ConsoleMuxTest, WhatIsBufferedIsWrittenAtTheEnd) {
+  {
+    ConsoleMux mux(write_.get(), {"a", "b"});
+    mux.Write(0, "a", stop_.get());
+    mux.Write(1, "b", stop_.get());
+  }
+  EXPECT_EQ(Drain(), "a| a\nb| b");
 }
 
 TEST_F(ConsoleMuxTest, AStoppedVmDoesNotWaitForAStalledConsole) {
