@@ -4,6 +4,7 @@
 #include "pages.h"
 #include "tsm.h"
 #include "tvm.h"
+#include "tvmm_ext.h"
 #include "vcpu.h"
 
 tsm_lock_t tsm_big_lock;
@@ -122,6 +123,10 @@ static struct sbiret covh_locked(struct tsm_call *call)
 		return tvm_change_pages(a[0], a[1], a[2], TVM_PAGES_VALIDATE);
 	case COVH_TVM_REMOVE_PAGES:
 		return tvm_change_pages(a[0], a[1], a[2], TVM_PAGES_REMOVE);
+	case TVMM_COVH_GET_STATS:
+		return tvmm_get_stats(a[0], a[1]);
+	case TVMM_COVH_READ_TVM_MEASUREMENT:
+		return tvmm_read_tvm_measurement(a[0], a[1], a[2], a[3]);
 	default:
 		return sbi_err(SBI_ERR_NOT_SUPPORTED);
 	}

@@ -345,3 +345,9 @@ bool gstage_any_leaf(const struct gstage *g, uint64_t gpa, uint64_t num,
 		return false;
 	return any_leaf_in(g->root, LEVELS - 1, gpa, gpa + (num << PAGE_SHIFT), pred);
 }
+
+uint64_t gstage_pool_used(void)
+{
+	pool_init();
+	return GSTAGE_POOL_PAGES - free_count;
+}

@@ -12,6 +12,7 @@
  */
 #include "lock.h"
 #include "pages.h"
+#include "tvmm_ext.h"
 
 static struct page_info table[TSM_MAX_PAGES];
 /* First index of each memory range's pages in the table. */
@@ -249,4 +250,33 @@ void pages_unshare(uint64_t addr)
 
 	if (p && p->state == PAGE_HOST && p->owner)
 		p->owner--;
+}
+
+void pages_count(struct tsm_stats *s)
+{
+	uint64_t i, n = 0;
+
+	for (i = 0; i < tsm_boot->num_mem_ranges; i++)
+		n += tsm_boot->mem[i].size >> PAGE_SHIFT;
+	for (i = 0; i < n && i < TSM_MAX_PAGES; i++) {
+		const struct page_info *p = &table[i];
+
+		switch (p->state) {
+		case PAGE_CONVERTING:
+			s->converting++;
+			break;
+		case PAGE_CONFIDENTIAL:
+			s->confidential++;
+			break;
+		case PAGE_TVM:
+			s->assigned++;
+			break;
+		default:
+			if (p->owner) {
+				s->shared_mapped++;
+				s->shared_maps += p->owner;
+			}
+			break;
+		}
+	}
 }

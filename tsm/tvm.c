@@ -39,6 +39,16 @@ struct tvm *tvm_lookup(unsigned long id)
 	return t->state != TVM_FREE && t->id == id ? t : NULL;
 }
 
+uint64_t tvm_count(void)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < TSM_MAX_TVMS; i++)
+		n += tvms[i].state != TVM_FREE;
+	return n;
+}
+
 static uint16_t tvm_owner(const struct tvm *t)
 {
 	return (uint16_t)(t - tvms) + 1;

@@ -66,4 +66,7 @@ void gstage_fence_start(struct gstage *g);
 /* ...and when it completes they are fenced. */
 void gstage_fence_complete(struct gstage *g);
 
+/* Table pages in use, of GSTAGE_POOL_PAGES. */
+uint64_t gstage_pool_used(void);
+
 #endif

@@ -74,4 +74,8 @@ void pages_unassign(uint64_t addr);
 /* Every page TVM @owner holds becomes confidential and unassigned, zeroed. */
 void pages_release(uint16_t owner);
 
+struct tsm_stats;
+/* Adds the table's counts to @s (tvmm_ext.c). */
+void pages_count(struct tsm_stats *s);
+
 #endif

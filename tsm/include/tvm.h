@@ -133,6 +133,8 @@ bool tvm_range_shared(const struct tvm *t, uint64_t gpa, uint64_t len);
 
 /* The TVM with ID @id, NULL if there is none.  Call with the lock held. */
 struct tvm *tvm_lookup(unsigned long id);
+/* How many TVMs exist. */
+uint64_t tvm_count(void);
 uint16_t tvm_vmid(const struct tvm *t);
 /* A vCPU of @t came out of the guest: its part of a fence is done. */
 void tvm_vcpu_exited(struct tvm *t, unsigned long vcpu_id);

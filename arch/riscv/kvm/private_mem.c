@@ -10,9 +10,11 @@
  * hardware-backed CoVE TVMs, which take the same guest_memfd path.
  *
  * Built with or without CONFIG_KVM_RISCV_SW_PROTECTED_VM: without it only
- * KVM_RISCV_DEFAULT_VM exists.
+ * KVM_RISCV_DEFAULT_VM exists, and KVM_RISCV_COVE_VM if a CoVE TSM is
+ * there (cove.c).
  */
 #include <linux/kvm_host.h>
+#include <asm/kvm_cove.h>
 
 u64 kvm_riscv_vm_types(void)
 {
@@ -20,6 +22,8 @@ u64 kvm_riscv_vm_types(void)
 
 	if (IS_ENABLED(CONFIG_KVM_RISCV_SW_PROTECTED_VM))
 		types |= BIT(KVM_RISCV_SW_PROTECTED_VM);
+	if (kvm_riscv_cove_enabled())
+		types |= BIT(KVM_RISCV_COVE_VM);
 	return types;
 }
 
@@ -29,7 +33,7 @@ int kvm_riscv_vm_set_type(struct kvm *kvm, unsigned long type)
 		return -EINVAL;
 
 	kvm->arch.vm_type = type;
-	kvm->arch.has_private_mem = type == KVM_RISCV_SW_PROTECTED_VM;
+	kvm->arch.has_private_mem = type != KVM_RISCV_DEFAULT_VM;
 	return 0;
 }
 

@@ -43,6 +43,8 @@
 #define COVH_TVM_INVALIDATE_PAGES	17
 #define COVH_TVM_VALIDATE_PAGES	18
 #define COVH_TVM_REMOVE_PAGES	19
+#define TVMM_COVH_GET_STATS	0xf000	/* this TSM's own (tsm/README.md) */
+#define TVMM_COVH_READ_TVM_MEASUREMENT	0xf001
 #define TSM_MAX_VCPUS		8
 #define PAGE_4K			0
 #define PAGE_2MB		1
@@ -94,6 +96,17 @@ struct tsm_info {
 struct tvm_params {
 	unsigned long pgd;
 	unsigned long state;
+};
+
+struct tsm_stats {
+	u64 converting;
+	u64 confidential;
+	u64 assigned;
+	u64 shared_mapped;
+	u64 shared_maps;
+	u64 tvms;
+	u64 gstage_pool_used;
+	u64 gstage_pool_size;
 };
 
 static int case_no, failed;
@@ -1057,6 +1070,106 @@ static int racer(void *arg)
 	return 0;
 }
 
+/* This TSM's get_stats into @s. */
+static bool get_stats(struct tsm_stats *s)
+{
+	struct sbiret r = covh(TVMM_COVH_GET_STATS, virt_to_phys(buf), sizeof(*s));
+
+	CHECK(r.error == SBI_SUCCESS && r.value == sizeof(*s));
+	memcpy(s, buf, sizeof(*s));
+	return true;
+}
+
+/* Initial register @index of TVM @id, read by the host, is @want. */
+static bool host_reads_measurement(unsigned long id, unsigned long index, const u64 *want)
+{
+	struct sbiret r;
+
+	memset(buf, 0xa5, 64);
+	r = covh6(TVMM_COVH_READ_TVM_MEASUREMENT, id, index, virt_to_phys(buf), 48, 0, 0);
+	CHECK(r.error == SBI_SUCCESS && r.value == 48);
+	CHECK(!memcmp(buf, want, 48));
+	return true;
+}
+
+/*
+ * This TSM's own calls: get_stats counts what each conversion, fence,
+ * TVM and reclaim moves; read_tvm_measurement gives initial registers
+ * only, and refuses what it must.
+ */
+#define STATS_PAGES	16
+
+static bool stats_and_host_measurement(void)
+{
+	static const u64 zeros[6];
+	struct page *pages = alloc_pages(GFP_KERNEL, 4);
+	struct tsm_stats base, s;
+	struct tvm_params *params;
+	unsigned long pa, id = 0;
+	bool ok = false, converted = false;
+	struct sbiret r;
+
+	CHECK(pages);
+	pa = page_to_phys(pages);
+	CHECK_GOTO(get_stats(&base));
+	CHECK_GOTO(base.gstage_pool_size == 768 && base.gstage_pool_used <= 768);
+	EXPECT(covh(TVMM_COVH_GET_STATS, virt_to_phys(buf), sizeof(s) - 1), SBI_ERR_INVALID_PARAM);
+	EXPECT(covh(TVMM_COVH_GET_STATS, tsm_base, sizeof(s)), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(covh(COVH_CONVERT_PAGES, pa, STATS_PAGES), 0);
+	converted = true;
+	CHECK_GOTO(get_stats(&s));
+	CHECK_GOTO(s.converting == base.converting + STATS_PAGES);
+	CHECK_GOTO(fence_all());
+	CHECK_GOTO(get_stats(&s));
+	CHECK_GOTO(s.converting == base.converting &&
+		   s.confidential == base.confidential + STATS_PAGES);
+	/* A TVM: 4 page-directory pages and its state page are assigned. */
+	params = buf;
+	params->pgd = pa;
+	params->state = pa + 4 * PAGE_SIZE;
+	r = covh(COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params));
+	EXPECT(r, 0);
+	id = r.value;
+	EXPECT(covh3(COVH_ADD_TVM_MEMORY_REGION, id, GPA, 0x100000), 0);
+	EXPECT(covh3(COVH_ADD_TVM_PAGE_TABLE_PAGES, id, pa + 5 * PAGE_SIZE, 2), 0);
+	CHECK_GOTO(get_stats(&s));
+	CHECK_GOTO(s.tvms == base.tvms + 1 && s.assigned == base.assigned + 7 &&
+		   s.confidential == base.confidential + STATS_PAGES - 7);
+	/* Initial registers only, of a TVM that exists, into the host's memory. */
+	CHECK_GOTO(host_reads_measurement(id, 0, zeros));
+	EXPECT(covh6(TVMM_COVH_READ_TVM_MEASUREMENT, id, 2, virt_to_phys(buf), 48, 0, 0),
+	       SBI_ERR_INVALID_PARAM);
+	EXPECT(covh6(TVMM_COVH_READ_TVM_MEASUREMENT, id, -1UL, virt_to_phys(buf), 48, 0, 0),
+	       SBI_ERR_INVALID_PARAM);
+	EXPECT(covh6(TVMM_COVH_READ_TVM_MEASUREMENT, id + 1, 0, virt_to_phys(buf), 48, 0, 0),
+	       SBI_ERR_INVALID_PARAM);
+	EXPECT(covh6(TVMM_COVH_READ_TVM_MEASUREMENT, id, 0, virt_to_phys(buf), 47, 0, 0),
+	       SBI_ERR_INVALID_PARAM);
+	EXPECT(covh6(TVMM_COVH_READ_TVM_MEASUREMENT, id, 0, tsm_base, 48, 0, 0),
+	       SBI_ERR_INVALID_ADDRESS);
+	EXPECT(covh6(TVMM_COVH_READ_TVM_MEASUREMENT, id, 0, pa + 8 * PAGE_SIZE, 48, 0, 0),
+	       SBI_ERR_INVALID_ADDRESS);
+	EXPECT(covh(COVH_DESTROY_TVM, id, 0), 0);
+	id = 0;
+	CHECK_GOTO(get_stats(&s));
+	CHECK_GOTO(s.tvms == base.tvms && s.assigned == base.assigned &&
+		   s.confidential == base.confidential + STATS_PAGES &&
+		   s.gstage_pool_used == base.gstage_pool_used);
+	EXPECT(covh(COVH_RECLAIM_PAGES, pa, STATS_PAGES), 0);
+	converted = false;
+	CHECK_GOTO(get_stats(&s));
+	CHECK_GOTO(!memcmp(&s, &base, sizeof(s)));
+	ok = true;
+out:
+	if (id && covh(COVH_DESTROY_TVM, id, 0).error)
+		pages = NULL;
+	if (converted && pages && covh(COVH_RECLAIM_PAGES, pa, STATS_PAGES).error)
+		pages = NULL;
+	if (pages)
+		__free_pages(pages, 4);
+	return ok;
+}
+
 /* One report (a forwarded ECALL to TEST_EID); false if it is wrong. */
 static bool run_report(struct run_state *st)
 {
@@ -1464,6 +1577,9 @@ static bool run_tvm(void)
 	EXPECT(covh(COVH_RUN_TVM_VCPU, st.id, 0), SBI_ERR_INVALID_PARAM);	/* not final */
 	EXPECT(covh6(COVH_FINALIZE_TVM, st.id, PAYLOAD_GPA, PAYLOAD_ENTRY_ARG, 0, 0, 0), 0);
 	EXPECT(ZERO(st.id, pa + 15 * PAGE_SIZE, PAGE_4K, 1, ZERO_GPA), 0);
+	/* The host reads the initial registers, as the TVM will (below). */
+	CHECK_GOTO(host_reads_measurement(st.id, 0, payload_msmt[0]));
+	CHECK_GOTO(host_reads_measurement(st.id, 1, payload_msmt[1]));
 
 	/* Each refusal, then the run on CPU 0 with its shared memory. */
 	EXPECT(covh(COVH_RUN_TVM_VCPU, st.id + 1, 0), SBI_ERR_INVALID_PARAM);
@@ -1580,7 +1696,7 @@ static int __init cove_tsm_test_init(void)
 		RUN(no_tsm);
 		goto out;
 	}
-	pr_info("1..21\n");
+	pr_info("1..22\n");
 	RUN(supd_probe);
 	RUN(supd_active_domains);
 	RUN(covh_probe);
@@ -1602,6 +1718,7 @@ static int __init cove_tsm_test_init(void)
 	RUN(nacl_shmem);
 	RUN(run_tvm);
 	RUN(page_table_pool_limit);
+	RUN(stats_and_host_measurement);
 out:
 	free_page((unsigned long)buf);
 	pr_info("# %d passed, %d failed\n", case_no - failed, failed);

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * KVM RISC-V CoVE host driver: TVMs created and run by a TSM through the
+ * COVH SBI extension (deployment model 1).  See
+ * Documentation/virt/kvm/riscv/cove.rst.
+ */
+#ifndef __KVM_RISCV_COVE_H
+#define __KVM_RISCV_COVE_H
+
+#include <linux/types.h>
+
+struct kvm;
+struct kvm_cove_tvm;
+
+#ifdef CONFIG_KVM_RISCV_COVE
+void kvm_riscv_cove_init(void);
+void kvm_riscv_cove_debugfs_init(void);
+bool kvm_riscv_cove_enabled(void);
+int kvm_riscv_cove_init_vm(struct kvm *kvm);
+void kvm_riscv_cove_destroy_vm(struct kvm *kvm);
+int kvm_riscv_cove_vcpu_precreate(struct kvm *kvm);
+#else
+static inline void kvm_riscv_cove_init(void) {}
+static inline void kvm_riscv_cove_debugfs_init(void) {}
+static inline bool kvm_riscv_cove_enabled(void)
+{
+	return false;
+}
+
+static inline int kvm_riscv_cove_init_vm(struct kvm *kvm)
+{
+	return 0;
+}
+
+static inline void kvm_riscv_cove_destroy_vm(struct kvm *kvm) {}
+static inline int kvm_riscv_cove_vcpu_precreate(struct kvm *kvm)
+{
+	return 0;
+}
+#endif
+
+#endif /* __KVM_RISCV_COVE_H */

@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KVM RISC-V CoVE host driver: TVMs created and run by a TSM reached
+ * through the COVH SBI extension (CoVE deployment model 1: the TSM runs
+ * in HS-mode in its own supervisor domain, next to this kernel).
+ *
+ * At module load the driver probes COVH and asks the TSM for its
+ * information; only a TSM that is ready adds KVM_RISCV_COVE_VM to the VM
+ * types.  A KVM_RISCV_COVE_VM is a TSM TVM from its creation: KVM
+ * converts the TVM's page directory and state pages to confidential
+ * memory, fences the conversion on every hart, and creates the TVM; on
+ * destruction it destroys the TVM and reclaims those pages.  Nothing in
+ * the host touches a page once it is converted until the TSM gave it
+ * back.
+ *
+ * The TSM fences are global, so conversions and reclaims are serialized
+ * by cove_lock.  The local fence must run on every hart the TSM knows:
+ * CPUs must not go offline while a TVM exists (see the documentation).
+ */
+#include <linux/debugfs.h>
+#include <linux/kvm_host.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <asm/kvm_cove.h>
+
+#include "cove_sbi.h"
+
+struct kvm_cove_tvm {
+	unsigned long tvm_id;
+	struct page *pgd;
+	struct page *state;
+	unsigned int state_order;
+};
+
+static struct sbi_cove_tsm_info cove_tsm_info;
+static bool cove_enabled;
+static bool cove_tsm_is_tvmm;	/* tvmm's reference TSM: its stats call */
+/* Conversions and reclaims: their fences are global. */
+static DEFINE_MUTEX(cove_lock);
+
+/* tvmm's reference TSM: "tvmm" in ASCII. */
+#define COVE_TSM_IMPL_TVMM		0x74766d6dU
+
+/**
+ * kvm_riscv_cove_enabled() - Whether KVM offers KVM_RISCV_COVE_VM
+ *
+ * Return: true if a CoVE TSM answered and is ready.
+ */
+bool kvm_riscv_cove_enabled(void)
+{
+	return cove_enabled;
+}
+
+static int cove_errno(long sbi_err)
+{
+	switch (sbi_err) {
+	case SBI_SUCCESS:
+		return 0;
+	case SBI_ERR_INVALID_PARAM:
+		return -EINVAL;
+	case SBI_ERR_INVALID_ADDRESS:
+		return -EFAULT;
+	case SBI_ERR_DENIED:
+		return -EPERM;
+	case SBI_ERR_NOT_SUPPORTED:
+		return -EOPNOTSUPP;
+	case SBI_ERR_FAILURE:
+		return -ENOSPC;		/* the TSM ran out of TVMs, regions, tables */
+	default:
+		return -EIO;
+	}
+}
+
+static void cove_local_fence(void *err)
+{
+	struct sbiret r = sbi_covh(SBI_COVH_LOCAL_FENCE, 0, 0, 0, 0, 0, 0);
+
+	if (r.error)
+		atomic_inc(err);
+}
+
+/*
+ * Converts @nr pages from @pa to confidential memory and completes the
+ * conversion: a global fence, then the local fence on every CPU.  On
+ * error, no page stays converted.
+ */
+static int cove_convert(phys_addr_t pa, unsigned long nr)
+{
+	atomic_t err = ATOMIC_INIT(0);
+	struct sbiret r;
+
+	lockdep_assert_held(&cove_lock);
+	r = sbi_covh(SBI_COVH_CONVERT_PAGES, pa, nr, 0, 0, 0, 0);
+	if (r.error)
+		return cove_errno(r.error);
+	r = sbi_covh(SBI_COVH_GLOBAL_FENCE, 0, 0, 0, 0, 0, 0);
+	if (!r.error) {
+		on_each_cpu(cove_local_fence, &err, 1);
+		if (!atomic_read(&err))
+			return 0;
+	}
+	/* Converted but not fenced: converting pages are reclaimable. */
+	if (sbi_covh(SBI_COVH_RECLAIM_PAGES, pa, nr, 0, 0, 0, 0).error)
+		return -EIO;
+	return r.error ? cove_errno(r.error) : -EIO;
+}
+
+/* Returns @nr pages from @pa to the host (zeroed by the TSM). */
+static int cove_reclaim(phys_addr_t pa, unsigned long nr)
+{
+	lockdep_assert_held(&cove_lock);
+	return cove_errno(sbi_covh(SBI_COVH_RECLAIM_PAGES, pa, nr, 0, 0, 0, 0).error);
+}
+
+/*
+ * Frees the pages of @tvm that are the host's: those the TSM still holds
+ * are leaked, never handed back to the page allocator.
+ */
+static void cove_free_tvm(struct kvm_cove_tvm *tvm, bool pgd_converted,
+			  bool state_converted)
+{
+	mutex_lock(&cove_lock);
+	if (pgd_converted &&
+	    cove_reclaim(page_to_phys(tvm->pgd), 1UL << COVE_TVM_PGD_ORDER)) {
+		pr_err("kvm: CoVE: the TSM kept a TVM page directory; leaking it\n");
+		tvm->pgd = NULL;
+	}
+	if (state_converted &&
+	    cove_reclaim(page_to_phys(tvm->state), cove_tsm_info.tvm_state_pages)) {
+		pr_err("kvm: CoVE: the TSM kept a TVM's state pages; leaking them\n");
+		tvm->state = NULL;
+	}
+	mutex_unlock(&cove_lock);
+	if (tvm->pgd)
+		__free_pages(tvm->pgd, COVE_TVM_PGD_ORDER);
+	if (tvm->state)
+		__free_pages(tvm->state, tvm->state_order);
+	kfree(tvm);
+}
+
+/**
+ * kvm_riscv_cove_init_vm() - Create the TSM's TVM for a KVM_RISCV_COVE_VM
+ * @kvm: the VM, whose type is set
+ *
+ * Return: 0 (also for other VM types), -ENOMEM, -ENOSPC if the TSM has no
+ * room for another TVM, -EIO if the TSM failed otherwise.
+ */
+int kvm_riscv_cove_init_vm(struct kvm *kvm)
+{
+	struct sbi_cove_tvm_create_params *params;
+	bool pgd_converted = false, state_converted = false;
+	struct kvm_cove_tvm *tvm;
+	struct sbiret r;
+	int ret;
+
+	if (kvm->arch.vm_type != KVM_RISCV_COVE_VM)
+		return 0;
+
+	tvm = kzalloc(sizeof(*tvm), GFP_KERNEL_ACCOUNT);
+	params = kzalloc(sizeof(*params), GFP_KERNEL);
+	if (!tvm || !params) {
+		kfree(tvm);
+		kfree(params);
+		return -ENOMEM;
+	}
+	tvm->state_order = get_order(cove_tsm_info.tvm_state_pages << PAGE_SHIFT);
+	tvm->pgd = alloc_pages(GFP_KERNEL_ACCOUNT, COVE_TVM_PGD_ORDER);
+	tvm->state = alloc_pages(GFP_KERNEL_ACCOUNT, tvm->state_order);
+	if (!tvm->pgd || !tvm->state) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+
+	mutex_lock(&cove_lock);
+	ret = cove_convert(page_to_phys(tvm->pgd), 1UL << COVE_TVM_PGD_ORDER);
+	pgd_converted = !ret;
+	if (!ret) {
+		ret = cove_convert(page_to_phys(tvm->state), cove_tsm_info.tvm_state_pages);
+		state_converted = !ret;
+	}
+	mutex_unlock(&cove_lock);
+	if (ret)
+		goto fail;
+
+	params->tvm_page_directory_addr = page_to_phys(tvm->pgd);
+	params->tvm_state_addr = page_to_phys(tvm->state);
+	r = sbi_covh(SBI_COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params),
+		     0, 0, 0, 0);
+	if (r.error) {
+		ret = r.error == SBI_ERR_FAILURE ? -ENOSPC : -EIO;
+		goto fail;
+	}
+	tvm->tvm_id = r.value;
+	kfree(params);
+	kvm->arch.cove = tvm;
+	return 0;
+
+fail:
+	kfree(params);
+	cove_free_tvm(tvm, pgd_converted, state_converted);
+	return ret;
+}
+
+/**
+ * kvm_riscv_cove_destroy_vm() - Destroy the TVM of a KVM_RISCV_COVE_VM
+ * @kvm: the VM, whose vCPUs are gone
+ *
+ * Destroys the TSM's TVM and reclaims its pages.  Nothing for other VMs.
+ */
+void kvm_riscv_cove_destroy_vm(struct kvm *kvm)
+{
+	struct kvm_cove_tvm *tvm = kvm->arch.cove;
+	struct sbiret r;
+
+	if (!tvm)
+		return;
+	kvm->arch.cove = NULL;
+	r = sbi_covh(SBI_COVH_DESTROY_TVM, tvm->tvm_id, 0, 0, 0, 0, 0);
+	if (r.error) {
+		/* Its pages stay the TSM's: leak them. */
+		pr_err("kvm: CoVE: destroy_tvm(%lu) failed: %ld\n", tvm->tvm_id, r.error);
+		kfree(tvm);
+		return;
+	}
+	cove_free_tvm(tvm, true, true);
+}
+
+/**
+ * kvm_riscv_cove_vcpu_precreate() - Whether a vCPU may be created
+ * @kvm: the VM
+ *
+ * Return: -EOPNOTSUPP for a KVM_RISCV_COVE_VM (this driver does not run
+ * TVM vCPUs yet), 0 otherwise.
+ */
+int kvm_riscv_cove_vcpu_precreate(struct kvm *kvm)
+{
+	return kvm->arch.vm_type == KVM_RISCV_COVE_VM ? -EOPNOTSUPP : 0;
+}
+
+static int cove_tsm_show(struct seq_file *m, void *unused)
+{
+	struct sbi_cove_tvmm_stats *s;
+	struct sbiret r;
+
+	seq_printf(m, "impl_id 0x%x\nversion 0x%x\ncapabilities 0x%llx\n",
+		   cove_tsm_info.tsm_impl_id, cove_tsm_info.tsm_version,
+		   cove_tsm_info.tsm_capabilities);
+	if (!cove_tsm_is_tvmm)
+		return 0;
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	r = sbi_covh(SBI_COVH_TVMM_GET_STATS, virt_to_phys(s), sizeof(*s), 0, 0, 0, 0);
+	if (!r.error)
+		seq_printf(m, "converting %llu\nconfidential %llu\nassigned %llu\n"
+			   "shared_mapped %llu\nshared_maps %llu\ntvms %llu\n"
+			   "gstage_pool_used %llu\ngstage_pool_size %llu\n",
+			   s->converting, s->confidential, s->assigned,
+			   s->shared_mapped, s->shared_maps, s->tvms,
+			   s->gstage_pool_used, s->gstage_pool_size);
+	kfree(s);
+	return r.error ? cove_errno(r.error) : 0;
+}
+DEFINE_SHOW_ATTRIBUTE(cove_tsm);
+
+/**
+ * kvm_riscv_cove_debugfs_init() - Add the TSM's file to KVM's debugfs
+ *
+ * "cove_tsm" in KVM's debugfs directory: the TSM's information and, for
+ * tvmm's reference TSM, what it holds.  Called once KVM's directory exists.
+ */
+void kvm_riscv_cove_debugfs_init(void)
+{
+	struct dentry *kvm_dir;
+
+	if (!cove_enabled)
+		return;
+	/* Removed with KVM's directory at module unload. */
+	kvm_dir = debugfs_lookup("kvm", NULL);
+	if (IS_ERR_OR_NULL(kvm_dir))
+		return;
+	debugfs_create_file("cove_tsm", 0444, kvm_dir, NULL, &cove_tsm_fops);
+	dput(kvm_dir);
+}
+
+/**
+ * kvm_riscv_cove_init() - Probe for a CoVE TSM
+ *
+ * Enables KVM_RISCV_COVE_VM if SBI has COVH and its TSM is ready.  Without
+ * a TSM nothing changes.
+ */
+void kvm_riscv_cove_init(void)
+{
+	struct sbi_cove_tsm_info *info;
+	struct sbiret r;
+
+	if (sbi_probe_extension(SBI_EXT_COVH) <= 0)
+		return;
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return;
+	r = sbi_covh(SBI_COVH_GET_TSM_INFO, virt_to_phys(info), sizeof(*info),
+		     0, 0, 0, 0);
+	if (r.error || r.value < sizeof(*info)) {
+		pr_info("kvm: CoVE: get_tsm_info failed (%ld); no TVMs\n", r.error);
+	} else if (info->tsm_state != SBI_COVE_TSM_READY || !info->tvm_state_pages ||
+		   info->tvm_state_pages > 512) {
+		pr_info("kvm: CoVE: TSM not ready (state %u); no TVMs\n", info->tsm_state);
+	} else {
+		cove_tsm_info = *info;
+		cove_tsm_is_tvmm = info->tsm_impl_id == COVE_TSM_IMPL_TVMM;
+		cove_enabled = true;
+		pr_info("kvm: CoVE TSM 0x%x version 0x%x: TVMs enabled\n",
+			info->tsm_impl_id, info->tsm_version);
+	}
+	kfree(info);
+}
