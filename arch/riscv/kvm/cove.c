@@ -15,8 +15,13 @@
  *
  * The TSM fences are global, so conversions and reclaims are serialized
  * by cove_lock.  The local fence must run on every hart the TSM knows:
- * CPUs must not go offline while a TVM exists (see the documentation).
+ * KVM converts only while every present CPU is online, and holds CPU
+ * hotplug off meanwhile.
  */
+#define pr_fmt(fmt) "kvm: CoVE: " fmt
+
+#include <linux/cpu.h>
+#include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/kvm_host.h>
 #include <linux/mm.h>
@@ -27,16 +32,23 @@
 
 #include "cove_sbi.h"
 
+struct cove_range {
+	phys_addr_t pa;
+	unsigned long nr;
+	bool converted;		/* the TSM holds them */
+};
+
 struct kvm_cove_tvm {
 	unsigned long tvm_id;
 	struct page *pgd;
 	struct page *state;
 	unsigned int state_order;
+	struct cove_range ranges[2];	/* the page directory, the state */
 };
 
-static struct sbi_cove_tsm_info cove_tsm_info;
-static bool cove_enabled;
-static bool cove_tsm_is_tvmm;	/* tvmm's reference TSM: its stats call */
+static struct sbi_cove_tsm_info cove_tsm_info __ro_after_init;
+static bool cove_enabled __ro_after_init;
+static bool cove_tsm_is_tvmm __ro_after_init;	/* tvmm's reference TSM: its stats call */
 /* Conversions and reclaims: their fences are global. */
 static DEFINE_MUTEX(cove_lock);
 
@@ -53,26 +65,6 @@ bool kvm_riscv_cove_enabled(void)
 	return cove_enabled;
 }
 
-static int cove_errno(long sbi_err)
-{
-	switch (sbi_err) {
-	case SBI_SUCCESS:
-		return 0;
-	case SBI_ERR_INVALID_PARAM:
-		return -EINVAL;
-	case SBI_ERR_INVALID_ADDRESS:
-		return -EFAULT;
-	case SBI_ERR_DENIED:
-		return -EPERM;
-	case SBI_ERR_NOT_SUPPORTED:
-		return -EOPNOTSUPP;
-	case SBI_ERR_FAILURE:
-		return -ENOSPC;		/* the TSM ran out of TVMs, regions, tables */
-	default:
-		return -EIO;
-	}
-}
-
 static void cove_local_fence(void *err)
 {
 	struct sbiret r = sbi_covh(SBI_COVH_LOCAL_FENCE, 0, 0, 0, 0, 0, 0);
@@ -82,60 +74,85 @@ static void cove_local_fence(void *err)
 }
 
 /*
- * Converts @nr pages from @pa to confidential memory and completes the
- * conversion: a global fence, then the local fence on every CPU.  On
- * error, no page stays converted.
+ * Converts the ranges to confidential memory and completes the conversion
+ * with one fence: global_fence, then local_fence on every CPU.  The TSM
+ * waits for every hart, so nothing starts while a CPU is offline (-EBUSY),
+ * and none goes offline meanwhile.  On error, the ranges converted so far
+ * are reclaimed; one whose reclaim fails keeps @converted set, and its
+ * pages must never go back to the page allocator.
  */
-static int cove_convert(phys_addr_t pa, unsigned long nr)
+static int cove_convert(struct cove_range *ranges, unsigned int n)
 {
 	atomic_t err = ATOMIC_INIT(0);
-	struct sbiret r;
+	unsigned int i;
+	int ret = 0;
 
 	lockdep_assert_held(&cove_lock);
-	r = sbi_covh(SBI_COVH_CONVERT_PAGES, pa, nr, 0, 0, 0, 0);
-	if (r.error)
-		return cove_errno(r.error);
-	r = sbi_covh(SBI_COVH_GLOBAL_FENCE, 0, 0, 0, 0, 0, 0);
-	if (!r.error) {
-		on_each_cpu(cove_local_fence, &err, 1);
-		if (!atomic_read(&err))
-			return 0;
+	cpus_read_lock();
+	if (!cpumask_equal(cpu_online_mask, cpu_present_mask)) {
+		ret = -EBUSY;
+		goto out;
 	}
-	/* Converted but not fenced: converting pages are reclaimable. */
-	if (sbi_covh(SBI_COVH_RECLAIM_PAGES, pa, nr, 0, 0, 0, 0).error)
-		return -EIO;
-	return r.error ? cove_errno(r.error) : -EIO;
-}
-
-/* Returns @nr pages from @pa to the host (zeroed by the TSM). */
-static int cove_reclaim(phys_addr_t pa, unsigned long nr)
-{
-	lockdep_assert_held(&cove_lock);
-	return cove_errno(sbi_covh(SBI_COVH_RECLAIM_PAGES, pa, nr, 0, 0, 0, 0).error);
+	for (i = 0; i < n && !ret; i++) {
+		if (sbi_covh(SBI_COVH_CONVERT_PAGES, ranges[i].pa, ranges[i].nr,
+			     0, 0, 0, 0).error)
+			ret = -EIO;
+		else
+			ranges[i].converted = true;
+	}
+	if (!ret && sbi_covh(SBI_COVH_GLOBAL_FENCE, 0, 0, 0, 0, 0, 0).error)
+		ret = -EIO;
+	if (!ret) {
+		on_each_cpu(cove_local_fence, &err, 1);
+		if (atomic_read(&err))
+			ret = -EIO;
+	}
+	/* Converting pages, fenced or not, are reclaimable. */
+	for (i = 0; i < n && ret; i++) {
+		if (ranges[i].converted &&
+		    !sbi_covh(SBI_COVH_RECLAIM_PAGES, ranges[i].pa, ranges[i].nr,
+			      0, 0, 0, 0).error)
+			ranges[i].converted = false;
+	}
+out:
+	cpus_read_unlock();
+	return ret;
 }
 
 /*
- * Frees the pages of @tvm that are the host's: those the TSM still holds
- * are leaked, never handed back to the page allocator.
+ * Gives the converted ranges back to the host (zeroed by the TSM); a range
+ * the TSM refuses keeps @converted set.
  */
-static void cove_free_tvm(struct kvm_cove_tvm *tvm, bool pgd_converted,
-			  bool state_converted)
+static void cove_reclaim(struct cove_range *ranges, unsigned int n)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&cove_lock);
+	for (i = 0; i < n; i++) {
+		if (ranges[i].converted &&
+		    !sbi_covh(SBI_COVH_RECLAIM_PAGES, ranges[i].pa, ranges[i].nr,
+			      0, 0, 0, 0).error)
+			ranges[i].converted = false;
+	}
+}
+
+enum { COVE_RANGE_PGD, COVE_RANGE_STATE, COVE_TVM_RANGES };
+
+/*
+ * Frees what of @tvm is the host's: pages the TSM still holds are leaked,
+ * never handed back to the page allocator.
+ */
+static void cove_free_tvm(struct kvm_cove_tvm *tvm)
 {
 	mutex_lock(&cove_lock);
-	if (pgd_converted &&
-	    cove_reclaim(page_to_phys(tvm->pgd), 1UL << COVE_TVM_PGD_ORDER)) {
-		pr_err("kvm: CoVE: the TSM kept a TVM page directory; leaking it\n");
-		tvm->pgd = NULL;
-	}
-	if (state_converted &&
-	    cove_reclaim(page_to_phys(tvm->state), cove_tsm_info.tvm_state_pages)) {
-		pr_err("kvm: CoVE: the TSM kept a TVM's state pages; leaking them\n");
-		tvm->state = NULL;
-	}
+	cove_reclaim(tvm->ranges, COVE_TVM_RANGES);
 	mutex_unlock(&cove_lock);
-	if (tvm->pgd)
+	if (tvm->ranges[COVE_RANGE_PGD].converted ||
+	    tvm->ranges[COVE_RANGE_STATE].converted)
+		pr_err("the TSM kept pages of a TVM; leaking them\n");
+	if (tvm->pgd && !tvm->ranges[COVE_RANGE_PGD].converted)
 		__free_pages(tvm->pgd, COVE_TVM_PGD_ORDER);
-	if (tvm->state)
+	if (tvm->state && !tvm->ranges[COVE_RANGE_STATE].converted)
 		__free_pages(tvm->state, tvm->state_order);
 	kfree(tvm);
 }
@@ -144,13 +161,13 @@ static void cove_free_tvm(struct kvm_cove_tvm *tvm, bool pgd_converted,
  * kvm_riscv_cove_init_vm() - Create the TSM's TVM for a KVM_RISCV_COVE_VM
  * @kvm: the VM, whose type is set
  *
- * Return: 0 (also for other VM types), -ENOMEM, -ENOSPC if the TSM has no
- * room for another TVM, -EIO if the TSM failed otherwise.
+ * Return: 0 (also for other VM types), -ENOMEM, -EBUSY while a CPU is
+ * offline, -ENOSPC if the TSM has no room for another TVM, -EIO if the TSM
+ * refused or failed otherwise.
  */
 int kvm_riscv_cove_init_vm(struct kvm *kvm)
 {
 	struct sbi_cove_tvm_create_params *params;
-	bool pgd_converted = false, state_converted = false;
 	struct kvm_cove_tvm *tvm;
 	struct sbiret r;
 	int ret;
@@ -167,28 +184,28 @@ int kvm_riscv_cove_init_vm(struct kvm *kvm)
 	}
 	tvm->state_order = get_order(cove_tsm_info.tvm_state_pages << PAGE_SHIFT);
 	tvm->pgd = alloc_pages(GFP_KERNEL_ACCOUNT, COVE_TVM_PGD_ORDER);
-	tvm->state = alloc_pages(GFP_KERNEL_ACCOUNT, tvm->state_order);
+	tvm->state = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_NOWARN, tvm->state_order);
 	if (!tvm->pgd || !tvm->state) {
 		ret = -ENOMEM;
 		goto fail;
 	}
+	tvm->ranges[COVE_RANGE_PGD].pa = page_to_phys(tvm->pgd);
+	tvm->ranges[COVE_RANGE_PGD].nr = 1UL << COVE_TVM_PGD_ORDER;
+	tvm->ranges[COVE_RANGE_STATE].pa = page_to_phys(tvm->state);
+	tvm->ranges[COVE_RANGE_STATE].nr = cove_tsm_info.tvm_state_pages;
 
 	mutex_lock(&cove_lock);
-	ret = cove_convert(page_to_phys(tvm->pgd), 1UL << COVE_TVM_PGD_ORDER);
-	pgd_converted = !ret;
-	if (!ret) {
-		ret = cove_convert(page_to_phys(tvm->state), cove_tsm_info.tvm_state_pages);
-		state_converted = !ret;
-	}
+	ret = cove_convert(tvm->ranges, COVE_TVM_RANGES);
 	mutex_unlock(&cove_lock);
 	if (ret)
 		goto fail;
 
-	params->tvm_page_directory_addr = page_to_phys(tvm->pgd);
-	params->tvm_state_addr = page_to_phys(tvm->state);
+	params->tvm_page_directory_addr = tvm->ranges[COVE_RANGE_PGD].pa;
+	params->tvm_state_addr = tvm->ranges[COVE_RANGE_STATE].pa;
 	r = sbi_covh(SBI_COVH_CREATE_TVM, virt_to_phys(params), sizeof(*params),
 		     0, 0, 0, 0);
 	if (r.error) {
+		/* SBI_ERR_FAILED: tvmm's TSM has no free TVM slot. */
 		ret = r.error == SBI_ERR_FAILURE ? -ENOSPC : -EIO;
 		goto fail;
 	}
@@ -199,7 +216,7 @@ int kvm_riscv_cove_init_vm(struct kvm *kvm)
 
 fail:
 	kfree(params);
-	cove_free_tvm(tvm, pgd_converted, state_converted);
+	cove_free_tvm(tvm);
 	return ret;
 }
 
@@ -220,11 +237,12 @@ void kvm_riscv_cove_destroy_vm(struct kvm *kvm)
 	r = sbi_covh(SBI_COVH_DESTROY_TVM, tvm->tvm_id, 0, 0, 0, 0, 0);
 	if (r.error) {
 		/* Its pages stay the TSM's: leak them. */
-		pr_err("kvm: CoVE: destroy_tvm(%lu) failed: %ld\n", tvm->tvm_id, r.error);
+		pr_err("destroy_tvm(%lu) failed: %ld; leaking its pages\n",
+		       tvm->tvm_id, r.error);
 		kfree(tvm);
 		return;
 	}
-	cove_free_tvm(tvm, true, true);
+	cove_free_tvm(tvm);
 }
 
 /**
@@ -261,7 +279,7 @@ static int cove_tsm_show(struct seq_file *m, void *unused)
 			   s->shared_mapped, s->shared_maps, s->tvms,
 			   s->gstage_pool_used, s->gstage_pool_size);
 	kfree(s);
-	return r.error ? cove_errno(r.error) : 0;
+	return r.error ? -EIO : 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cove_tsm);
 
@@ -291,7 +309,7 @@ void kvm_riscv_cove_debugfs_init(void)
  * Enables KVM_RISCV_COVE_VM if SBI has COVH and its TSM is ready.  Without
  * a TSM nothing changes.
  */
-void kvm_riscv_cove_init(void)
+void __init kvm_riscv_cove_init(void)
 {
 	struct sbi_cove_tsm_info *info;
 	struct sbiret r;
@@ -304,15 +322,15 @@ void kvm_riscv_cove_init(void)
 	r = sbi_covh(SBI_COVH_GET_TSM_INFO, virt_to_phys(info), sizeof(*info),
 		     0, 0, 0, 0);
 	if (r.error || r.value < sizeof(*info)) {
-		pr_info("kvm: CoVE: get_tsm_info failed (%ld); no TVMs\n", r.error);
+		pr_info("get_tsm_info failed (%ld); no TVMs\n", r.error);
 	} else if (info->tsm_state != SBI_COVE_TSM_READY || !info->tvm_state_pages ||
 		   info->tvm_state_pages > 512) {
-		pr_info("kvm: CoVE: TSM not ready (state %u); no TVMs\n", info->tsm_state);
+		pr_info("TSM not ready (state %u); no TVMs\n", info->tsm_state);
 	} else {
 		cove_tsm_info = *info;
 		cove_tsm_is_tvmm = info->tsm_impl_id == COVE_TSM_IMPL_TVMM;
 		cove_enabled = true;
-		pr_info("kvm: CoVE TSM 0x%x version 0x%x: TVMs enabled\n",
+		pr_info("TSM 0x%x version 0x%x: TVMs enabled\n",
 			info->tsm_impl_id, info->tsm_version);
 	}
 	kfree(info);

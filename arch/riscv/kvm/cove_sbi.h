@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The COVH calls of the CoVE host driver (cove_sbi.c): FIDs as the CoVE
+ * The COVH calls of the CoVE host driver (cove.c): FIDs as the CoVE
  * specification (riscv-ap-tee, "COVE Host Extension") numbers them, with
- * promote_to_tvm at 7.
+ * promote_to_tvm at 7; the call's SDID bits [31:26] are 0, the first TSM.
  */
 #ifndef __KVM_RISCV_COVE_SBI_H
 #define __KVM_RISCV_COVE_SBI_H
@@ -73,9 +73,6 @@ struct sbi_cove_tvmm_stats {
 	u64 gstage_pool_used;
 	u64 gstage_pool_size;
 };
-
-/* The TSM whose ID these bits select; 0, the first, is the only one used. */
-#define SBI_COVE_SDID_SHIFT		26
 
 /* TVM page-directory size and alignment: Sv48x4's 16 KiB root. */
 #define COVE_TVM_PGD_ORDER		2

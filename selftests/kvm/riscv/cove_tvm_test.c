@@ -14,11 +14,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <linux/sizes.h>
 
 #include "kvm_util.h"
 #include "test_util.h"
@@ -67,11 +71,14 @@ static void read_stats(struct tsm_stats *s)
 
 static void assert_stats_equal(const struct tsm_stats *a, const struct tsm_stats *b)
 {
-	const char *what = "TSM pages not back: converting, confidential, assigned, TVMs";
+	const char *what = "TSM counts not back (now/before)";
 
-	TEST_ASSERT(!memcmp(a, b, sizeof(*a)), "%s: %lu/%lu %lu/%lu %lu/%lu %lu/%lu", what,
-		    a->converting, b->converting, a->confidential, b->confidential,
-		    a->assigned, b->assigned, a->tvms, b->tvms);
+	TEST_ASSERT(!memcmp(a, b, sizeof(*a)),
+		    "%s: converting %lu/%lu, confidential %lu/%lu, assigned %lu/%lu, shared %lu/%lu, maps %lu/%lu, TVMs %lu/%lu, tables %lu/%lu",
+		    what, a->converting, b->converting, a->confidential, b->confidential,
+		    a->assigned, b->assigned, a->shared_mapped, b->shared_mapped,
+		    a->shared_maps, b->shared_maps, a->tvms, b->tvms,
+		    a->gstage_pool_used, b->gstage_pool_used);
 }
 
 static int create_vm(unsigned long type)
@@ -130,9 +137,14 @@ static void test_create_destroy(void)
 /* What a TVM has and has not, before vCPUs can run. */
 static void test_tvm_properties(void)
 {
+	struct kvm_create_guest_memfd gmem_args = {};
+	struct kvm_userspace_memory_region2 region = {};
 	struct tsm_stats base, s;
-	int vm, normal, vcpu;
+	int vm, normal, vcpu, gmem;
+	void *shared;
 
+	shared = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(shared != MAP_FAILED, "mmap");
 	read_stats(&base);
 	vm = create_vm(KVM_RISCV_COVE_VM);
 	TEST_ASSERT(vm >= 0, "KVM_CREATE_VM: %s", strerror(errno));
@@ -140,6 +152,24 @@ static void test_tvm_properties(void)
 		    KVM_MEMORY_ATTRIBUTE_PRIVATE, "a TVM has private memory");
 	TEST_ASSERT(ioctl(vm, KVM_CREATE_VCPU, 0) < 0 && errno == EOPNOTSUPP,
 		    "KVM_CREATE_VCPU on a TVM: %d", errno);
+	/* guest_memfd: yes; mmap()able guest_memfd: no. */
+	TEST_ASSERT(!(ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS) &
+		      GUEST_MEMFD_FLAG_MMAP), "a TVM offers GUEST_MEMFD_FLAG_MMAP");
+	gmem_args.size = SZ_2M;
+	gmem_args.flags = GUEST_MEMFD_FLAG_MMAP;
+	TEST_ASSERT(ioctl(vm, KVM_CREATE_GUEST_MEMFD, &gmem_args) < 0 && errno == EINVAL,
+		    "an mmap()able guest_memfd for a TVM: %d", errno);
+	gmem_args.flags = 0;
+	gmem = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &gmem_args);
+	TEST_ASSERT(gmem >= 0, "KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
+	region.slot = 0;
+	region.flags = KVM_MEM_GUEST_MEMFD;
+	region.guest_phys_addr = 0x80000000;
+	region.memory_size = SZ_2M;
+	region.userspace_addr = (uintptr_t)shared;
+	region.guest_memfd = gmem;
+	TEST_ASSERT(!ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &region),
+		    "a guest_memfd memslot: %s", strerror(errno));
 	/* A normal VM next to it is unaffected, and takes nothing from the TSM. */
 	normal = create_vm(KVM_RISCV_DEFAULT_VM);
 	TEST_ASSERT(normal >= 0, "KVM_CREATE_VM(default): %s", strerror(errno));
@@ -149,10 +179,70 @@ static void test_tvm_properties(void)
 	TEST_ASSERT(vcpu >= 0, "a normal VM's vCPU: %s", strerror(errno));
 	close(vcpu);
 	close(normal);
+	close(gmem);
 	close(vm);
+	munmap(shared, SZ_2M);
 	read_stats(&s);
 	assert_stats_equal(&s, &base);
-	ksft_test_result_pass("a TVM: private memory, no vCPUs yet; a normal VM beside it\n");
+	ksft_test_result_pass("a TVM: private memory, guest_memfd without mmap, no vCPUs yet; a normal VM beside it\n");
+}
+
+#define RACERS		4
+#define RACE_ROUNDS	25
+
+static bool race_done;	/* READ_ONCE/WRITE_ONCE */
+
+/* Creates and closes TVMs; a failure is an errno. */
+static void *tvm_churn(void *arg)
+{
+	long i;
+
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		int vm = create_vm(KVM_RISCV_COVE_VM);
+
+		if (vm < 0)
+			return (void *)(long)errno;
+		close(vm);
+	}
+	return NULL;
+}
+
+static void *stats_reader(void *arg)
+{
+	struct tsm_stats s;
+
+	while (!READ_ONCE(race_done))
+		read_stats(&s);
+	return NULL;
+}
+
+/*
+ * TVMs created and destroyed from several threads at once, while the
+ * TSM's counts are read: conversions and their fences serialize, nothing
+ * fails, and every page comes back.
+ */
+static void test_concurrent(void)
+{
+	pthread_t churn[RACERS], reader;
+	struct tsm_stats base, s;
+	void *ret;
+	int i;
+
+	read_stats(&base);
+	WRITE_ONCE(race_done, false);
+	pthread_create(&reader, NULL, stats_reader, NULL);
+	for (i = 0; i < RACERS; i++)
+		pthread_create(&churn[i], NULL, tvm_churn, NULL);
+	for (i = 0; i < RACERS; i++) {
+		pthread_join(churn[i], &ret);
+		TEST_ASSERT(!ret, "a racing KVM_CREATE_VM failed: %ld", (long)ret);
+	}
+	WRITE_ONCE(race_done, true);
+	pthread_join(reader, NULL);
+	read_stats(&s);
+	assert_stats_equal(&s, &base);
+	ksft_test_result_pass("%d threads x %d TVMs with stats reads: all pages back\n",
+			      RACERS, RACE_ROUNDS);
 }
 
 /* The TSM's TVM limit: ENOSPC, and nothing converted stays behind. */
@@ -203,10 +293,11 @@ int main(int argc, char *argv[])
 		test_no_tsm();
 		ksft_finished();
 	}
-	ksft_set_plan(4);
+	ksft_set_plan(5);
 	test_vm_types();
 	test_create_destroy();
 	test_tvm_properties();
+	test_concurrent();
 	test_tvm_limit();
 	ksft_finished();
 }

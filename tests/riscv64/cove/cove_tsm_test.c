@@ -1150,7 +1150,12 @@ static bool stats_and_host_measurement(void)
 	EXPECT(covh6(TVMM_COVH_READ_TVM_MEASUREMENT, id, 0, pa + 8 * PAGE_SIZE, 48, 0, 0),
 	       SBI_ERR_INVALID_ADDRESS);
 	EXPECT(covh(COVH_DESTROY_TVM, id, 0), 0);
+	/* A destroyed TVM's registers are gone; converted pages are no buffer. */
+	EXPECT(covh6(TVMM_COVH_READ_TVM_MEASUREMENT, id, 0, virt_to_phys(buf), 48, 0, 0),
+	       SBI_ERR_INVALID_PARAM);
 	id = 0;
+	EXPECT(covh(TVMM_COVH_GET_STATS, pa, sizeof(s)), SBI_ERR_INVALID_ADDRESS);
+	EXPECT(covh(TVMM_COVH_GET_STATS, pa - 8, sizeof(s)), SBI_ERR_INVALID_ADDRESS);
 	CHECK_GOTO(get_stats(&s));
 	CHECK_GOTO(s.tvms == base.tvms && s.assigned == base.assigned &&
 		   s.confidential == base.confidential + STATS_PAGES &&

@@ -7,13 +7,14 @@
 #ifndef __KVM_RISCV_COVE_H
 #define __KVM_RISCV_COVE_H
 
+#include <linux/init.h>
 #include <linux/types.h>
 
 struct kvm;
 struct kvm_cove_tvm;
 
 #ifdef CONFIG_KVM_RISCV_COVE
-void kvm_riscv_cove_init(void);
+void __init kvm_riscv_cove_init(void);
 void kvm_riscv_cove_debugfs_init(void);
 bool kvm_riscv_cove_enabled(void);
 int kvm_riscv_cove_init_vm(struct kvm *kvm);
