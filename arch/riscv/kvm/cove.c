@@ -38,12 +38,25 @@ struct cove_range {
 	bool converted;		/* the TSM holds them */
 };
 
+/* Page-table pages given to the TSM, a chunk at a time. */
+#define COVE_PT_CHUNK_ORDER		2
+#define COVE_MAX_PT_CHUNKS		256	/* 4 MiB of tables */
+#define COVE_MAX_REGIONS		16
+
 struct kvm_cove_tvm {
 	unsigned long tvm_id;
 	struct page *pgd;
 	struct page *state;
 	unsigned int state_order;
 	struct cove_range ranges[2];	/* the page directory, the state */
+
+	/* The rest under kvm->slots_lock. */
+	struct xarray pages;		/* gfn -> struct page the TVM holds */
+	unsigned long nr_measured;
+	struct cove_range regions[COVE_MAX_REGIONS];	/* pa: the GPA */
+	unsigned int nr_regions;
+	struct page *pt_chunks[COVE_MAX_PT_CHUNKS];
+	unsigned int nr_pt_chunks;
 };
 
 static struct sbi_cove_tsm_info cove_tsm_info __ro_after_init;
@@ -157,6 +170,308 @@ static void cove_free_tvm(struct kvm_cove_tvm *tvm)
 	kfree(tvm);
 }
 
+/*
+ * After destroy_tvm: the pages the TVM held (its data, from guest_memfd, and
+ * the page-table pages) are confidential and unassigned; reclaim them.
+ * A page the TSM keeps is leaked: its reference is never dropped.
+ */
+static void cove_release_pages(struct kvm_cove_tvm *tvm)
+{
+	unsigned long gfn, leaked = 0;
+	struct cove_range r;
+	struct page *page;
+	unsigned int i;
+
+	mutex_lock(&cove_lock);
+	xa_for_each(&tvm->pages, gfn, page) {
+		r = (struct cove_range){ page_to_phys(page), 1, true };
+		cove_reclaim(&r, 1);
+		if (r.converted)
+			leaked++;
+		else
+			put_page(page);
+	}
+	for (i = 0; i < tvm->nr_pt_chunks; i++) {
+		r = (struct cove_range){ page_to_phys(tvm->pt_chunks[i]),
+					 1UL << COVE_PT_CHUNK_ORDER, true };
+		cove_reclaim(&r, 1);
+		if (r.converted)
+			leaked += r.nr;
+		else
+			__free_pages(tvm->pt_chunks[i], COVE_PT_CHUNK_ORDER);
+	}
+	mutex_unlock(&cove_lock);
+	xa_destroy(&tvm->pages);
+	if (leaked)
+		pr_err("the TSM kept %lu pages of a destroyed TVM; leaking them\n", leaked);
+}
+
+/* Gives the TSM another chunk of pages for the TVM's G-stage tables. */
+static int cove_add_pt_pages(struct kvm_cove_tvm *tvm)
+{
+	struct cove_range r = {};
+	struct page *chunk;
+	int ret;
+
+	if (tvm->nr_pt_chunks == COVE_MAX_PT_CHUNKS)
+		return -ENOSPC;
+	chunk = alloc_pages(GFP_KERNEL_ACCOUNT, COVE_PT_CHUNK_ORDER);
+	if (!chunk)
+		return -ENOMEM;
+	r.pa = page_to_phys(chunk);
+	r.nr = 1UL << COVE_PT_CHUNK_ORDER;
+	mutex_lock(&cove_lock);
+	ret = cove_convert(&r, 1);
+	if (!ret && sbi_covh(SBI_COVH_ADD_TVM_PAGE_TABLE_PAGES, tvm->tvm_id, r.pa,
+			     r.nr, 0, 0, 0).error) {
+		cove_reclaim(&r, 1);
+		ret = -EIO;
+	}
+	mutex_unlock(&cove_lock);
+	if (ret && r.converted) {
+		pr_err("the TSM kept page-table pages it refused; leaking them\n");
+		return ret;
+	}
+	if (ret) {
+		__free_pages(chunk, COVE_PT_CHUNK_ORDER);
+		return ret;
+	}
+	tvm->pt_chunks[tvm->nr_pt_chunks++] = chunk;
+	return 0;
+}
+
+/*
+ * Makes the memslot of @slot a confidential memory region of the TVM,
+ * unless an earlier memslot at the same place did.
+ */
+static int cove_add_region(struct kvm_cove_tvm *tvm, struct kvm_memory_slot *slot)
+{
+	gpa_t gpa = gfn_to_gpa(slot->base_gfn);
+	u64 size = slot->npages << PAGE_SHIFT;
+	unsigned int i;
+
+	for (i = 0; i < tvm->nr_regions; i++) {
+		struct cove_range *r = &tvm->regions[i];
+
+		if (gpa >= r->pa && gpa + size <= r->pa + (r->nr << PAGE_SHIFT))
+			return 0;
+		if (gpa < r->pa + (r->nr << PAGE_SHIFT) && r->pa < gpa + size)
+			return -EINVAL;		/* overlaps without fitting */
+	}
+	if (tvm->nr_regions == COVE_MAX_REGIONS)
+		return -ENOSPC;
+	if (sbi_covh(SBI_COVH_ADD_TVM_MEMORY_REGION, tvm->tvm_id, gpa, size,
+		     0, 0, 0).error)
+		return -EIO;
+	tvm->regions[tvm->nr_regions++] = (struct cove_range){ gpa, slot->npages, true };
+	return 0;
+}
+
+struct cove_measured_page {
+	struct kvm_cove_tvm *tvm;
+	phys_addr_t src;	/* a kernel page holding the content */
+};
+
+/*
+ * kvm_gmem_populate() callback, with the guest_memfd invalidate lock held:
+ * the guest_memfd page at @pfn becomes the TSM's (converted and fenced),
+ * then the TVM's measured page at @gfn with the content of the source.
+ * KVM keeps a reference to the page until the TSM gives it back.
+ */
+static int cove_post_populate(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn,
+			      void __user *src, int order, void *opaque)
+{
+	struct cove_measured_page *mp = opaque;
+	struct kvm_cove_tvm *tvm = mp->tvm;
+	struct cove_range r = { PFN_PHYS(pfn), 1 };
+	struct page *page = pfn_to_page(pfn);
+	struct kvm_memory_slot *slot;
+	struct sbiret sret;
+	int ret, tries;
+
+	if (order)
+		return -EIO;	/* guest_memfd folios are 4 KiB on 6.12 */
+	slot = gfn_to_memslot(kvm, gfn);
+	ret = cove_add_region(tvm, slot);
+	if (ret)
+		return ret;
+	ret = xa_insert(&tvm->pages, gfn, page, GFP_KERNEL_ACCOUNT);
+	if (ret)
+		return ret == -EBUSY ? -EEXIST : ret;
+	/* Sealed: never mapped by the host, punched or bound again. */
+	ret = kvm_gmem_seal(slot, gfn);
+	if (!ret) {
+		mutex_lock(&cove_lock);
+		ret = cove_convert(&r, 1);
+		mutex_unlock(&cove_lock);
+	}
+	for (tries = 0; !ret; tries++) {
+		sret = sbi_covh(SBI_COVH_ADD_TVM_MEASURED_PAGES, tvm->tvm_id, mp->src,
+				r.pa, 0 /* 4 KiB */, 1, gfn_to_gpa(gfn));
+		if (!sret.error)
+			break;
+		/* Out of page-table quota: give the TSM more, and retry. */
+		if (sret.error == SBI_ERR_FAILURE && tries < 4)
+			ret = cove_add_pt_pages(tvm);
+		else
+			ret = -EIO;
+	}
+	if (ret) {
+		if (r.converted) {
+			mutex_lock(&cove_lock);
+			cove_reclaim(&r, 1);
+			mutex_unlock(&cove_lock);
+		}
+		/* A page the TSM kept stays in @pages, reclaimed at destroy. */
+		if (!r.converted)
+			xa_erase(&tvm->pages, gfn);
+		else
+			get_page(page);
+		return ret;
+	}
+	get_page(page);
+	tvm->nr_measured++;
+	return 0;
+}
+
+static int cove_add_measured_pages(struct kvm *kvm, struct kvm_tvm_measured_pages *args)
+{
+	struct cove_measured_page mp = { .tvm = kvm->arch.cove };
+	void *buf;
+	long n;
+	int ret = 0;
+
+	if (args->flags || memchr_inv(args->reserved, 0, sizeof(args->reserved)))
+		return -EINVAL;
+	if (!args->size || !PAGE_ALIGNED(args->gpa) || !PAGE_ALIGNED(args->size) ||
+	    !PAGE_ALIGNED(args->uaddr))
+		return -EINVAL;
+	if (args->gpa + args->size < args->gpa ||
+	    args->uaddr + args->size < args->uaddr)
+		return -EINVAL;
+	if (args->gpa + args->size > BIT_ULL(kvm_riscv_gstage_gpa_bits()))
+		return -EINVAL;
+
+	buf = (void *)__get_free_page(GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
+	mp.src = virt_to_phys(buf);
+
+	/* On failure gpa, uaddr and size describe what was not added. */
+	while (args->size) {
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (copy_from_user(buf, u64_to_user_ptr(args->uaddr), PAGE_SIZE)) {
+			ret = -EFAULT;
+			break;
+		}
+		mutex_lock(&kvm->slots_lock);
+		n = kvm_gmem_populate(kvm, gpa_to_gfn(args->gpa), NULL, 1,
+				      cove_post_populate, &mp);
+		mutex_unlock(&kvm->slots_lock);
+		if (n != 1) {
+			ret = n < 0 ? n : -EINVAL;
+			break;
+		}
+		args->gpa += PAGE_SIZE;
+		args->uaddr += PAGE_SIZE;
+		args->size -= PAGE_SIZE;
+		cond_resched();
+	}
+	free_page((unsigned long)buf);
+	return ret;
+}
+
+static int cove_get_measurement(struct kvm *kvm, struct kvm_tvm_measurement *m)
+{
+	struct kvm_cove_tvm *tvm = kvm->arch.cove;
+	struct sbiret r;
+	u8 *digest;
+
+	memset(m, 0, sizeof(*m));
+	m->digest_size = KVM_TVM_DIGEST_SIZE;
+	if (!cove_tsm_is_tvmm)
+		return -EOPNOTSUPP;
+	digest = kzalloc(KVM_TVM_DIGEST_SIZE, GFP_KERNEL);
+	if (!digest)
+		return -ENOMEM;
+	mutex_lock(&kvm->slots_lock);
+	r = sbi_covh(SBI_COVH_TVMM_READ_TVM_MEASUREMENT, tvm->tvm_id, 0,
+		     virt_to_phys(digest), KVM_TVM_DIGEST_SIZE, 0, 0);
+	m->nr_pages = tvm->nr_measured;
+	mutex_unlock(&kvm->slots_lock);
+	if (!r.error)
+		memcpy(m->digest, digest, KVM_TVM_DIGEST_SIZE);
+	kfree(digest);
+	return r.error ? -EIO : 0;
+}
+
+/**
+ * kvm_riscv_cove_vm_ioctl() - The VM ioctls of a KVM_RISCV_COVE_VM
+ * @kvm: the VM
+ * @ioctl: the ioctl
+ * @argp: its argument
+ *
+ * Return: the ioctl's result; -EINVAL for other VMs and other ioctls, as
+ * KVM RISC-V answers every architecture VM ioctl it does not know.
+ */
+int kvm_riscv_cove_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp)
+{
+	if (!kvm->arch.cove)
+		return -EINVAL;
+
+	switch (ioctl) {
+	case KVM_TVM_ADD_MEASURED_PAGES: {
+		struct kvm_tvm_measured_pages args;
+		int r;
+
+		if (copy_from_user(&args, argp, sizeof(args)))
+			return -EFAULT;
+		/* Progress is reported whatever the outcome. */
+		r = cove_add_measured_pages(kvm, &args);
+		if (copy_to_user(argp, &args, sizeof(args)))
+			return -EFAULT;
+		return r;
+	}
+	case KVM_TVM_FINALIZE:
+		return -EOPNOTSUPP;	/* with the vCPUs, next */
+	case KVM_TVM_GET_MEASUREMENT: {
+		struct kvm_tvm_measurement m;
+		int r = cove_get_measurement(kvm, &m);
+
+		if (r)
+			return r;
+		return copy_to_user(argp, &m, sizeof(m)) ? -EFAULT : 0;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+/**
+ * kvm_riscv_cove_check_memory_attributes() - Keep measured pages private
+ * @kvm: the VM, with slots_lock held
+ * @start: first gfn
+ * @end: gfn after the last
+ * @attributes: what the range is about to get
+ *
+ * Return: -EPERM if a page of the range is the TVM's and the range would
+ * become shared, else 0.
+ */
+int kvm_riscv_cove_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
+					   unsigned long attributes)
+{
+	struct kvm_cove_tvm *tvm = kvm->arch.cove;
+	unsigned long gfn = start;
+
+	lockdep_assert_held(&kvm->slots_lock);
+	if (!tvm || (attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE))
+		return 0;
+	return xa_find(&tvm->pages, &gfn, end - 1, XA_PRESENT) ? -EPERM : 0;
+}
+
 /**
  * kvm_riscv_cove_init_vm() - Create the TSM's TVM for a KVM_RISCV_COVE_VM
  * @kvm: the VM, whose type is set
@@ -182,6 +497,7 @@ int kvm_riscv_cove_init_vm(struct kvm *kvm)
 		kfree(params);
 		return -ENOMEM;
 	}
+	xa_init(&tvm->pages);
 	tvm->state_order = get_order(cove_tsm_info.tvm_state_pages << PAGE_SHIFT);
 	tvm->pgd = alloc_pages(GFP_KERNEL_ACCOUNT, COVE_TVM_PGD_ORDER);
 	tvm->state = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_NOWARN, tvm->state_order);
@@ -242,6 +558,7 @@ void kvm_riscv_cove_destroy_vm(struct kvm *kvm)
 		kfree(tvm);
 		return;
 	}
+	cove_release_pages(tvm);
 	cove_free_tvm(tvm);
 }
 

@@ -61,6 +61,13 @@ bool kvm_arch_pre_set_memory_attributes(struct kvm *kvm,
 	return kvm_unmap_gfn_range(kvm, &blocks);
 }
 
+/* A CoVE TVM's measured pages stay private (cove.c). */
+int kvm_arch_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
+				     unsigned long attributes)
+{
+	return kvm_riscv_cove_check_memory_attributes(kvm, start, end, attributes);
+}
+
 bool kvm_arch_post_set_memory_attributes(struct kvm *kvm,
 					 struct kvm_gfn_range *range)
 {

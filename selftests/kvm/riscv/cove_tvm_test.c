@@ -10,7 +10,9 @@
  *         and creating such a VM fails with EINVAL.
  *
  * The TSM's page counts come from KVM's debugfs (kvm/cove_tsm), which asks
- * tvmm's TSM; they must be back where they started after each case.
+ * tvmm's TSM; they must be back where they started after each case.  The
+ * measurement of added pages is checked against SHA-384 computed here, from
+ * the layout the TSM documents (tsm/README.md, "Measurement").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/falloc.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -30,6 +33,9 @@
 #define COVE_TSM_FILE	"/sys/kernel/debug/kvm/cove_tsm"
 #define TSM_MAX_TVMS	16	/* tvmm's reference TSM */
 #define TVM_PAGES	5	/* its page directory (4) and state page (1) */
+#ifndef PAGE_SIZE
+#define PAGE_SIZE	4096UL	/* riscv's processor.h has none */
+#endif
 
 struct tsm_stats {
 	uint64_t converting, confidential, assigned, shared_mapped, shared_maps;
@@ -38,6 +44,99 @@ struct tsm_stats {
 
 static bool expect_tsm;
 static int kvm_fd;
+
+/* ------------------------------------------- SHA-384, for the expected digest */
+
+static const uint64_t sha512_k[80] = {
+	0x428a2f98d728ae22ULL, 0x7137449123ef65cdULL, 0xb5c0fbcfec4d3b2fULL, 0xe9b5dba58189dbbcULL,
+	0x3956c25bf348b538ULL, 0x59f111f1b605d019ULL, 0x923f82a4af194f9bULL, 0xab1c5ed5da6d8118ULL,
+	0xd807aa98a3030242ULL, 0x12835b0145706fbeULL, 0x243185be4ee4b28cULL, 0x550c7dc3d5ffb4e2ULL,
+	0x72be5d74f27b896fULL, 0x80deb1fe3b1696b1ULL, 0x9bdc06a725c71235ULL, 0xc19bf174cf692694ULL,
+	0xe49b69c19ef14ad2ULL, 0xefbe4786384f25e3ULL, 0x0fc19dc68b8cd5b5ULL, 0x240ca1cc77ac9c65ULL,
+	0x2de92c6f592b0275ULL, 0x4a7484aa6ea6e483ULL, 0x5cb0a9dcbd41fbd4ULL, 0x76f988da831153b5ULL,
+	0x983e5152ee66dfabULL, 0xa831c66d2db43210ULL, 0xb00327c898fb213fULL, 0xbf597fc7beef0ee4ULL,
+	0xc6e00bf33da88fc2ULL, 0xd5a79147930aa725ULL, 0x06ca6351e003826fULL, 0x142929670a0e6e70ULL,
+	0x27b70a8546d22ffcULL, 0x2e1b21385c26c926ULL, 0x4d2c6dfc5ac42aedULL, 0x53380d139d95b3dfULL,
+	0x650a73548baf63deULL, 0x766a0abb3c77b2a8ULL, 0x81c2c92e47edaee6ULL, 0x92722c851482353bULL,
+	0xa2bfe8a14cf10364ULL, 0xa81a664bbc423001ULL, 0xc24b8b70d0f89791ULL, 0xc76c51a30654be30ULL,
+	0xd192e819d6ef5218ULL, 0xd69906245565a910ULL, 0xf40e35855771202aULL, 0x106aa07032bbd1b8ULL,
+	0x19a4c116b8d2d0c8ULL, 0x1e376c085141ab53ULL, 0x2748774cdf8eeb99ULL, 0x34b0bcb5e19b48a8ULL,
+	0x391c0cb3c5c95a63ULL, 0x4ed8aa4ae3418acbULL, 0x5b9cca4f7763e373ULL, 0x682e6ff3d6b2b8a3ULL,
+	0x748f82ee5defb2fcULL, 0x78a5636f43172f60ULL, 0x84c87814a1f0ab72ULL, 0x8cc702081a6439ecULL,
+	0x90befffa23631e28ULL, 0xa4506cebde82bde9ULL, 0xbef9a3f7b2c67915ULL, 0xc67178f2e372532bULL,
+	0xca273eceea26619cULL, 0xd186b8c721c0c207ULL, 0xeada7dd6cde0eb1eULL, 0xf57d4f7fee6ed178ULL,
+	0x06f067aa72176fbaULL, 0x0a637dc5a2c898a6ULL, 0x113f9804bef90daeULL, 0x1b710b35131c471bULL,
+	0x28db77f523047d84ULL, 0x32caab7b40c72493ULL, 0x3c9ebe0a15c9bebcULL, 0x431d67c49c100d4cULL,
+	0x4cc5d4becb3e42b6ULL, 0x597f299cfc657e2aULL, 0x5fcb6fab3ad6faecULL, 0x6c44198c4a475817ULL,
+};
+
+static uint64_t ror64(uint64_t x, int n)
+{
+	return (x >> n) | (x << (64 - n));
+}
+
+static void sha512_block(uint64_t h[8], const uint8_t *p)
+{
+	uint64_t w[80], v[8], t1, t2;
+	int i, j;
+
+	for (i = 0; i < 16; i++)
+		for (w[i] = 0, j = 0; j < 8; j++)
+			w[i] = w[i] << 8 | p[i * 8 + j];
+	for (i = 16; i < 80; i++)
+		w[i] = w[i - 16] + w[i - 7] +
+		       (ror64(w[i - 15], 1) ^ ror64(w[i - 15], 8) ^ (w[i - 15] >> 7)) +
+		       (ror64(w[i - 2], 19) ^ ror64(w[i - 2], 61) ^ (w[i - 2] >> 6));
+	memcpy(v, h, sizeof(v));
+	for (i = 0; i < 80; i++) {
+		t1 = v[7] + (ror64(v[4], 14) ^ ror64(v[4], 18) ^ ror64(v[4], 41)) +
+		     ((v[4] & v[5]) ^ (~v[4] & v[6])) + sha512_k[i] + w[i];
+		t2 = (ror64(v[0], 28) ^ ror64(v[0], 34) ^ ror64(v[0], 39)) +
+		     ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+		memmove(v + 1, v, 7 * sizeof(v[0]));
+		v[4] += t1;
+		v[0] = t1 + t2;
+	}
+	for (i = 0; i < 8; i++)
+		h[i] += v[i];
+}
+
+/* SHA-384 of @len bytes at @data (a whole message, at most 8 KiB). */
+static void sha384(const uint8_t *data, size_t len, uint8_t out[48])
+{
+	uint64_t h[8] = {
+		0xcbbb9d5dc1059ed8ULL, 0x629a292a367cd507ULL, 0x9159015a3070dd17ULL,
+		0x152fecd8f70e5939ULL, 0x67332667ffc00b31ULL, 0x8eb44a8768581511ULL,
+		0xdb0c2e0d64f98fa7ULL, 0x47b5481dbefa4fa4ULL,
+	};
+	uint8_t tail[256] = {};
+	size_t full = len & ~127UL, rest = len - full, n, i;
+
+	for (i = 0; i < full; i += 128)
+		sha512_block(h, data + i);
+	memcpy(tail, data + full, rest);
+	tail[rest] = 0x80;
+	n = rest + 1 + 16 <= 128 ? 128 : 256;
+	for (i = 0; i < 8; i++)
+		tail[n - 1 - i] = (uint8_t)((len * 8) >> (8 * i));
+	for (i = 0; i < n; i += 128)
+		sha512_block(h, tail + i);
+	for (i = 0; i < 48; i++)
+		out[i] = h[i / 8] >> (56 - 8 * (i % 8));
+}
+
+/* The TSM's register 0 after it measured @page at @gpa. */
+static void extend_page(uint8_t reg[48], uint64_t gpa, const uint8_t *page)
+{
+	static uint8_t msg[48 + 8 + 4096];
+	int i;
+
+	memcpy(msg, reg, 48);
+	for (i = 0; i < 8; i++)
+		msg[48 + i] = gpa >> (8 * i);
+	memcpy(msg + 56, page, 4096);
+	sha384(msg, sizeof(msg), reg);
+}
 
 static uint64_t stat_field(const char *text, const char *name)
 {
@@ -71,14 +170,17 @@ static void read_stats(struct tsm_stats *s)
 
 static void assert_stats_equal(const struct tsm_stats *a, const struct tsm_stats *b)
 {
-	const char *what = "TSM counts not back (now/before)";
-
-	TEST_ASSERT(!memcmp(a, b, sizeof(*a)),
-		    "%s: converting %lu/%lu, confidential %lu/%lu, assigned %lu/%lu, shared %lu/%lu, maps %lu/%lu, TVMs %lu/%lu, tables %lu/%lu",
-		    what, a->converting, b->converting, a->confidential, b->confidential,
-		    a->assigned, b->assigned, a->shared_mapped, b->shared_mapped,
-		    a->shared_maps, b->shared_maps, a->tvms, b->tvms,
-		    a->gstage_pool_used, b->gstage_pool_used);
+	if (memcmp(a, b, sizeof(*a))) {
+		ksft_print_msg("TSM counts, now/before:\n");
+		ksft_print_msg("converting %lu/%lu, confidential %lu/%lu\n",
+			       a->converting, b->converting, a->confidential, b->confidential);
+		ksft_print_msg("assigned %lu/%lu, shared %lu/%lu, maps %lu/%lu\n",
+			       a->assigned, b->assigned, a->shared_mapped, b->shared_mapped,
+			       a->shared_maps, b->shared_maps);
+		ksft_print_msg("TVMs %lu/%lu, tables %lu/%lu\n", a->tvms, b->tvms,
+			       a->gstage_pool_used, b->gstage_pool_used);
+	}
+	TEST_ASSERT(!memcmp(a, b, sizeof(*a)), "TSM counts not back (above)");
 }
 
 static int create_vm(unsigned long type)
@@ -184,7 +286,228 @@ static void test_tvm_properties(void)
 	munmap(shared, SZ_2M);
 	read_stats(&s);
 	assert_stats_equal(&s, &base);
-	ksft_test_result_pass("a TVM: private memory, guest_memfd without mmap, no vCPUs yet; a normal VM beside it\n");
+	ksft_test_result_pass("a TVM: private memory, no gmem mmap, no vCPUs; a normal VM too\n");
+}
+
+/* ---------------------------------------------------------- measured pages */
+
+#define TVM_GPA		0x80000000UL
+#define TVM_SLOT_SIZE	SZ_2M
+#define TVM_PAGES_ADDED	4
+
+struct tvm {
+	int vm, gmem;
+	void *shared;
+};
+
+/* A TVM with a guest_memfd memslot at TVM_GPA, its first 16 pages private. */
+static void tvm_with_memory(struct tvm *t)
+{
+	struct kvm_create_guest_memfd gmem_args = { .size = TVM_SLOT_SIZE };
+	struct kvm_userspace_memory_region2 region = {
+		.flags = KVM_MEM_GUEST_MEMFD,
+		.guest_phys_addr = TVM_GPA,
+		.memory_size = TVM_SLOT_SIZE,
+	};
+	struct kvm_memory_attributes attrs = {
+		.address = TVM_GPA,
+		.size = 16 * PAGE_SIZE,
+		.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
+	};
+
+	t->vm = create_vm(KVM_RISCV_COVE_VM);
+	TEST_ASSERT(t->vm >= 0, "KVM_CREATE_VM: %s", strerror(errno));
+	t->gmem = ioctl(t->vm, KVM_CREATE_GUEST_MEMFD, &gmem_args);
+	TEST_ASSERT(t->gmem >= 0, "KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
+	t->shared = mmap(NULL, TVM_SLOT_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(t->shared != MAP_FAILED, "mmap");
+	region.userspace_addr = (uintptr_t)t->shared;
+	region.guest_memfd = t->gmem;
+	TEST_ASSERT(!ioctl(t->vm, KVM_SET_USER_MEMORY_REGION2, &region),
+		    "KVM_SET_USER_MEMORY_REGION2: %s", strerror(errno));
+	TEST_ASSERT(!ioctl(t->vm, KVM_SET_MEMORY_ATTRIBUTES, &attrs),
+		    "KVM_SET_MEMORY_ATTRIBUTES: %s", strerror(errno));
+}
+
+static void tvm_close(struct tvm *t)
+{
+	close(t->gmem);
+	close(t->vm);
+	munmap(t->shared, TVM_SLOT_SIZE);
+}
+
+static int add_pages(int vm, struct kvm_tvm_measured_pages *args)
+{
+	return ioctl(vm, KVM_TVM_ADD_MEASURED_PAGES, args) ? errno : 0;
+}
+
+static void get_measurement(int vm, struct kvm_tvm_measurement *m)
+{
+	memset(m, 0xa5, sizeof(*m));
+	TEST_ASSERT(!ioctl(vm, KVM_TVM_GET_MEASUREMENT, m),
+		    "KVM_TVM_GET_MEASUREMENT: %s", strerror(errno));
+	TEST_ASSERT(m->digest_size == 48 && !(m->flags & KVM_TVM_MEASUREMENT_FINALIZED),
+		    "measurement: size %u, flags 0x%x", m->digest_size, m->flags);
+}
+
+/*
+ * Pages added to a TVM: the TSM's measurement, which KVM reports, is the
+ * SHA-384 chain the TSM documents; the pages are the TSM's and stay private;
+ * destroying the TVM gives back every page, page-table pages included.
+ */
+static void test_measured_pages(void)
+{
+	static const uint8_t abc_384[48] = {
+		0xcb, 0x00, 0x75, 0x3f, 0x45, 0xa3, 0x5e, 0x8b, 0xb5, 0xa0, 0x3d, 0x69,
+		0x9a, 0xc6, 0x50, 0x07, 0x27, 0x2c, 0x32, 0xab, 0x0e, 0xde, 0xd1, 0x63,
+		0x1a, 0x8b, 0x60, 0x5a, 0x43, 0xff, 0x5b, 0xed, 0x80, 0x86, 0x07, 0x2b,
+		0xa1, 0xe7, 0xcc, 0x23, 0x58, 0xba, 0xec, 0xa1, 0x34, 0xc8, 0x25, 0xa7,
+	};
+	struct kvm_memory_attributes to_shared = {
+		.address = TVM_GPA + PAGE_SIZE, .size = PAGE_SIZE,
+	};
+	struct kvm_tvm_measured_pages args = {};
+	struct kvm_tvm_measurement m;
+	struct tsm_stats base, s;
+	uint8_t want[48] = {}, got[48];
+	uint8_t *src;
+	struct tvm t;
+	int i;
+
+	sha384((const uint8_t *)"abc", 3, got);
+	TEST_ASSERT(!memcmp(got, abc_384, 48), "the test's own SHA-384 is wrong");
+
+	read_stats(&base);
+	src = mmap(NULL, TVM_PAGES_ADDED * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(src != MAP_FAILED, "mmap");
+	for (i = 0; i < TVM_PAGES_ADDED * PAGE_SIZE; i++)
+		src[i] = (uint8_t)(i * 7 + i / PAGE_SIZE);
+
+	tvm_with_memory(&t);
+	get_measurement(t.vm, &m);
+	TEST_ASSERT(!m.nr_pages && !memcmp(m.digest, want, 48), "a fresh TVM's measurement");
+
+	args.gpa = TVM_GPA;
+	args.size = TVM_PAGES_ADDED * PAGE_SIZE;
+	args.uaddr = (uintptr_t)src;
+	TEST_ASSERT(!add_pages(t.vm, &args), "KVM_TVM_ADD_MEASURED_PAGES: %s", strerror(errno));
+	TEST_ASSERT(!args.size && args.gpa == TVM_GPA + TVM_PAGES_ADDED * PAGE_SIZE,
+		    "the struct says what was not added: nothing");
+	for (i = 0; i < TVM_PAGES_ADDED; i++)
+		extend_page(want, TVM_GPA + i * PAGE_SIZE, src + i * PAGE_SIZE);
+	get_measurement(t.vm, &m);
+	TEST_ASSERT(m.nr_pages == TVM_PAGES_ADDED, "nr_pages %llu", m.nr_pages);
+	TEST_ASSERT(!memcmp(m.digest, want, 48), "the TSM's digest is not the documented chain");
+
+	read_stats(&s);
+	TEST_ASSERT(s.assigned >= base.assigned + TVM_PAGES + TVM_PAGES_ADDED + 1 &&
+		    s.converting == base.converting,
+		    "assigned %lu from %lu: the TVM's pages and tables", s.assigned, base.assigned);
+
+	/* Theirs: not again, not shared, not punched, not mapped. */
+	args.gpa = TVM_GPA;
+	args.size = PAGE_SIZE;
+	args.uaddr = (uintptr_t)src;
+	TEST_ASSERT(add_pages(t.vm, &args) == EEXIST, "a page added twice");
+	TEST_ASSERT(ioctl(t.vm, KVM_SET_MEMORY_ATTRIBUTES, &to_shared) && errno == EPERM,
+		    "a TVM's page made shared: %d", errno);
+	TEST_ASSERT(fallocate(t.gmem, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+			      PAGE_SIZE) && errno == EPERM,
+		    "a TVM's page punched out: %d", errno);
+	/* An unmeasured private page next to them can become shared. */
+	to_shared.address = TVM_GPA + 8 * PAGE_SIZE;
+	TEST_ASSERT(!ioctl(t.vm, KVM_SET_MEMORY_ATTRIBUTES, &to_shared),
+		    "an unmeasured page made shared: %s", strerror(errno));
+
+	/* The memslot and file go first; the TSM still holds the pages. */
+	TEST_ASSERT(!ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2,
+			   &(struct kvm_userspace_memory_region2){
+				.flags = KVM_MEM_GUEST_MEMFD,
+				.guest_phys_addr = TVM_GPA,
+				.guest_memfd = t.gmem }),
+		    "deleting the memslot: %s", strerror(errno));
+	tvm_close(&t);
+	read_stats(&s);
+	assert_stats_equal(&s, &base);
+	munmap(src, TVM_PAGES_ADDED * PAGE_SIZE);
+	ksft_test_result_pass("measured pages: the TSM's digest, kept private, all back\n");
+}
+
+/* Every refusal of KVM_TVM_ADD_MEASURED_PAGES, none of which changes a thing. */
+static void test_measured_bad_input(void)
+{
+	struct kvm_tvm_measured_pages args, ok = {
+		.gpa = TVM_GPA, .size = PAGE_SIZE,
+	};
+	struct kvm_tvm_measurement m;
+	struct tsm_stats base, s;
+	uint8_t *src;
+	struct tvm t;
+	int normal;
+
+	src = mmap(NULL, 3 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(src != MAP_FAILED, "mmap");
+	memset(src, 0x5a, 3 * PAGE_SIZE);
+	ok.uaddr = (uintptr_t)src;
+	read_stats(&base);
+	tvm_with_memory(&t);
+
+#define BAD(field, value, err) do {						\
+	args = ok;								\
+	args.field = value;							\
+	TEST_ASSERT(add_pages(t.vm, &args) == (err),				\
+		    #field " = " #value ": errno %d, want %d", errno, err);	\
+} while (0)
+	BAD(flags, 1, EINVAL);
+	BAD(reserved[3], 1, EINVAL);
+	BAD(size, 0, EINVAL);
+	BAD(size, 100, EINVAL);
+	BAD(gpa, TVM_GPA + 8, EINVAL);
+	BAD(uaddr, (uintptr_t)src + 8, EINVAL);
+	BAD(gpa, -4096UL, EINVAL);				/* wraps */
+	BAD(uaddr, -4096UL, EINVAL);				/* wraps */
+	BAD(gpa, 1UL << 60, EINVAL);				/* beyond the G-stage */
+	BAD(gpa, TVM_GPA + 16 * PAGE_SIZE, EINVAL);		/* shared */
+	BAD(gpa, TVM_GPA + TVM_SLOT_SIZE, EINVAL);		/* no memslot */
+	BAD(uaddr, 4096, EFAULT);
+#undef BAD
+	get_measurement(t.vm, &m);
+	TEST_ASSERT(!m.nr_pages, "a refused add measured %llu pages", m.nr_pages);
+
+	/* Three pages, the third one shared: two added, the struct says so. */
+	args = ok;
+	args.gpa = TVM_GPA + 14 * PAGE_SIZE;
+	args.size = 3 * PAGE_SIZE;
+	TEST_ASSERT(add_pages(t.vm, &args) == EINVAL, "a range running into shared memory");
+	TEST_ASSERT(args.gpa == TVM_GPA + 16 * PAGE_SIZE && args.size == PAGE_SIZE &&
+		    args.uaddr == (uintptr_t)src + 2 * PAGE_SIZE,
+		    "progress: gpa 0x%llx size 0x%llx", args.gpa, args.size);
+	get_measurement(t.vm, &m);
+	TEST_ASSERT(m.nr_pages == 2, "%llu pages measured, want 2", m.nr_pages);
+
+	/* Not yet: finalize, and the capability that would promise it. */
+	TEST_ASSERT(ioctl(t.vm, KVM_TVM_FINALIZE, 0) && errno == EOPNOTSUPP,
+		    "KVM_TVM_FINALIZE: %d", errno);
+	TEST_ASSERT(!ioctl(t.vm, KVM_CHECK_EXTENSION, KVM_CAP_TVM_MEASURED_LAUNCH),
+		    "KVM_CAP_TVM_MEASURED_LAUNCH offered before finalize works");
+	tvm_close(&t);
+
+	/* Other VMs have none of it. */
+	normal = create_vm(KVM_RISCV_DEFAULT_VM);
+	TEST_ASSERT(normal >= 0, "KVM_CREATE_VM(default)");
+	args = ok;
+	TEST_ASSERT(add_pages(normal, &args) == EINVAL, "a normal VM took measured pages");
+	TEST_ASSERT(ioctl(normal, KVM_TVM_GET_MEASUREMENT, &m) && errno == EINVAL,
+		    "a normal VM has a measurement");
+	close(normal);
+
+	read_stats(&s);
+	assert_stats_equal(&s, &base);
+	munmap(src, 3 * PAGE_SIZE);
+	ksft_test_result_pass("measured pages: every bad input refused, progress reported\n");
 }
 
 #define RACERS		4
@@ -293,10 +616,12 @@ int main(int argc, char *argv[])
 		test_no_tsm();
 		ksft_finished();
 	}
-	ksft_set_plan(5);
+	ksft_set_plan(7);
 	test_vm_types();
 	test_create_destroy();
 	test_tvm_properties();
+	test_measured_pages();
+	test_measured_bad_input();
 	test_concurrent();
 	test_tvm_limit();
 	ksft_finished();

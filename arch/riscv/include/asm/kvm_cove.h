@@ -7,7 +7,9 @@
 #ifndef __KVM_RISCV_COVE_H
 #define __KVM_RISCV_COVE_H
 
+#include <linux/errno.h>
 #include <linux/init.h>
+#include <linux/kvm_types.h>
 #include <linux/types.h>
 
 struct kvm;
@@ -20,6 +22,9 @@ bool kvm_riscv_cove_enabled(void);
 int kvm_riscv_cove_init_vm(struct kvm *kvm);
 void kvm_riscv_cove_destroy_vm(struct kvm *kvm);
 int kvm_riscv_cove_vcpu_precreate(struct kvm *kvm);
+int kvm_riscv_cove_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
+int kvm_riscv_cove_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
+					   unsigned long attributes);
 #else
 static inline void kvm_riscv_cove_init(void) {}
 static inline void kvm_riscv_cove_debugfs_init(void) {}
@@ -35,6 +40,19 @@ static inline int kvm_riscv_cove_init_vm(struct kvm *kvm)
 
 static inline void kvm_riscv_cove_destroy_vm(struct kvm *kvm) {}
 static inline int kvm_riscv_cove_vcpu_precreate(struct kvm *kvm)
+{
+	return 0;
+}
+
+static inline int kvm_riscv_cove_vm_ioctl(struct kvm *kvm, unsigned int ioctl,
+					  void __user *argp)
+{
+	return -EINVAL;
+}
+
+static inline int kvm_riscv_cove_check_memory_attributes(struct kvm *kvm, gfn_t start,
+							 gfn_t end,
+							 unsigned long attributes)
 {
 	return 0;
 }
