@@ -40,8 +40,19 @@ struct cove_range {
 
 /* Page-table pages given to the TSM, a chunk at a time. */
 #define COVE_PT_CHUNK_ORDER		2
+#define COVE_PT_CHUNK_PAGES		BIT(COVE_PT_CHUNK_ORDER)
 #define COVE_MAX_PT_CHUNKS		256	/* 4 MiB of tables */
 #define COVE_MAX_REGIONS		16
+
+/*
+ * The TSM's page-table pool is shared by every TVM: one VM may give it at
+ * most this many pages (whole chunks), so that one user cannot take the
+ * pool from the others.
+ */
+static unsigned int cove_max_pt_pages = 192;
+module_param(cove_max_pt_pages, uint, 0644);
+MODULE_PARM_DESC(cove_max_pt_pages,
+		 "CoVE: page-table pages one TVM may give the TSM (default 192, at most 1024)");
 
 struct kvm_cove_tvm {
 	unsigned long tvm_id;
@@ -182,62 +193,72 @@ static void cove_release_pages(struct kvm_cove_tvm *tvm)
 	struct page *page;
 	unsigned int i;
 
-	mutex_lock(&cove_lock);
 	xa_for_each(&tvm->pages, gfn, page) {
 		r = (struct cove_range){ page_to_phys(page), 1, true };
+		mutex_lock(&cove_lock);
 		cove_reclaim(&r, 1);
+		mutex_unlock(&cove_lock);
 		if (r.converted)
 			leaked++;
 		else
 			put_page(page);
+		cond_resched();
 	}
 	for (i = 0; i < tvm->nr_pt_chunks; i++) {
 		r = (struct cove_range){ page_to_phys(tvm->pt_chunks[i]),
-					 1UL << COVE_PT_CHUNK_ORDER, true };
+					 COVE_PT_CHUNK_PAGES, true };
+		mutex_lock(&cove_lock);
 		cove_reclaim(&r, 1);
+		mutex_unlock(&cove_lock);
 		if (r.converted)
 			leaked += r.nr;
 		else
 			__free_pages(tvm->pt_chunks[i], COVE_PT_CHUNK_ORDER);
+		cond_resched();
 	}
-	mutex_unlock(&cove_lock);
 	xa_destroy(&tvm->pages);
 	if (leaked)
 		pr_err("the TSM kept %lu pages of a destroyed TVM; leaking them\n", leaked);
 }
 
-/* Gives the TSM another chunk of pages for the TVM's G-stage tables. */
+/*
+ * Gives the TSM another chunk of pages for the TVM's G-stage tables.
+ * -ENOSPC when the VM has given its share (cove_max_pt_pages) or the TSM's
+ * pool has no room.
+ */
 static int cove_add_pt_pages(struct kvm_cove_tvm *tvm)
 {
+	unsigned int max = min_t(unsigned int, READ_ONCE(cove_max_pt_pages),
+				 COVE_MAX_PT_CHUNKS * COVE_PT_CHUNK_PAGES);
 	struct cove_range r = {};
 	struct page *chunk;
+	struct sbiret sret;
 	int ret;
 
-	if (tvm->nr_pt_chunks == COVE_MAX_PT_CHUNKS)
+	if ((tvm->nr_pt_chunks + 1) * COVE_PT_CHUNK_PAGES > max)
 		return -ENOSPC;
 	chunk = alloc_pages(GFP_KERNEL_ACCOUNT, COVE_PT_CHUNK_ORDER);
 	if (!chunk)
 		return -ENOMEM;
 	r.pa = page_to_phys(chunk);
-	r.nr = 1UL << COVE_PT_CHUNK_ORDER;
+	r.nr = COVE_PT_CHUNK_PAGES;
 	mutex_lock(&cove_lock);
 	ret = cove_convert(&r, 1);
-	if (!ret && sbi_covh(SBI_COVH_ADD_TVM_PAGE_TABLE_PAGES, tvm->tvm_id, r.pa,
-			     r.nr, 0, 0, 0).error) {
-		cove_reclaim(&r, 1);
-		ret = -EIO;
+	if (!ret) {
+		sret = sbi_covh(SBI_COVH_ADD_TVM_PAGE_TABLE_PAGES, tvm->tvm_id, r.pa,
+				r.nr, 0, 0, 0);
+		if (sret.error) {
+			cove_reclaim(&r, 1);
+			ret = sret.error == SBI_ERR_FAILURE ? -ENOSPC : -EIO;
+		}
 	}
 	mutex_unlock(&cove_lock);
-	if (ret && r.converted) {
-		pr_err("the TSM kept page-table pages it refused; leaking them\n");
-		return ret;
-	}
-	if (ret) {
+	/* Kept by the TSM, given or not: reclaimed (or leaked) at destroy. */
+	if (!ret || r.converted)
+		tvm->pt_chunks[tvm->nr_pt_chunks++] = chunk;
+	else
 		__free_pages(chunk, COVE_PT_CHUNK_ORDER);
-		return ret;
-	}
-	tvm->pt_chunks[tvm->nr_pt_chunks++] = chunk;
-	return 0;
+	return ret;
 }
 
 /*
@@ -292,29 +313,31 @@ static int cove_post_populate(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn,
 	if (order)
 		return -EIO;	/* guest_memfd folios are 4 KiB on 6.12 */
 	slot = gfn_to_memslot(kvm, gfn);
-	ret = cove_add_region(tvm, slot);
-	if (ret)
-		return ret;
 	ret = xa_insert(&tvm->pages, gfn, page, GFP_KERNEL_ACCOUNT);
 	if (ret)
 		return ret == -EBUSY ? -EEXIST : ret;
+	ret = cove_add_region(tvm, slot);
 	/* Sealed: never mapped by the host, punched or bound again. */
-	ret = kvm_gmem_seal(slot, gfn);
+	if (!ret)
+		ret = kvm_gmem_seal(slot, gfn);
 	if (!ret) {
 		mutex_lock(&cove_lock);
 		ret = cove_convert(&r, 1);
 		mutex_unlock(&cove_lock);
 	}
+	/*
+	 * A page needs at most three new tables: if the TSM is short of them
+	 * (SBI_ERR_FAILED), give it a chunk and try once more.
+	 */
 	for (tries = 0; !ret; tries++) {
 		sret = sbi_covh(SBI_COVH_ADD_TVM_MEASURED_PAGES, tvm->tvm_id, mp->src,
 				r.pa, 0 /* 4 KiB */, 1, gfn_to_gpa(gfn));
 		if (!sret.error)
 			break;
-		/* Out of page-table quota: give the TSM more, and retry. */
-		if (sret.error == SBI_ERR_FAILURE && tries < 4)
+		if (sret.error == SBI_ERR_FAILURE && !tries)
 			ret = cove_add_pt_pages(tvm);
 		else
-			ret = -EIO;
+			ret = sret.error == SBI_ERR_FAILURE ? -ENOSPC : -EIO;
 	}
 	if (ret) {
 		if (r.converted) {
@@ -555,6 +578,7 @@ void kvm_riscv_cove_destroy_vm(struct kvm *kvm)
 		/* Its pages stay the TSM's: leak them. */
 		pr_err("destroy_tvm(%lu) failed: %ld; leaking its pages\n",
 		       tvm->tvm_id, r.error);
+		xa_destroy(&tvm->pages);
 		kfree(tvm);
 		return;
 	}

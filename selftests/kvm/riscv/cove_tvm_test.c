@@ -330,11 +330,16 @@ static void tvm_with_memory(struct tvm *t)
 		    "KVM_SET_MEMORY_ATTRIBUTES: %s", strerror(errno));
 }
 
-static void tvm_close(struct tvm *t)
+static void tvm_close_size(struct tvm *t, size_t size)
 {
 	close(t->gmem);
 	close(t->vm);
-	munmap(t->shared, TVM_SLOT_SIZE);
+	munmap(t->shared, size);
+}
+
+static void tvm_close(struct tvm *t)
+{
+	tvm_close_size(t, TVM_SLOT_SIZE);
 }
 
 static int add_pages(int vm, struct kvm_tvm_measured_pages *args)
@@ -510,6 +515,172 @@ static void test_measured_bad_input(void)
 	ksft_test_result_pass("measured pages: every bad input refused, progress reported\n");
 }
 
+#define MAX_PT_PARAM	"/sys/module/kvm/parameters/cove_max_pt_pages"
+#define WIDE_SIZE	(1UL << 30)
+#define STRIDE		SZ_2M
+
+static unsigned int read_max_pt(void)
+{
+	FILE *f = fopen(MAX_PT_PARAM, "r");
+	unsigned int v = 0;
+
+	TEST_ASSERT(f && fscanf(f, "%u", &v) == 1, "read %s", MAX_PT_PARAM);
+	fclose(f);
+	return v;
+}
+
+static void write_max_pt(unsigned int v)
+{
+	FILE *f = fopen(MAX_PT_PARAM, "w");
+
+	TEST_ASSERT(f && fprintf(f, "%u\n", v) > 0 && !fclose(f), "write %s", MAX_PT_PARAM);
+}
+
+/* A TVM with a 1 GiB guest_memfd memslot at TVM_GPA, nothing private yet. */
+static void wide_tvm(struct tvm *t)
+{
+	struct kvm_create_guest_memfd gmem_args = { .size = WIDE_SIZE };
+	struct kvm_userspace_memory_region2 region = {
+		.flags = KVM_MEM_GUEST_MEMFD,
+		.guest_phys_addr = TVM_GPA,
+		.memory_size = WIDE_SIZE,
+	};
+
+	t->vm = create_vm(KVM_RISCV_COVE_VM);
+	TEST_ASSERT(t->vm >= 0, "KVM_CREATE_VM: %s", strerror(errno));
+	t->gmem = ioctl(t->vm, KVM_CREATE_GUEST_MEMFD, &gmem_args);
+	TEST_ASSERT(t->gmem >= 0, "KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
+	t->shared = mmap(NULL, WIDE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	TEST_ASSERT(t->shared != MAP_FAILED, "mmap");
+	region.userspace_addr = (uintptr_t)t->shared;
+	region.guest_memfd = t->gmem;
+	TEST_ASSERT(!ioctl(t->vm, KVM_SET_USER_MEMORY_REGION2, &region),
+		    "KVM_SET_USER_MEMORY_REGION2: %s", strerror(errno));
+}
+
+/* Adds the page at @gpa (made private first); returns 0 or the errno. */
+static int add_private_page(struct tvm *t, uint64_t gpa, const void *src)
+{
+	struct kvm_memory_attributes attrs = {
+		.address = gpa, .size = PAGE_SIZE,
+		.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
+	};
+	struct kvm_tvm_measured_pages args = {
+		.gpa = gpa, .size = PAGE_SIZE, .uaddr = (uintptr_t)src,
+	};
+
+	TEST_ASSERT(!ioctl(t->vm, KVM_SET_MEMORY_ATTRIBUTES, &attrs),
+		    "KVM_SET_MEMORY_ATTRIBUTES: %s", strerror(errno));
+	return add_pages(t->vm, &args);
+}
+
+/*
+ * Pages 2 MiB apart each need a G-stage table: KVM gives the TSM chunk
+ * after chunk, up to its share, then ENOSPC; all of it comes back.
+ */
+static void test_page_table_pages(void)
+{
+	unsigned int saved = read_max_pt(), n;
+	struct tsm_stats base, s;
+	static uint8_t src[4096] __aligned(4096);
+	struct tvm t;
+	int err = 0;
+
+	read_stats(&base);
+	wide_tvm(&t);
+	for (n = 0; n < 12; n++)
+		TEST_ASSERT(!add_private_page(&t, TVM_GPA + n * STRIDE, src),
+			    "page %u: %s", n, strerror(errno));
+	read_stats(&s);
+	TEST_ASSERT(s.gstage_pool_used >= base.gstage_pool_used + 12 &&
+		    s.assigned >= base.assigned + TVM_PAGES + 12 + 12,
+		    "12 pages 2 MiB apart: %lu tables in use, %lu assigned",
+		    s.gstage_pool_used - base.gstage_pool_used, s.assigned - base.assigned);
+	tvm_close_size(&t, WIDE_SIZE);
+	read_stats(&s);
+	assert_stats_equal(&s, &base);
+
+	/* A share of 8 pages: two chunks, then ENOSPC. */
+	write_max_pt(8);
+	wide_tvm(&t);
+	for (n = 0; n < 64 && !err; n++)
+		err = add_private_page(&t, TVM_GPA + n * STRIDE, src);
+	write_max_pt(saved);
+	TEST_ASSERT(err == ENOSPC && n > 2 && n <= 9,
+		    "with 8 table pages: page %u gave errno %d", n - 1, err);
+	read_stats(&s);
+	TEST_ASSERT(s.assigned - base.assigned <= TVM_PAGES + 8 + n,
+		    "the TVM holds %lu pages", s.assigned - base.assigned);
+	tvm_close_size(&t, WIDE_SIZE);
+	read_stats(&s);
+	assert_stats_equal(&s, &base);
+	ksft_test_result_pass("page-table pages: given as needed, capped, all back\n");
+}
+
+/*
+ * A page the TVM holds keeps its GPA and its file offset: the offset cannot
+ * be bound again, the GPA cannot be added again through another file, and a
+ * memslot that straddles an earlier one's region is refused.
+ */
+static void test_regions_and_rebinding(void)
+{
+	struct kvm_create_guest_memfd gmem_args = { .size = TVM_SLOT_SIZE };
+	struct kvm_userspace_memory_region2 region = {
+		.flags = KVM_MEM_GUEST_MEMFD,
+		.guest_phys_addr = TVM_GPA,
+		.memory_size = TVM_SLOT_SIZE,
+	};
+	static uint8_t src[4096] __aligned(4096);
+	struct tsm_stats base, s;
+	struct tvm t;
+	int gmem2, gmem3;
+
+	read_stats(&base);
+	tvm_with_memory(&t);
+	TEST_ASSERT(!add_private_page(&t, TVM_GPA, src), "first page: %s", strerror(errno));
+	region.userspace_addr = (uintptr_t)t.shared;
+	region.guest_memfd = t.gmem;
+	region.memory_size = 0;
+	TEST_ASSERT(!ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &region), "delete the memslot");
+
+	/* The sealed offset cannot be bound again. */
+	region.memory_size = TVM_SLOT_SIZE;
+	TEST_ASSERT(ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &region) && errno == EPERM,
+		    "binding a sealed offset again: %d", errno);
+
+	/* A new file at the same GPA: the gfn is the TVM's already. */
+	gmem2 = ioctl(t.vm, KVM_CREATE_GUEST_MEMFD, &gmem_args);
+	TEST_ASSERT(gmem2 >= 0, "KVM_CREATE_GUEST_MEMFD");
+	region.guest_memfd = gmem2;
+	TEST_ASSERT(!ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &region),
+		    "a memslot of a new file: %s", strerror(errno));
+	TEST_ASSERT(add_private_page(&t, TVM_GPA, src) == EEXIST, "the same GPA twice");
+	/* Elsewhere in the same region, fine. */
+	TEST_ASSERT(!add_private_page(&t, TVM_GPA + PAGE_SIZE, src), "second page: %s",
+		    strerror(errno));
+	region.memory_size = 0;
+	TEST_ASSERT(!ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &region), "delete it");
+
+	/* Half over the region the first memslot made: refused. */
+	gmem3 = ioctl(t.vm, KVM_CREATE_GUEST_MEMFD, &gmem_args);
+	TEST_ASSERT(gmem3 >= 0, "KVM_CREATE_GUEST_MEMFD");
+	region.guest_phys_addr = TVM_GPA + TVM_SLOT_SIZE / 2;
+	region.memory_size = TVM_SLOT_SIZE;
+	region.guest_memfd = gmem3;
+	TEST_ASSERT(!ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &region),
+		    "a straddling memslot: %s", strerror(errno));
+	TEST_ASSERT(add_private_page(&t, TVM_GPA + TVM_SLOT_SIZE, src) == EINVAL,
+		    "a page of a memslot straddling a region");
+
+	close(gmem3);
+	close(gmem2);
+	tvm_close(&t);
+	read_stats(&s);
+	assert_stats_equal(&s, &base);
+	ksft_test_result_pass("regions: sealed offsets, taken GPAs, straddling memslots refused\n");
+}
+
 #define RACERS		4
 #define RACE_ROUNDS	25
 
@@ -616,12 +787,14 @@ int main(int argc, char *argv[])
 		test_no_tsm();
 		ksft_finished();
 	}
-	ksft_set_plan(7);
+	ksft_set_plan(9);
 	test_vm_types();
 	test_create_destroy();
 	test_tvm_properties();
 	test_measured_pages();
 	test_measured_bad_input();
+	test_page_table_pages();
+	test_regions_and_rebinding();
 	test_concurrent();
 	test_tvm_limit();
 	ksft_finished();
