@@ -681,6 +681,111 @@ static void test_regions_and_rebinding(void)
 	ksft_test_result_pass("regions: sealed offsets, taken GPAs, straddling memslots refused\n");
 }
 
+#define RACE_PAGES	64
+
+struct add_race {
+	struct tvm *t;
+	uint8_t *src;
+	int added, refused;
+};
+
+/* Adds every page of the memslot, one at a time, whatever happens. */
+static void *race_adder(void *arg)
+{
+	struct add_race *a = arg;
+	int i;
+
+	for (i = 0; i < RACE_PAGES; i++) {
+		struct kvm_tvm_measured_pages args = {
+			.gpa = TVM_GPA + i * PAGE_SIZE, .size = PAGE_SIZE,
+			.uaddr = (uintptr_t)a->src,
+		};
+
+		if (add_pages(a->t->vm, &args))
+			a->refused++;
+		else
+			a->added++;
+	}
+	return NULL;
+}
+
+/*
+ * One thread adds pages while another deletes and recreates the memslot,
+ * converts pages back and forth and punches holes: every add either
+ * succeeds or fails cleanly, what was added stays private, and every page
+ * comes back at destruction (no splat: the harness fails on one).
+ */
+static void test_add_races(void)
+{
+	struct kvm_userspace_memory_region2 region = {
+		.flags = KVM_MEM_GUEST_MEMFD,
+		.guest_phys_addr = TVM_GPA,
+		.memory_size = TVM_SLOT_SIZE,
+	};
+	struct kvm_create_guest_memfd gmem_args = { .size = TVM_SLOT_SIZE };
+	struct kvm_memory_attributes attrs = { .size = PAGE_SIZE };
+	unsigned int nr_files = 0;
+	struct kvm_tvm_measurement m;
+	int files[20];
+	struct tsm_stats base, s;
+	struct add_race a = {};
+	pthread_t adder;
+	struct tvm t;
+	int i;
+
+	a.src = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(a.src != MAP_FAILED, "mmap");
+	read_stats(&base);
+	tvm_with_memory(&t);
+	attrs.address = TVM_GPA;
+	attrs.size = RACE_PAGES * PAGE_SIZE;
+	attrs.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE;
+	TEST_ASSERT(!ioctl(t.vm, KVM_SET_MEMORY_ATTRIBUTES, &attrs), "private");
+	region.userspace_addr = (uintptr_t)t.shared;
+	region.guest_memfd = t.gmem;
+	a.t = &t;
+	pthread_create(&adder, NULL, race_adder, &a);
+	for (i = 0; i < 200; i++) {
+		/* Each may fail (a page the TVM holds): only crashes count. */
+		attrs.address = TVM_GPA + (i % RACE_PAGES) * PAGE_SIZE;
+		attrs.size = PAGE_SIZE;
+		attrs.attributes = 0;
+		ioctl(t.vm, KVM_SET_MEMORY_ATTRIBUTES, &attrs);
+		attrs.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE;
+		ioctl(t.vm, KVM_SET_MEMORY_ATTRIBUTES, &attrs);
+		fallocate(t.gmem, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  ((i * 7) % RACE_PAGES) * PAGE_SIZE, PAGE_SIZE);
+		if (i % 10 == 5) {
+			region.memory_size = 0;
+			ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &region);
+			region.memory_size = TVM_SLOT_SIZE;
+			/* Refused (EPERM) once an offset is sealed: a new file. */
+			if (ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &region) &&
+			    nr_files < ARRAY_SIZE(files)) {
+				files[nr_files] = ioctl(t.vm, KVM_CREATE_GUEST_MEMFD, &gmem_args);
+				region.guest_memfd = files[nr_files++];
+				ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &region);
+			}
+		}
+	}
+	pthread_join(adder, NULL);
+	while (nr_files)
+		close(files[--nr_files]);
+	get_measurement(t.vm, &m);
+	TEST_ASSERT(a.added + a.refused == RACE_PAGES && m.nr_pages == (uint64_t)a.added,
+		    "%d added, %d refused, %llu measured", a.added, a.refused, m.nr_pages);
+	read_stats(&s);
+	TEST_ASSERT(s.assigned >= base.assigned + TVM_PAGES + a.added,
+		    "the TVM holds %lu pages, %d added", s.assigned - base.assigned, a.added);
+	tvm_close(&t);
+	read_stats(&s);
+	assert_stats_equal(&s, &base);
+	munmap(a.src, PAGE_SIZE);
+	ksft_test_result_pass("adds racing memslot, attribute and hole changes: %d of %d added, all back\n",
+			      a.added, RACE_PAGES);
+}
+
 #define RACERS		4
 #define RACE_ROUNDS	25
 
@@ -787,7 +892,7 @@ int main(int argc, char *argv[])
 		test_no_tsm();
 		ksft_finished();
 	}
-	ksft_set_plan(9);
+	ksft_set_plan(10);
 	test_vm_types();
 	test_create_destroy();
 	test_tvm_properties();
@@ -795,6 +900,7 @@ int main(int argc, char *argv[])
 	test_measured_bad_input();
 	test_page_table_pages();
 	test_regions_and_rebinding();
+	test_add_races();
 	test_concurrent();
 	test_tvm_limit();
 	ksft_finished();
