@@ -102,13 +102,16 @@ void ConsoleMux::Write(size_t vm, absl::string_view data, int stop_fd) {
     p.text.clear();
     data.remove_prefix(nl + 1);
   }
+  const bool started = p.text.empty() && !data.empty();
   p.text.append(data.data(), data.size());
   if (p.text.size() >= kMaxPartial) {
     Emit(vm, p.text, &out);
     p.text.clear();
   } else if (!data.empty()) {
     p.last = std::chrono::steady_clock::now();
-    partial_cv_.notify_one();
+    // The flusher needs waking only for a new partial line: for one it
+    // waits on already, it finds the later p.last when its wait ends.
+    if (started) partial_cv_.notify_one();
   }
   if (!out.empty()) WriteAll(out, stop_fd);
 }
