@@ -64,7 +64,9 @@ struct kvm_cove_tvm {
 	/* The rest under kvm->slots_lock. */
 	struct xarray pages;		/* gfn -> struct page the TVM holds */
 	unsigned long nr_measured;
-	struct cove_range regions[COVE_MAX_REGIONS];	/* pa: the GPA */
+	struct {
+		gpa_t start, end;
+	} regions[COVE_MAX_REGIONS];
 	unsigned int nr_regions;
 	struct page *pt_chunks[COVE_MAX_PT_CHUNKS];
 	unsigned int nr_pt_chunks;
@@ -267,24 +269,23 @@ static int cove_add_pt_pages(struct kvm_cove_tvm *tvm)
  */
 static int cove_add_region(struct kvm_cove_tvm *tvm, struct kvm_memory_slot *slot)
 {
-	gpa_t gpa = gfn_to_gpa(slot->base_gfn);
-	u64 size = slot->npages << PAGE_SHIFT;
+	gpa_t start = gfn_to_gpa(slot->base_gfn);
+	gpa_t end = start + (slot->npages << PAGE_SHIFT);
 	unsigned int i;
 
 	for (i = 0; i < tvm->nr_regions; i++) {
-		struct cove_range *r = &tvm->regions[i];
-
-		if (gpa >= r->pa && gpa + size <= r->pa + (r->nr << PAGE_SHIFT))
+		if (start >= tvm->regions[i].start && end <= tvm->regions[i].end)
 			return 0;
-		if (gpa < r->pa + (r->nr << PAGE_SHIFT) && r->pa < gpa + size)
+		if (start < tvm->regions[i].end && tvm->regions[i].start < end)
 			return -EINVAL;		/* overlaps without fitting */
 	}
 	if (tvm->nr_regions == COVE_MAX_REGIONS)
 		return -ENOSPC;
-	if (sbi_covh(SBI_COVH_ADD_TVM_MEMORY_REGION, tvm->tvm_id, gpa, size,
-		     0, 0, 0).error)
+	if (sbi_covh(SBI_COVH_ADD_TVM_MEMORY_REGION, tvm->tvm_id, start,
+		     end - start, 0, 0, 0).error)
 		return -EIO;
-	tvm->regions[tvm->nr_regions++] = (struct cove_range){ gpa, slot->npages, true };
+	tvm->regions[tvm->nr_regions].start = start;
+	tvm->regions[tvm->nr_regions++].end = end;
 	return 0;
 }
 
