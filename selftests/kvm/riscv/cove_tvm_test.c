@@ -300,32 +300,39 @@ struct tvm {
 	void *shared;
 };
 
-/* A TVM with a guest_memfd memslot at TVM_GPA, its first 16 pages private. */
-static void tvm_with_memory(struct tvm *t)
+/* A TVM with a guest_memfd memslot of @size at TVM_GPA, nothing private yet. */
+static void tvm_with_slot(struct tvm *t, uint64_t size)
 {
-	struct kvm_create_guest_memfd gmem_args = { .size = TVM_SLOT_SIZE };
+	struct kvm_create_guest_memfd gmem_args = { .size = size };
 	struct kvm_userspace_memory_region2 region = {
 		.flags = KVM_MEM_GUEST_MEMFD,
 		.guest_phys_addr = TVM_GPA,
-		.memory_size = TVM_SLOT_SIZE,
-	};
-	struct kvm_memory_attributes attrs = {
-		.address = TVM_GPA,
-		.size = 16 * PAGE_SIZE,
-		.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
+		.memory_size = size,
 	};
 
 	t->vm = create_vm(KVM_RISCV_COVE_VM);
 	TEST_ASSERT(t->vm >= 0, "KVM_CREATE_VM: %s", strerror(errno));
 	t->gmem = ioctl(t->vm, KVM_CREATE_GUEST_MEMFD, &gmem_args);
 	TEST_ASSERT(t->gmem >= 0, "KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
-	t->shared = mmap(NULL, TVM_SLOT_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	t->shared = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	TEST_ASSERT(t->shared != MAP_FAILED, "mmap");
 	region.userspace_addr = (uintptr_t)t->shared;
 	region.guest_memfd = t->gmem;
 	TEST_ASSERT(!ioctl(t->vm, KVM_SET_USER_MEMORY_REGION2, &region),
 		    "KVM_SET_USER_MEMORY_REGION2: %s", strerror(errno));
+}
+
+/* A TVM with a guest_memfd memslot at TVM_GPA, its first 16 pages private. */
+static void tvm_with_memory(struct tvm *t)
+{
+	struct kvm_memory_attributes attrs = {
+		.address = TVM_GPA,
+		.size = 16 * PAGE_SIZE,
+		.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
+	};
+
+	tvm_with_slot(t, TVM_SLOT_SIZE);
 	TEST_ASSERT(!ioctl(t->vm, KVM_SET_MEMORY_ATTRIBUTES, &attrs),
 		    "KVM_SET_MEMORY_ATTRIBUTES: %s", strerror(errno));
 }
@@ -536,29 +543,6 @@ static void write_max_pt(unsigned int v)
 	TEST_ASSERT(f && fprintf(f, "%u\n", v) > 0 && !fclose(f), "write %s", MAX_PT_PARAM);
 }
 
-/* A TVM with a 1 GiB guest_memfd memslot at TVM_GPA, nothing private yet. */
-static void wide_tvm(struct tvm *t)
-{
-	struct kvm_create_guest_memfd gmem_args = { .size = WIDE_SIZE };
-	struct kvm_userspace_memory_region2 region = {
-		.flags = KVM_MEM_GUEST_MEMFD,
-		.guest_phys_addr = TVM_GPA,
-		.memory_size = WIDE_SIZE,
-	};
-
-	t->vm = create_vm(KVM_RISCV_COVE_VM);
-	TEST_ASSERT(t->vm >= 0, "KVM_CREATE_VM: %s", strerror(errno));
-	t->gmem = ioctl(t->vm, KVM_CREATE_GUEST_MEMFD, &gmem_args);
-	TEST_ASSERT(t->gmem >= 0, "KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
-	t->shared = mmap(NULL, WIDE_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	TEST_ASSERT(t->shared != MAP_FAILED, "mmap");
-	region.userspace_addr = (uintptr_t)t->shared;
-	region.guest_memfd = t->gmem;
-	TEST_ASSERT(!ioctl(t->vm, KVM_SET_USER_MEMORY_REGION2, &region),
-		    "KVM_SET_USER_MEMORY_REGION2: %s", strerror(errno));
-}
-
 /* Adds the page at @gpa (made private first); returns 0 or the errno. */
 static int add_private_page(struct tvm *t, uint64_t gpa, const void *src)
 {
@@ -588,7 +572,7 @@ static void test_page_table_pages(void)
 	int err = 0;
 
 	read_stats(&base);
-	wide_tvm(&t);
+	tvm_with_slot(&t, WIDE_SIZE);
 	for (n = 0; n < 12; n++)
 		TEST_ASSERT(!add_private_page(&t, TVM_GPA + n * STRIDE, src),
 			    "page %u: %s", n, strerror(errno));
@@ -603,7 +587,7 @@ static void test_page_table_pages(void)
 
 	/* A share of 8 pages: two chunks, then ENOSPC. */
 	write_max_pt(8);
-	wide_tvm(&t);
+	tvm_with_slot(&t, WIDE_SIZE);
 	for (n = 0; n < 64 && !err; n++)
 		err = add_private_page(&t, TVM_GPA + n * STRIDE, src);
 	write_max_pt(saved);
