@@ -9,10 +9,14 @@
  * real destination register and steps over the instruction.
  *
  * The instruction comes from htinst when the hardware transforms it, else
- * from the guest's memory at sepc, which the TSM can read only while the
- * guest's own translation is off (vsatp Bare): anything else ends the vCPU.
+ * from the guest's memory at sepc: through the guest's own page table
+ * (Sv39, Sv48, Sv57) when its translation is on, which the TSM walks in
+ * software.  Only the TVM's confidential pages are read, tables and
+ * instruction alike: what the host can write (a shared page) never decides
+ * which register the host gets.  Anything else ends the vCPU.
  */
 #include "csr.h"
+#include "pages.h"
 #include "vcpu.h"
 
 #define OP_LOAD		0x03
@@ -30,14 +34,71 @@ bool mmio_region(const struct tvm *t, uint64_t gpa)
 	return false;
 }
 
-/* The 16 bits of guest instruction memory at @gva (vsatp Bare). */
-static bool fetch16(const struct tvm *t, uint64_t gva, uint16_t *out)
+/* The page of @t at @gpa (page aligned), if it is one of its confidential pages. */
+static bool confidential_page(const struct tvm *t, uint64_t gpa, uint64_t *pa)
 {
-	uint64_t pa;
+	return gstage_translate(&t->gstage, gpa, pa) && page_lookup(*pa)->state == PAGE_TVM;
+}
 
-	if (gva & 1 || !gstage_translate(&t->gstage, gva & ~(PAGE_SIZE - 1), &pa))
+/*
+ * The guest physical address of @gva for an instruction fetch, by the
+ * guest's page table (vsatp): only valid, executable leaves, whatever the
+ * guest's privilege (it fetched there already).
+ */
+static bool vs_translate(const struct tvm *t, const struct vcpu *v, uint64_t gva,
+			 uint64_t *gpa)
+{
+	unsigned int levels, level, shift, va_bits;
+	uint64_t table = (v->vsatp & ((1UL << 44) - 1)) << PAGE_SHIFT, pte, ppn, pa;
+
+	switch (v->vsatp >> 60) {
+	case 0:
+		*gpa = gva;
+		return true;
+	case 8:
+		levels = 3;
+		break;
+	case 9:
+		levels = 4;
+		break;
+	case 10:
+		levels = 5;
+		break;
+	default:
 		return false;
-	*out = *(const volatile uint16_t *)(pa + (gva & (PAGE_SIZE - 1)));
+	}
+	va_bits = PAGE_SHIFT + 9 * levels;
+	if ((uint64_t)((int64_t)(gva << (64 - va_bits)) >> (64 - va_bits)) != gva)
+		return false;	/* not canonical */
+	for (level = levels - 1;; level--) {
+		shift = PAGE_SHIFT + 9 * level;
+		if (!confidential_page(t, table, &pa))
+			return false;
+		pte = ((const volatile uint64_t *)pa)[(gva >> shift) & 511];
+		if (!(pte & PTE_V))
+			return false;
+		ppn = (pte >> 10) & ((1UL << 44) - 1);
+		if (pte & (PTE_R | PTE_X)) {
+			if (!(pte & PTE_X) || ppn & ((1UL << (9 * level)) - 1))
+				return false;	/* not executable, or a misaligned superpage */
+			*gpa = (ppn << PAGE_SHIFT) + (gva & ((1UL << shift) - 1));
+			return true;
+		}
+		if (!level)
+			return false;
+		table = ppn << PAGE_SHIFT;
+	}
+}
+
+/* The 16 bits of guest instruction memory at @gva. */
+static bool fetch16(const struct tvm *t, const struct vcpu *v, uint64_t gva, uint16_t *out)
+{
+	uint64_t gpa, pa;
+
+	if (gva & 1 || !vs_translate(t, v, gva, &gpa) ||
+	    !confidential_page(t, gpa & ~(PAGE_SIZE - 1), &pa))
+		return false;
+	*out = *(const volatile uint16_t *)(pa + (gpa & (PAGE_SIZE - 1)));
 	return true;
 }
 
@@ -58,10 +119,10 @@ static bool trapped_insn(const struct tvm *t, const struct vcpu *v,
 		*insn = (uint32_t)e->htinst | 2;
 		return true;
 	}
-	if (v->vsatp >> 60 || !fetch16(t, v->pc, &lo))
+	if (!fetch16(t, v, v->pc, &lo))
 		return false;
 	if ((lo & 3) == 3) {
-		if (!fetch16(t, v->pc + 2, &hi))
+		if (!fetch16(t, v, v->pc + 2, &hi))
 			return false;
 		*insn = lo | (uint32_t)hi << 16;
 		*len = 4;

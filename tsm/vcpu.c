@@ -133,7 +133,20 @@ static bool vcpu_enter(struct tvm *t, struct vcpu *v, unsigned long hvip,
 	csr_write(CSR_HEDELEG, HEDELEG_GUEST);
 	csr_write(CSR_HIDELEG, VS_IRQS);
 	csr_write(CSR_HCOUNTEREN, 1UL << 1);	/* time */
+	/*
+	 * None of the host's henvcfg: no Sstc (VSTIP comes from hvip alone),
+	 * no Svpbmt, no cache-block operations, whatever the host enabled
+	 * for its own guests (OpenSBI gives the host its value back).
+	 */
+	if (tsm_boot->features & TSM_FEAT_ENVCFG)
+		csr_write(CSR_HENVCFG, 0);
 	csr_write(CSR_HTIMEDELTA, 0);
+	/*
+	 * Nor the host's vstimecmp: VSTIP is hvip's alone.  (QEMU 7.2 raises
+	 * VSTIP from vstimecmp even while henvcfg.STCE is 0.)
+	 */
+	if (tsm_boot->features & TSM_FEAT_SSTC)
+		csr_write(CSR_VSTIMECMP, -1UL);
 	csr_write(CSR_HVIP, hvip);
 	csr_write(CSR_HIE, v->hie & VS_IRQS);
 	csr_write(CSR_VSSTATUS, v->vsstatus);

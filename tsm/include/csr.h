@@ -24,6 +24,7 @@
 #define CSR_HIE		0x604
 #define CSR_HTIMEDELTA	0x605
 #define CSR_HCOUNTEREN	0x606
+#define CSR_HENVCFG	0x60a
 #define CSR_HTVAL	0x643
 #define CSR_HVIP	0x645
 #define CSR_HTINST	0x64A

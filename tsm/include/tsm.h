@@ -43,6 +43,8 @@
 #define TSM_BOOT_INFO_MAGIC	0x4f464e494d53545fULL
 #define TSM_BOOT_INFO_VERSION	1
 #define TSM_MAX_MEM_RANGES	8
+#define TSM_FEAT_ENVCFG		(1U << 0)	/* henvcfg exists (priv 1.12) */
+#define TSM_FEAT_SSTC		(1U << 1)	/* vstimecmp exists */
 struct tsm_boot_info {
 	uint64_t magic;
 	uint32_t version;
@@ -57,7 +59,7 @@ struct tsm_boot_info {
 	uint32_t max_hartid;
 	uint64_t hart_mask;
 	uint32_t num_excluded;
-	uint32_t reserved;
+	uint32_t features;	/* TSM_FEAT_* */
 	struct {
 		uint64_t base;
 		uint64_t size;

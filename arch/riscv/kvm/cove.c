@@ -30,19 +30,8 @@
 #include <linux/slab.h>
 #include <asm/kvm_cove.h>
 
+#include "cove.h"
 #include "cove_sbi.h"
-
-struct cove_range {
-	phys_addr_t pa;
-	unsigned long nr;
-	bool converted;		/* the TSM holds them */
-};
-
-/* Page-table pages given to the TSM, a chunk at a time. */
-#define COVE_PT_CHUNK_ORDER		2
-#define COVE_PT_CHUNK_PAGES		BIT(COVE_PT_CHUNK_ORDER)
-#define COVE_MAX_PT_CHUNKS		256	/* 4 MiB of tables */
-#define COVE_MAX_REGIONS		16
 
 /*
  * The TSM's page-table pool is shared by every TVM: one VM may give it at
@@ -53,24 +42,6 @@ static unsigned int cove_max_pt_pages = 192;
 module_param(cove_max_pt_pages, uint, 0644);
 MODULE_PARM_DESC(cove_max_pt_pages,
 		 "CoVE: page-table pages one TVM may give the TSM (default 192, at most 1024)");
-
-struct kvm_cove_tvm {
-	unsigned long tvm_id;
-	struct page *pgd;
-	struct page *state;
-	unsigned int state_order;
-	struct cove_range ranges[2];	/* the page directory, the state */
-
-	/* The rest under kvm->slots_lock. */
-	struct xarray pages;		/* gfn -> struct page the TVM holds */
-	unsigned long nr_measured;
-	struct {
-		gpa_t start, end;
-	} regions[COVE_MAX_REGIONS];
-	unsigned int nr_regions;
-	struct page *pt_chunks[COVE_MAX_PT_CHUNKS];
-	unsigned int nr_pt_chunks;
-};
 
 static struct sbi_cove_tsm_info cove_tsm_info __ro_after_init;
 static bool cove_enabled __ro_after_init;
@@ -89,6 +60,21 @@ static DEFINE_MUTEX(cove_lock);
 bool kvm_riscv_cove_enabled(void)
 {
 	return cove_enabled;
+}
+
+/**
+ * kvm_riscv_cove_check_extension() - KVM_CAP_TVM_MEASURED_LAUNCH
+ * @kvm: the VM, or NULL for the system
+ * @ext: the capability
+ *
+ * Return: 1 for a KVM_RISCV_COVE_VM, or for the system if KVM offers
+ * KVM_RISCV_COVE_VM; 0 otherwise.
+ */
+int kvm_riscv_cove_check_extension(struct kvm *kvm, long ext)
+{
+	if (ext != KVM_CAP_TVM_MEASURED_LAUNCH)
+		return 0;
+	return kvm ? !!kvm->arch.cove : cove_enabled;
 }
 
 static void cove_local_fence(void *err)
@@ -170,9 +156,21 @@ enum { COVE_RANGE_PGD, COVE_RANGE_STATE, COVE_TVM_RANGES };
  */
 static void cove_free_tvm(struct kvm_cove_tvm *tvm)
 {
+	struct cove_vcpu *cv;
+	unsigned int i;
+
 	mutex_lock(&cove_lock);
 	cove_reclaim(tvm->ranges, COVE_TVM_RANGES);
+	for (i = 0; tvm->vcpus && i < tvm->max_vcpus; i++) {
+		cv = &tvm->vcpus[i];
+		cove_reclaim(&cv->range, 1);
+		if (cv->range.converted)
+			pr_err("the TSM kept the state of vCPU %u; leaking it\n", i);
+		else if (cv->state)
+			__free_pages(cv->state, get_order(cv->range.nr << PAGE_SHIFT));
+	}
 	mutex_unlock(&cove_lock);
+	kfree(tvm->vcpus);
 	if (tvm->ranges[COVE_RANGE_PGD].converted ||
 	    tvm->ranges[COVE_RANGE_STATE].converted)
 		pr_err("the TSM kept pages of a TVM; leaking them\n");
@@ -289,50 +287,75 @@ static int cove_add_region(struct kvm_cove_tvm *tvm, struct kvm_memory_slot *slo
 	return 0;
 }
 
-struct cove_measured_page {
+/* A page the TSM kept after an add failed: confidential, not mapped. */
+#define COVE_PAGE_KEPT		XA_MARK_1
+
+struct cove_add_page {
 	struct kvm_cove_tvm *tvm;
-	phys_addr_t src;	/* a kernel page holding the content */
+	phys_addr_t src;	/* a kernel page with the content; 0: a zero page */
 };
+
+static struct sbiret cove_add_one(struct kvm_cove_tvm *tvm, phys_addr_t src,
+				  phys_addr_t pa, gfn_t gfn)
+{
+	if (src)
+		return sbi_covh(SBI_COVH_ADD_TVM_MEASURED_PAGES, tvm->tvm_id, src, pa,
+				0 /* 4 KiB */, 1, gfn_to_gpa(gfn));
+	return sbi_covh(SBI_COVH_ADD_TVM_ZERO_PAGES, tvm->tvm_id, pa, 0 /* 4 KiB */,
+			1, gfn_to_gpa(gfn), 0);
+}
 
 /*
  * kvm_gmem_populate() callback, with the guest_memfd invalidate lock held:
  * the guest_memfd page at @pfn becomes the TSM's (converted and fenced),
- * then the TVM's measured page at @gfn with the content of the source.
- * KVM keeps a reference to the page until the TSM gives it back.
+ * then the TVM's page at @gfn: a measured page with the content of the
+ * source before finalize, a zero page after.  KVM keeps a reference to the
+ * page until the TSM gives it back.
  */
 static int cove_post_populate(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn,
 			      void __user *src, int order, void *opaque)
 {
-	struct cove_measured_page *mp = opaque;
-	struct kvm_cove_tvm *tvm = mp->tvm;
+	struct cove_add_page *ap = opaque;
+	struct kvm_cove_tvm *tvm = ap->tvm;
 	struct cove_range r = { PFN_PHYS(pfn), 1 };
 	struct page *page = pfn_to_page(pfn);
 	struct kvm_memory_slot *slot;
 	struct sbiret sret;
+	bool kept = false;
 	int ret, tries;
 
 	if (order)
 		return -EIO;	/* guest_memfd folios are 4 KiB on 6.12 */
 	slot = gfn_to_memslot(kvm, gfn);
 	ret = xa_insert(&tvm->pages, gfn, page, GFP_KERNEL_ACCOUNT);
-	if (ret)
-		return ret == -EBUSY ? -EEXIST : ret;
-	ret = cove_add_region(tvm, slot);
-	/* Sealed: never mapped by the host, punched or bound again. */
-	if (!ret)
-		ret = kvm_gmem_seal(slot, gfn);
-	if (!ret) {
-		mutex_lock(&cove_lock);
-		ret = cove_convert(&r, 1);
-		mutex_unlock(&cove_lock);
+	if (ret == -EBUSY) {
+		/* The same sealed page, still confidential: add it again. */
+		if (!xa_get_mark(&tvm->pages, gfn, COVE_PAGE_KEPT))
+			return -EEXIST;
+		if (xa_load(&tvm->pages, gfn) != page)
+			return -EIO;
+		r.converted = true;
+		kept = true;
+	} else if (ret) {
+		return ret;
+	}
+	if (!kept) {
+		ret = ap->src ? cove_add_region(tvm, slot) : 0;
+		/* Sealed: never mapped by the host, punched or bound again. */
+		if (!ret)
+			ret = kvm_gmem_seal(slot, gfn);
+		if (!ret) {
+			mutex_lock(&cove_lock);
+			ret = cove_convert(&r, 1);
+			mutex_unlock(&cove_lock);
+		}
 	}
 	/*
 	 * A page needs at most three new tables: if the TSM is short of them
 	 * (SBI_ERR_FAILED), give it a chunk and try once more.
 	 */
 	for (tries = 0; !ret; tries++) {
-		sret = sbi_covh(SBI_COVH_ADD_TVM_MEASURED_PAGES, tvm->tvm_id, mp->src,
-				r.pa, 0 /* 4 KiB */, 1, gfn_to_gpa(gfn));
+		sret = cove_add_one(tvm, ap->src, r.pa, gfn);
 		if (!sret.error)
 			break;
 		if (sret.error == SBI_ERR_FAILURE && !tries)
@@ -346,21 +369,29 @@ static int cove_post_populate(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn,
 			cove_reclaim(&r, 1);
 			mutex_unlock(&cove_lock);
 		}
-		/* A page the TSM kept stays in @pages, reclaimed at destroy. */
-		if (!r.converted)
+		if (!r.converted) {
 			xa_erase(&tvm->pages, gfn);
-		else
+			if (kept)
+				put_page(page);
+		} else if (!kept) {
+			/* Kept by the TSM: reclaimed at destroy, or added again. */
 			get_page(page);
+			xa_set_mark(&tvm->pages, gfn, COVE_PAGE_KEPT);
+		}
 		return ret;
 	}
-	get_page(page);
-	tvm->nr_measured++;
+	if (kept)
+		xa_clear_mark(&tvm->pages, gfn, COVE_PAGE_KEPT);
+	else
+		get_page(page);
+	if (ap->src)
+		tvm->nr_measured++;
 	return 0;
 }
 
 static int cove_add_measured_pages(struct kvm *kvm, struct kvm_tvm_measured_pages *args)
 {
-	struct cove_measured_page mp = { .tvm = kvm->arch.cove };
+	struct cove_add_page ap = { .tvm = kvm->arch.cove };
 	void *buf;
 	long n;
 	int ret = 0;
@@ -379,7 +410,7 @@ static int cove_add_measured_pages(struct kvm *kvm, struct kvm_tvm_measured_page
 	buf = (void *)__get_free_page(GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
-	mp.src = virt_to_phys(buf);
+	ap.src = virt_to_phys(buf);
 
 	/* On failure gpa, uaddr and size describe what was not added. */
 	while (args->size) {
@@ -392,8 +423,11 @@ static int cove_add_measured_pages(struct kvm *kvm, struct kvm_tvm_measured_page
 			break;
 		}
 		mutex_lock(&kvm->slots_lock);
-		n = kvm_gmem_populate(kvm, gpa_to_gfn(args->gpa), NULL, 1,
-				      cove_post_populate, &mp);
+		if (ap.tvm->finalized)
+			n = -EPERM;
+		else
+			n = kvm_gmem_populate(kvm, gpa_to_gfn(args->gpa), NULL, 1,
+					      cove_post_populate, &ap);
 		mutex_unlock(&kvm->slots_lock);
 		if (n != 1) {
 			ret = n < 0 ? n : -EINVAL;
@@ -405,6 +439,106 @@ static int cove_add_measured_pages(struct kvm *kvm, struct kvm_tvm_measured_page
 		cond_resched();
 	}
 	free_page((unsigned long)buf);
+	return ret;
+}
+
+/**
+ * cove_gpa_in_region() - Whether a GPA is in one of the TVM's memory regions
+ * @tvm: the TVM
+ * @gpa: the address
+ *
+ * Return: true if the TSM can give the TVM confidential memory there.
+ */
+bool cove_gpa_in_region(struct kvm_cove_tvm *tvm, gpa_t gpa)
+{
+	unsigned int i;
+
+	for (i = 0; i < tvm->nr_regions; i++) {
+		if (gpa >= tvm->regions[i].start && gpa < tvm->regions[i].end)
+			return true;
+	}
+	return false;
+}
+
+/**
+ * cove_fault_in_private() - Give a finalized TVM a zero page at a private gfn
+ * @kvm: the VM
+ * @gfn: the gfn, private, in a guest_memfd memslot inside a region
+ *
+ * Called from KVM_RUN without kvm->srcu held.
+ *
+ * Return: 0; -EEXIST if the TVM has the page already; -EINVAL if the gfn is
+ * not private (any more) or has no guest_memfd; -ENOSPC if the TSM needs
+ * page-table pages the VM may not give; -ENOMEM, -EBUSY, -EIO, -EINTR.
+ */
+int cove_fault_in_private(struct kvm *kvm, gfn_t gfn)
+{
+	struct cove_add_page ap = { .tvm = kvm->arch.cove };
+	long n;
+
+	mutex_lock(&kvm->slots_lock);
+	n = kvm_gmem_populate(kvm, gfn, NULL, 1, cove_post_populate, &ap);
+	mutex_unlock(&kvm->slots_lock);
+	if (n == 1)
+		return 0;
+	return n < 0 ? n : -EINVAL;
+}
+
+/*
+ * The boot vCPU's entry point and argument are its pc and a1, as the VMM
+ * set them; the TSM measures both.  Every guest_memfd memslot becomes a
+ * memory region now: the TSM takes none once the TVM is finalized.
+ */
+static int cove_finalize(struct kvm *kvm)
+{
+	struct kvm_cove_tvm *tvm = kvm->arch.cove;
+	struct kvm_memory_slot *slot;
+	struct kvm_vcpu *boot, *vcpu;
+	struct sbiret sret;
+	unsigned long i;
+	int ret = 0, bkt;
+
+	mutex_lock(&kvm->lock);
+	boot = kvm_get_vcpu_by_id(kvm, 0);
+	if (tvm->finalized)
+		ret = -EPERM;
+	else if (!boot)
+		ret = -EINVAL;
+	if (ret)
+		goto out;
+
+	mutex_lock(&boot->mutex);
+	mutex_lock(&kvm->slots_lock);
+	kvm_for_each_memslot(slot, bkt, kvm_memslots(kvm)) {
+		if (kvm_slot_can_be_private(slot)) {
+			ret = cove_add_region(tvm, slot);
+			if (ret)
+				break;
+		}
+	}
+	if (!ret) {
+		sret = sbi_covh(SBI_COVH_FINALIZE_TVM, tvm->tvm_id,
+				boot->arch.guest_context.sepc,
+				boot->arch.guest_context.a1, 0, 0, 0);
+		if (sret.error)
+			ret = -EIO;
+		else
+			WRITE_ONCE(tvm->finalized, true);
+	}
+	mutex_unlock(&kvm->slots_lock);
+	mutex_unlock(&boot->mutex);
+
+	/* vCPU 0 boots; the TVM starts the others with SBI HSM. */
+	if (!ret) {
+		kvm_for_each_vcpu(i, vcpu, kvm) {
+			if (vcpu->vcpu_id)
+				kvm_riscv_vcpu_power_off(vcpu);
+			else
+				kvm_riscv_vcpu_power_on(vcpu);
+		}
+	}
+out:
+	mutex_unlock(&kvm->lock);
 	return ret;
 }
 
@@ -425,6 +559,8 @@ static int cove_get_measurement(struct kvm *kvm, struct kvm_tvm_measurement *m)
 	r = sbi_covh(SBI_COVH_TVMM_READ_TVM_MEASUREMENT, tvm->tvm_id, 0,
 		     virt_to_phys(digest), KVM_TVM_DIGEST_SIZE, 0, 0);
 	m->nr_pages = tvm->nr_measured;
+	if (tvm->finalized)
+		m->flags |= KVM_TVM_MEASUREMENT_FINALIZED;
 	mutex_unlock(&kvm->slots_lock);
 	if (!r.error)
 		memcpy(m->digest, digest, KVM_TVM_DIGEST_SIZE);
@@ -460,7 +596,7 @@ int kvm_riscv_cove_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *ar
 		return r;
 	}
 	case KVM_TVM_FINALIZE:
-		return -EOPNOTSUPP;	/* with the vCPUs, next */
+		return cove_finalize(kvm);
 	case KVM_TVM_GET_MEASUREMENT: {
 		struct kvm_tvm_measurement m;
 		int r = cove_get_measurement(kvm, &m);
@@ -522,6 +658,13 @@ int kvm_riscv_cove_init_vm(struct kvm *kvm)
 		return -ENOMEM;
 	}
 	xa_init(&tvm->pages);
+	tvm->max_vcpus = min3(cove_tsm_info.tvm_max_vcpus, (u64)KVM_MAX_VCPUS,
+			      (u64)COVE_MAX_VCPUS);
+	tvm->vcpus = kcalloc(tvm->max_vcpus, sizeof(*tvm->vcpus), GFP_KERNEL_ACCOUNT);
+	if (!tvm->vcpus) {
+		ret = -ENOMEM;
+		goto fail;
+	}
 	tvm->state_order = get_order(cove_tsm_info.tvm_state_pages << PAGE_SHIFT);
 	tvm->pgd = alloc_pages(GFP_KERNEL_ACCOUNT, COVE_TVM_PGD_ORDER);
 	tvm->state = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_NOWARN, tvm->state_order);
@@ -588,15 +731,55 @@ void kvm_riscv_cove_destroy_vm(struct kvm *kvm)
 }
 
 /**
- * kvm_riscv_cove_vcpu_precreate() - Whether a vCPU may be created
- * @kvm: the VM
+ * kvm_riscv_cove_vcpu_precreate() - Create the TSM's vCPU for a TVM vCPU
+ * @kvm: the VM, with kvm->lock held
+ * @id: the vCPU ID
  *
- * Return: -EOPNOTSUPP for a KVM_RISCV_COVE_VM (this driver does not run
- * TVM vCPUs yet), 0 otherwise.
+ * The TSM's vCPU @id is created once, with the first KVM vCPU of that ID,
+ * and lives as long as the TVM; a KVM vCPU whose creation fails later
+ * leaves it to the next one.
+ *
+ * Return: 0 (also for other VMs); -EPERM once the TVM is finalized;
+ * -EINVAL for an ID the TSM does not offer; -ENOMEM, -EBUSY (a CPU is
+ * offline), -EIO.
  */
-int kvm_riscv_cove_vcpu_precreate(struct kvm *kvm)
+int kvm_riscv_cove_vcpu_precreate(struct kvm *kvm, unsigned int id)
 {
-	return kvm->arch.vm_type == KVM_RISCV_COVE_VM ? -EOPNOTSUPP : 0;
+	struct kvm_cove_tvm *tvm = kvm->arch.cove;
+	unsigned int order;
+	struct cove_vcpu *cv;
+	struct sbiret r;
+	int ret;
+
+	if (!tvm)
+		return 0;
+	lockdep_assert_held(&kvm->lock);
+	if (tvm->finalized)
+		return -EPERM;
+	if (id >= tvm->max_vcpus)
+		return -EINVAL;
+	cv = &tvm->vcpus[id];
+	if (cv->created)
+		return 0;
+
+	if (!cv->state) {
+		order = get_order(cove_tsm_info.tvm_vcpu_state_pages << PAGE_SHIFT);
+		cv->state = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_NOWARN, order);
+		if (!cv->state)
+			return -ENOMEM;
+		cv->range.pa = page_to_phys(cv->state);
+		cv->range.nr = cove_tsm_info.tvm_vcpu_state_pages;
+	}
+	mutex_lock(&cove_lock);
+	ret = cv->range.converted ? 0 : cove_convert(&cv->range, 1);
+	mutex_unlock(&cove_lock);
+	if (ret)
+		return ret;
+	r = sbi_covh(SBI_COVH_CREATE_TVM_VCPU, tvm->tvm_id, id, cv->range.pa, 0, 0, 0);
+	if (r.error)
+		return -EIO;	/* the pages stay converted, reclaimed at destroy */
+	cv->created = true;
+	return 0;
 }
 
 static int cove_tsm_show(struct seq_file *m, void *unused)
@@ -658,6 +841,11 @@ void __init kvm_riscv_cove_init(void)
 
 	if (sbi_probe_extension(SBI_EXT_COVH) <= 0)
 		return;
+	if (sbi_probe_extension(COVE_SBI_EXT_SUPD) <= 0 ||
+	    sbi_probe_extension(COVE_SBI_EXT_NACL) <= 0) {
+		pr_info("COVH without SUPD or NACL; no TVMs\n");
+		return;
+	}
 	info = kzalloc(sizeof(*info), GFP_KERNEL);
 	if (!info)
 		return;
@@ -666,8 +854,11 @@ void __init kvm_riscv_cove_init(void)
 	if (r.error || r.value < sizeof(*info)) {
 		pr_info("get_tsm_info failed (%ld); no TVMs\n", r.error);
 	} else if (info->tsm_state != SBI_COVE_TSM_READY || !info->tvm_state_pages ||
-		   info->tvm_state_pages > 512) {
+		   info->tvm_state_pages > 512 || !info->tvm_vcpu_state_pages ||
+		   info->tvm_vcpu_state_pages > 512 || !info->tvm_max_vcpus) {
 		pr_info("TSM not ready (state %u); no TVMs\n", info->tsm_state);
+	} else if (cove_nacl_init()) {
+		pr_info("no memory for NACL shared memory; no TVMs\n");
 	} else {
 		cove_tsm_info = *info;
 		cove_tsm_is_tvmm = info->tsm_impl_id == COVE_TSM_IMPL_TVMM;
@@ -676,4 +867,13 @@ void __init kvm_riscv_cove_init(void)
 			info->tsm_impl_id, info->tsm_version);
 	}
 	kfree(info);
+}
+
+/**
+ * kvm_riscv_cove_exit() - Undo kvm_riscv_cove_init() at module unload
+ */
+void kvm_riscv_cove_exit(void)
+{
+	if (cove_enabled)
+		cove_nacl_exit();
 }

@@ -11,6 +11,31 @@
 #include <asm/sbi.h>
 
 #define SBI_EXT_COVH			0x434F5648
+/*
+ * The other extensions CoVE hosts use, prefixed: later kernels define some
+ * of them (SBI_EXT_NACL) in asm/sbi.h.
+ */
+#define COVE_SBI_EXT_SUPD		0x53555044
+#define COVE_SBI_EXT_NACL		0x4E41434C
+#define COVE_SBI_EXT_COVG		0x434F5647
+
+/* NACL: the shared memory that carries a TVM vCPU's exits (run_tvm_vcpu). */
+#define COVE_NACL_SET_SHMEM		1
+#define COVE_NACL_SHMEM_ORDER		2	/* 12 KiB used */
+#define COVE_NACL_GPR(n)		(n)	/* u64 index of x<n> */
+
+/* SBI v0.1 extensions a TVM may call (asm/sbi.h has them only with V01). */
+#define COVE_SBI_LEGACY_SET_TIMER	0x0
+#define COVE_SBI_LEGACY_PUTCHAR		0x1
+#define COVE_SBI_LEGACY_GETCHAR		0x2
+#define COVE_SBI_LEGACY_SHUTDOWN	0x8
+
+/* SBI 2.0's error for a call made in the wrong state (asm/sbi.h lacks it). */
+#define COVE_SBI_ERR_INVALID_STATE	-10
+
+/* COVG FIDs whose exits the host handles. */
+#define COVE_COVG_SHARE_MEMORY		2
+#define COVE_COVG_UNSHARE_MEMORY	3
 
 enum sbi_covh_fid {
 	SBI_COVH_GET_TSM_INFO = 0,
@@ -76,6 +101,12 @@ struct sbi_cove_tvmm_stats {
 
 /* TVM page-directory size and alignment: Sv48x4's 16 KiB root. */
 #define COVE_TVM_PGD_ORDER		2
+
+/* The u64 index of a CSR in the NACL shared memory, after 4 KiB of scratch. */
+static inline unsigned int cove_nacl_csr(unsigned int csr)
+{
+	return 512 + (((csr >> 2) & 0x300) | (csr & 0xff));
+}
 
 static inline struct sbiret sbi_covh(enum sbi_covh_fid fid, unsigned long a0,
 				     unsigned long a1, unsigned long a2,

@@ -53,6 +53,10 @@ struct sbi_cove_mem_range {
 	u64 size;
 };
 
+/* Boot information features: the harts have henvcfg (priv 1.12), Sstc. */
+#define SBI_COVE_FEAT_ENVCFG		(1U << 0)
+#define SBI_COVE_FEAT_SSTC		(1U << 1)
+
 /**
  * What the TSM-driver tells the TSM about the platform.  Written by M-mode
  * into the last 4 KiB of the TSM's memory region before any S-mode software
@@ -74,7 +78,8 @@ struct sbi_cove_boot_info {
 	u64 hart_mask;
 	/** Memory in those ranges never to be named by the host */
 	u32 num_excluded;
-	u32 reserved;
+	/** SBI_COVE_FEAT_*: what the harts have that the TSM may use */
+	u32 features;
 	struct sbi_cove_mem_range excluded[SBI_COVE_MAX_MEM_RANGES];
 };
 

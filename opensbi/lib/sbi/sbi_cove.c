@@ -589,6 +589,8 @@ int sbi_cove_tsm_register(struct sbi_domain *dom, u64 tsm_base, u64 tsm_size,
 		rc = cove_exclude(info, sbi_domain_thishart_ptr());
 	if (rc)
 		return rc;
+	info->features = (has_envcfg ? SBI_COVE_FEAT_ENVCFG : 0) |
+			 (has_sstc ? SBI_COVE_FEAT_SSTC : 0);
 	info->hart_count = sbi_hart_count();
 	sbi_for_each_hartindex(i) {
 		u32 id = sbi_hartindex_to_hartid(i);

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,9 @@
 #include <linux/sizes.h>
 
 #include "kvm_util.h"
+#include "processor.h"
+#include "sbi.h"
+#include "sparsebit.h"
 #include "test_util.h"
 
 #define COVE_TSM_FILE	"/sys/kernel/debug/kvm/cove_tsm"
@@ -252,8 +256,9 @@ static void test_tvm_properties(void)
 	TEST_ASSERT(vm >= 0, "KVM_CREATE_VM: %s", strerror(errno));
 	TEST_ASSERT(ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_MEMORY_ATTRIBUTES) ==
 		    KVM_MEMORY_ATTRIBUTE_PRIVATE, "a TVM has private memory");
-	TEST_ASSERT(ioctl(vm, KVM_CREATE_VCPU, 0) < 0 && errno == EOPNOTSUPP,
-		    "KVM_CREATE_VCPU on a TVM: %d", errno);
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	TEST_ASSERT(vcpu >= 0, "KVM_CREATE_VCPU on a TVM: %s", strerror(errno));
+	close(vcpu);
 	/* guest_memfd: yes; mmap()able guest_memfd: no. */
 	TEST_ASSERT(!(ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS) &
 		      GUEST_MEMFD_FLAG_MMAP), "a TVM offers GUEST_MEMFD_FLAG_MMAP");
@@ -286,7 +291,7 @@ static void test_tvm_properties(void)
 	munmap(shared, SZ_2M);
 	read_stats(&s);
 	assert_stats_equal(&s, &base);
-	ksft_test_result_pass("a TVM: private memory, no gmem mmap, no vCPUs; a normal VM too\n");
+	ksft_test_result_pass("a TVM: private memory, no gmem mmap, vCPUs; a normal VM too\n");
 }
 
 /* ---------------------------------------------------------- measured pages */
@@ -359,7 +364,8 @@ static void get_measurement(int vm, struct kvm_tvm_measurement *m)
 	memset(m, 0xa5, sizeof(*m));
 	TEST_ASSERT(!ioctl(vm, KVM_TVM_GET_MEASUREMENT, m),
 		    "KVM_TVM_GET_MEASUREMENT: %s", strerror(errno));
-	TEST_ASSERT(m->digest_size == 48 && !(m->flags & KVM_TVM_MEASUREMENT_FINALIZED),
+	TEST_ASSERT(m->digest_size == 48 && !(m->flags & ~KVM_TVM_MEASUREMENT_FINALIZED) &&
+		    !(m->reserved[0] | m->reserved[1] | m->reserved[2] | m->reserved[3]),
 		    "measurement: size %u, flags 0x%x", m->digest_size, m->flags);
 }
 
@@ -501,10 +507,8 @@ static void test_measured_bad_input(void)
 	TEST_ASSERT(m.nr_pages == 2, "%llu pages measured, want 2", m.nr_pages);
 
 	/* Not yet: finalize, and the capability that would promise it. */
-	TEST_ASSERT(ioctl(t.vm, KVM_TVM_FINALIZE, 0) && errno == EOPNOTSUPP,
-		    "KVM_TVM_FINALIZE: %d", errno);
-	TEST_ASSERT(!ioctl(t.vm, KVM_CHECK_EXTENSION, KVM_CAP_TVM_MEASURED_LAUNCH),
-		    "KVM_CAP_TVM_MEASURED_LAUNCH offered before finalize works");
+	TEST_ASSERT(ioctl(t.vm, KVM_TVM_FINALIZE, 0) && errno == EINVAL,
+		    "KVM_TVM_FINALIZE without vCPU 0: %d", errno);
 	tvm_close(&t);
 
 	/* Other VMs have none of it. */
@@ -857,6 +861,522 @@ static void test_tvm_limit(void)
 	ksft_test_result_pass("%d TVMs, then ENOSPC; all pages back\n", n);
 }
 
+/* ------------------------------------------------------------ running TVMs */
+
+/*
+ * A TVM guest is the selftest library's: its code, data, stacks and page
+ * tables in a guest_memfd memslot (slot 0, at TVM_GPA), every page the
+ * library wrote added measured.  The TSM starts vCPU 0 at its entry point
+ * with translation off, a0 its ID and a1 the argument, nothing else; the
+ * entry stub below, mapped at its own GPA too, loads what the library set
+ * up (satp, gp, sp, sscratch, stvec, pc) from a boot block the argument
+ * points at, turns paging on and jumps to the guest code.  vCPU 1 is
+ * started the same way by vCPU 0 with SBI HSM.
+ *
+ * Private memory is out of the host's reach, so the guest reports through
+ * SBI calls with the values in registers (REPORT_FID of the selftests'
+ * SBI extension), not ucall.
+ */
+#define RUN_SLOT0_PAGES	2048		/* 8 MiB at TVM_GPA, slot 0 */
+#define ZERO_GPA	0xc0000000UL	/* slot 1: private, never added */
+#define ZERO_PAGES	16
+#define MMIO_GPA	0x10000000UL	/* no memslot; the TVM's MMIO region */
+#define REPORT_FID	2
+#define SIP_SSIP	BIT(1)
+#define SIP_STIP	BIT(5)
+
+#define SBI_EXT_TIME_EID	0x54494D45
+#define SBI_EXT_IPI_EID		0x735049
+#define SBI_EXT_HSM_EID		0x48534D
+#define SBI_EXT_COVG_EID	0x434F5647
+#define COVG_ADD_MMIO_REGION	0
+#define COVG_READ_MEASUREMENT	10
+
+enum report {
+	R_SUM = 1, R_MSMT0, R_MSMT1, R_MMIO, R_ZERO, R_TIMER, R_HSM, R_IPI,
+	R_DONE, R_V1_DONE,
+};
+
+struct tvm_boot {
+	uint64_t satp, gp, sp, sscratch, stvec, pc;
+};
+
+/* Guest memory, measured. */
+static struct tvm_boot tvm_boot[2];
+static uint64_t entry_gpa, boot1_gpa, msmt_gpa, nr_guest_vcpus;
+static uint64_t guest_data[64];
+static uint64_t vcpu1_flag;
+static uint8_t msmt_page[4096] __aligned(4096);
+
+/* The entry stub: a0 = vCPU ID, a1 = its struct tvm_boot (a GPA). */
+extern char tvm_entry[], tvm_entry_end[];
+asm(".pushsection .text\n"
+	".balign 64\n"
+	".global tvm_entry\n"
+	"tvm_entry:\n"
+	"	ld t0, 0(a1)\n"
+	"	ld gp, 8(a1)\n"
+	"	ld sp, 16(a1)\n"
+	"	ld t1, 24(a1)\n"
+	"	csrw sscratch, t1\n"
+	"	ld t1, 32(a1)\n"
+	"	csrw stvec, t1\n"
+	"	ld t1, 40(a1)\n"
+	"	csrw satp, t0\n"
+	"	sfence.vma\n"
+	"	jr t1\n"
+	".global tvm_entry_end\n"
+	"tvm_entry_end:\n"
+	".popsection\n");
+
+/* An interrupt: no more of them (sie = 0), back to where it came. */
+extern char tvm_irq_trap[];
+asm(".pushsection .text\n"
+	".balign 4\n"
+	"tvm_irq_trap:\n"
+	"	csrw sie, zero\n"
+	"	sret\n"
+	".popsection\n");
+
+static void report(unsigned long what, unsigned long a, unsigned long b,
+		   unsigned long c, unsigned long d)
+{
+	sbi_ecall(KVM_RISCV_SELFTESTS_SBI_EXT, REPORT_FID, what, a, b, c, d, 0);
+}
+
+static void report_digest(unsigned long what, long err)
+{
+	uint64_t *w = (uint64_t *)msmt_page;
+
+	report(what, err, w[0], w[1], w[2]);
+	report(what, w[3], w[4], w[5], 0);
+}
+
+/* Polls sip for @bit for up to ~10 s of guest time. */
+static bool guest_wait_sip(unsigned long bit)
+{
+	uint64_t start = csr_read(CSR_TIME);
+
+	while (!(csr_read(CSR_SIP) & bit)) {
+		if (csr_read(CSR_TIME) - start > 100000000UL)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Takes interrupts for up to @ticks of guest time; true if one came
+ * (tvm_irq_trap clears sie).  QEMU 7.2 shows a TVM only SSIP when it
+ * reads sip, so the timer is seen by taking its interrupt.
+ */
+static bool guest_irq_taken(uint64_t ticks)
+{
+	uint64_t start = csr_read(CSR_TIME);
+
+	csr_set(CSR_SSTATUS, SR_SIE);
+	while (csr_read(CSR_SIE) && csr_read(CSR_TIME) - start < ticks)
+		;
+	csr_clear(CSR_SSTATUS, SR_SIE);
+	return !csr_read(CSR_SIE);
+}
+
+static void guest_vcpu1(void)
+{
+	struct sbiret r;
+
+	WRITE_ONCE(vcpu1_flag, 0x1111);
+	r = sbi_ecall(SBI_EXT_IPI_EID, 0, 1, 0, 0, 0, 0, 0);	/* vCPU 0 */
+	report(R_V1_DONE, r.error, csr_read(CSR_SSCRATCH), 0, 0);
+	sbi_ecall(SBI_EXT_HSM_EID, 1, 0, 0, 0, 0, 0, 0);	/* hart_stop */
+	for (;;)
+		;
+}
+
+static void tvm_guest_code(void)
+{
+	volatile uint32_t *mmio = (volatile uint32_t *)MMIO_GPA;
+	volatile uint64_t *zero = (volatile uint64_t *)(ZERO_GPA + PAGE_SIZE);
+	uint64_t sum = 0, v0, timer, cleared;
+	struct sbiret r;
+	int i;
+
+	if (csr_read(CSR_SSCRATCH) == 1)
+		guest_vcpu1();
+
+	for (i = 0; i < ARRAY_SIZE(guest_data); i++)
+		sum += guest_data[i];
+	report(R_SUM, sum, 0, 0, 0);
+
+	r = sbi_ecall(SBI_EXT_COVG_EID, COVG_READ_MEASUREMENT, msmt_gpa, 48, 0, 0, 0, 0);
+	report_digest(R_MSMT0, r.error);
+	r = sbi_ecall(SBI_EXT_COVG_EID, COVG_READ_MEASUREMENT, msmt_gpa, 48, 1, 0, 0, 0);
+	report_digest(R_MSMT1, r.error);
+
+	r = sbi_ecall(SBI_EXT_COVG_EID, COVG_ADD_MMIO_REGION, MMIO_GPA, PAGE_SIZE, 0, 0, 0, 0);
+	mmio[0] = 0x12345678;
+	v0 = *(volatile uint64_t *)(MMIO_GPA + 8);
+	report(R_MMIO, r.error, v0, 0, 0);
+
+	v0 = zero[3];
+	zero[3] = 0xabcdef;
+	report(R_ZERO, v0, zero[3], 0, 0);
+
+	/* The timer fires once, then not after it is set to never. */
+	v0 = csr_read(CSR_STVEC);
+	csr_write(CSR_STVEC, (unsigned long)tvm_irq_trap);
+	csr_set(CSR_SIE, SIP_STIP);
+	sbi_ecall(SBI_EXT_TIME_EID, 0, csr_read(CSR_TIME) + 10000, 0, 0, 0, 0, 0);
+	timer = guest_irq_taken(100000000UL);		/* 10 s */
+	sbi_ecall(SBI_EXT_TIME_EID, 0, -1UL, 0, 0, 0, 0, 0);
+	csr_set(CSR_SIE, SIP_STIP);
+	cleared = !guest_irq_taken(500000UL);		/* 50 ms */
+	csr_write(CSR_SIE, 0);
+	csr_write(CSR_STVEC, v0);
+	report(R_TIMER, timer, cleared, 0, 0);
+
+	if (nr_guest_vcpus == 2) {
+		r = sbi_ecall(SBI_EXT_HSM_EID, 0, 1, entry_gpa, boot1_gpa, 0, 0, 0);
+		report(R_HSM, r.error, 0, 0, 0);
+		v0 = guest_wait_sip(SIP_SSIP);
+		csr_clear(CSR_SIP, SIP_SSIP);
+		report(R_IPI, v0, READ_ONCE(vcpu1_flag), !(csr_read(CSR_SIP) & SIP_SSIP), 0);
+	}
+	report(R_DONE, 0, 0, 0, 0);
+	for (;;)
+		;
+}
+
+struct run_tvm {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu[2];
+	int nr_vcpus;
+	uint8_t reg0[48], reg1[48];	/* the measurement the TSM must have */
+	uint64_t nr_measured;
+};
+
+static uint64_t get_reg(struct kvm_vcpu *vcpu, uint64_t id)
+{
+	uint64_t val;
+
+	vcpu_get_reg(vcpu, id, &val);
+	return val;
+}
+
+/* The host's view of the guest's boot block of vCPU @i, from its registers. */
+static void fill_boot(struct run_tvm *t, int i)
+{
+	struct tvm_boot *b = addr_gva2hva(t->vm, (vm_vaddr_t)&tvm_boot[i]);
+	struct kvm_vcpu *v = t->vcpu[i];
+
+	b->satp = get_reg(v, RISCV_GENERAL_CSR_REG(satp));
+	b->gp = get_reg(v, RISCV_CORE_REG(regs.gp));
+	b->sp = get_reg(v, RISCV_CORE_REG(regs.sp));
+	b->sscratch = get_reg(v, RISCV_GENERAL_CSR_REG(sscratch));
+	b->stvec = get_reg(v, RISCV_GENERAL_CSR_REG(stvec));
+	b->pc = (uint64_t)tvm_guest_code;
+}
+
+#define set_guest(vm, var, val) \
+	(*(typeof(var) *)addr_gva2hva(vm, (vm_vaddr_t)&(var)) = (val))
+
+/* Adds every page of slot 0 the library wrote, and computes register 0. */
+static void add_written_pages(struct run_tvm *t)
+{
+	struct userspace_mem_region *slot0 = memslot2region(t->vm, 0);
+	struct kvm_tvm_measured_pages args = {};
+	uint64_t gfn, first = TVM_GPA >> 12;
+	uint8_t *host = slot0->host_mem;
+
+	for (gfn = first; gfn < first + RUN_SLOT0_PAGES; gfn++) {
+		if (sparsebit_is_set(slot0->unused_phy_pages, gfn))
+			continue;
+		args.gpa = gfn << 12;
+		args.size = PAGE_SIZE;
+		args.uaddr = (uintptr_t)(host + ((gfn - first) << 12));
+		TEST_ASSERT(!ioctl(t->vm->fd, KVM_TVM_ADD_MEASURED_PAGES, &args),
+			    "ADD_MEASURED_PAGES(0x%lx): %s", gfn << 12, strerror(errno));
+		extend_page(t->reg0, gfn << 12, host + ((gfn - first) << 12));
+		t->nr_measured++;
+	}
+}
+
+/* A measured TVM running tvm_guest_code on @nr_vcpus vCPUs, finalized. */
+static void run_tvm_create(struct run_tvm *t, int nr_vcpus)
+{
+	const struct vm_shape shape = { .mode = VM_MODE_DEFAULT, .type = KVM_RISCV_COVE_VM };
+	uint64_t entry = (uint64_t)tvm_entry, page, i, arg;
+	uint8_t msg[64] = {};
+
+	memset(t, 0, sizeof(*t));
+	t->nr_vcpus = nr_vcpus;
+	t->vm = ____vm_create(shape);
+	vm_mem_add(t->vm, VM_MEM_SRC_ANONYMOUS, TVM_GPA, 0, RUN_SLOT0_PAGES,
+		   KVM_MEM_GUEST_MEMFD, -1, 0);
+	for (i = 0; i < NR_MEM_REGIONS; i++)
+		t->vm->memslots[i] = 0;
+	vm_mem_set_private(t->vm, TVM_GPA, RUN_SLOT0_PAGES * PAGE_SIZE);
+	vm_mem_add(t->vm, VM_MEM_SRC_ANONYMOUS, ZERO_GPA, 1, ZERO_PAGES,
+		   KVM_MEM_GUEST_MEMFD, -1, 0);
+	vm_mem_set_private(t->vm, ZERO_GPA, ZERO_PAGES * PAGE_SIZE);
+	kvm_vm_elf_load(t->vm, program_invocation_name);
+	for (i = 0; i < nr_vcpus; i++)
+		t->vcpu[i] = vm_vcpu_add(t->vm, i, tvm_guest_code);
+
+	/* The stub at its GPA too (paging goes on under it), MMIO, slot 1. */
+	entry = addr_gva2gpa(t->vm, entry);
+	for (page = entry & ~0xfffUL; page < entry + (tvm_entry_end - tvm_entry); page += 4096)
+		virt_pg_map(t->vm, page, page);
+	virt_pg_map(t->vm, MMIO_GPA, MMIO_GPA);
+	for (i = 0; i < ZERO_PAGES; i++)
+		virt_pg_map(t->vm, ZERO_GPA + i * PAGE_SIZE, ZERO_GPA + i * PAGE_SIZE);
+
+	for (i = 0; i < nr_vcpus; i++)
+		fill_boot(t, i);
+	for (i = 0; i < ARRAY_SIZE(guest_data); i++)
+		set_guest(t->vm, guest_data[i], i * 0x0101010101010101UL);
+	set_guest(t->vm, entry_gpa, entry);
+	set_guest(t->vm, boot1_gpa, addr_gva2gpa(t->vm, (vm_vaddr_t)&tvm_boot[1]));
+	set_guest(t->vm, msmt_gpa, addr_gva2gpa(t->vm, (vm_vaddr_t)msmt_page));
+	set_guest(t->vm, nr_guest_vcpus, nr_vcpus);
+
+	/* vCPU 0 enters at the stub with its boot block; register 1 says so. */
+	arg = addr_gva2gpa(t->vm, (vm_vaddr_t)&tvm_boot[0]);
+	vcpu_set_reg(t->vcpu[0], RISCV_CORE_REG(regs.pc), entry);
+	vcpu_set_reg(t->vcpu[0], RISCV_CORE_REG(regs.a1), arg);
+	for (i = 0; i < 8; i++) {
+		msg[48 + i] = entry >> (8 * i);
+		msg[56 + i] = arg >> (8 * i);
+	}
+	sha384(msg, sizeof(msg), t->reg1);
+
+	add_written_pages(t);
+	TEST_ASSERT(__vcpu_run(t->vcpu[0]) && errno == EPERM, "KVM_RUN before finalize: %d",
+		    errno);
+	vm_ioctl(t->vm, KVM_TVM_FINALIZE, NULL);
+}
+
+/* Runs @vcpu to its next report of @what; MMIO exits are checked on the way. */
+static void next_report(struct kvm_vcpu *vcpu, unsigned long what, uint64_t out[4])
+{
+	struct kvm_run *run = vcpu->run;
+	int r;
+
+	for (;;) {
+		r = __vcpu_run(vcpu);
+		TEST_ASSERT(!r, "KVM_RUN (waiting for report %lu): %s, exit %u", what,
+			    strerror(errno), run->exit_reason);
+		if (run->exit_reason == KVM_EXIT_MMIO && run->mmio.is_write) {
+			TEST_ASSERT(run->mmio.phys_addr == MMIO_GPA && run->mmio.len == 4 &&
+				    *(uint32_t *)run->mmio.data == 0x12345678,
+				    "MMIO store: 0x%llx, %u bytes", run->mmio.phys_addr,
+				    run->mmio.len);
+			continue;
+		}
+		if (run->exit_reason == KVM_EXIT_MMIO) {
+			TEST_ASSERT(run->mmio.phys_addr == MMIO_GPA + 8 && run->mmio.len == 8,
+				    "MMIO load: 0x%llx, %u bytes", run->mmio.phys_addr,
+				    run->mmio.len);
+			*(uint64_t *)run->mmio.data = 0x1122334455667788UL;
+			continue;
+		}
+		TEST_ASSERT(run->exit_reason == KVM_EXIT_RISCV_SBI &&
+			    run->riscv_sbi.extension_id == KVM_RISCV_SELFTESTS_SBI_EXT,
+			    "exit %u waiting for report %lu (data 0x%llx 0x%llx)", run->exit_reason,
+			    what, run->internal.data[0], run->internal.data[1]);
+		TEST_ASSERT(run->riscv_sbi.function_id == REPORT_FID,
+			    "the guest trapped (FID %lu) before report %lu",
+			    run->riscv_sbi.function_id, what);
+		TEST_ASSERT(run->riscv_sbi.args[0] == what, "report %lu, not %lu",
+			    run->riscv_sbi.args[0], what);
+		memcpy(out, &run->riscv_sbi.args[1], 4 * sizeof(uint64_t));
+		run->riscv_sbi.ret[0] = 0;
+		return;
+	}
+}
+
+static void expect_digest(struct kvm_vcpu *vcpu, unsigned long what, const uint8_t *want)
+{
+	uint64_t a[4], b[4], got[6];
+
+	next_report(vcpu, what, a);
+	next_report(vcpu, what, b);
+	TEST_ASSERT(!a[0], "COVG read_measurement: %ld", (long)a[0]);
+	memcpy(got, &a[1], 24);
+	memcpy(&got[3], b, 24);
+	TEST_ASSERT(!memcmp(got, want, 48), "the TVM reads register %lu: not the expected one",
+		    what == R_MSMT0 ? 0UL : 1UL);
+}
+
+static bool vcpu1_done;
+
+static void sigusr1(int sig)
+{
+}
+
+static void *run_vcpu1(void *arg)
+{
+	struct kvm_vcpu *vcpu = arg;
+	struct kvm_mp_state mp;
+	uint64_t v[4];
+
+	/* Powered off until vCPU 0 starts it: KVM_RUN waits. */
+	next_report(vcpu, R_V1_DONE, v);
+	TEST_ASSERT(!v[0] && v[1] == 1, "vCPU 1: IPI %ld, sscratch %lu", (long)v[0], v[1]);
+	/*
+	 * Then it stops itself (SBI HSM) and KVM_RUN waits again; the main
+	 * thread's signals get it out, until one finds it stopped.
+	 */
+	do {
+		TEST_ASSERT(__vcpu_run(vcpu) && errno == EINTR &&
+			    vcpu->run->exit_reason == KVM_EXIT_INTR,
+			    "vCPU 1 stopping: KVM_RUN %d, exit %u", errno, vcpu->run->exit_reason);
+		vcpu_ioctl(vcpu, KVM_GET_MP_STATE, &mp);
+	} while (mp.mp_state != KVM_MP_STATE_STOPPED);
+	WRITE_ONCE(vcpu1_done, true);
+	return NULL;
+}
+
+static void test_run(int nr_vcpus)
+{
+	struct sigaction sa = { .sa_handler = sigusr1 };
+	struct kvm_tvm_measurement m;
+	struct tsm_stats base, s;
+	uint64_t v[4], sum = 0;
+	struct run_tvm t;
+	pthread_t thread;
+	int i;
+
+	read_stats(&base);
+	run_tvm_create(&t, nr_vcpus);
+	get_measurement(t.vm->fd, &m);
+	TEST_ASSERT(m.nr_pages == t.nr_measured && (m.flags & KVM_TVM_MEASUREMENT_FINALIZED) &&
+		    !memcmp(m.digest, t.reg0, 48),
+		    "KVM_TVM_GET_MEASUREMENT: %llu pages (%lu added), flags %u, digest %s",
+		    m.nr_pages, t.nr_measured, m.flags,
+		    memcmp(m.digest, t.reg0, 48) ? "differs" : "matches");
+	if (nr_vcpus == 2) {
+		TEST_ASSERT(!sigaction(SIGUSR1, &sa, NULL), "sigaction");
+		WRITE_ONCE(vcpu1_done, false);
+		pthread_create(&thread, NULL, run_vcpu1, t.vcpu[1]);
+	}
+
+	next_report(t.vcpu[0], R_SUM, v);
+	for (i = 0; i < ARRAY_SIZE(guest_data); i++)
+		sum += i * 0x0101010101010101UL;
+	TEST_ASSERT(v[0] == sum, "the guest's sum 0x%lx, not 0x%lx", v[0], sum);
+	expect_digest(t.vcpu[0], R_MSMT0, t.reg0);
+	expect_digest(t.vcpu[0], R_MSMT1, t.reg1);
+	next_report(t.vcpu[0], R_MMIO, v);
+	TEST_ASSERT(!v[0] && v[1] == 0x1122334455667788UL, "MMIO: region %ld, load 0x%lx",
+		    (long)v[0], v[1]);
+	next_report(t.vcpu[0], R_ZERO, v);
+	TEST_ASSERT(!v[0] && v[1] == 0xabcdef, "zero page: read 0x%lx, then 0x%lx", v[0], v[1]);
+	next_report(t.vcpu[0], R_TIMER, v);
+	TEST_ASSERT(v[0] && v[1], "timer: fired %lu, then quiet %lu", v[0], v[1]);
+	if (nr_vcpus == 2) {
+		next_report(t.vcpu[0], R_HSM, v);
+		TEST_ASSERT(!v[0], "HSM hart_start: %ld", (long)v[0]);
+		next_report(t.vcpu[0], R_IPI, v);
+		TEST_ASSERT(v[0] && v[1] == 0x1111 && v[2], "IPI: seen %lu, flag 0x%lx, cleared %lu",
+			    v[0], v[1], v[2]);
+	}
+	next_report(t.vcpu[0], R_DONE, v);
+
+	if (nr_vcpus == 2) {
+		while (!READ_ONCE(vcpu1_done)) {
+			pthread_kill(thread, SIGUSR1);
+			usleep(10000);
+		}
+		pthread_join(thread, NULL);
+	}
+	/* Destroyed, the TVM gives back every page. */
+	read_stats(&s);
+	TEST_ASSERT(s.tvms == base.tvms + 1, "one TVM running");
+	kvm_vm_free(t.vm);
+	read_stats(&s);
+	assert_stats_equal(&s, &base);
+	ksft_test_result_pass("a measured TVM, %d vCPU%s: data, measurement, MMIO, zero page, timer%s\n",
+			      nr_vcpus, nr_vcpus > 1 ? "s" : "", nr_vcpus > 1 ? ", HSM, IPI" : "");
+}
+
+/* Every refusal around finalize and running. */
+static void test_run_bad_input(void)
+{
+	struct kvm_userspace_memory_region2 slot = {};
+	struct kvm_tvm_measured_pages args = {};
+	struct kvm_one_reg reg = {};
+	struct tsm_stats base, s;
+	struct kvm_run *run;
+	struct tvm t;
+	int vcpu0, vcpu1, run_size;
+	uint64_t val = 0;
+
+	read_stats(&base);
+	TEST_ASSERT(kvm_check_cap(KVM_CAP_TVM_MEASURED_LAUNCH) == 1, "system capability");
+	tvm_with_memory(&t);
+	TEST_ASSERT(ioctl(t.vm, KVM_CHECK_EXTENSION, KVM_CAP_TVM_MEASURED_LAUNCH) == 1,
+		    "a TVM's KVM_CAP_TVM_MEASURED_LAUNCH");
+	TEST_ASSERT(ioctl(t.vm, KVM_CREATE_VCPU, 8) < 0 && errno == EINVAL,
+		    "vCPU ID 8 (the TSM has 8): %d", errno);
+	vcpu1 = ioctl(t.vm, KVM_CREATE_VCPU, 1);
+	TEST_ASSERT(vcpu1 >= 0, "KVM_CREATE_VCPU(1): %s", strerror(errno));
+	TEST_ASSERT(ioctl(t.vm, KVM_CREATE_VCPU, 1) < 0 && errno == EEXIST,
+		    "vCPU 1 twice: %d", errno);
+	TEST_ASSERT(ioctl(t.vm, KVM_TVM_FINALIZE, 0) < 0 && errno == EINVAL,
+		    "finalize without vCPU 0: %d", errno);
+	vcpu0 = ioctl(t.vm, KVM_CREATE_VCPU, 0);
+	TEST_ASSERT(vcpu0 >= 0, "KVM_CREATE_VCPU(0): %s", strerror(errno));
+	run_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu0, 0);
+	TEST_ASSERT(run != MAP_FAILED, "mmap kvm_run");
+	TEST_ASSERT(ioctl(vcpu0, KVM_RUN, 0) < 0 && errno == EPERM, "KVM_RUN before finalize: %d",
+		    errno);
+
+	/* Before finalize the registers are the VMM's: pc 0x1000, nowhere. */
+	reg.id = RISCV_CORE_REG(regs.pc);
+	reg.addr = (uintptr_t)&val;
+	val = 0x1000;
+	TEST_ASSERT(!ioctl(vcpu0, KVM_SET_ONE_REG, &reg), "SET_ONE_REG(pc): %s", strerror(errno));
+	TEST_ASSERT(!ioctl(t.vm, KVM_TVM_FINALIZE, 0), "KVM_TVM_FINALIZE: %s", strerror(errno));
+
+	TEST_ASSERT(ioctl(t.vm, KVM_TVM_FINALIZE, 0) < 0 && errno == EPERM,
+		    "finalize twice: %d", errno);
+	TEST_ASSERT(ioctl(t.vm, KVM_CREATE_VCPU, 2) < 0 && errno == EPERM,
+		    "a vCPU after finalize: %d", errno);
+	args.gpa = TVM_GPA;
+	args.size = PAGE_SIZE;
+	args.uaddr = (uintptr_t)t.shared;
+	TEST_ASSERT(add_pages(t.vm, &args) && errno == EPERM, "add after finalize: %d", errno);
+	TEST_ASSERT(ioctl(vcpu0, KVM_SET_ONE_REG, &reg) < 0 && errno == EPERM,
+		    "SET_ONE_REG after finalize: %d", errno);
+	TEST_ASSERT(ioctl(vcpu0, KVM_GET_ONE_REG, &reg) < 0 && errno == EPERM,
+		    "GET_ONE_REG after finalize: %d", errno);
+	/* No dirty logging of private memory. */
+	slot.slot = 1;
+	slot.flags = KVM_MEM_GUEST_MEMFD | KVM_MEM_LOG_DIRTY_PAGES;
+	slot.guest_phys_addr = TVM_GPA + TVM_SLOT_SIZE;
+	slot.memory_size = PAGE_SIZE;
+	slot.userspace_addr = (uintptr_t)t.shared;
+	slot.guest_memfd = t.gmem;
+	TEST_ASSERT(ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &slot) < 0 && errno == EINVAL,
+		    "a dirty-logged guest_memfd memslot: %d", errno);
+
+	/* It fetches from 0x1000, which is no memory: the VMM hears of it. */
+	TEST_ASSERT(ioctl(vcpu0, KVM_RUN, 0) < 0 && errno == EFAULT &&
+		    run->exit_reason == KVM_EXIT_MEMORY_FAULT &&
+		    run->memory_fault.gpa == 0x1000 && run->memory_fault.size == PAGE_SIZE &&
+		    run->memory_fault.flags == KVM_MEMORY_EXIT_FLAG_PRIVATE,
+		    "a fetch from no memory: errno %d, exit %u, gpa 0x%llx", errno,
+		    run->exit_reason, run->memory_fault.gpa);
+	munmap(run, run_size);
+	close(vcpu0);
+	close(vcpu1);
+	tvm_close(&t);
+	read_stats(&s);
+	assert_stats_equal(&s, &base);
+	ksft_test_result_pass("finalize and run: every refusal, and a fault with no memory\n");
+}
+
 int main(int argc, char *argv[])
 {
 	int opt;
@@ -876,7 +1396,7 @@ int main(int argc, char *argv[])
 		test_no_tsm();
 		ksft_finished();
 	}
-	ksft_set_plan(10);
+	ksft_set_plan(13);
 	test_vm_types();
 	test_create_destroy();
 	test_tvm_properties();
@@ -887,5 +1407,8 @@ int main(int argc, char *argv[])
 	test_add_races();
 	test_concurrent();
 	test_tvm_limit();
+	test_run_bad_input();
+	test_run(1);
+	test_run(2);
 	ksft_finished();
 }

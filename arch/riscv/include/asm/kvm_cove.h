@@ -14,23 +14,37 @@
 
 struct kvm;
 struct kvm_cove_tvm;
+struct kvm_vcpu;
 
 #ifdef CONFIG_KVM_RISCV_COVE
 void __init kvm_riscv_cove_init(void);
+void kvm_riscv_cove_exit(void);
 void kvm_riscv_cove_debugfs_init(void);
 bool kvm_riscv_cove_enabled(void);
+int kvm_riscv_cove_check_extension(struct kvm *kvm, long ext);
 int kvm_riscv_cove_init_vm(struct kvm *kvm);
 void kvm_riscv_cove_destroy_vm(struct kvm *kvm);
-int kvm_riscv_cove_vcpu_precreate(struct kvm *kvm);
+int kvm_riscv_cove_vcpu_precreate(struct kvm *kvm, unsigned int id);
+void kvm_riscv_cove_vcpu_postcreate(struct kvm_vcpu *vcpu);
+void kvm_riscv_cove_vcpu_destroy(struct kvm_vcpu *vcpu);
+bool kvm_riscv_cove_vcpu(struct kvm_vcpu *vcpu);
+int kvm_riscv_cove_vcpu_run(struct kvm_vcpu *vcpu);
+int kvm_riscv_cove_vcpu_one_reg(struct kvm_vcpu *vcpu);
 int kvm_riscv_cove_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
 int kvm_riscv_cove_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
 					   unsigned long attributes);
 #else
 static inline void kvm_riscv_cove_init(void) {}
+static inline void kvm_riscv_cove_exit(void) {}
 static inline void kvm_riscv_cove_debugfs_init(void) {}
 static inline bool kvm_riscv_cove_enabled(void)
 {
 	return false;
+}
+
+static inline int kvm_riscv_cove_check_extension(struct kvm *kvm, long ext)
+{
+	return 0;
 }
 
 static inline int kvm_riscv_cove_init_vm(struct kvm *kvm)
@@ -39,7 +53,24 @@ static inline int kvm_riscv_cove_init_vm(struct kvm *kvm)
 }
 
 static inline void kvm_riscv_cove_destroy_vm(struct kvm *kvm) {}
-static inline int kvm_riscv_cove_vcpu_precreate(struct kvm *kvm)
+static inline int kvm_riscv_cove_vcpu_precreate(struct kvm *kvm, unsigned int id)
+{
+	return 0;
+}
+
+static inline void kvm_riscv_cove_vcpu_postcreate(struct kvm_vcpu *vcpu) {}
+static inline void kvm_riscv_cove_vcpu_destroy(struct kvm_vcpu *vcpu) {}
+static inline bool kvm_riscv_cove_vcpu(struct kvm_vcpu *vcpu)
+{
+	return false;
+}
+
+static inline int kvm_riscv_cove_vcpu_run(struct kvm_vcpu *vcpu)
+{
+	return -EINVAL;
+}
+
+static inline int kvm_riscv_cove_vcpu_one_reg(struct kvm_vcpu *vcpu)
 {
 	return 0;
 }
