@@ -8,14 +8,38 @@
 # against QEMU (bench/tvmm_vs_qemu.py) runs in a third boot, both VMMs
 # alternating in it.
 #   usage: bench.sh [memslots]   (default 30000, at most 32753)
-#   BENCH="kvm vmm icount" (the default) picks the parts; TRIALS=N the VMM
+#   BENCH="kvm vmm icount cove" (the default) picks the parts; TRIALS=N the VMM
 #   trials.  "icount" repeats the VTL fault-path comparison with QEMU's
 #   -icount (the test guest's clock counts instructions, 1 ns each), which
-#   resolves what wall-clock time under TCG cannot.
+#   resolves what wall-clock time under TCG cannot.  "cove" runs
+#   bench/riscv64/cove_tvm_bench.c in the riscv64 test guest on tvmm's
+#   firmware: a CoVE TVM against a normal VM.
 . "$(dirname "$0")/lib.sh"
 
 slots=${1:-30000}
-what=${BENCH:-kvm vmm icount}
+what=${BENCH:-kvm vmm icount cove}
+if [[ " $what " == *" cove "* ]]; then
+	"$TOP/scripts/build-riscv.sh"
+	"$TOP/scripts/build-opensbi.sh"
+	"$TOP/scripts/build-selftests.sh" riscv64
+	log "benchmark: a CoVE TVM against a normal VM (riscv64, tvmm's firmware)"
+	"$TOP/scripts/harness.py" run riscv64 --firmware tvmm --timeout 1800 --log bench-cove \
+		cove_tvm_bench >/dev/null ||
+		die "the CoVE run failed, see $BUILD/riscv64/logs/bench-cove-tvmmfw.log"
+	python3 - "$BUILD/riscv64/logs/bench-cove-tvmmfw.log" <<'PY'
+import re, sys
+
+r = {m[1]: float(m[2]) for m in re.finditer(r"result (\S+) ([0-9.]+) (\S+)",
+                                            open(sys.argv[1], errors="replace").read())}
+print(f"{'CoVE TVM / normal VM (medians)':40} {'TVM':>10} {'normal':>10} {'ratio':>7}")
+for name, k in (("SBI call round trip, in-kernel (ns)", "ecall_ns"),
+                ("MMIO exit round trip, to the VMM (ns)", "mmio_ns"),
+                ("launch, per MiB of content (ms)", "launch_ms_per_mib")):
+    t, n = r[f"tvm_{k}"], r[f"normal_{k}"]
+    print(f"{name:40} {t:10.3f} {n:10.3f} {t / n:7.2f}")
+PY
+fi
+[[ " $what " == *" kvm "* || " $what " == *" vmm "* || " $what " == *" icount "* ]] || exit 0
 "$TOP/scripts/build-x86.sh"
 "$TOP/scripts/build-selftests.sh" x86_64
 h=$TOP/scripts/harness.py

@@ -16,7 +16,11 @@ esac
 "$TOP/scripts/prepare.sh"
 TREE=$BUILD/src/tree
 OUT=$BUILD/$arch
-benches=$(ls "$TOP"/bench/*.c 2>/dev/null || true)
+# Benchmarks: bench/*.c for x86-64, bench/riscv64/*.c for riscv64.
+case $arch in
+x86_64) benches=$(ls "$TOP"/bench/*.c 2>/dev/null || true) ;;
+riscv64) benches=$(ls "$TOP"/bench/riscv64/*.c 2>/dev/null || true) ;;
+esac
 key=$(cat "$TREE/.tvmm-stamp")-$(hash_files "$TOP/scripts/build-selftests.sh" "$TOP/scripts/guest/init.c" $benches)
 mkdir -p "$OUT"
 stamp_ok "$OUT/tests" "$key" && exit 0
@@ -42,14 +46,14 @@ for p in $progs; do
 	echo "$name"
 done | LC_ALL=C sort > "$OUT/tests/all"
 
-# Benchmarks (bench/*.c, x86-64 only): compiled and linked exactly like a
-# selftest, shipped in tests/bin beside them, run by scripts/bench.sh.
+# Benchmarks (above): compiled and linked exactly like a selftest, shipped
+# in tests/bin beside them, run by scripts/bench.sh.
 # They use the whole series' UAPI, so a partial series (TVMM_SERIES_UPTO,
 # as make patches-bisect builds) leaves them out.
 if [ -n "${TVMM_SERIES_UPTO:-}" ]; then
 	benches=
 fi
-if [ "$arch" = x86_64 ] && [ -n "$benches" ]; then
+if [ -n "$benches" ]; then
 	# A prerequisite gives CFLAGS' -I$(<D) a directory to name.
 	query() {
 		make -s "${mk[@]}" -f Makefile -f - tvmm-query <<MK
@@ -64,6 +68,7 @@ MK
 		name=$(basename "$b" .c)
 		(cd "$sdir" && ${cross}gcc $cflags "$b" $objs $libs -o "$OUT/tests/bin/$name")
 		${cross}strip "$OUT/tests/bin/$name"
+		rm -f "$OUT/tests/bin/$name.d"	# the dependency file -MD writes
 	done
 fi
 ${cross}gcc -static -O2 -Wall -Wextra -Werror -o "$OUT/tests/init" "$TOP/scripts/guest/init.c"

@@ -101,12 +101,16 @@ static bool nacl_ok(unsigned long hartid, uint64_t *shm)
 
 /*
  * Every G-stage translation of the hart, and the VS-stage ones of the VMID
- * hgatp names now: the host's VMs may have used the same VMID.
+ * hgatp names now: the host's VMs may have used the same VMID.  And the
+ * hart's instruction fetches: a TVM's remote fence.i (SBI RFENCE, which the
+ * host answers by making the target vCPUs leave the guest) is done by the
+ * next entry.
  */
 static void hfence_entry(void)
 {
 	asm volatile(".insn r 0x73, 0, 0x31, x0, x0, x0\n\t"	/* hfence.gvma */
-		     ".insn r 0x73, 0, 0x11, x0, x0, x0"	/* hfence.vvma */
+		     ".insn r 0x73, 0, 0x11, x0, x0, x0\n\t"	/* hfence.vvma */
+		     ".insn i 0x0f, 1, x0, x0, 0"		/* fence.i */
 		     ::: "memory");
 }
 

@@ -493,9 +493,8 @@ static int cove_finalize(struct kvm *kvm)
 {
 	struct kvm_cove_tvm *tvm = kvm->arch.cove;
 	struct kvm_memory_slot *slot;
-	struct kvm_vcpu *boot, *vcpu;
+	struct kvm_vcpu *boot;
 	struct sbiret sret;
-	unsigned long i;
 	int ret = 0, bkt;
 
 	mutex_lock(&kvm->lock);
@@ -527,16 +526,6 @@ static int cove_finalize(struct kvm *kvm)
 	}
 	mutex_unlock(&kvm->slots_lock);
 	mutex_unlock(&boot->mutex);
-
-	/* vCPU 0 boots; the TVM starts the others with SBI HSM. */
-	if (!ret) {
-		kvm_for_each_vcpu(i, vcpu, kvm) {
-			if (vcpu->vcpu_id)
-				kvm_riscv_vcpu_power_off(vcpu);
-			else
-				kvm_riscv_vcpu_power_on(vcpu);
-		}
-	}
 out:
 	mutex_unlock(&kvm->lock);
 	return ret;
@@ -754,13 +743,13 @@ int kvm_riscv_cove_vcpu_precreate(struct kvm *kvm, unsigned int id)
 	if (!tvm)
 		return 0;
 	lockdep_assert_held(&kvm->lock);
-	if (tvm->finalized)
-		return -EPERM;
 	if (id >= tvm->max_vcpus)
 		return -EINVAL;
 	cv = &tvm->vcpus[id];
 	if (cv->created)
 		return 0;
+	if (tvm->finalized)
+		return -EPERM;
 
 	if (!cv->state) {
 		order = get_order(cove_tsm_info.tvm_vcpu_state_pages << PAGE_SHIFT);
@@ -778,6 +767,7 @@ int kvm_riscv_cove_vcpu_precreate(struct kvm *kvm, unsigned int id)
 	r = sbi_covh(SBI_COVH_CREATE_TVM_VCPU, tvm->tvm_id, id, cv->range.pa, 0, 0, 0);
 	if (r.error)
 		return -EIO;	/* the pages stay converted, reclaimed at destroy */
+	cove_vcpu_timer_init(kvm, cv, id);
 	cv->created = true;
 	return 0;
 }

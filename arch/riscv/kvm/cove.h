@@ -38,13 +38,23 @@ struct cove_vcpu {
 	struct cove_range range;	/* the state pages */
 	bool created;			/* the TSM's vCPU exists */
 
-	/* Set in postcreate, cleared in destroy; the timer belongs to it. */
-	struct kvm_vcpu *vcpu;
-	struct hrtimer timer;		/* the TVM's SBI timer */
+	/*
+	 * The TVM's SBI timer, set up with the TSM's vCPU (before any KVM
+	 * vCPU of this ID is reachable); it raises VSTIP of the KVM vCPU
+	 * with this ID, which cancels it when it goes.
+	 */
+	struct kvm *kvm;
+	unsigned int id;
+	struct hrtimer timer;
 	u64 next_cycles;
+
+	/* HSM starts seen, under the KVM vCPU's mp_state_lock. */
+	unsigned long starts;
 
 	/* The rest under the vCPU's mutex. */
 	bool ended;			/* the TSM ended it: no more runs */
+	u8 fault_repeats;		/* faults at fault_gfn, mapped already */
+	gfn_t fault_gfn;
 	u8 pending;			/* enum cove_pending */
 	u8 mmio_len;
 	unsigned long a0, a1;		/* the host's answer, for the next run */
@@ -83,5 +93,6 @@ int cove_fault_in_private(struct kvm *kvm, gfn_t gfn);
 /* cove_vcpu.c */
 int cove_nacl_init(void);
 void cove_nacl_exit(void);
+void cove_vcpu_timer_init(struct kvm *kvm, struct cove_vcpu *cv, unsigned int id);
 
 #endif /* __KVM_RISCV_COVE_INTERNAL_H */

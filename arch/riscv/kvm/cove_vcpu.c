@@ -52,6 +52,8 @@ static DEFINE_PER_CPU(struct cove_nacl, cove_nacl);
 
 /* What a run leaves for its exit's handler. */
 struct cove_trap {
+	bool shmem_retried;	/* this KVM_RUN registered the shared memory again */
+	unsigned long starts;	/* cove_vcpu.starts before the run */
 	struct sbiret ret;
 	unsigned long scause;
 	unsigned long stval;
@@ -128,26 +130,44 @@ bool kvm_riscv_cove_vcpu(struct kvm_vcpu *vcpu)
 	return !!vcpu->kvm->arch.cove;
 }
 
-static u64 cove_cycles_to_ns(struct kvm_vcpu *vcpu, u64 cycles)
+static u64 cove_cycles_to_ns(struct kvm *kvm, u64 cycles)
 {
-	struct kvm_guest_timer *gt = &vcpu->kvm->arch.timer;
+	struct kvm_guest_timer *gt = &kvm->arch.timer;
 
 	return mul_u64_u32_shr(min(cycles, COVE_TIMER_MAX_CYCLES), gt->nsec_mult,
 			       gt->nsec_shift);
 }
 
+/* Armed only by the vCPU's KVM_RUN, cancelled before the vCPU goes. */
 static enum hrtimer_restart cove_timer_expired(struct hrtimer *h)
 {
 	struct cove_vcpu *cv = container_of(h, struct cove_vcpu, timer);
+	struct kvm_vcpu *vcpu;
 	u64 now = get_cycles64();
 
 	if (now < cv->next_cycles) {
-		hrtimer_forward_now(h, ns_to_ktime(cove_cycles_to_ns(cv->vcpu,
+		hrtimer_forward_now(h, ns_to_ktime(cove_cycles_to_ns(cv->kvm,
 								     cv->next_cycles - now)));
 		return HRTIMER_RESTART;
 	}
-	kvm_riscv_vcpu_set_interrupt(cv->vcpu, IRQ_VS_TIMER);
+	vcpu = kvm_get_vcpu_by_id(cv->kvm, cv->id);
+	if (vcpu)
+		kvm_riscv_vcpu_set_interrupt(vcpu, IRQ_VS_TIMER);
 	return HRTIMER_NORESTART;
+}
+
+/**
+ * cove_vcpu_timer_init() - Set up the timer of a TSM vCPU
+ * @kvm: the VM
+ * @cv: the TSM vCPU, just created
+ * @id: its ID
+ */
+void cove_vcpu_timer_init(struct kvm *kvm, struct cove_vcpu *cv, unsigned int id)
+{
+	hrtimer_init(&cv->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	cv->timer.function = cove_timer_expired;
+	cv->kvm = kvm;
+	cv->id = id;
 }
 
 /* SBI set_timer: the TVM has no timer of its own; VSTIP comes from here. */
@@ -162,43 +182,38 @@ static void cove_set_timer(struct kvm_vcpu *vcpu, struct cove_vcpu *cv, u64 next
 		kvm_riscv_vcpu_set_interrupt(vcpu, IRQ_VS_TIMER);
 		return;
 	}
-	hrtimer_start(&cv->timer, ns_to_ktime(cove_cycles_to_ns(vcpu, next - now)),
+	hrtimer_start(&cv->timer, ns_to_ktime(cove_cycles_to_ns(vcpu->kvm, next - now)),
 		      HRTIMER_MODE_REL);
 }
 
 /**
  * kvm_riscv_cove_vcpu_postcreate() - A TVM vCPU is created
  * @vcpu: the vCPU
+ *
+ * The TSM runs vCPU 0 from finalize and the others once the TVM starts
+ * them with SBI HSM: KVM's MP state follows, whatever the creation order.
  */
 void kvm_riscv_cove_vcpu_postcreate(struct kvm_vcpu *vcpu)
 {
-	struct cove_vcpu *cv;
-
 	if (!kvm_riscv_cove_vcpu(vcpu))
 		return;
-	cv = cove_vcpu_of(vcpu);
-	hrtimer_init(&cv->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
-	cv->timer.function = cove_timer_expired;
-	cv->vcpu = vcpu;
+	if (vcpu->vcpu_id)
+		kvm_riscv_vcpu_power_off(vcpu);
+	else
+		kvm_riscv_vcpu_power_on(vcpu);
 }
 
 /**
  * kvm_riscv_cove_vcpu_destroy() - A TVM vCPU goes away
  * @vcpu: the vCPU
  *
- * The TSM's vCPU stays until the TVM is destroyed.
+ * Stops its timer.  The TSM's vCPU stays until the TVM is destroyed.
  */
 void kvm_riscv_cove_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
-	struct cove_vcpu *cv;
-
-	if (!kvm_riscv_cove_vcpu(vcpu))
-		return;
-	cv = cove_vcpu_of(vcpu);
-	if (cv->vcpu != vcpu)
-		return;		/* its creation failed before postcreate */
-	hrtimer_cancel(&cv->timer);
-	cv->vcpu = NULL;
+	/* Not a vCPU whose creation failed: the one the VM has. */
+	if (kvm_riscv_cove_vcpu(vcpu) && kvm_get_vcpu_by_id(vcpu->kvm, vcpu->vcpu_id) == vcpu)
+		hrtimer_cancel(&cove_vcpu_of(vcpu)->timer);
 }
 
 /**
@@ -321,6 +336,7 @@ static void cove_shmem_out(struct kvm_vcpu *vcpu, u64 *shm, struct cove_trap *tr
 	/* The guest's vsie, and its own VSSIP (it may clear it). */
 	v->guest_csr.vsie = shm[cove_nacl_csr(CSR_VSIE)];
 	hvip = shm[cove_nacl_csr(CSR_HVIP)];
+	raw_spin_lock(&v->irqs_pending_lock);
 	if ((v->guest_csr.hvip ^ hvip) & BIT(IRQ_VS_SOFT)) {
 		if (!test_and_set_bit(IRQ_VS_SOFT, v->irqs_pending_mask)) {
 			if (hvip & BIT(IRQ_VS_SOFT))
@@ -329,6 +345,7 @@ static void cove_shmem_out(struct kvm_vcpu *vcpu, u64 *shm, struct cove_trap *tr
 				clear_bit(IRQ_VS_SOFT, v->irqs_pending);
 		}
 	}
+	raw_spin_unlock(&v->irqs_pending_lock);
 }
 
 static int cove_forward_sbi(struct cove_vcpu *cv, struct kvm_run *run, struct cove_trap *trap)
@@ -388,6 +405,18 @@ static bool cove_hart_mask(struct kvm *kvm, unsigned long hmask, unsigned long h
 		__set_bit(i, vcpus);
 	}
 	return hbase == -1UL || sent == hmask;
+}
+
+/*
+ * The TSM has the vCPU stopped: wait for a start, unless one came since
+ * the run (the TSM started it again and the host must not lose that).
+ */
+static void cove_stop(struct kvm_vcpu *vcpu, struct cove_vcpu *cv, struct cove_trap *trap)
+{
+	spin_lock(&vcpu->arch.mp_state_lock);
+	if (cv->starts == trap->starts)
+		__kvm_riscv_vcpu_power_off(vcpu);
+	spin_unlock(&vcpu->arch.mp_state_lock);
 }
 
 static int cove_sbi_ecall(struct kvm_vcpu *vcpu, struct cove_vcpu *cv,
@@ -472,11 +501,15 @@ static int cove_sbi_ecall(struct kvm_vcpu *vcpu, struct cove_vcpu *cv,
 		switch (fid) {
 		case SBI_EXT_HSM_HART_START:
 			tmp = kvm_get_vcpu_by_id(kvm, a[0]);
-			if (tmp)
-				kvm_riscv_vcpu_power_on(tmp);
+			if (tmp) {
+				spin_lock(&tmp->arch.mp_state_lock);
+				cove_vcpu_of(tmp)->starts++;
+				__kvm_riscv_vcpu_power_on(tmp);
+				spin_unlock(&tmp->arch.mp_state_lock);
+			}
 			return 1;
 		case SBI_EXT_HSM_HART_STOP:
-			kvm_riscv_vcpu_power_off(vcpu);
+			cove_stop(vcpu, cv, trap);
 			return 1;
 		case SBI_EXT_HSM_HART_SUSPEND:
 			kvm_riscv_vcpu_wfi(vcpu);	/* retentive: as WFI */
@@ -548,8 +581,12 @@ static int cove_mmio(struct kvm_vcpu *vcpu, struct cove_vcpu *cv, struct kvm_run
 	return 0;
 }
 
+/* Faults at a page the TVM has already before the VMM hears of it. */
+#define COVE_MAX_FAULT_REPEATS	3
+
 /* A guest page fault outside the MMIO regions. */
-static int cove_page_fault(struct kvm_vcpu *vcpu, struct cove_trap *trap, gpa_t gpa)
+static int cove_page_fault(struct kvm_vcpu *vcpu, struct cove_vcpu *cv,
+			   struct cove_trap *trap, gpa_t gpa)
 {
 	struct kvm_cove_tvm *tvm = vcpu->kvm->arch.cove;
 	struct kvm_memory_slot *slot;
@@ -564,11 +601,21 @@ static int cove_page_fault(struct kvm_vcpu *vcpu, struct cove_trap *trap, gpa_t 
 	kvm_vcpu_srcu_read_unlock(vcpu);
 	ret = cove_fault_in_private(vcpu->kvm, gfn);
 	kvm_vcpu_srcu_read_lock(vcpu);
-	if (!ret || ret == -EEXIST)
-		return 1;
-	if (ret != -EINVAL)
+	if (ret == -EEXIST) {
+		/* Another vCPU's fault added it; a third time, something is wrong. */
+		cv->fault_repeats = cv->fault_gfn == gfn ? cv->fault_repeats + 1 : 1;
+		cv->fault_gfn = gfn;
+		if (cv->fault_repeats < COVE_MAX_FAULT_REPEATS)
+			return 1;
+		goto exit;
+	}
+	cv->fault_repeats = 0;
+	if (!ret || ret == -EINTR)
+		return 1;	/* a signal is handled before the next entry */
+	if (ret != -EINVAL && ret != -EFAULT)
 		return ret;
 exit:
+	cv->fault_repeats = 0;
 	kvm_prepare_memory_fault_exit(vcpu, gfn_to_gpa(gfn), PAGE_SIZE,
 				      trap->scause == EXC_STORE_GUEST_PAGE_FAULT,
 				      trap->scause == EXC_INST_GUEST_PAGE_FAULT, true);
@@ -592,7 +639,7 @@ static int cove_handle_exit(struct kvm_vcpu *vcpu, struct cove_vcpu *cv,
 		return -EFAULT;
 	case SBI_ERR_INVALID_PARAM:
 		/* Not started (yet, or again): wait for HSM start. */
-		kvm_riscv_vcpu_power_off(vcpu);
+		cove_stop(vcpu, cv, trap);
 		return 1;
 	default:
 		return -EIO;
@@ -622,7 +669,7 @@ static int cove_handle_exit(struct kvm_vcpu *vcpu, struct cove_vcpu *cv,
 		gpa = trap->htval << 2 | (trap->stval & 3);
 		if (trap->htinst)
 			return cove_mmio(vcpu, cv, run, trap, gpa);
-		return cove_page_fault(vcpu, trap, gpa);
+		return cove_page_fault(vcpu, cv, trap, gpa);
 	default:
 		return -EIO;
 	}
@@ -635,6 +682,7 @@ static int cove_vcpu_enter(struct kvm_vcpu *vcpu, struct cove_vcpu *cv,
 	unsigned long tvm_id = vcpu->kvm->arch.cove->tvm_id;
 	struct cove_nacl *nacl;
 	phys_addr_t pa;
+	int ran = 1;
 
 	preempt_disable();
 	nacl = this_cpu_ptr(&cove_nacl);
@@ -661,11 +709,28 @@ static int cove_vcpu_enter(struct kvm_vcpu *vcpu, struct cove_vcpu *cv,
 	}
 
 	cove_shmem_in(vcpu, cv, nacl->shmem);
+	trap->starts = READ_ONCE(cv->starts);
 	guest_timing_enter_irqoff();
 	cove_enter_exit(tvm_id, vcpu->vcpu_id, trap);
 	vcpu->mode = OUTSIDE_GUEST_MODE;
 	vcpu->stat.exits++;
-	cove_shmem_out(vcpu, nacl->shmem, trap);
+	/*
+	 * Someone else took this CPU's shared memory from the TSM (the TSM
+	 * checks it before the guest runs): register it again, once.
+	 */
+	if (trap->ret.error == SBI_ERR_NO_SHMEM && !trap->shmem_retried) {
+		nacl->set = false;
+		trap->shmem_retried = true;
+		ran = 0;
+	} else {
+		cove_shmem_out(vcpu, nacl->shmem, trap);
+	}
+	/*
+	 * kvm_arch_vcpu_put() saves these from the CSRs, which the TVM never
+	 * used: give them the values it must save.
+	 */
+	csr_write(CSR_HVIP, vcpu->arch.guest_csr.hvip);
+	csr_write(CSR_VSIE, vcpu->arch.guest_csr.vsie);
 
 	/* Take the host interrupt that ended the run, as guest time. */
 	local_irq_enable();
@@ -674,7 +739,7 @@ static int cove_vcpu_enter(struct kvm_vcpu *vcpu, struct cove_vcpu *cv,
 	local_irq_enable();
 	preempt_enable();
 	kvm_vcpu_srcu_read_lock(vcpu);
-	return 1;
+	return ran;
 }
 
 /**
@@ -690,7 +755,7 @@ int kvm_riscv_cove_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	struct cove_vcpu *cv = cove_vcpu_of(vcpu);
 	struct kvm_run *run = vcpu->run;
-	struct cove_trap trap;
+	struct cove_trap trap = {};
 	int ret;
 
 	if (!READ_ONCE(vcpu->kvm->arch.cove->finalized))

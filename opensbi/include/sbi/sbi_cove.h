@@ -9,6 +9,7 @@
 #ifndef __SBI_COVE_H__
 #define __SBI_COVE_H__
 
+#include <sbi/sbi_bitops.h>
 #include <sbi/sbi_types.h>
 
 struct sbi_domain;
@@ -54,8 +55,8 @@ struct sbi_cove_mem_range {
 };
 
 /* Boot information features: the harts have henvcfg (priv 1.12), Sstc. */
-#define SBI_COVE_FEAT_ENVCFG		(1U << 0)
-#define SBI_COVE_FEAT_SSTC		(1U << 1)
+#define SBI_COVE_FEAT_ENVCFG		BIT(0)
+#define SBI_COVE_FEAT_SSTC		BIT(1)
 
 /**
  * What the TSM-driver tells the TSM about the platform.  Written by M-mode

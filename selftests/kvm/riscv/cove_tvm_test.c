@@ -893,7 +893,7 @@ static void test_tvm_limit(void)
 #define COVG_READ_MEASUREMENT	10
 
 enum report {
-	R_SUM = 1, R_MSMT0, R_MSMT1, R_MMIO, R_ZERO, R_TIMER, R_HSM, R_IPI,
+	R_SUM = 1, R_MSMT0, R_MSMT1, R_MMIO, R_ZERO, R_TICK, R_TIMER, R_HSM, R_IPI,
 	R_DONE, R_V1_DONE,
 };
 
@@ -1021,12 +1021,20 @@ static void tvm_guest_code(void)
 	zero[3] = 0xabcdef;
 	report(R_ZERO, v0, zero[3], 0, 0);
 
-	/* The timer fires once, then not after it is set to never. */
+	/*
+	 * The timer fires once, then not after it is set to never.  It
+	 * fires while interrupts are off, and stays pending across an exit
+	 * to the VMM (the vCPU is put) until they are on.
+	 */
 	v0 = csr_read(CSR_STVEC);
 	csr_write(CSR_STVEC, (unsigned long)tvm_irq_trap);
 	csr_set(CSR_SIE, SIP_STIP);
-	sbi_ecall(SBI_EXT_TIME_EID, 0, csr_read(CSR_TIME) + 10000, 0, 0, 0, 0, 0);
-	timer = guest_irq_taken(100000000UL);		/* 10 s */
+	timer = csr_read(CSR_TIME);
+	sbi_ecall(SBI_EXT_TIME_EID, 0, timer + 10000, 0, 0, 0, 0, 0);	/* 1 ms */
+	while (csr_read(CSR_TIME) - timer < 300000)			/* 30 ms */
+		;
+	report(R_TICK, 0, 0, 0, 0);
+	timer = guest_irq_taken(100000000UL);				/* 10 s */
 	sbi_ecall(SBI_EXT_TIME_EID, 0, -1UL, 0, 0, 0, 0, 0);
 	csr_set(CSR_SIE, SIP_STIP);
 	cleared = !guest_irq_taken(500000UL);		/* 50 ms */
@@ -1271,6 +1279,7 @@ static void test_run(int nr_vcpus)
 		    (long)v[0], v[1]);
 	next_report(t.vcpu[0], R_ZERO, v);
 	TEST_ASSERT(!v[0] && v[1] == 0xabcdef, "zero page: read 0x%lx, then 0x%lx", v[0], v[1]);
+	next_report(t.vcpu[0], R_TICK, v);
 	next_report(t.vcpu[0], R_TIMER, v);
 	TEST_ASSERT(v[0] && v[1], "timer: fired %lu, then quiet %lu", v[0], v[1]);
 	if (nr_vcpus == 2) {
