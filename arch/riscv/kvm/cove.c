@@ -767,7 +767,7 @@ int kvm_riscv_cove_vcpu_precreate(struct kvm *kvm, unsigned int id)
 	r = sbi_covh(SBI_COVH_CREATE_TVM_VCPU, tvm->tvm_id, id, cv->range.pa, 0, 0, 0);
 	if (r.error)
 		return -EIO;	/* the pages stay converted, reclaimed at destroy */
-	cove_vcpu_timer_init(kvm, cv, id);
+	cove_vcpu_timer_init(kvm, cv);
 	cv->created = true;
 	return 0;
 }

@@ -40,11 +40,11 @@ struct cove_vcpu {
 
 	/*
 	 * The TVM's SBI timer, set up with the TSM's vCPU (before any KVM
-	 * vCPU of this ID is reachable); it raises VSTIP of the KVM vCPU
-	 * with this ID, which cancels it when it goes.
+	 * vCPU of this ID is reachable).  It raises VSTIP of @vcpu, the KVM
+	 * vCPU whose KVM_RUN armed it, which cancels it when it goes.
 	 */
 	struct kvm *kvm;
-	unsigned int id;
+	struct kvm_vcpu *vcpu;
 	struct hrtimer timer;
 	u64 next_cycles;
 
@@ -93,6 +93,6 @@ int cove_fault_in_private(struct kvm *kvm, gfn_t gfn);
 /* cove_vcpu.c */
 int cove_nacl_init(void);
 void cove_nacl_exit(void);
-void cove_vcpu_timer_init(struct kvm *kvm, struct cove_vcpu *cv, unsigned int id);
+void cove_vcpu_timer_init(struct kvm *kvm, struct cove_vcpu *cv);
 
 #endif /* __KVM_RISCV_COVE_INTERNAL_H */

@@ -138,11 +138,10 @@ static u64 cove_cycles_to_ns(struct kvm *kvm, u64 cycles)
 			       gt->nsec_shift);
 }
 
-/* Armed only by the vCPU's KVM_RUN, cancelled before the vCPU goes. */
+/* Armed only by cv->vcpu's KVM_RUN, cancelled before that vCPU goes. */
 static enum hrtimer_restart cove_timer_expired(struct hrtimer *h)
 {
 	struct cove_vcpu *cv = container_of(h, struct cove_vcpu, timer);
-	struct kvm_vcpu *vcpu;
 	u64 now = get_cycles64();
 
 	if (now < cv->next_cycles) {
@@ -150,9 +149,7 @@ static enum hrtimer_restart cove_timer_expired(struct hrtimer *h)
 								     cv->next_cycles - now)));
 		return HRTIMER_RESTART;
 	}
-	vcpu = kvm_get_vcpu_by_id(cv->kvm, cv->id);
-	if (vcpu)
-		kvm_riscv_vcpu_set_interrupt(vcpu, IRQ_VS_TIMER);
+	kvm_riscv_vcpu_set_interrupt(cv->vcpu, IRQ_VS_TIMER);
 	return HRTIMER_NORESTART;
 }
 
@@ -160,14 +157,12 @@ static enum hrtimer_restart cove_timer_expired(struct hrtimer *h)
  * cove_vcpu_timer_init() - Set up the timer of a TSM vCPU
  * @kvm: the VM
  * @cv: the TSM vCPU, just created
- * @id: its ID
  */
-void cove_vcpu_timer_init(struct kvm *kvm, struct cove_vcpu *cv, unsigned int id)
+void cove_vcpu_timer_init(struct kvm *kvm, struct cove_vcpu *cv)
 {
 	hrtimer_init(&cv->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	cv->timer.function = cove_timer_expired;
 	cv->kvm = kvm;
-	cv->id = id;
 }
 
 /* SBI set_timer: the TVM has no timer of its own; VSTIP comes from here. */
@@ -177,6 +172,7 @@ static void cove_set_timer(struct kvm_vcpu *vcpu, struct cove_vcpu *cv, u64 next
 
 	hrtimer_cancel(&cv->timer);
 	kvm_riscv_vcpu_unset_interrupt(vcpu, IRQ_VS_TIMER);
+	cv->vcpu = vcpu;
 	cv->next_cycles = next;
 	if (next <= now) {
 		kvm_riscv_vcpu_set_interrupt(vcpu, IRQ_VS_TIMER);
@@ -192,12 +188,14 @@ static void cove_set_timer(struct kvm_vcpu *vcpu, struct cove_vcpu *cv, u64 next
  *
  * The TSM runs vCPU 0 from finalize and the others once the TVM starts
  * them with SBI HSM: KVM's MP state follows, whatever the creation order.
+ * A vCPU created after finalize may have been started already: it is
+ * runnable, and stops at its first run if the TSM has not started it.
  */
 void kvm_riscv_cove_vcpu_postcreate(struct kvm_vcpu *vcpu)
 {
 	if (!kvm_riscv_cove_vcpu(vcpu))
 		return;
-	if (vcpu->vcpu_id)
+	if (vcpu->vcpu_id && !READ_ONCE(vcpu->kvm->arch.cove->finalized))
 		kvm_riscv_vcpu_power_off(vcpu);
 	else
 		kvm_riscv_vcpu_power_on(vcpu);
@@ -211,9 +209,16 @@ void kvm_riscv_cove_vcpu_postcreate(struct kvm_vcpu *vcpu)
  */
 void kvm_riscv_cove_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
-	/* Not a vCPU whose creation failed: the one the VM has. */
-	if (kvm_riscv_cove_vcpu(vcpu) && kvm_get_vcpu_by_id(vcpu->kvm, vcpu->vcpu_id) == vcpu)
-		hrtimer_cancel(&cove_vcpu_of(vcpu)->timer);
+	struct cove_vcpu *cv;
+
+	if (!kvm_riscv_cove_vcpu(vcpu))
+		return;
+	/* Not a vCPU whose creation failed: the one that armed the timer. */
+	cv = cove_vcpu_of(vcpu);
+	if (cv->vcpu == vcpu) {
+		hrtimer_cancel(&cv->timer);
+		cv->vcpu = NULL;
+	}
 }
 
 /**
@@ -658,6 +663,12 @@ static int cove_handle_exit(struct kvm_vcpu *vcpu, struct cove_vcpu *cv,
 	}
 	if (trap->scause & CAUSE_IRQ_FLAG)
 		return 1;	/* the host's, taken already */
+
+	/* Faults at a page the TVM has count only in a row. */
+	if (trap->scause != EXC_INST_GUEST_PAGE_FAULT &&
+	    trap->scause != EXC_LOAD_GUEST_PAGE_FAULT &&
+	    trap->scause != EXC_STORE_GUEST_PAGE_FAULT)
+		cv->fault_repeats = 0;
 
 	switch (trap->scause) {
 	case EXC_SUPERVISOR_SYSCALL:

@@ -1049,9 +1049,13 @@ static int racer(void *arg)
 			break;
 		if (covh(COVH_TVM_FENCE, st->id, 0).error == SBI_ERR_ALREADY_STARTED) {
 			/* The vCPU is in the guest: the fence waits for it. */
+			long err = covh3(COVH_TVM_REMOVE_PAGES, st->id, DEMAND_GPA,
+					 PAGE_SIZE).error;
+
 			st->fence_waited++;
-			if (covh3(COVH_TVM_REMOVE_PAGES, st->id, DEMAND_GPA, PAGE_SIZE).error !=
-			    SBI_ERR_INVALID_ADDRESS) {
+			if (err && err != SBI_ERR_INVALID_ADDRESS)
+				break;
+			if (!err) {
 				/*
 				 * Removed: the vCPU trapped between the fence and
 				 * the removal (a host interrupt).  Map the page
