@@ -884,17 +884,19 @@ static void test_tvm_limit(void)
 #define REPORT_FID	2
 #define SIP_SSIP	BIT(1)
 #define SIP_STIP	BIT(5)
+#define SIP_SEIP	BIT(9)
 
 #define SBI_EXT_TIME_EID	0x54494D45
 #define SBI_EXT_IPI_EID		0x735049
 #define SBI_EXT_HSM_EID		0x48534D
 #define SBI_EXT_COVG_EID	0x434F5647
 #define COVG_ADD_MMIO_REGION	0
+#define COVG_ALLOW_EXT_IRQ	4
 #define COVG_READ_MEASUREMENT	10
 
 enum report {
-	R_SUM = 1, R_MSMT0, R_MSMT1, R_MMIO, R_ZERO, R_TICK, R_TIMER, R_HSM, R_IPI,
-	R_DONE, R_V1_DONE,
+	R_SUM = 1, R_MSMT0, R_MSMT1, R_MMIO, R_ZERO, R_TICK, R_TIMER, R_EXT_RAISE,
+	R_EXT, R_HSM, R_IPI, R_DONE, R_V1_DONE,
 };
 
 struct tvm_boot {
@@ -1041,6 +1043,21 @@ static void tvm_guest_code(void)
 	csr_write(CSR_SIE, 0);
 	csr_write(CSR_STVEC, v0);
 	report(R_TIMER, timer, cleared, 0, 0);
+
+	/*
+	 * The VMM raises VSEIP (KVM_INTERRUPT): the TSM keeps it out until
+	 * the TVM allows external interrupts (COVG), then it is taken.
+	 */
+	csr_write(CSR_STVEC, (unsigned long)tvm_irq_trap);
+	report(R_EXT_RAISE, 0, 0, 0, 0);
+	csr_set(CSR_SIE, SIP_SEIP);
+	cleared = !guest_irq_taken(500000UL);				/* 50 ms */
+	r = sbi_ecall(SBI_EXT_COVG_EID, COVG_ALLOW_EXT_IRQ, -1UL, 0, 0, 0, 0, 0);
+	csr_set(CSR_SIE, SIP_SEIP);
+	timer = guest_irq_taken(100000000UL);				/* 10 s */
+	csr_write(CSR_SIE, 0);
+	csr_write(CSR_STVEC, v0);
+	report(R_EXT, cleared, timer, r.error, 0);
 
 	if (nr_guest_vcpus == 2) {
 		r = sbi_ecall(SBI_EXT_HSM_EID, 0, 1, entry_gpa, boot1_gpa, 0, 0, 0);
@@ -1247,6 +1264,7 @@ static void *run_vcpu1(void *arg)
 static void test_run(int nr_vcpus)
 {
 	struct sigaction sa = { .sa_handler = sigusr1 };
+	struct kvm_interrupt irq = {};
 	struct kvm_tvm_measurement m;
 	struct tsm_stats base, s;
 	uint64_t v[4], sum = 0;
@@ -1282,6 +1300,14 @@ static void test_run(int nr_vcpus)
 	next_report(t.vcpu[0], R_TICK, v);
 	next_report(t.vcpu[0], R_TIMER, v);
 	TEST_ASSERT(v[0] && v[1], "timer: fired %lu, then quiet %lu", v[0], v[1]);
+	next_report(t.vcpu[0], R_EXT_RAISE, v);
+	irq.irq = KVM_INTERRUPT_SET;
+	vcpu_ioctl(t.vcpu[0], KVM_INTERRUPT, &irq);
+	next_report(t.vcpu[0], R_EXT, v);
+	TEST_ASSERT(v[0] && v[1] && !v[2], "VSEIP: kept out %lu, then taken %lu (COVG %ld)",
+		    v[0], v[1], (long)v[2]);
+	irq.irq = KVM_INTERRUPT_UNSET;
+	vcpu_ioctl(t.vcpu[0], KVM_INTERRUPT, &irq);
 	if (nr_vcpus == 2) {
 		next_report(t.vcpu[0], R_HSM, v);
 		TEST_ASSERT(!v[0], "HSM hart_start: %ld", (long)v[0]);
@@ -1304,8 +1330,9 @@ static void test_run(int nr_vcpus)
 	kvm_vm_free(t.vm);
 	read_stats(&s);
 	assert_stats_equal(&s, &base);
-	ksft_test_result_pass("a measured TVM, %d vCPU%s: data, measurement, MMIO, zero page, timer%s\n",
-			      nr_vcpus, nr_vcpus > 1 ? "s" : "", nr_vcpus > 1 ? ", HSM, IPI" : "");
+	ksft_test_result_pass("a measured TVM, %d vCPU%s: data, measurement, MMIO, zero page, %s\n",
+			      nr_vcpus, nr_vcpus > 1 ? "s" : "",
+			      nr_vcpus > 1 ? "timer, VSEIP, HSM, IPI" : "timer, VSEIP");
 }
 
 /* Every refusal around finalize and running. */
