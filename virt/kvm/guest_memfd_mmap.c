@@ -213,6 +213,47 @@ int kvm_gmem_seal(struct kvm_memory_slot *slot, gfn_t gfn)
 	fput(file);
 	return r;
 }
+
+/**
+ * kvm_gmem_unseal() - Undo kvm_gmem_seal() for a page whose content is gone
+ * @slot: the memslot that binds the page
+ * @gfn: the page's gfn in @slot
+ * @page: the page the caller sealed there, which it holds a reference to
+ *
+ * For a page that the hardware took back and scrubbed, such as a CoVE TVM's
+ * page its TSM gave back: the offset may be punched out and bound again,
+ * and the page is no longer prepared, so that kvm_gmem_populate() may fill
+ * it again.  Nothing happens if @slot no longer binds @page at @gfn (its
+ * file was closed, or another file is bound there now).  Takes the file's
+ * invalidate_lock and the folio lock.
+ */
+void kvm_gmem_unseal(struct kvm_memory_slot *slot, gfn_t gfn, struct page *page)
+{
+	struct kvm_gmem *gmem;
+	struct folio *folio;
+	struct file *file;
+	pgoff_t index;
+
+	file = get_file_active(&slot->gmem.file);
+	if (!file)
+		return;
+
+	gmem = file->private_data;
+	index = slot->gmem.pgoff + gfn - slot->base_gfn;
+	filemap_invalidate_lock(file->f_mapping);
+	folio = filemap_get_folio(file->f_mapping, index);
+	if (!IS_ERR(folio)) {
+		folio_lock(folio);
+		if (folio_file_page(folio, index) == page) {
+			xa_erase(&gmem->sealed, index);
+			folio_clear_uptodate(folio);
+		}
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+	filemap_invalidate_unlock(file->f_mapping);
+	fput(file);
+}
 #endif /* CONFIG_KVM_GENERIC_PRIVATE_MEM */
 
 /*

@@ -217,6 +217,10 @@ static void cove_release_pages(struct kvm_cove_tvm *tvm)
 		cond_resched();
 	}
 	xa_destroy(&tvm->pages);
+	/* destroy_tvm removed every shared mapping. */
+	xa_for_each(&tvm->shared, gfn, page)
+		kvm_release_page_dirty(page);
+	xa_destroy(&tvm->shared);
 	if (leaked)
 		pr_err("the TSM kept %lu pages of a destroyed TVM; leaking them\n", leaked);
 }
@@ -484,6 +488,232 @@ int cove_fault_in_private(struct kvm *kvm, gfn_t gfn)
 	return n < 0 ? n : -EINVAL;
 }
 
+/**
+ * cove_more_pt_pages() - Give the TSM another chunk of G-stage table pages
+ * @kvm: the VM; called without kvm->srcu held
+ *
+ * Return: 0; -ENOSPC when the VM has given its share or the TSM's pool is
+ * full; -ENOMEM, -EBUSY, -EIO.
+ */
+int cove_more_pt_pages(struct kvm *kvm)
+{
+	int ret;
+
+	mutex_lock(&kvm->slots_lock);
+	ret = cove_add_pt_pages(kvm->arch.cove);
+	mutex_unlock(&kvm->slots_lock);
+	return ret;
+}
+
+/*
+ * Mappings taken from the TVM at a time: each batch is one TSM fence, with
+ * kvm->mmu_lock held.
+ */
+#define COVE_REMOVE_BATCH	32
+
+/*
+ * Removes the TVM's mappings at @gfns[i] where @removed[i] is false, and
+ * sets it for those the TSM removed.  Invalidate, tvm_fence, then remove:
+ * the fence completes once every vCPU that was in the guest has left it,
+ * which kicking them (KVM waits for the IPIs) makes happen.  With
+ * kvm->mmu_lock held, which keeps the TVM's fences one at a time.  An
+ * invalidate that fails is not fatal: the page may be invalidated already.
+ */
+static void cove_unmap(struct kvm *kvm, const gfn_t *gfns, unsigned int n, bool *removed)
+{
+	struct kvm_cove_tvm *tvm = kvm->arch.cove;
+	unsigned int i;
+
+	lockdep_assert_held(&kvm->mmu_lock);
+	for (i = 0; i < n; i++) {
+		if (!removed[i])
+			sbi_covh(SBI_COVH_TVM_INVALIDATE_PAGES, tvm->tvm_id,
+				 gfn_to_gpa(gfns[i]), PAGE_SIZE, 0, 0, 0);
+	}
+	if (sbi_covh(SBI_COVH_TVM_FENCE, tvm->tvm_id, 0, 0, 0, 0, 0).error)
+		return;
+	kvm_make_all_cpus_request(kvm, KVM_REQ_HFENCE_GVMA_VMID_ALL);
+	for (i = 0; i < n; i++) {
+		if (!removed[i])
+			removed[i] = !sbi_covh(SBI_COVH_TVM_REMOVE_PAGES, tvm->tvm_id,
+					       gfn_to_gpa(gfns[i]), PAGE_SIZE, 0, 0, 0).error;
+	}
+}
+
+/*
+ * Takes back the TVM's private pages in [@start, @end): removed from the
+ * TVM, reclaimed (the TSM zeroes them), unsealed in guest_memfd and
+ * released.  A page the TSM removed but does not give back stays kept
+ * (COVE_PAGE_KEPT), as after a failed add.
+ */
+static int cove_remove_private(struct kvm *kvm, gfn_t start, gfn_t end)
+{
+	struct kvm_cove_tvm *tvm = kvm->arch.cove;
+	bool removed[COVE_REMOVE_BATCH];
+	gfn_t gfns[COVE_REMOVE_BATCH];
+	unsigned long index = start;
+	struct kvm_memory_slot *slot;
+	struct cove_range r;
+	struct page *page;
+	unsigned int n, i;
+	int ret = 0;
+
+	lockdep_assert_held(&kvm->slots_lock);
+	do {
+		for (n = 0; n < COVE_REMOVE_BATCH &&
+		     xa_find(&tvm->pages, &index, end - 1, XA_PRESENT); n++) {
+			/* A kept page is the TSM's but not mapped. */
+			removed[n] = xa_get_mark(&tvm->pages, index, COVE_PAGE_KEPT);
+			gfns[n] = index++;
+		}
+		if (!n)
+			break;
+		spin_lock(&kvm->mmu_lock);
+		cove_unmap(kvm, gfns, n, removed);
+		spin_unlock(&kvm->mmu_lock);
+
+		for (i = 0; i < n; i++) {
+			if (!removed[i]) {
+				ret = -EIO;
+				continue;
+			}
+			page = xa_load(&tvm->pages, gfns[i]);
+			r = (struct cove_range){ page_to_phys(page), 1, true };
+			mutex_lock(&cove_lock);
+			cove_reclaim(&r, 1);
+			mutex_unlock(&cove_lock);
+			if (r.converted) {
+				xa_set_mark(&tvm->pages, gfns[i], COVE_PAGE_KEPT);
+				ret = -EIO;
+				continue;
+			}
+			slot = gfn_to_memslot(kvm, gfns[i]);
+			if (slot && kvm_slot_can_be_private(slot))
+				kvm_gmem_unseal(slot, gfns[i], page);
+			xa_erase(&tvm->pages, gfns[i]);
+			put_page(page);
+		}
+		cond_resched();
+	} while (!ret && n == COVE_REMOVE_BATCH);
+	return ret;
+}
+
+/**
+ * cove_fault_in_shared() - Map a host page at a shared gfn of a TVM
+ * @kvm: the VM
+ * @slot: the memslot of @gfn
+ * @gfn: the gfn, shared (or in a memslot without guest_memfd)
+ *
+ * The TSM maps the memslot's page read-write (add_tvm_shared_pages) if the
+ * TVM shared the gfn; KVM keeps a reference to the page until the TSM no
+ * longer maps it (kvm_riscv_cove_unmap_gfn_range()).  Called from KVM_RUN
+ * with kvm->srcu held.
+ *
+ * Return: 0 if the page is mapped, or an invalidation raced and the guest
+ * is to fault again; -EEXIST if another vCPU mapped it; -EINVAL if the TSM
+ * refused the gfn (the TVM did not share it); -EFAULT if the memslot has
+ * no page there the TSM could map writable; -EAGAIN if the TSM needs
+ * page-table pages (cove_more_pt_pages()); -EINTR, -ENOMEM, -EIO.
+ */
+int cove_fault_in_shared(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn)
+{
+	struct kvm_cove_tvm *tvm = kvm->arch.cove;
+	unsigned long mmu_seq;
+	struct page *page;
+	struct sbiret r;
+	bool writable;
+	kvm_pfn_t pfn;
+	int ret = 0;
+
+	if (slot->flags & KVM_MEM_READONLY)
+		return -EFAULT;
+	mmu_seq = kvm->mmu_invalidate_seq;
+	/* Pairs with the smp_wmb() in kvm_mmu_invalidate_end(). */
+	smp_rmb();
+	pfn = __gfn_to_pfn_memslot(slot, gfn, false, true, NULL, true, &writable, NULL);
+	if (is_sigpending_pfn(pfn))
+		return -EINTR;
+	if (is_error_noslot_pfn(pfn))
+		return -EFAULT;
+	/* The TSM maps host RAM only, and KVM must hold the page. */
+	page = kvm_pfn_to_refcounted_page(pfn);
+	if (!page || !writable) {
+		kvm_release_pfn_clean(pfn);
+		return -EFAULT;
+	}
+	if (xa_reserve(&tvm->shared, gfn, GFP_KERNEL_ACCOUNT)) {
+		kvm_release_page_clean(page);
+		return -ENOMEM;
+	}
+
+	spin_lock(&kvm->mmu_lock);
+	if (mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn)) {
+		ret = 0;
+	} else if (xa_load(&tvm->shared, gfn)) {
+		ret = -EEXIST;
+	} else {
+		r = sbi_covh(SBI_COVH_ADD_TVM_SHARED_PAGES, tvm->tvm_id, page_to_phys(page),
+			     0 /* 4 KiB */, 1, gfn_to_gpa(gfn), 0);
+		if (!r.error) {
+			/* Reserved above: the store does not allocate. */
+			xa_store(&tvm->shared, gfn, page, GFP_NOWAIT);
+			page = NULL;
+		} else if (r.error == SBI_ERR_FAILURE) {
+			ret = -EAGAIN;
+		} else {
+			ret = r.error == SBI_ERR_INVALID_ADDRESS ? -EINVAL : -EIO;
+		}
+	}
+	spin_unlock(&kvm->mmu_lock);
+	if (page) {
+		xa_release(&tvm->shared, gfn);
+		kvm_release_page_clean(page);
+	}
+	return ret;
+}
+
+/**
+ * kvm_riscv_cove_unmap_gfn_range() - Stop a TVM from mapping host pages
+ * @kvm: the VM, with kvm->mmu_lock held
+ * @start: first gfn
+ * @end: gfn after the last
+ *
+ * The TSM removes the host pages a TVM maps as shared memory in the range,
+ * and KVM drops its references to them.  Called by MMU notifiers, memory
+ * attribute changes and memslot removal: host memory leaves a TVM before
+ * the host reuses it.  A page the TSM does not remove keeps its reference
+ * and is never freed.  Nothing for other VMs.
+ */
+void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end)
+{
+	struct kvm_cove_tvm *tvm = kvm->arch.cove;
+	bool removed[COVE_REMOVE_BATCH];
+	gfn_t gfns[COVE_REMOVE_BATCH];
+	unsigned long index = start;
+	unsigned int n, i;
+
+	if (!tvm || start >= end || xa_empty(&tvm->shared))
+		return;
+	lockdep_assert_held(&kvm->mmu_lock);
+	do {
+		for (n = 0; n < COVE_REMOVE_BATCH &&
+		     xa_find(&tvm->shared, &index, end - 1, XA_PRESENT); n++) {
+			removed[n] = false;
+			gfns[n] = index++;
+		}
+		if (!n)
+			break;
+		cove_unmap(kvm, gfns, n, removed);
+		for (i = 0; i < n; i++) {
+			if (removed[i])
+				kvm_release_page_dirty(xa_erase(&tvm->shared, gfns[i]));
+			else
+				pr_warn_ratelimited("the TSM keeps host page 0x%llx mapped; keeping it\n",
+						    gfn_to_gpa(gfns[i]));
+		}
+	} while (n == COVE_REMOVE_BATCH);
+}
+
 /*
  * The boot vCPU's entry point and argument are its pc and a1, as the VMM
  * set them; the TSM measures both.  Every guest_memfd memslot becomes a
@@ -600,14 +830,19 @@ int kvm_riscv_cove_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *ar
 }
 
 /**
- * kvm_riscv_cove_check_memory_attributes() - Keep measured pages private
+ * kvm_riscv_cove_check_memory_attributes() - Take back what becomes shared
  * @kvm: the VM, with slots_lock held
  * @start: first gfn
  * @end: gfn after the last
  * @attributes: what the range is about to get
  *
- * Return: -EPERM if a page of the range is the TVM's and the range would
- * become shared, else 0.
+ * A range of a finalized TVM that becomes shared loses its confidential
+ * pages first: the TSM removes them and KVM reclaims them (zeroed).  Before
+ * finalize every page the TVM has is measured, and stays.
+ *
+ * Return: 0; -EPERM if the TVM is not finalized and has a page in the
+ * range that would become shared; -EIO if the TSM did not give back a page
+ * (those before it in the range are taken back already).
  */
 int kvm_riscv_cove_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
 					   unsigned long attributes)
@@ -616,9 +851,12 @@ int kvm_riscv_cove_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t e
 	unsigned long gfn = start;
 
 	lockdep_assert_held(&kvm->slots_lock);
-	if (!tvm || (attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE))
+	if (!tvm || (attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE) ||
+	    !xa_find(&tvm->pages, &gfn, end - 1, XA_PRESENT))
 		return 0;
-	return xa_find(&tvm->pages, &gfn, end - 1, XA_PRESENT) ? -EPERM : 0;
+	if (!tvm->finalized)
+		return -EPERM;
+	return cove_remove_private(kvm, start, end);
 }
 
 /**
@@ -647,6 +885,7 @@ int kvm_riscv_cove_init_vm(struct kvm *kvm)
 		return -ENOMEM;
 	}
 	xa_init(&tvm->pages);
+	xa_init(&tvm->shared);
 	tvm->max_vcpus = min3(cove_tsm_info.tvm_max_vcpus, (u64)KVM_MAX_VCPUS,
 			      (u64)COVE_MAX_VCPUS);
 	tvm->vcpus = kcalloc(tvm->max_vcpus, sizeof(*tvm->vcpus), GFP_KERNEL_ACCOUNT);
@@ -712,6 +951,7 @@ void kvm_riscv_cove_destroy_vm(struct kvm *kvm)
 		pr_err("destroy_tvm(%lu) failed: %ld; leaking its pages\n",
 		       tvm->tvm_id, r.error);
 		xa_destroy(&tvm->pages);
+		xa_destroy(&tvm->shared);
 		kfree(tvm);
 		return;
 	}

@@ -84,11 +84,20 @@ struct kvm_cove_tvm {
 	unsigned int nr_regions;
 	struct page *pt_chunks[COVE_MAX_PT_CHUNKS];
 	unsigned int nr_pt_chunks;
+
+	/*
+	 * gfn -> the host page the TVM maps there as shared memory, which KVM
+	 * holds a reference to until the TSM no longer maps it.  Changed under
+	 * kvm->mmu_lock.
+	 */
+	struct xarray shared;
 };
 
 /* cove.c */
 bool cove_gpa_in_region(struct kvm_cove_tvm *tvm, gpa_t gpa);
 int cove_fault_in_private(struct kvm *kvm, gfn_t gfn);
+int cove_fault_in_shared(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn);
+int cove_more_pt_pages(struct kvm *kvm);
 
 /* cove_vcpu.c */
 int cove_nacl_init(void);

@@ -596,16 +596,28 @@ static int cove_page_fault(struct kvm_vcpu *vcpu, struct cove_vcpu *cv,
 	struct kvm_cove_tvm *tvm = vcpu->kvm->arch.cove;
 	struct kvm_memory_slot *slot;
 	gfn_t gfn = gpa_to_gfn(gpa);
+	bool private = true;
 	int ret;
 
 	slot = kvm_vcpu_gfn_to_memslot(vcpu, gfn);
-	if (!slot || !kvm_slot_can_be_private(slot) ||
-	    !kvm_mem_is_private(vcpu->kvm, gfn) || !cove_gpa_in_region(tvm, gpa))
+	if (!slot || !cove_gpa_in_region(tvm, gpa))
 		goto exit;
 
-	kvm_vcpu_srcu_read_unlock(vcpu);
-	ret = cove_fault_in_private(vcpu->kvm, gfn);
-	kvm_vcpu_srcu_read_lock(vcpu);
+	if (!kvm_slot_can_be_private(slot) || !kvm_mem_is_private(vcpu->kvm, gfn)) {
+		/* Shared: the memslot's page, if the TVM shared the gfn. */
+		ret = cove_fault_in_shared(vcpu->kvm, slot, gfn);
+		if (ret == -EAGAIN) {
+			kvm_vcpu_srcu_read_unlock(vcpu);
+			ret = cove_more_pt_pages(vcpu->kvm);
+			kvm_vcpu_srcu_read_lock(vcpu);
+		}
+		/* Refused by the TSM: the TVM takes the gfn as private. */
+		private = ret == -EINVAL;
+	} else {
+		kvm_vcpu_srcu_read_unlock(vcpu);
+		ret = cove_fault_in_private(vcpu->kvm, gfn);
+		kvm_vcpu_srcu_read_lock(vcpu);
+	}
 	if (ret == -EEXIST) {
 		/* Another vCPU's fault added it; a third time, something is wrong. */
 		cv->fault_repeats = cv->fault_gfn == gfn ? cv->fault_repeats + 1 : 1;
@@ -623,7 +635,7 @@ exit:
 	cv->fault_repeats = 0;
 	kvm_prepare_memory_fault_exit(vcpu, gfn_to_gpa(gfn), PAGE_SIZE,
 				      trap->scause == EXC_STORE_GUEST_PAGE_FAULT,
-				      trap->scause == EXC_INST_GUEST_PAGE_FAULT, true);
+				      trap->scause == EXC_INST_GUEST_PAGE_FAULT, private);
 	return -EFAULT;
 }
 

@@ -58,6 +58,8 @@ bool kvm_arch_pre_set_memory_attributes(struct kvm *kvm,
 	 */
 	blocks.start = ALIGN_DOWN(range->start, PUD_SIZE >> PAGE_SHIFT);
 	blocks.end = ALIGN(range->end, PUD_SIZE >> PAGE_SHIFT);
+	/* Every mapping is in play: kvm_handle_gfn_range() sets no filter. */
+	blocks.attr_filter = KVM_FILTER_SHARED | KVM_FILTER_PRIVATE;
 	return kvm_unmap_gfn_range(kvm, &blocks);
 }
 

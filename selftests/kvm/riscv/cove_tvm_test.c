@@ -881,6 +881,8 @@ static void test_tvm_limit(void)
 #define ZERO_GPA	0xc0000000UL	/* slot 1: private, never added */
 #define ZERO_PAGES	16
 #define MMIO_GPA	0x10000000UL	/* no memslot; the TVM's MMIO region */
+#define SHARE_GPA	(ZERO_GPA + 2 * PAGE_SIZE)	/* shared, then private again */
+#define SHARE2_GPA	(ZERO_GPA + 3 * PAGE_SIZE)	/* shared at the end */
 #define REPORT_FID	2
 #define SIP_SSIP	BIT(1)
 #define SIP_STIP	BIT(5)
@@ -891,12 +893,14 @@ static void test_tvm_limit(void)
 #define SBI_EXT_HSM_EID		0x48534D
 #define SBI_EXT_COVG_EID	0x434F5647
 #define COVG_ADD_MMIO_REGION	0
+#define COVG_SHARE_MEMORY	2
+#define COVG_UNSHARE_MEMORY	3
 #define COVG_ALLOW_EXT_IRQ	4
 #define COVG_READ_MEASUREMENT	10
 
 enum report {
-	R_SUM = 1, R_MSMT0, R_MSMT1, R_MMIO, R_ZERO, R_TICK, R_TIMER, R_EXT_RAISE,
-	R_EXT, R_HSM, R_IPI, R_DONE, R_V1_DONE,
+	R_SUM = 1, R_MSMT0, R_MSMT1, R_MMIO, R_ZERO, R_STOLEN, R_SHARE, R_REMAPPED, R_UNSHARE,
+	R_TICK, R_TIMER, R_EXT_RAISE, R_EXT, R_HSM, R_IPI, R_DONE, R_V1_DONE,
 };
 
 struct tvm_boot {
@@ -998,6 +1002,7 @@ static void tvm_guest_code(void)
 {
 	volatile uint32_t *mmio = (volatile uint32_t *)MMIO_GPA;
 	volatile uint64_t *zero = (volatile uint64_t *)(ZERO_GPA + PAGE_SIZE);
+	uint64_t *shp = (uint64_t *)SHARE_GPA;
 	uint64_t sum = 0, v0, timer, cleared;
 	struct sbiret r;
 	int i;
@@ -1022,6 +1027,25 @@ static void tvm_guest_code(void)
 	v0 = zero[3];
 	zero[3] = 0xabcdef;
 	report(R_ZERO, v0, zero[3], 0, 0);
+	/* The VMM made the page shared meanwhile: gone, a new zero page. */
+	report(R_STOLEN, zero[3], 0, 0, 0);
+
+	/*
+	 * A private page, shared (COVG): the host's data comes in, the
+	 * guest's goes out, and a page the host replaces is the one the
+	 * guest sees next; unshared, it is a new zero page, and what the
+	 * guest wrote there before it shared it is gone.
+	 */
+	WRITE_ONCE(shp[0], 0x5ec2e7);
+	r = sbi_ecall(SBI_EXT_COVG_EID, COVG_SHARE_MEMORY, SHARE_GPA, PAGE_SIZE, 0, 0, 0, 0);
+	v0 = READ_ONCE(shp[0]);
+	WRITE_ONCE(shp[1], 0x6e57);
+	report(R_SHARE, r.error, v0, 0, 0);
+	report(R_REMAPPED, READ_ONCE(shp[0]), READ_ONCE(shp[1]), 0, 0);
+	r = sbi_ecall(SBI_EXT_COVG_EID, COVG_UNSHARE_MEMORY, SHARE_GPA, PAGE_SIZE, 0, 0, 0, 0);
+	v0 = READ_ONCE(shp[0]);
+	WRITE_ONCE(shp[2], 0x5ec2e7);
+	report(R_UNSHARE, r.error, v0, READ_ONCE(shp[2]), 0);
 
 	/*
 	 * The timer fires once, then not after it is set to never.  It
@@ -1066,7 +1090,10 @@ static void tvm_guest_code(void)
 		csr_clear(CSR_SIP, SIP_SSIP);
 		report(R_IPI, v0, READ_ONCE(vcpu1_flag), !(csr_read(CSR_SIP) & SIP_SSIP), 0);
 	}
-	report(R_DONE, 0, 0, 0, 0);
+	/* Shared memory the TVM still maps when its memslot goes. */
+	r = sbi_ecall(SBI_EXT_COVG_EID, COVG_SHARE_MEMORY, SHARE2_GPA, PAGE_SIZE, 0, 0, 0, 0);
+	WRITE_ONCE(*(uint64_t *)SHARE2_GPA, 0x5a5a);
+	report(R_DONE, r.error, 0, 0, 0);
 	for (;;)
 		;
 }
@@ -1180,7 +1207,13 @@ static void run_tvm_create(struct run_tvm *t, int nr_vcpus)
 	vm_ioctl(t->vm, KVM_TVM_FINALIZE, NULL);
 }
 
-/* Runs @vcpu to its next report of @what; MMIO exits are checked on the way. */
+/* The conversions the TVM asked for, as the VMM made them. */
+static int nr_to_shared, nr_to_private;
+
+/*
+ * Runs @vcpu to its next report of @what; MMIO exits are checked on the
+ * way, and the TVM's conversions (KVM_EXIT_MEMORY_FAULT) made.
+ */
 static void next_report(struct kvm_vcpu *vcpu, unsigned long what, uint64_t out[4])
 {
 	struct kvm_run *run = vcpu->run;
@@ -1188,6 +1221,23 @@ static void next_report(struct kvm_vcpu *vcpu, unsigned long what, uint64_t out[
 
 	for (;;) {
 		r = __vcpu_run(vcpu);
+		if (r && errno == EFAULT && run->exit_reason == KVM_EXIT_MEMORY_FAULT) {
+			uint64_t gpa = run->memory_fault.gpa;
+
+			TEST_ASSERT(gpa >= ZERO_GPA + PAGE_SIZE &&
+				    gpa < ZERO_GPA + ZERO_PAGES * PAGE_SIZE &&
+				    run->memory_fault.size == PAGE_SIZE,
+				    "memory fault at 0x%lx, %llu bytes, flags 0x%llx",
+				    gpa, run->memory_fault.size, run->memory_fault.flags);
+			if (run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_PRIVATE) {
+				vm_mem_set_private(vcpu->vm, gpa, PAGE_SIZE);
+				nr_to_private++;
+			} else {
+				vm_mem_set_shared(vcpu->vm, gpa, PAGE_SIZE);
+				nr_to_shared++;
+			}
+			continue;
+		}
 		TEST_ASSERT(!r, "KVM_RUN (waiting for report %lu): %s, exit %u", what,
 			    strerror(errno), run->exit_reason);
 		if (run->exit_reason == KVM_EXIT_MMIO && run->mmio.is_write) {
@@ -1266,8 +1316,9 @@ static void test_run(int nr_vcpus)
 	struct sigaction sa = { .sa_handler = sigusr1 };
 	struct kvm_interrupt irq = {};
 	struct kvm_tvm_measurement m;
-	struct tsm_stats base, s;
+	struct tsm_stats base, s, s2;
 	uint64_t v[4], sum = 0;
+	uint64_t *hp;
 	struct run_tvm t;
 	pthread_t thread;
 	int i;
@@ -1297,6 +1348,53 @@ static void test_run(int nr_vcpus)
 		    (long)v[0], v[1]);
 	next_report(t.vcpu[0], R_ZERO, v);
 	TEST_ASSERT(!v[0] && v[1] == 0xabcdef, "zero page: read 0x%lx, then 0x%lx", v[0], v[1]);
+
+	/*
+	 * The VMM makes the zero page shared on its own: KVM takes it back
+	 * from the TSM.  The TVM, which did not share it, cannot use the
+	 * host's page there: it exits private, and gets a new zero page.
+	 */
+	read_stats(&s);
+	vm_mem_set_shared(t.vm, ZERO_GPA + PAGE_SIZE, PAGE_SIZE);
+	read_stats(&s2);
+	TEST_ASSERT(s2.assigned == s.assigned - 1, "made shared: %lu TVM pages, were %lu",
+		    s2.assigned, s.assigned);
+	nr_to_shared = 0;
+	nr_to_private = 0;
+	next_report(t.vcpu[0], R_STOLEN, v);
+	TEST_ASSERT(!v[0] && nr_to_private == 1 && !nr_to_shared,
+		    "a page taken back: read 0x%lx, %d conversions", v[0], nr_to_private);
+
+	/* Shared: the host's page in the TVM, both ways. */
+	hp = addr_gpa2hva(t.vm, SHARE_GPA);
+	hp[0] = 0x4057;
+	nr_to_shared = 0;
+	nr_to_private = 0;
+	next_report(t.vcpu[0], R_SHARE, v);
+	read_stats(&s);
+	TEST_ASSERT(!v[0] && v[1] == 0x4057 && hp[1] == 0x6e57 && nr_to_shared == 1,
+		    "share: COVG %ld, read 0x%lx, wrote 0x%lx, %d conversions", (long)v[0], v[1],
+		    hp[1], nr_to_shared);
+	TEST_ASSERT(s.shared_maps == base.shared_maps + 1, "share: %llu shared mappings",
+		    (unsigned long long)s.shared_maps);
+	/* The host takes its page away: the TVM must not keep it. */
+	TEST_ASSERT(!madvise(hp, PAGE_SIZE, MADV_DONTNEED), "madvise: %s", strerror(errno));
+	read_stats(&s);
+	TEST_ASSERT(s.shared_maps == base.shared_maps,
+		    "a page the host let go is still mapped in the TVM (%llu mappings)",
+		    (unsigned long long)s.shared_maps);
+	hp[0] = 0x2222;
+	next_report(t.vcpu[0], R_REMAPPED, v);
+	TEST_ASSERT(v[0] == 0x2222 && !v[1], "the TVM reads 0x%lx 0x%lx, not the host's new page",
+		    v[0], v[1]);
+	next_report(t.vcpu[0], R_UNSHARE, v);
+	read_stats(&s);
+	TEST_ASSERT(!v[0] && !v[1] && v[2] == 0x5ec2e7 && nr_to_private == 1,
+		    "unshare: COVG %ld, read 0x%lx, then 0x%lx, %d conversions", (long)v[0],
+		    v[1], v[2], nr_to_private);
+	TEST_ASSERT(hp[0] == 0x2222 && !hp[2] && s.shared_maps == base.shared_maps,
+		    "unshare: the host's page 0x%lx 0x%lx, %llu shared mappings", hp[0], hp[2],
+		    (unsigned long long)s.shared_maps);
 	next_report(t.vcpu[0], R_TICK, v);
 	next_report(t.vcpu[0], R_TIMER, v);
 	TEST_ASSERT(v[0] && v[1], "timer: fired %lu, then quiet %lu", v[0], v[1]);
@@ -1315,7 +1413,12 @@ static void test_run(int nr_vcpus)
 		TEST_ASSERT(v[0] && v[1] == 0x1111 && v[2], "IPI: seen %lu, flag 0x%lx, cleared %lu",
 			    v[0], v[1], v[2]);
 	}
+	nr_to_shared = 0;
 	next_report(t.vcpu[0], R_DONE, v);
+	read_stats(&s);
+	TEST_ASSERT(!v[0] && nr_to_shared == 1 && s.shared_maps == base.shared_maps + 1,
+		    "second share: COVG %ld, %d conversions, %lu shared mappings", (long)v[0],
+		    nr_to_shared, s.shared_maps);
 
 	if (nr_vcpus == 2) {
 		while (!READ_ONCE(vcpu1_done)) {
@@ -1324,15 +1427,21 @@ static void test_run(int nr_vcpus)
 		}
 		pthread_join(thread, NULL);
 	}
-	/* Destroyed, the TVM gives back every page. */
+	/* Its memslot deleted, the host's page leaves the TVM. */
+	vm_mem_region_delete(t.vm, 1);
 	read_stats(&s);
+	TEST_ASSERT(s.shared_maps == base.shared_maps,
+		    "a deleted memslot's page is still mapped in the TVM");
+
+	/* Destroyed, the TVM gives back every page. */
 	TEST_ASSERT(s.tvms == base.tvms + 1, "one TVM running");
 	kvm_vm_free(t.vm);
 	read_stats(&s);
 	assert_stats_equal(&s, &base);
-	ksft_test_result_pass("a measured TVM, %d vCPU%s: data, measurement, MMIO, zero page, %s\n",
+	ksft_test_result_pass("a measured TVM, %d vCPU%s: data, measurement, MMIO, memory, %s\n",
 			      nr_vcpus, nr_vcpus > 1 ? "s" : "",
-			      nr_vcpus > 1 ? "timer, VSEIP, HSM, IPI" : "timer, VSEIP");
+			      nr_vcpus > 1 ? "conversions, timer, VSEIP, HSM, IPI" :
+					     "conversions, timer, VSEIP");
 }
 
 /* Every refusal around finalize and running. */

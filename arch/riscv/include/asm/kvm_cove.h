@@ -33,6 +33,7 @@ int kvm_riscv_cove_vcpu_one_reg(struct kvm_vcpu *vcpu);
 int kvm_riscv_cove_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
 int kvm_riscv_cove_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
 					   unsigned long attributes);
+void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end);
 #else
 static inline void kvm_riscv_cove_init(void) {}
 static inline void kvm_riscv_cove_exit(void) {}
@@ -87,6 +88,9 @@ static inline int kvm_riscv_cove_check_memory_attributes(struct kvm *kvm, gfn_t 
 {
 	return 0;
 }
+
+static inline void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, gfn_t start,
+						  gfn_t end) {}
 #endif
 
 #endif /* __KVM_RISCV_COVE_H */
