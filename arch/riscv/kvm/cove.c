@@ -574,6 +574,9 @@ static int cove_remove_private(struct kvm *kvm, gfn_t start, gfn_t end)
 
 		for (i = 0; i < n; i++) {
 			if (!removed[i]) {
+				/* The TVM keeps it: present again, as it was. */
+				sbi_covh(SBI_COVH_TVM_VALIDATE_PAGES, kvm->arch.cove->tvm_id,
+					 gfn_to_gpa(gfns[i]), PAGE_SIZE, 0, 0, 0);
 				ret = -EIO;
 				continue;
 			}
@@ -603,6 +606,7 @@ static int cove_remove_private(struct kvm *kvm, gfn_t start, gfn_t end)
  * @kvm: the VM
  * @slot: the memslot of @gfn
  * @gfn: the gfn, shared (or in a memslot without guest_memfd)
+ * @mmu_seq: kvm->mmu_invalidate_seq, read before the caller found @gfn shared
  *
  * The TSM maps the memslot's page read-write (add_tvm_shared_pages) if the
  * TVM shared the gfn; KVM keeps a reference to the page until the TSM no
@@ -615,10 +619,10 @@ static int cove_remove_private(struct kvm *kvm, gfn_t start, gfn_t end)
  * no page there the TSM could map writable; -EAGAIN if the TSM needs
  * page-table pages (cove_more_pt_pages()); -EINTR, -ENOMEM, -EIO.
  */
-int cove_fault_in_shared(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn)
+int cove_fault_in_shared(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
+			 unsigned long mmu_seq)
 {
 	struct kvm_cove_tvm *tvm = kvm->arch.cove;
-	unsigned long mmu_seq;
 	struct page *page;
 	struct sbiret r;
 	bool writable;
@@ -627,9 +631,6 @@ int cove_fault_in_shared(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gf
 
 	if (slot->flags & KVM_MEM_READONLY)
 		return -EFAULT;
-	mmu_seq = kvm->mmu_invalidate_seq;
-	/* Pairs with the smp_wmb() in kvm_mmu_invalidate_end(). */
-	smp_rmb();
 	pfn = __gfn_to_pfn_memslot(slot, gfn, false, true, NULL, true, &writable, NULL);
 	if (is_sigpending_pfn(pfn))
 		return -EINTR;
@@ -641,34 +642,31 @@ int cove_fault_in_shared(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gf
 		kvm_release_pfn_clean(pfn);
 		return -EFAULT;
 	}
-	if (xa_reserve(&tvm->shared, gfn, GFP_KERNEL_ACCOUNT)) {
-		kvm_release_page_clean(page);
-		return -ENOMEM;
-	}
 
+	/* Tracked before the TSM maps it, all under kvm->mmu_lock. */
 	spin_lock(&kvm->mmu_lock);
-	if (mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn)) {
-		ret = 0;
-	} else if (xa_load(&tvm->shared, gfn)) {
-		ret = -EEXIST;
+	if (mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn))
+		goto unlock;
+	ret = xa_insert(&tvm->shared, gfn, page, GFP_ATOMIC | __GFP_ACCOUNT);
+	if (ret) {
+		ret = ret == -EBUSY ? -EEXIST : ret;
+		goto unlock;
+	}
+	r = sbi_covh(SBI_COVH_ADD_TVM_SHARED_PAGES, tvm->tvm_id, page_to_phys(page),
+		     0 /* 4 KiB */, 1, gfn_to_gpa(gfn), 0);
+	if (!r.error) {
+		page = NULL;
 	} else {
-		r = sbi_covh(SBI_COVH_ADD_TVM_SHARED_PAGES, tvm->tvm_id, page_to_phys(page),
-			     0 /* 4 KiB */, 1, gfn_to_gpa(gfn), 0);
-		if (!r.error) {
-			/* Reserved above: the store does not allocate. */
-			xa_store(&tvm->shared, gfn, page, GFP_NOWAIT);
-			page = NULL;
-		} else if (r.error == SBI_ERR_FAILURE) {
+		xa_erase(&tvm->shared, gfn);
+		if (r.error == SBI_ERR_FAILURE)
 			ret = -EAGAIN;
-		} else {
+		else
 			ret = r.error == SBI_ERR_INVALID_ADDRESS ? -EINVAL : -EIO;
-		}
 	}
+unlock:
 	spin_unlock(&kvm->mmu_lock);
-	if (page) {
-		xa_release(&tvm->shared, gfn);
+	if (page)
 		kvm_release_page_clean(page);
-	}
 	return ret;
 }
 
@@ -677,6 +675,8 @@ int cove_fault_in_shared(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gf
  * @kvm: the VM, with kvm->mmu_lock held
  * @start: first gfn
  * @end: gfn after the last
+ * @may_block: whether the caller may sleep (mmu_lock is dropped between
+ *	batches then)
  *
  * The TSM removes the host pages a TVM maps as shared memory in the range,
  * and KVM drops its references to them.  Called by MMU notifiers, memory
@@ -684,7 +684,8 @@ int cove_fault_in_shared(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gf
  * the host reuses it.  A page the TSM does not remove keeps its reference
  * and is never freed.  Nothing for other VMs.
  */
-void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end)
+void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end,
+				    bool may_block)
 {
 	struct kvm_cove_tvm *tvm = kvm->arch.cove;
 	bool removed[COVE_REMOVE_BATCH];
@@ -711,7 +712,30 @@ void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end)
 				pr_warn_ratelimited("the TSM keeps host page 0x%llx mapped; keeping it\n",
 						    gfn_to_gpa(gfns[i]));
 		}
+		if (may_block)
+			cond_resched_lock(&kvm->mmu_lock);
 	} while (n == COVE_REMOVE_BATCH);
+}
+
+/**
+ * kvm_riscv_cove_pre_set_memory_attributes() - A TVM's attribute change
+ * @kvm: the VM, with kvm->mmu_lock held
+ * @range: the range, with the attributes it gets
+ *
+ * Its TSM, not KVM's G-stage, maps a TVM's memory: a range that becomes
+ * private loses the shared pages the TVM maps there; its private pages went
+ * in kvm_riscv_cove_check_memory_attributes() when it became shared.
+ *
+ * Return: true for a TVM (nothing else to do), false for other VMs.
+ */
+bool kvm_riscv_cove_pre_set_memory_attributes(struct kvm *kvm, struct kvm_gfn_range *range)
+{
+	if (!kvm->arch.cove)
+		return false;
+	if (range->arg.attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE)
+		kvm_riscv_cove_unmap_gfn_range(kvm, range->start, range->end,
+					       range->may_block);
+	return true;
 }
 
 /*

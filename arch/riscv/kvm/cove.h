@@ -88,7 +88,8 @@ struct kvm_cove_tvm {
 	/*
 	 * gfn -> the host page the TVM maps there as shared memory, which KVM
 	 * holds a reference to until the TSM no longer maps it.  Changed under
-	 * kvm->mmu_lock.
+	 * kvm->mmu_lock (and its own lock); an entry is there before the TSM
+	 * maps the page.
 	 */
 	struct xarray shared;
 };
@@ -96,7 +97,8 @@ struct kvm_cove_tvm {
 /* cove.c */
 bool cove_gpa_in_region(struct kvm_cove_tvm *tvm, gpa_t gpa);
 int cove_fault_in_private(struct kvm *kvm, gfn_t gfn);
-int cove_fault_in_shared(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn);
+int cove_fault_in_shared(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
+			 unsigned long mmu_seq);
 int cove_more_pt_pages(struct kvm *kvm);
 
 /* cove_vcpu.c */

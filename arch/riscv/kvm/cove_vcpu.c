@@ -596,6 +596,7 @@ static int cove_page_fault(struct kvm_vcpu *vcpu, struct cove_vcpu *cv,
 	struct kvm_cove_tvm *tvm = vcpu->kvm->arch.cove;
 	struct kvm_memory_slot *slot;
 	gfn_t gfn = gpa_to_gfn(gpa);
+	unsigned long mmu_seq;
 	bool private = true;
 	int ret;
 
@@ -603,9 +604,13 @@ static int cove_page_fault(struct kvm_vcpu *vcpu, struct cove_vcpu *cv,
 	if (!slot || !cove_gpa_in_region(tvm, gpa))
 		goto exit;
 
+	/* Before the attributes: a conversion from now on makes a retry. */
+	mmu_seq = vcpu->kvm->mmu_invalidate_seq;
+	/* Pairs with the smp_wmb() in kvm_mmu_invalidate_end(). */
+	smp_rmb();
 	if (!kvm_slot_can_be_private(slot) || !kvm_mem_is_private(vcpu->kvm, gfn)) {
 		/* Shared: the memslot's page, if the TVM shared the gfn. */
-		ret = cove_fault_in_shared(vcpu->kvm, slot, gfn);
+		ret = cove_fault_in_shared(vcpu->kvm, slot, gfn, mmu_seq);
 		if (ret == -EAGAIN) {
 			kvm_vcpu_srcu_read_unlock(vcpu);
 			ret = cove_more_pt_pages(vcpu->kvm);
@@ -617,6 +622,9 @@ static int cove_page_fault(struct kvm_vcpu *vcpu, struct cove_vcpu *cv,
 		kvm_vcpu_srcu_read_unlock(vcpu);
 		ret = cove_fault_in_private(vcpu->kvm, gfn);
 		kvm_vcpu_srcu_read_lock(vcpu);
+		/* Made shared meanwhile: fault again, as a shared page. */
+		if (ret == -EINVAL && !kvm_mem_is_private(vcpu->kvm, gfn))
+			return 1;
 	}
 	if (ret == -EEXIST) {
 		/* Another vCPU's fault added it; a third time, something is wrong. */

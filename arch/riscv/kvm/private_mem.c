@@ -51,6 +51,8 @@ bool kvm_arch_pre_set_memory_attributes(struct kvm *kvm,
 {
 	struct kvm_gfn_range blocks = *range;
 
+	if (kvm_riscv_cove_pre_set_memory_attributes(kvm, range))
+		return false;
 	/*
 	 * Unmap the range; the next access faults it from its new backing.
 	 * gstage_unmap_range() leaves a huge leaf that the range covers only
@@ -63,7 +65,7 @@ bool kvm_arch_pre_set_memory_attributes(struct kvm *kvm,
 	return kvm_unmap_gfn_range(kvm, &blocks);
 }
 
-/* A CoVE TVM's measured pages stay private (cove.c). */
+/* A CoVE TVM gives back what becomes shared, measured pages excepted (cove.c). */
 int kvm_arch_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
 				     unsigned long attributes)
 {

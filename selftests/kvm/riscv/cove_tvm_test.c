@@ -883,6 +883,9 @@ static void test_tvm_limit(void)
 #define MMIO_GPA	0x10000000UL	/* no memslot; the TVM's MMIO region */
 #define SHARE_GPA	(ZERO_GPA + 2 * PAGE_SIZE)	/* shared, then private again */
 #define SHARE2_GPA	(ZERO_GPA + 3 * PAGE_SIZE)	/* shared at the end */
+#define RACE_GPA	(ZERO_GPA + 4 * PAGE_SIZE)	/* test_shared_race() */
+#define RACE_SHARED	8
+#define RACE_TICKS	20000000UL	/* 2 s of guest time (10 MHz) */
 #define REPORT_FID	2
 #define SIP_SSIP	BIT(1)
 #define SIP_STIP	BIT(5)
@@ -900,7 +903,7 @@ static void test_tvm_limit(void)
 
 enum report {
 	R_SUM = 1, R_MSMT0, R_MSMT1, R_MMIO, R_ZERO, R_STOLEN, R_SHARE, R_REMAPPED, R_UNSHARE,
-	R_TICK, R_TIMER, R_EXT_RAISE, R_EXT, R_HSM, R_IPI, R_DONE, R_V1_DONE,
+	R_TICK, R_TIMER, R_EXT_RAISE, R_EXT, R_HSM, R_IPI, R_DONE, R_V1_DONE, R_RACED,
 };
 
 struct tvm_boot {
@@ -909,7 +912,7 @@ struct tvm_boot {
 
 /* Guest memory, measured. */
 static struct tvm_boot tvm_boot[2];
-static uint64_t entry_gpa, boot1_gpa, msmt_gpa, nr_guest_vcpus;
+static uint64_t entry_gpa, boot1_gpa, msmt_gpa, nr_guest_vcpus, race_mode;
 static uint64_t guest_data[64];
 static uint64_t vcpu1_flag;
 static uint8_t msmt_page[4096] __aligned(4096);
@@ -998,6 +1001,34 @@ static void guest_vcpu1(void)
 		;
 }
 
+/*
+ * Writes and reads its shared pages while the VMM keeps dropping them:
+ * each round sees either its own write or a new page, never another
+ * round's value.
+ */
+static void guest_shared_race(void)
+{
+	uint64_t round, i, stale = 0, v, start;
+	struct sbiret r;
+
+	r = sbi_ecall(SBI_EXT_COVG_EID, COVG_SHARE_MEMORY, RACE_GPA, RACE_SHARED * PAGE_SIZE,
+		      0, 0, 0, 0);
+	start = csr_read(CSR_TIME);
+	for (round = 1; csr_read(CSR_TIME) - start < RACE_TICKS; round++) {
+		for (i = 0; i < RACE_SHARED; i++) {
+			uint64_t *p = (uint64_t *)(RACE_GPA + i * PAGE_SIZE);
+
+			v = READ_ONCE(*p);
+			if (v && v != round - 1)
+				stale++;
+			WRITE_ONCE(*p, round);
+		}
+	}
+	report(R_RACED, r.error, stale, round, 0);
+	for (;;)
+		;
+}
+
 static void tvm_guest_code(void)
 {
 	volatile uint32_t *mmio = (volatile uint32_t *)MMIO_GPA;
@@ -1009,6 +1040,8 @@ static void tvm_guest_code(void)
 
 	if (csr_read(CSR_SSCRATCH) == 1)
 		guest_vcpu1();
+	if (race_mode)
+		guest_shared_race();
 
 	for (i = 0; i < ARRAY_SIZE(guest_data); i++)
 		sum += guest_data[i];
@@ -1152,8 +1185,11 @@ static void add_written_pages(struct run_tvm *t)
 	}
 }
 
-/* A measured TVM running tvm_guest_code on @nr_vcpus vCPUs, finalized. */
-static void run_tvm_create(struct run_tvm *t, int nr_vcpus)
+/*
+ * A measured TVM running tvm_guest_code on @nr_vcpus vCPUs, finalized;
+ * guest_shared_race() instead if @race.
+ */
+static void run_tvm_create(struct run_tvm *t, int nr_vcpus, bool race)
 {
 	const struct vm_shape shape = { .mode = VM_MODE_DEFAULT, .type = KVM_RISCV_COVE_VM };
 	uint64_t entry = (uint64_t)tvm_entry, page, i, arg;
@@ -1190,6 +1226,7 @@ static void run_tvm_create(struct run_tvm *t, int nr_vcpus)
 	set_guest(t->vm, boot1_gpa, addr_gva2gpa(t->vm, (vm_vaddr_t)&tvm_boot[1]));
 	set_guest(t->vm, msmt_gpa, addr_gva2gpa(t->vm, (vm_vaddr_t)msmt_page));
 	set_guest(t->vm, nr_guest_vcpus, nr_vcpus);
+	set_guest(t->vm, race_mode, race);
 
 	/* vCPU 0 enters at the stub with its boot block; register 1 says so. */
 	arg = addr_gva2gpa(t->vm, (vm_vaddr_t)&tvm_boot[0]);
@@ -1222,18 +1259,17 @@ static void next_report(struct kvm_vcpu *vcpu, unsigned long what, uint64_t out[
 	for (;;) {
 		r = __vcpu_run(vcpu);
 		if (r && errno == EFAULT && run->exit_reason == KVM_EXIT_MEMORY_FAULT) {
-			uint64_t gpa = run->memory_fault.gpa;
+			uint64_t gpa = run->memory_fault.gpa, size = run->memory_fault.size;
 
-			TEST_ASSERT(gpa >= ZERO_GPA + PAGE_SIZE &&
-				    gpa < ZERO_GPA + ZERO_PAGES * PAGE_SIZE &&
-				    run->memory_fault.size == PAGE_SIZE,
-				    "memory fault at 0x%lx, %llu bytes, flags 0x%llx",
-				    gpa, run->memory_fault.size, run->memory_fault.flags);
+			TEST_ASSERT(gpa >= ZERO_GPA + PAGE_SIZE && size && !(size % PAGE_SIZE) &&
+				    gpa + size <= ZERO_GPA + ZERO_PAGES * PAGE_SIZE,
+				    "memory fault at 0x%lx, %lu bytes, flags 0x%llx",
+				    gpa, size, run->memory_fault.flags);
 			if (run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_PRIVATE) {
-				vm_mem_set_private(vcpu->vm, gpa, PAGE_SIZE);
+				vm_mem_set_private(vcpu->vm, gpa, size);
 				nr_to_private++;
 			} else {
-				vm_mem_set_shared(vcpu->vm, gpa, PAGE_SIZE);
+				vm_mem_set_shared(vcpu->vm, gpa, size);
 				nr_to_shared++;
 			}
 			continue;
@@ -1324,7 +1360,7 @@ static void test_run(int nr_vcpus)
 	int i;
 
 	read_stats(&base);
-	run_tvm_create(&t, nr_vcpus);
+	run_tvm_create(&t, nr_vcpus, false);
 	get_measurement(t.vm->fd, &m);
 	TEST_ASSERT(m.nr_pages == t.nr_measured && (m.flags & KVM_TVM_MEASUREMENT_FINALIZED) &&
 		    !memcmp(m.digest, t.reg0, 48),
@@ -1444,6 +1480,92 @@ static void test_run(int nr_vcpus)
 					     "conversions, timer, VSEIP");
 }
 
+/* Whether the kernel log has a line with @text since boot. */
+static bool kmsg_has(const char *text)
+{
+	char line[1024];
+	bool found = false;
+	ssize_t n;
+	int fd;
+
+	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	TEST_ASSERT(fd >= 0, "open /dev/kmsg: %s", strerror(errno));
+	for (;;) {
+		n = read(fd, line, sizeof(line) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten meanwhile */
+		if (n <= 0)
+			break;
+		line[n] = 0;
+		found |= !!strstr(line, text);
+	}
+	close(fd);
+	return found;
+}
+
+struct dropper {
+	uint64_t *hva;
+	bool stop;
+	unsigned long rounds;
+};
+
+static void *drop_shared(void *arg)
+{
+	struct dropper *d = arg;
+
+	while (!READ_ONCE(d->stop)) {
+		TEST_ASSERT(!madvise(d->hva, RACE_SHARED * PAGE_SIZE, MADV_DONTNEED),
+			    "madvise: %s", strerror(errno));
+		d->rounds++;
+		usleep(1000);
+	}
+	return NULL;
+}
+
+/*
+ * The VMM drops the pages a TVM maps shared while the vCPU is in the guest
+ * using them: KVM must kick it out to complete the TSM's fence, and take
+ * every page out of the TVM before the host reuses it.
+ */
+static void test_shared_race(void)
+{
+	struct dropper d = {};
+	struct tsm_stats base, s;
+	pthread_t thread;
+	struct run_tvm t;
+	uint64_t v[4];
+
+	read_stats(&base);
+	run_tvm_create(&t, 1, true);
+	d.hva = addr_gpa2hva(t.vm, RACE_GPA);
+	nr_to_shared = 0;
+	nr_to_private = 0;
+	pthread_create(&thread, NULL, drop_shared, &d);
+	next_report(t.vcpu[0], R_RACED, v);
+	WRITE_ONCE(d.stop, true);
+	pthread_join(thread, NULL);
+	TEST_ASSERT(!v[0] && !v[1] && nr_to_shared == 1 && !nr_to_private,
+		    "race: COVG %ld, %lu stale reads, %d conversions", (long)v[0], v[1],
+		    nr_to_shared);
+	read_stats(&s);
+	TEST_ASSERT(s.shared_maps <= base.shared_maps + RACE_SHARED,
+		    "race: %lu shared mappings", s.shared_maps);
+	/* Each drop took the pages out of the TVM at once, fence and all. */
+	TEST_ASSERT(!kmsg_has("the TSM keeps host page"),
+		    "race: a dropped page stayed in the TVM (kernel log)");
+	TEST_ASSERT(!madvise(d.hva, RACE_SHARED * PAGE_SIZE, MADV_DONTNEED), "madvise");
+	read_stats(&s);
+	TEST_ASSERT(s.shared_maps == base.shared_maps,
+		    "race: %lu pages the host dropped are still mapped in the TVM",
+		    s.shared_maps - base.shared_maps);
+	kvm_vm_free(t.vm);
+	read_stats(&s);
+	assert_stats_equal(&s, &base);
+	TEST_ASSERT(d.rounds >= 10, "race: only %lu drops", d.rounds);
+	ksft_test_result_pass("shared pages dropped under a running TVM: %lu drops in %lu rounds, all out\n",
+			      d.rounds, v[2]);
+}
+
 /* Every refusal around finalize and running. */
 static void test_run_bad_input(void)
 {
@@ -1541,7 +1663,7 @@ int main(int argc, char *argv[])
 		test_no_tsm();
 		ksft_finished();
 	}
-	ksft_set_plan(13);
+	ksft_set_plan(14);
 	test_vm_types();
 	test_create_destroy();
 	test_tvm_properties();
@@ -1555,5 +1677,6 @@ int main(int argc, char *argv[])
 	test_run_bad_input();
 	test_run(1);
 	test_run(2);
+	test_shared_race();
 	ksft_finished();
 }

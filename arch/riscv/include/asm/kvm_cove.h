@@ -14,6 +14,7 @@
 
 struct kvm;
 struct kvm_cove_tvm;
+struct kvm_gfn_range;
 struct kvm_vcpu;
 
 #ifdef CONFIG_KVM_RISCV_COVE
@@ -33,7 +34,9 @@ int kvm_riscv_cove_vcpu_one_reg(struct kvm_vcpu *vcpu);
 int kvm_riscv_cove_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
 int kvm_riscv_cove_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
 					   unsigned long attributes);
-void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end);
+void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end,
+				    bool may_block);
+bool kvm_riscv_cove_pre_set_memory_attributes(struct kvm *kvm, struct kvm_gfn_range *range);
 #else
 static inline void kvm_riscv_cove_init(void) {}
 static inline void kvm_riscv_cove_exit(void) {}
@@ -90,7 +93,13 @@ static inline int kvm_riscv_cove_check_memory_attributes(struct kvm *kvm, gfn_t 
 }
 
 static inline void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, gfn_t start,
-						  gfn_t end) {}
+						  gfn_t end, bool may_block) {}
+
+static inline bool kvm_riscv_cove_pre_set_memory_attributes(struct kvm *kvm,
+							    struct kvm_gfn_range *range)
+{
+	return false;
+}
 #endif
 
 #endif /* __KVM_RISCV_COVE_H */
