@@ -345,8 +345,12 @@ static int cove_post_populate(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn,
 	}
 	if (!kept) {
 		ret = ap->src ? cove_add_region(tvm, slot) : 0;
-		/* Sealed: never mapped by the host, punched or bound again. */
-		if (!ret)
+		/*
+		 * A measured page is sealed: never mapped by the host, punched
+		 * or bound again, as the launch digest covers it.  A zero page
+		 * may be punched out: cove_unmap_private() takes it back.
+		 */
+		if (!ret && ap->src)
 			ret = kvm_gmem_seal(slot, gfn);
 		if (!ret) {
 			mutex_lock(&cove_lock);
@@ -541,60 +545,84 @@ static void cove_unmap(struct kvm *kvm, const gfn_t *gfns, unsigned int n, bool 
 }
 
 /*
+ * Up to COVE_REMOVE_BATCH gfns of @xa from *@index to @end (exclusive),
+ * with @kept[i] set for pages the TSM holds but does not map (an add
+ * failed: COVE_PAGE_KEPT).  Moves *@index past the last.
+ */
+static unsigned int cove_gather(struct xarray *xa, unsigned long *index, gfn_t end,
+				gfn_t *gfns, bool *kept)
+{
+	unsigned int n;
+
+	for (n = 0; n < COVE_REMOVE_BATCH && xa_find(xa, index, end - 1, XA_PRESENT); n++) {
+		kept[n] = xa_get_mark(xa, *index, COVE_PAGE_KEPT);
+		gfns[n] = (*index)++;
+	}
+	return n;
+}
+
+/*
  * Takes back the TVM's private pages in [@start, @end): removed from the
  * TVM, reclaimed (the TSM zeroes them), unsealed in guest_memfd and
- * released.  A page the TSM removed but does not give back stays kept
- * (COVE_PAGE_KEPT), as after a failed add.
+ * released.  A page leaves tvm->pages under kvm->mmu_lock once the TSM
+ * removed it, so that guest_memfd's invalidation (cove_unmap_private())
+ * never takes it too.  A page the TSM does not remove is made present
+ * again; one it removed but does not give back stays kept (COVE_PAGE_KEPT),
+ * as after a failed add.
  */
 static int cove_remove_private(struct kvm *kvm, gfn_t start, gfn_t end)
 {
 	struct kvm_cove_tvm *tvm = kvm->arch.cove;
+	struct page *pages[COVE_REMOVE_BATCH];
 	bool removed[COVE_REMOVE_BATCH];
 	gfn_t gfns[COVE_REMOVE_BATCH];
 	unsigned long index = start;
 	struct kvm_memory_slot *slot;
 	struct cove_range r;
-	struct page *page;
 	unsigned int n, i;
 	int ret = 0;
 
 	lockdep_assert_held(&kvm->slots_lock);
 	do {
-		for (n = 0; n < COVE_REMOVE_BATCH &&
-		     xa_find(&tvm->pages, &index, end - 1, XA_PRESENT); n++) {
-			/* A kept page is the TSM's but not mapped. */
-			removed[n] = xa_get_mark(&tvm->pages, index, COVE_PAGE_KEPT);
-			gfns[n] = index++;
-		}
-		if (!n)
-			break;
 		spin_lock(&kvm->mmu_lock);
-		cove_unmap(kvm, gfns, n, removed);
+		n = cove_gather(&tvm->pages, &index, end, gfns, removed);
+		if (n)
+			cove_unmap(kvm, gfns, n, removed);
+		for (i = 0; i < n; i++) {
+			pages[i] = NULL;
+			if (removed[i]) {
+				pages[i] = xa_erase(&tvm->pages, gfns[i]);
+				continue;
+			}
+			/* The TVM keeps it: present again, as it was. */
+			sbi_covh(SBI_COVH_TVM_VALIDATE_PAGES, tvm->tvm_id,
+				 gfn_to_gpa(gfns[i]), PAGE_SIZE, 0, 0, 0);
+			ret = -EIO;
+		}
 		spin_unlock(&kvm->mmu_lock);
 
 		for (i = 0; i < n; i++) {
-			if (!removed[i]) {
-				/* The TVM keeps it: present again, as it was. */
-				sbi_covh(SBI_COVH_TVM_VALIDATE_PAGES, kvm->arch.cove->tvm_id,
-					 gfn_to_gpa(gfns[i]), PAGE_SIZE, 0, 0, 0);
-				ret = -EIO;
+			if (!pages[i])
 				continue;
-			}
-			page = xa_load(&tvm->pages, gfns[i]);
-			r = (struct cove_range){ page_to_phys(page), 1, true };
+			r = (struct cove_range){ page_to_phys(pages[i]), 1, true };
 			mutex_lock(&cove_lock);
 			cove_reclaim(&r, 1);
 			mutex_unlock(&cove_lock);
 			if (r.converted) {
-				xa_set_mark(&tvm->pages, gfns[i], COVE_PAGE_KEPT);
+				/* Nothing adds at the gfn without slots_lock. */
+				if (!xa_err(xa_store(&tvm->pages, gfns[i], pages[i],
+						     GFP_KERNEL_ACCOUNT)))
+					xa_set_mark(&tvm->pages, gfns[i], COVE_PAGE_KEPT);
+				else
+					pr_err("the TSM kept page 0x%llx; leaking it\n",
+					       gfn_to_gpa(gfns[i]));
 				ret = -EIO;
 				continue;
 			}
 			slot = gfn_to_memslot(kvm, gfns[i]);
 			if (slot && kvm_slot_can_be_private(slot))
-				kvm_gmem_unseal(slot, gfns[i], page);
-			xa_erase(&tvm->pages, gfns[i]);
-			put_page(page);
+				kvm_gmem_unseal(slot, gfns[i], pages[i]);
+			put_page(pages[i]);
 		}
 		cond_resched();
 	} while (!ret && n == COVE_REMOVE_BATCH);
@@ -670,22 +698,13 @@ unlock:
 	return ret;
 }
 
-/**
- * kvm_riscv_cove_unmap_gfn_range() - Stop a TVM from mapping host pages
- * @kvm: the VM, with kvm->mmu_lock held
- * @start: first gfn
- * @end: gfn after the last
- * @may_block: whether the caller may sleep (mmu_lock is dropped between
- *	batches then)
- *
- * The TSM removes the host pages a TVM maps as shared memory in the range,
- * and KVM drops its references to them.  Called by MMU notifiers, memory
- * attribute changes and memslot removal: host memory leaves a TVM before
- * the host reuses it.  A page the TSM does not remove keeps its reference
- * and is never freed.  Nothing for other VMs.
+/*
+ * Takes the host pages the TVM maps as shared memory in [@start, @end) out
+ * of it and drops KVM's references to them; a page the TSM does not remove
+ * keeps its reference and is never freed.  With kvm->mmu_lock held, which
+ * is dropped between batches if @may_block.
  */
-void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end,
-				    bool may_block)
+static void cove_unmap_shared(struct kvm *kvm, gfn_t start, gfn_t end, bool may_block)
 {
 	struct kvm_cove_tvm *tvm = kvm->arch.cove;
 	bool removed[COVE_REMOVE_BATCH];
@@ -697,11 +716,7 @@ void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end,
 		return;
 	lockdep_assert_held(&kvm->mmu_lock);
 	do {
-		for (n = 0; n < COVE_REMOVE_BATCH &&
-		     xa_find(&tvm->shared, &index, end - 1, XA_PRESENT); n++) {
-			removed[n] = false;
-			gfns[n] = index++;
-		}
+		n = cove_gather(&tvm->shared, &index, end, gfns, removed);
 		if (!n)
 			break;
 		cove_unmap(kvm, gfns, n, removed);
@@ -715,6 +730,87 @@ void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end,
 		if (may_block)
 			cond_resched_lock(&kvm->mmu_lock);
 	} while (n == COVE_REMOVE_BATCH);
+}
+
+/*
+ * guest_memfd takes the private pages in [@start, @end) away (a hole
+ * punched, its file released, a memory failure): they leave the TVM and
+ * go back to the host, as in cove_remove_private() but with
+ * kvm->mmu_lock held throughout.  A page the TSM does not remove stays the
+ * TVM's, held until destruction; one it does not give back is leaked.
+ */
+static void cove_unmap_private(struct kvm *kvm, gfn_t start, gfn_t end, bool may_block)
+{
+	struct kvm_cove_tvm *tvm = kvm->arch.cove;
+	bool removed[COVE_REMOVE_BATCH];
+	gfn_t gfns[COVE_REMOVE_BATCH];
+	unsigned long index = start;
+	struct page *page;
+	unsigned int n, i;
+
+	if (!tvm || start >= end || xa_empty(&tvm->pages))
+		return;
+	lockdep_assert_held(&kvm->mmu_lock);
+	do {
+		n = cove_gather(&tvm->pages, &index, end, gfns, removed);
+		if (!n)
+			break;
+		cove_unmap(kvm, gfns, n, removed);
+		for (i = 0; i < n; i++) {
+			if (!removed[i]) {
+				sbi_covh(SBI_COVH_TVM_VALIDATE_PAGES, tvm->tvm_id,
+					 gfn_to_gpa(gfns[i]), PAGE_SIZE, 0, 0, 0);
+				pr_warn_ratelimited("the TSM keeps page 0x%llx mapped; keeping it\n",
+						    gfn_to_gpa(gfns[i]));
+				continue;
+			}
+			page = xa_erase(&tvm->pages, gfns[i]);
+			/* Reclaim needs no fence: no cove_lock. */
+			if (sbi_covh(SBI_COVH_RECLAIM_PAGES, page_to_phys(page), 1,
+				     0, 0, 0, 0).error)
+				pr_err_ratelimited("the TSM kept page 0x%llx; leaking it\n",
+						   gfn_to_gpa(gfns[i]));
+			else
+				put_page(page);
+		}
+		if (may_block)
+			cond_resched_lock(&kvm->mmu_lock);
+	} while (n == COVE_REMOVE_BATCH);
+}
+
+/**
+ * kvm_riscv_cove_unmap_gfn_range() - Take what a range loses out of a TVM
+ * @kvm: the VM, with kvm->mmu_lock held
+ * @range: the range, with its attr_filter
+ *
+ * For MMU notifiers (KVM_FILTER_SHARED): the host pages the TVM maps as
+ * shared memory leave it before the host reuses them.  For guest_memfd's
+ * invalidations (KVM_FILTER_PRIVATE: a hole punched, the file released, a
+ * memory failure): the TVM's private pages leave it and are reclaimed.
+ * Nothing for other VMs.
+ */
+void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
+{
+	if (!kvm->arch.cove)
+		return;
+	if (range->attr_filter & KVM_FILTER_SHARED)
+		cove_unmap_shared(kvm, range->start, range->end, range->may_block);
+	if (range->attr_filter & KVM_FILTER_PRIVATE)
+		cove_unmap_private(kvm, range->start, range->end, range->may_block);
+}
+
+/**
+ * kvm_riscv_cove_flush_memslot() - A memslot of a TVM goes away
+ * @kvm: the VM, with kvm->mmu_lock held
+ * @slot: the memslot, deleted or moved
+ *
+ * The host pages the TVM maps there as shared memory leave it: the memslot
+ * no longer tells KVM when the host reuses them.  Its private pages stay
+ * until they become shared or the TVM is destroyed.
+ */
+void kvm_riscv_cove_flush_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	cove_unmap_shared(kvm, slot->base_gfn, slot->base_gfn + slot->npages, true);
 }
 
 /**
@@ -733,8 +829,7 @@ bool kvm_riscv_cove_pre_set_memory_attributes(struct kvm *kvm, struct kvm_gfn_ra
 	if (!kvm->arch.cove)
 		return false;
 	if (range->arg.attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE)
-		kvm_riscv_cove_unmap_gfn_range(kvm, range->start, range->end,
-					       range->may_block);
+		cove_unmap_shared(kvm, range->start, range->end, range->may_block);
 	return true;
 }
 

@@ -758,14 +758,15 @@ static void test_add_races(void)
 		}
 	}
 	pthread_join(adder, NULL);
-	while (nr_files)
-		close(files[--nr_files]);
 	get_measurement(t.vm, &m);
 	TEST_ASSERT(a.added + a.refused == RACE_PAGES && m.nr_pages == (uint64_t)a.added,
 		    "%d added, %d refused, %llu measured", a.added, a.refused, m.nr_pages);
 	read_stats(&s);
 	TEST_ASSERT(s.assigned >= base.assigned + TVM_PAGES + a.added,
 		    "the TVM holds %lu pages, %d added", s.assigned - base.assigned, a.added);
+	/* A file released while bound takes its pages back from the TVM. */
+	while (nr_files)
+		close(files[--nr_files]);
 	tvm_close(&t);
 	read_stats(&s);
 	assert_stats_equal(&s, &base);
@@ -902,7 +903,7 @@ static void test_tvm_limit(void)
 #define COVG_READ_MEASUREMENT	10
 
 enum report {
-	R_SUM = 1, R_MSMT0, R_MSMT1, R_MMIO, R_ZERO, R_STOLEN, R_SHARE, R_REMAPPED, R_UNSHARE,
+	R_SUM = 1, R_MSMT0, R_MSMT1, R_MMIO, R_ZERO, R_STOLEN, R_PUNCHED, R_SHARE, R_REMAPPED, R_UNSHARE,
 	R_TICK, R_TIMER, R_EXT_RAISE, R_EXT, R_HSM, R_IPI, R_DONE, R_V1_DONE, R_RACED,
 };
 
@@ -1061,7 +1062,11 @@ static void tvm_guest_code(void)
 	zero[3] = 0xabcdef;
 	report(R_ZERO, v0, zero[3], 0, 0);
 	/* The VMM made the page shared meanwhile: gone, a new zero page. */
-	report(R_STOLEN, zero[3], 0, 0, 0);
+	v0 = zero[3];
+	zero[3] = 0x77;
+	report(R_STOLEN, v0, zero[3], 0, 0);
+	/* Then it punched it out of guest_memfd: gone again. */
+	report(R_PUNCHED, zero[3], 0, 0, 0);
 
 	/*
 	 * A private page, shared (COVG): the host's data comes in, the
@@ -1352,6 +1357,7 @@ static void test_run(int nr_vcpus)
 	struct sigaction sa = { .sa_handler = sigusr1 };
 	struct kvm_interrupt irq = {};
 	struct kvm_tvm_measurement m;
+	struct userspace_mem_region *slot1;
 	struct tsm_stats base, s, s2;
 	uint64_t v[4], sum = 0;
 	uint64_t *hp;
@@ -1398,8 +1404,20 @@ static void test_run(int nr_vcpus)
 	nr_to_shared = 0;
 	nr_to_private = 0;
 	next_report(t.vcpu[0], R_STOLEN, v);
-	TEST_ASSERT(!v[0] && nr_to_private == 1 && !nr_to_shared,
+	TEST_ASSERT(!v[0] && v[1] == 0x77 && nr_to_private == 1 && !nr_to_shared,
 		    "a page taken back: read 0x%lx, %d conversions", v[0], nr_to_private);
+
+	/* A zero page punched out of guest_memfd goes back to the host. */
+	slot1 = memslot2region(t.vm, 1);
+	read_stats(&s);
+	TEST_ASSERT(!fallocate(slot1->region.guest_memfd, FALLOC_FL_PUNCH_HOLE |
+			       FALLOC_FL_KEEP_SIZE, slot1->region.guest_memfd_offset + PAGE_SIZE,
+			       PAGE_SIZE), "punching a zero page: %s", strerror(errno));
+	read_stats(&s2);
+	TEST_ASSERT(s2.assigned == s.assigned - 1, "punched: %lu TVM pages, were %lu",
+		    s2.assigned, s.assigned);
+	next_report(t.vcpu[0], R_PUNCHED, v);
+	TEST_ASSERT(!v[0], "a punched page reads 0x%lx", v[0]);
 
 	/* Shared: the host's page in the TVM, both ways. */
 	hp = addr_gpa2hva(t.vm, SHARE_GPA);

@@ -15,6 +15,7 @@
 struct kvm;
 struct kvm_cove_tvm;
 struct kvm_gfn_range;
+struct kvm_memory_slot;
 struct kvm_vcpu;
 
 #ifdef CONFIG_KVM_RISCV_COVE
@@ -34,8 +35,8 @@ int kvm_riscv_cove_vcpu_one_reg(struct kvm_vcpu *vcpu);
 int kvm_riscv_cove_vm_ioctl(struct kvm *kvm, unsigned int ioctl, void __user *argp);
 int kvm_riscv_cove_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end,
 					   unsigned long attributes);
-void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end,
-				    bool may_block);
+void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
+void kvm_riscv_cove_flush_memslot(struct kvm *kvm, struct kvm_memory_slot *slot);
 bool kvm_riscv_cove_pre_set_memory_attributes(struct kvm *kvm, struct kvm_gfn_range *range);
 #else
 static inline void kvm_riscv_cove_init(void) {}
@@ -92,8 +93,10 @@ static inline int kvm_riscv_cove_check_memory_attributes(struct kvm *kvm, gfn_t 
 	return 0;
 }
 
-static inline void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, gfn_t start,
-						  gfn_t end, bool may_block) {}
+static inline void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm,
+						  struct kvm_gfn_range *range) {}
+static inline void kvm_riscv_cove_flush_memslot(struct kvm *kvm,
+						struct kvm_memory_slot *slot) {}
 
 static inline bool kvm_riscv_cove_pre_set_memory_attributes(struct kvm *kvm,
 							    struct kvm_gfn_range *range)
