@@ -46,7 +46,11 @@ MODULE_PARM_DESC(cove_max_pt_pages,
 static struct sbi_cove_tsm_info cove_tsm_info __ro_after_init;
 static bool cove_enabled __ro_after_init;
 static bool cove_tsm_is_tvmm __ro_after_init;	/* tvmm's reference TSM: its stats call */
-/* Conversions and reclaims: their fences are global. */
+/*
+ * Conversions, whose fences are global, and the reclaims that undo them.
+ * A reclaim alone needs no fence: the removal paths under kvm->mmu_lock
+ * reclaim without it (cove_take_private()).
+ */
 static DEFINE_MUTEX(cove_lock);
 
 /* tvmm's reference TSM: "tvmm" in ASCII. */
@@ -562,71 +566,87 @@ static unsigned int cove_gather(struct xarray *xa, unsigned long *index, gfn_t e
 }
 
 /*
- * Takes back the TVM's private pages in [@start, @end): removed from the
- * TVM, reclaimed (the TSM zeroes them), unsealed in guest_memfd and
- * released.  A page leaves tvm->pages under kvm->mmu_lock once the TSM
- * removed it, so that guest_memfd's invalidation (cove_unmap_private())
- * never takes it too.  A page the TSM does not remove is made present
- * again; one it removed but does not give back stays kept (COVE_PAGE_KEPT),
- * as after a failed add.
+ * With kvm->mmu_lock held: takes the TVM's private pages at @gfns (from
+ * cove_gather()) out of it, removed and reclaimed (the TSM zeroes them),
+ * and out of tvm->pages, all under the lock, so that no other path takes
+ * the same page.  @pages[i] gets the page whose reference the caller now
+ * drops, or NULL where the TSM keeps it: made present again if it was not
+ * removed, kept (COVE_PAGE_KEPT) if it was removed but not given back.
+ * Pages taken before finalize were measured: the TVM can no longer be
+ * finalized.  Returns how many pages stayed.
  */
-static int cove_remove_private(struct kvm *kvm, gfn_t start, gfn_t end)
+static unsigned int cove_take_private(struct kvm *kvm, const gfn_t *gfns, unsigned int n,
+				      bool *removed, struct page **pages)
+{
+	struct kvm_cove_tvm *tvm = kvm->arch.cove;
+	unsigned int i, stayed = 0;
+	bool measured = false;
+	struct page *page;
+
+	lockdep_assert_held(&kvm->mmu_lock);
+	/* Kept pages are the TSM's but not mapped (not measured either). */
+	for (i = 0; i < n; i++)
+		measured |= !removed[i];
+	cove_unmap(kvm, gfns, n, removed);
+	for (i = 0; i < n; i++) {
+		pages[i] = NULL;
+		if (!removed[i]) {
+			sbi_covh(SBI_COVH_TVM_VALIDATE_PAGES, tvm->tvm_id,
+				 gfn_to_gpa(gfns[i]), PAGE_SIZE, 0, 0, 0);
+			stayed++;
+			continue;
+		}
+		page = xa_load(&tvm->pages, gfns[i]);
+		if (sbi_covh(SBI_COVH_RECLAIM_PAGES, page_to_phys(page), 1, 0, 0, 0, 0).error) {
+			xa_set_mark(&tvm->pages, gfns[i], COVE_PAGE_KEPT);
+			stayed++;
+			continue;
+		}
+		xa_erase(&tvm->pages, gfns[i]);
+		pages[i] = page;
+	}
+	if (measured && !tvm->finalized)
+		WRITE_ONCE(tvm->lost_measured, true);
+	return stayed;
+}
+
+/*
+ * Takes back the TVM's private pages in [@start, @end) (cove_take_private()),
+ * unseals them in guest_memfd, through @slot or, if NULL, the memslot each
+ * gfn is in, and releases them.
+ */
+static int cove_remove_private(struct kvm *kvm, gfn_t start, gfn_t end,
+			       struct kvm_memory_slot *slot)
 {
 	struct kvm_cove_tvm *tvm = kvm->arch.cove;
 	struct page *pages[COVE_REMOVE_BATCH];
 	bool removed[COVE_REMOVE_BATCH];
 	gfn_t gfns[COVE_REMOVE_BATCH];
 	unsigned long index = start;
-	struct kvm_memory_slot *slot;
-	struct cove_range r;
-	unsigned int n, i;
-	int ret = 0;
+	struct kvm_memory_slot *s;
+	unsigned int n, i, stayed = 0;
 
 	lockdep_assert_held(&kvm->slots_lock);
 	do {
 		spin_lock(&kvm->mmu_lock);
 		n = cove_gather(&tvm->pages, &index, end, gfns, removed);
 		if (n)
-			cove_unmap(kvm, gfns, n, removed);
-		for (i = 0; i < n; i++) {
-			pages[i] = NULL;
-			if (removed[i]) {
-				pages[i] = xa_erase(&tvm->pages, gfns[i]);
-				continue;
-			}
-			/* The TVM keeps it: present again, as it was. */
-			sbi_covh(SBI_COVH_TVM_VALIDATE_PAGES, tvm->tvm_id,
-				 gfn_to_gpa(gfns[i]), PAGE_SIZE, 0, 0, 0);
-			ret = -EIO;
-		}
+			stayed += cove_take_private(kvm, gfns, n, removed, pages);
 		spin_unlock(&kvm->mmu_lock);
 
 		for (i = 0; i < n; i++) {
 			if (!pages[i])
 				continue;
-			r = (struct cove_range){ page_to_phys(pages[i]), 1, true };
-			mutex_lock(&cove_lock);
-			cove_reclaim(&r, 1);
-			mutex_unlock(&cove_lock);
-			if (r.converted) {
-				/* Nothing adds at the gfn without slots_lock. */
-				if (!xa_err(xa_store(&tvm->pages, gfns[i], pages[i],
-						     GFP_KERNEL_ACCOUNT)))
-					xa_set_mark(&tvm->pages, gfns[i], COVE_PAGE_KEPT);
-				else
-					pr_err("the TSM kept page 0x%llx; leaking it\n",
-					       gfn_to_gpa(gfns[i]));
-				ret = -EIO;
-				continue;
-			}
-			slot = gfn_to_memslot(kvm, gfns[i]);
-			if (slot && kvm_slot_can_be_private(slot))
-				kvm_gmem_unseal(slot, gfns[i], pages[i]);
+			s = slot ?: gfn_to_memslot(kvm, gfns[i]);
+			if (s && kvm_slot_can_be_private(s))
+				kvm_gmem_unseal(s, gfns[i], pages[i]);
 			put_page(pages[i]);
 		}
 		cond_resched();
-	} while (!ret && n == COVE_REMOVE_BATCH);
-	return ret;
+	} while (n == COVE_REMOVE_BATCH);
+	if (stayed)
+		pr_warn_ratelimited("the TSM kept %u pages of a TVM\n", stayed);
+	return stayed ? -EIO : 0;
 }
 
 /**
@@ -735,18 +755,18 @@ static void cove_unmap_shared(struct kvm *kvm, gfn_t start, gfn_t end, bool may_
 /*
  * guest_memfd takes the private pages in [@start, @end) away (a hole
  * punched, its file released, a memory failure): they leave the TVM and
- * go back to the host, as in cove_remove_private() but with
- * kvm->mmu_lock held throughout.  A page the TSM does not remove stays the
- * TVM's, held until destruction; one it does not give back is leaked.
+ * go back to the host (cove_take_private()), with kvm->mmu_lock held
+ * throughout; guest_memfd drops the seals with the file.  A page the TSM
+ * does not remove stays the TVM's; one it does not give back stays kept.
  */
 static void cove_unmap_private(struct kvm *kvm, gfn_t start, gfn_t end, bool may_block)
 {
 	struct kvm_cove_tvm *tvm = kvm->arch.cove;
+	struct page *pages[COVE_REMOVE_BATCH];
 	bool removed[COVE_REMOVE_BATCH];
 	gfn_t gfns[COVE_REMOVE_BATCH];
 	unsigned long index = start;
-	struct page *page;
-	unsigned int n, i;
+	unsigned int n, i, stayed = 0;
 
 	if (!tvm || start >= end || xa_empty(&tvm->pages))
 		return;
@@ -755,27 +775,16 @@ static void cove_unmap_private(struct kvm *kvm, gfn_t start, gfn_t end, bool may
 		n = cove_gather(&tvm->pages, &index, end, gfns, removed);
 		if (!n)
 			break;
-		cove_unmap(kvm, gfns, n, removed);
+		stayed += cove_take_private(kvm, gfns, n, removed, pages);
 		for (i = 0; i < n; i++) {
-			if (!removed[i]) {
-				sbi_covh(SBI_COVH_TVM_VALIDATE_PAGES, tvm->tvm_id,
-					 gfn_to_gpa(gfns[i]), PAGE_SIZE, 0, 0, 0);
-				pr_warn_ratelimited("the TSM keeps page 0x%llx mapped; keeping it\n",
-						    gfn_to_gpa(gfns[i]));
-				continue;
-			}
-			page = xa_erase(&tvm->pages, gfns[i]);
-			/* Reclaim needs no fence: no cove_lock. */
-			if (sbi_covh(SBI_COVH_RECLAIM_PAGES, page_to_phys(page), 1,
-				     0, 0, 0, 0).error)
-				pr_err_ratelimited("the TSM kept page 0x%llx; leaking it\n",
-						   gfn_to_gpa(gfns[i]));
-			else
-				put_page(page);
+			if (pages[i])
+				put_page(pages[i]);
 		}
 		if (may_block)
 			cond_resched_lock(&kvm->mmu_lock);
 	} while (n == COVE_REMOVE_BATCH);
+	if (stayed)
+		pr_warn_ratelimited("the TSM kept %u pages of a TVM\n", stayed);
 }
 
 /**
@@ -801,16 +810,27 @@ void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range
 
 /**
  * kvm_riscv_cove_flush_memslot() - A memslot of a TVM goes away
- * @kvm: the VM, with kvm->mmu_lock held
- * @slot: the memslot, deleted or moved
+ * @kvm: the VM, with kvm->slots_lock held (not kvm->mmu_lock)
+ * @slot: the memslot, deleted or moved, still bound to its guest_memfd
  *
- * The host pages the TVM maps there as shared memory leave it: the memslot
- * no longer tells KVM when the host reuses them.  Its private pages stay
- * until they become shared or the TVM is destroyed.
+ * Everything the TVM has there leaves it: the host pages it maps as shared
+ * memory (the memslot no longer tells KVM when the host reuses them) and
+ * its private pages, taken back, unsealed and released, so that every page
+ * the TVM holds is one of a memslot that exists.  Before finalize the TVM
+ * then lost measured pages and can no longer be finalized.  Nothing for
+ * other VMs.
  */
 void kvm_riscv_cove_flush_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
 {
-	cove_unmap_shared(kvm, slot->base_gfn, slot->base_gfn + slot->npages, true);
+	gfn_t start = slot->base_gfn, end = slot->base_gfn + slot->npages;
+
+	if (!kvm->arch.cove)
+		return;
+	lockdep_assert_held(&kvm->slots_lock);
+	spin_lock(&kvm->mmu_lock);
+	cove_unmap_shared(kvm, start, end, true);
+	spin_unlock(&kvm->mmu_lock);
+	cove_remove_private(kvm, start, end, slot);
 }
 
 /**
@@ -848,7 +868,7 @@ static int cove_finalize(struct kvm *kvm)
 
 	mutex_lock(&kvm->lock);
 	boot = kvm_get_vcpu_by_id(kvm, 0);
-	if (tvm->finalized)
+	if (tvm->finalized || READ_ONCE(tvm->lost_measured))
 		ret = -EPERM;
 	else if (!boot)
 		ret = -EINVAL;
@@ -975,7 +995,7 @@ int kvm_riscv_cove_check_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t e
 		return 0;
 	if (!tvm->finalized)
 		return -EPERM;
-	return cove_remove_private(kvm, start, end);
+	return cove_remove_private(kvm, start, end, NULL);
 }
 
 /**

@@ -74,6 +74,8 @@ struct kvm_cove_tvm {
 
 	/* Set under kvm->lock, kvm->slots_lock and vCPU 0's mutex. */
 	bool finalized;
+	/* A measured page was taken back before finalize: it never will be. */
+	bool lost_measured;
 
 	/* The rest under kvm->slots_lock. */
 	struct xarray pages;		/* gfn -> struct page the TVM holds */

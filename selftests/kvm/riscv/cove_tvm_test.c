@@ -439,7 +439,7 @@ static void test_measured_pages(void)
 	TEST_ASSERT(!ioctl(t.vm, KVM_SET_MEMORY_ATTRIBUTES, &to_shared),
 		    "an unmeasured page made shared: %s", strerror(errno));
 
-	/* The memslot and file go first; the TSM still holds the pages. */
+	/* The memslot goes first and takes the pages back, then the file. */
 	TEST_ASSERT(!ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2,
 			   &(struct kvm_userspace_memory_region2){
 				.flags = KVM_MEM_GUEST_MEMFD,
@@ -607,8 +607,9 @@ static void test_page_table_pages(void)
 }
 
 /*
- * A page the TVM holds keeps its GPA and its file offset: the offset cannot
- * be bound again, the GPA cannot be added again through another file, and a
+ * Deleting a memslot takes the TVM's pages there back: the TSM's counts go
+ * down, the offset is unsealed and binds again, the GPA takes a page again;
+ * but a launch that lost a measured page can no longer be finalized.  A
  * memslot that straddles an earlier one's region is refused.
  */
 static void test_regions_and_rebinding(void)
@@ -620,33 +621,34 @@ static void test_regions_and_rebinding(void)
 		.memory_size = TVM_SLOT_SIZE,
 	};
 	static uint8_t src[4096] __aligned(4096);
-	struct tsm_stats base, s;
+	struct tsm_stats base, before, s;
 	struct tvm t;
-	int gmem2, gmem3;
+	int gmem3, vcpu;
 
 	read_stats(&base);
 	tvm_with_memory(&t);
 	TEST_ASSERT(!add_private_page(&t, TVM_GPA, src), "first page: %s", strerror(errno));
+	read_stats(&before);
 	region.userspace_addr = (uintptr_t)t.shared;
 	region.guest_memfd = t.gmem;
 	region.memory_size = 0;
 	TEST_ASSERT(!ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &region), "delete the memslot");
+	read_stats(&s);
+	TEST_ASSERT(s.assigned == before.assigned - 1,
+		    "deleting the memslot: the TVM holds %lu pages, held %lu",
+		    s.assigned, before.assigned);
 
-	/* The sealed offset cannot be bound again. */
+	/* The offset binds again, and the GPA takes a page again. */
 	region.memory_size = TVM_SLOT_SIZE;
-	TEST_ASSERT(ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &region) && errno == EPERM,
-		    "binding a sealed offset again: %d", errno);
-
-	/* A new file at the same GPA: the gfn is the TVM's already. */
-	gmem2 = ioctl(t.vm, KVM_CREATE_GUEST_MEMFD, &gmem_args);
-	TEST_ASSERT(gmem2 >= 0, "KVM_CREATE_GUEST_MEMFD");
-	region.guest_memfd = gmem2;
 	TEST_ASSERT(!ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &region),
-		    "a memslot of a new file: %s", strerror(errno));
-	TEST_ASSERT(add_private_page(&t, TVM_GPA, src) == EEXIST, "the same GPA twice");
-	/* Elsewhere in the same region, fine. */
-	TEST_ASSERT(!add_private_page(&t, TVM_GPA + PAGE_SIZE, src), "second page: %s",
+		    "binding the offset again: %s", strerror(errno));
+	TEST_ASSERT(!add_private_page(&t, TVM_GPA, src), "the same GPA again: %s",
 		    strerror(errno));
+	/* The launch lost a measured page: it cannot be finalized. */
+	vcpu = ioctl(t.vm, KVM_CREATE_VCPU, 0);
+	TEST_ASSERT(vcpu >= 0, "KVM_CREATE_VCPU: %s", strerror(errno));
+	TEST_ASSERT(ioctl(t.vm, KVM_TVM_FINALIZE, 0) && errno == EPERM,
+		    "finalizing a launch that lost a page: %d", errno);
 	region.memory_size = 0;
 	TEST_ASSERT(!ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &region), "delete it");
 
@@ -661,12 +663,12 @@ static void test_regions_and_rebinding(void)
 	TEST_ASSERT(add_private_page(&t, TVM_GPA + TVM_SLOT_SIZE, src) == EINVAL,
 		    "a page of a memslot straddling a region");
 
+	close(vcpu);
 	close(gmem3);
-	close(gmem2);
 	tvm_close(&t);
 	read_stats(&s);
 	assert_stats_equal(&s, &base);
-	ksft_test_result_pass("regions: sealed offsets, taken GPAs, straddling memslots refused\n");
+	ksft_test_result_pass("regions: memslot deletion takes pages back, no finalize then; straddling memslots refused\n");
 }
 
 #define RACE_PAGES	64
@@ -761,10 +763,7 @@ static void test_add_races(void)
 	get_measurement(t.vm, &m);
 	TEST_ASSERT(a.added + a.refused == RACE_PAGES && m.nr_pages == (uint64_t)a.added,
 		    "%d added, %d refused, %llu measured", a.added, a.refused, m.nr_pages);
-	read_stats(&s);
-	TEST_ASSERT(s.assigned >= base.assigned + TVM_PAGES + a.added,
-		    "the TVM holds %lu pages, %d added", s.assigned - base.assigned, a.added);
-	/* A file released while bound takes its pages back from the TVM. */
+	/* Deleted memslots took theirs back; a released file takes its own. */
 	while (nr_files)
 		close(files[--nr_files]);
 	tvm_close(&t);
@@ -1584,6 +1583,69 @@ static void test_shared_race(void)
 			      d.rounds, v[2]);
 }
 
+#define CPU1_ONLINE	"/sys/devices/system/cpu/cpu1/online"
+
+static void set_cpu1_online(bool online)
+{
+	int fd = open(CPU1_ONLINE, O_WRONLY);
+
+	TEST_ASSERT(fd >= 0, "open %s: %s", CPU1_ONLINE, strerror(errno));
+	TEST_ASSERT(write(fd, online ? "1" : "0", 1) == 1, "%s %s: %s",
+		    online ? "onlining" : "offlining", CPU1_ONLINE, strerror(errno));
+	close(fd);
+}
+
+/*
+ * The TSM's fences wait for every hart: KVM converts pages only while every
+ * CPU is online.  With one offline, whatever converts fails with EBUSY and
+ * changes nothing; once it is back, the same calls work.
+ */
+static void test_cpu_offline(void)
+{
+	struct kvm_tvm_measured_pages args = { .gpa = TVM_GPA, .size = PAGE_SIZE };
+	struct tsm_stats base, before, s;
+	struct kvm_tvm_measurement m;
+	struct tvm t;
+	void *src;
+	int vcpu;
+
+	if (access(CPU1_ONLINE, W_OK)) {
+		ksft_test_result_skip("CPU offline: no CPU hotplug (%s)\n", strerror(errno));
+		return;
+	}
+	src = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(src != MAP_FAILED, "mmap");
+	args.uaddr = (uintptr_t)src;
+	read_stats(&base);
+	tvm_with_memory(&t);
+	read_stats(&before);
+
+	set_cpu1_online(false);
+	TEST_ASSERT(create_vm(KVM_RISCV_COVE_VM) < 0 && errno == EBUSY,
+		    "KVM_CREATE_VM with a CPU offline: %d", errno);
+	TEST_ASSERT(ioctl(t.vm, KVM_CREATE_VCPU, 0) < 0 && errno == EBUSY,
+		    "KVM_CREATE_VCPU with a CPU offline: %d", errno);
+	TEST_ASSERT(add_pages(t.vm, &args) == EBUSY && args.size == PAGE_SIZE,
+		    "KVM_TVM_ADD_MEASURED_PAGES with a CPU offline: %d", errno);
+	get_measurement(t.vm, &m);
+	read_stats(&s);
+	TEST_ASSERT(!m.nr_pages && !memcmp(&s, &before, sizeof(s)),
+		    "a refusal changed something: %llu pages, %lu converting, %lu assigned",
+		    m.nr_pages, s.converting, s.assigned);
+	set_cpu1_online(true);
+
+	vcpu = ioctl(t.vm, KVM_CREATE_VCPU, 0);
+	TEST_ASSERT(vcpu >= 0, "KVM_CREATE_VCPU, all CPUs online: %s", strerror(errno));
+	TEST_ASSERT(!add_pages(t.vm, &args), "KVM_TVM_ADD_MEASURED_PAGES, all CPUs online: %s",
+		    strerror(errno));
+	close(vcpu);
+	tvm_close(&t);
+	read_stats(&s);
+	assert_stats_equal(&s, &base);
+	munmap(src, PAGE_SIZE);
+	ksft_test_result_pass("CPU offline: creation, vCPUs and adds EBUSY, then work\n");
+}
+
 /* Every refusal around finalize and running. */
 static void test_run_bad_input(void)
 {
@@ -1681,7 +1743,7 @@ int main(int argc, char *argv[])
 		test_no_tsm();
 		ksft_finished();
 	}
-	ksft_set_plan(14);
+	ksft_set_plan(15);
 	test_vm_types();
 	test_create_destroy();
 	test_tvm_properties();
@@ -1692,6 +1754,7 @@ int main(int argc, char *argv[])
 	test_add_races();
 	test_concurrent();
 	test_tvm_limit();
+	test_cpu_offline();
 	test_run_bad_input();
 	test_run(1);
 	test_run(2);
