@@ -668,7 +668,8 @@ static void test_regions_and_rebinding(void)
 	tvm_close(&t);
 	read_stats(&s);
 	assert_stats_equal(&s, &base);
-	ksft_test_result_pass("regions: memslot deletion takes pages back, no finalize then; straddling memslots refused\n");
+	ksft_test_result_pass("regions: %s; straddling memslots refused\n",
+			      "memslot deletion takes pages back, no finalize then");
 }
 
 #define RACE_PAGES	64
@@ -902,7 +903,8 @@ static void test_tvm_limit(void)
 #define COVG_READ_MEASUREMENT	10
 
 enum report {
-	R_SUM = 1, R_MSMT0, R_MSMT1, R_MMIO, R_ZERO, R_STOLEN, R_PUNCHED, R_SHARE, R_REMAPPED, R_UNSHARE,
+	R_SUM = 1, R_MSMT0, R_MSMT1, R_MMIO, R_ZERO, R_STOLEN, R_PUNCHED, R_SHARE, R_REMAPPED,
+	R_UNSHARE,
 	R_TICK, R_TIMER, R_EXT_RAISE, R_EXT, R_HSM, R_IPI, R_DONE, R_V1_DONE, R_RACED,
 };
 
@@ -1579,8 +1581,8 @@ static void test_shared_race(void)
 	read_stats(&s);
 	assert_stats_equal(&s, &base);
 	TEST_ASSERT(d.rounds >= 10, "race: only %lu drops", d.rounds);
-	ksft_test_result_pass("shared pages dropped under a running TVM: %lu drops in %lu rounds, all out\n",
-			      d.rounds, v[2]);
+	ksft_test_result_pass("shared pages dropped under a running TVM: %lu drops in %lu %s\n",
+			      d.rounds, v[2], "rounds, all out");
 }
 
 #define CPU1_ONLINE	"/sys/devices/system/cpu/cpu1/online"
