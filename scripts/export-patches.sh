@@ -25,6 +25,11 @@ series_author
 PRISTINE=$(cat "$BUILD/src/pristine-path")
 ver=$(src_pkg_version)
 REPO=$CACHE/git/linux-source-$ver
+# One export at a time: they share that git tree (two checkouts may run
+# make check side by side).
+mkdir -p "$CACHE/git"
+exec 9>"$CACHE/git/.export.lock"
+flock 9
 export GIT_AUTHOR_DATE="@0 +0000" GIT_COMMITTER_DATE="@0 +0000"
 git_() { git -C "$REPO" -c user.name=tvmm -c user.email=tvmm@localhost \
 		-c advice.detachedHead=false "$@"; }
