@@ -22,7 +22,8 @@
  *
  * A page that a measured launch added is sealed (kvm_gmem_seal()): it stays
  * private whatever happens to its memslot, cannot be punched out and cannot
- * be bound again, until the file is closed.
+ * be bound again, until the file is closed or the architecture, having had
+ * the page scrubbed, unseals it (kvm_gmem_unseal()).
  *
  * Binding and unbinding keep private pages private: binding an offset at a
  * private gfn takes it from the host first (-EBUSY if it is referenced),
@@ -186,14 +187,14 @@ int kvm_gmem_mmap(struct file *file, struct vm_area_struct *vma)
 
 #ifdef CONFIG_KVM_GENERIC_PRIVATE_MEM
 /**
- * kvm_gmem_seal() - Keep a guest_memfd page private and immutable for good
+ * kvm_gmem_seal() - Keep a guest_memfd page private and immutable
  * @slot: the memslot that binds the page
  * @gfn: the page's gfn in @slot
  *
  * The page can no longer be mapped by host userspace (even once @slot is
  * gone), punched out of the file (-EPERM) or bound to a memslot again
- * (-EPERM).  Called with the file's invalidate_lock held, as from a
- * kvm_gmem_populate() callback.
+ * (-EPERM), until kvm_gmem_unseal().  Called with the file's invalidate_lock
+ * held, as from a kvm_gmem_populate() callback.
  *
  * Return: 0, -ENOMEM, or -EINVAL if @slot has no guest_memfd.
  */

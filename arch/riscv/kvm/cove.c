@@ -435,7 +435,7 @@ static int cove_add_measured_pages(struct kvm *kvm, struct kvm_tvm_measured_page
 			break;
 		}
 		mutex_lock(&kvm->slots_lock);
-		if (ap.tvm->finalized)
+		if (ap.tvm->finalized || READ_ONCE(ap.tvm->lost_measured))
 			n = -EPERM;
 		else
 			n = kvm_gmem_populate(kvm, gpa_to_gfn(args->gpa), NULL, 1,
@@ -580,14 +580,18 @@ static unsigned int cove_take_private(struct kvm *kvm, const gfn_t *gfns, unsign
 {
 	struct kvm_cove_tvm *tvm = kvm->arch.cove;
 	unsigned int i, stayed = 0;
-	bool measured = false;
+	bool lost = false;
 	struct page *page;
+	u32 mapped = 0;
 
 	lockdep_assert_held(&kvm->mmu_lock);
+	BUILD_BUG_ON(COVE_REMOVE_BATCH > 32);
 	/* Kept pages are the TSM's but not mapped (not measured either). */
 	for (i = 0; i < n; i++)
-		measured |= !removed[i];
+		mapped |= (u32)!removed[i] << i;
 	cove_unmap(kvm, gfns, n, removed);
+	for (i = 0; i < n; i++)
+		lost |= removed[i] && (mapped & BIT(i));
 	for (i = 0; i < n; i++) {
 		pages[i] = NULL;
 		if (!removed[i]) {
@@ -605,7 +609,8 @@ static unsigned int cove_take_private(struct kvm *kvm, const gfn_t *gfns, unsign
 		xa_erase(&tvm->pages, gfns[i]);
 		pages[i] = page;
 	}
-	if (measured && !tvm->finalized)
+	/* Finalize sets finalized under kvm->mmu_lock too. */
+	if (lost && !tvm->finalized)
 		WRITE_ONCE(tvm->lost_measured, true);
 	return stayed;
 }
@@ -811,12 +816,14 @@ void kvm_riscv_cove_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range
 /**
  * kvm_riscv_cove_flush_memslot() - A memslot of a TVM goes away
  * @kvm: the VM, with kvm->slots_lock held (not kvm->mmu_lock)
- * @slot: the memslot, deleted or moved, still bound to its guest_memfd
+ * @slot: the memslot, deleted or moved (only memslots without guest_memfd
+ *	move), still bound to its guest_memfd
  *
  * Everything the TVM has there leaves it: the host pages it maps as shared
  * memory (the memslot no longer tells KVM when the host reuses them) and
  * its private pages, taken back, unsealed and released, so that every page
- * the TVM holds is one of a memslot that exists.  Before finalize the TVM
+ * the TVM holds is one of a memslot that exists (but for pages the TSM
+ * does not give back).  Before finalize the TVM
  * then lost measured pages and can no longer be finalized.  Nothing for
  * other VMs.
  */
@@ -830,6 +837,11 @@ void kvm_riscv_cove_flush_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
 	spin_lock(&kvm->mmu_lock);
 	cove_unmap_shared(kvm, start, end, true);
 	spin_unlock(&kvm->mmu_lock);
+	/*
+	 * @slot, not a lookup: the memslots have its invalid copy now, which
+	 * has no guest_memfd binding to unseal through.  Pages the TSM keeps
+	 * stay the TVM's (reclaimed at destruction) though the memslot goes.
+	 */
 	cove_remove_private(kvm, start, end, slot);
 }
 
@@ -884,14 +896,24 @@ static int cove_finalize(struct kvm *kvm)
 				break;
 		}
 	}
+	/*
+	 * Under kvm->mmu_lock, as a memory failure takes pages: no measured
+	 * page goes between the check and the TSM's finalize.
+	 */
 	if (!ret) {
-		sret = sbi_covh(SBI_COVH_FINALIZE_TVM, tvm->tvm_id,
-				boot->arch.guest_context.sepc,
-				boot->arch.guest_context.a1, 0, 0, 0);
-		if (sret.error)
-			ret = -EIO;
-		else
-			WRITE_ONCE(tvm->finalized, true);
+		spin_lock(&kvm->mmu_lock);
+		if (READ_ONCE(tvm->lost_measured)) {
+			ret = -EPERM;
+		} else {
+			sret = sbi_covh(SBI_COVH_FINALIZE_TVM, tvm->tvm_id,
+					boot->arch.guest_context.sepc,
+					boot->arch.guest_context.a1, 0, 0, 0);
+			if (sret.error)
+				ret = -EIO;
+			else
+				WRITE_ONCE(tvm->finalized, true);
+		}
+		spin_unlock(&kvm->mmu_lock);
 	}
 	mutex_unlock(&kvm->slots_lock);
 	mutex_unlock(&boot->mutex);

@@ -72,9 +72,12 @@ struct kvm_cove_tvm {
 	unsigned int max_vcpus;
 	struct cove_vcpu *vcpus;	/* indexed by vCPU ID */
 
-	/* Set under kvm->lock, kvm->slots_lock and vCPU 0's mutex. */
+	/* Set under kvm->lock, kvm->slots_lock, vCPU 0's mutex, mmu_lock. */
 	bool finalized;
-	/* A measured page was taken back before finalize: it never will be. */
+	/*
+	 * A measured page was taken back before finalize (under mmu_lock):
+	 * the TVM takes no more pages and is never finalized.
+	 */
 	bool lost_measured;
 
 	/* The rest under kvm->slots_lock. */

@@ -608,9 +608,9 @@ static void test_page_table_pages(void)
 
 /*
  * Deleting a memslot takes the TVM's pages there back: the TSM's counts go
- * down, the offset is unsealed and binds again, the GPA takes a page again;
- * but a launch that lost a measured page can no longer be finalized.  A
- * memslot that straddles an earlier one's region is refused.
+ * down and the offset binds again; but a launch that lost a measured page
+ * takes no more pages and cannot be finalized.  A memslot that straddles an
+ * earlier one's region is refused.
  */
 static void test_regions_and_rebinding(void)
 {
@@ -622,7 +622,8 @@ static void test_regions_and_rebinding(void)
 	};
 	static uint8_t src[4096] __aligned(4096);
 	struct tsm_stats base, before, s;
-	struct tvm t;
+	unsigned int max_pt;
+	struct tvm t, t2;
 	int gmem3, vcpu;
 
 	read_stats(&base);
@@ -638,38 +639,50 @@ static void test_regions_and_rebinding(void)
 		    "deleting the memslot: the TVM holds %lu pages, held %lu",
 		    s.assigned, before.assigned);
 
-	/* The offset binds again, and the GPA takes a page again. */
+	/* The offset binds again; the launch lost a page: no adds, no finalize. */
 	region.memory_size = TVM_SLOT_SIZE;
 	TEST_ASSERT(!ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &region),
 		    "binding the offset again: %s", strerror(errno));
-	TEST_ASSERT(!add_private_page(&t, TVM_GPA, src), "the same GPA again: %s",
-		    strerror(errno));
-	/* The launch lost a measured page: it cannot be finalized. */
+	TEST_ASSERT(add_private_page(&t, TVM_GPA, src) == EPERM,
+		    "adding to a launch that lost a page: %d", errno);
 	vcpu = ioctl(t.vm, KVM_CREATE_VCPU, 0);
 	TEST_ASSERT(vcpu >= 0, "KVM_CREATE_VCPU: %s", strerror(errno));
 	TEST_ASSERT(ioctl(t.vm, KVM_TVM_FINALIZE, 0) && errno == EPERM,
 		    "finalizing a launch that lost a page: %d", errno);
-	region.memory_size = 0;
-	TEST_ASSERT(!ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &region), "delete it");
+	close(vcpu);
+	tvm_close(&t);
 
-	/* Half over the region the first memslot made: refused. */
-	gmem3 = ioctl(t.vm, KVM_CREATE_GUEST_MEMFD, &gmem_args);
+	/*
+	 * A region from an add that failed (no page-table pages allowed),
+	 * which left no page: its memslot goes without a loss, and a memslot
+	 * half over the region is refused.
+	 */
+	tvm_with_memory(&t2);
+	max_pt = read_max_pt();
+	write_max_pt(0);
+	TEST_ASSERT(add_private_page(&t2, TVM_GPA, src) == ENOSPC,
+		    "an add without page-table pages: %d", errno);
+	write_max_pt(max_pt);
+	region.guest_memfd = t2.gmem;
+	region.userspace_addr = (uintptr_t)t2.shared;
+	region.memory_size = 0;
+	TEST_ASSERT(!ioctl(t2.vm, KVM_SET_USER_MEMORY_REGION2, &region), "delete it");
+	gmem3 = ioctl(t2.vm, KVM_CREATE_GUEST_MEMFD, &gmem_args);
 	TEST_ASSERT(gmem3 >= 0, "KVM_CREATE_GUEST_MEMFD");
 	region.guest_phys_addr = TVM_GPA + TVM_SLOT_SIZE / 2;
 	region.memory_size = TVM_SLOT_SIZE;
 	region.guest_memfd = gmem3;
-	TEST_ASSERT(!ioctl(t.vm, KVM_SET_USER_MEMORY_REGION2, &region),
+	TEST_ASSERT(!ioctl(t2.vm, KVM_SET_USER_MEMORY_REGION2, &region),
 		    "a straddling memslot: %s", strerror(errno));
-	TEST_ASSERT(add_private_page(&t, TVM_GPA + TVM_SLOT_SIZE, src) == EINVAL,
-		    "a page of a memslot straddling a region");
+	TEST_ASSERT(add_private_page(&t2, TVM_GPA + TVM_SLOT_SIZE, src) == EINVAL,
+		    "a page of a memslot straddling a region: %d", errno);
 
-	close(vcpu);
 	close(gmem3);
-	tvm_close(&t);
+	tvm_close(&t2);
 	read_stats(&s);
 	assert_stats_equal(&s, &base);
 	ksft_test_result_pass("regions: %s; straddling memslots refused\n",
-			      "memslot deletion takes pages back, no finalize then");
+			      "memslot deletion takes pages back, a lost launch ends");
 }
 
 #define RACE_PAGES	64
