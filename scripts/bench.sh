@@ -8,16 +8,17 @@
 # against QEMU (bench/tvmm_vs_qemu.py) runs in a third boot, both VMMs
 # alternating in it.
 #   usage: bench.sh [memslots]   (default 30000, at most 32753)
-#   BENCH="kvm vmm icount cove" (the default) picks the parts; TRIALS=N the VMM
+#   BENCH="kvm vmm icount cove vepc" (the default) picks the parts; TRIALS=N the VMM
 #   trials.  "icount" repeats the VTL fault-path comparison with QEMU's
 #   -icount (the test guest's clock counts instructions, 1 ns each), which
 #   resolves what wall-clock time under TCG cannot.  "cove" runs
 #   bench/riscv64/cove_tvm_bench.c in the riscv64 test guest on tvmm's
-#   firmware: a CoVE TVM against a normal VM.
+#   firmware: a CoVE TVM against a normal VM.  "vepc" runs bench/vepc_bench.c
+#   (the virtual EPC's faults, reclaim and reload against anonymous memory).
 . "$(dirname "$0")/lib.sh"
 
 slots=${1:-30000}
-what=${BENCH:-kvm vmm icount cove}
+what=${BENCH:-kvm vmm icount cove vepc}
 if [[ " $what " == *" cove "* ]]; then
 	"$TOP/scripts/build-riscv.sh"
 	"$TOP/scripts/build-opensbi.sh"
@@ -39,12 +40,39 @@ for name, k in (("SBI call round trip, in-kernel (ns)", "ecall_ns"),
     print(f"{name:40} {t:10.3f} {n:10.3f} {t / n:7.2f}")
 PY
 fi
-[[ " $what " == *" kvm "* || " $what " == *" vmm "* || " $what " == *" icount "* ]] || exit 0
+[[ " $what " == *" kvm "* || " $what " == *" vmm "* || " $what " == *" icount "* ||
+   " $what " == *" vepc "* ]] || exit 0
 "$TOP/scripts/build-x86.sh"
 "$TOP/scripts/build-selftests.sh" x86_64
 h=$TOP/scripts/harness.py
 logs=$BUILD/x86_64/logs
 b=vtl_memory_attributes_bench
+
+if [[ " $what " == *" vepc "* ]]; then
+	log "benchmark: the virtual EPC (emulated backend) against anonymous memory"
+	"$h" run x86_64 --timeout 1800 --log bench-vepc vepc_bench >/dev/null ||
+		die "the vepc run failed, see $logs/bench-vepc.log"
+	python3 - "$logs/bench-vepc.log" <<'PY'
+import re, sys
+
+text = open(sys.argv[1], errors="replace").read()
+r = {m[1]: float(m[2]) for m in re.finditer(r"result (\S+) ([0-9.]+) (\S+)", text)}
+for line in re.findall(r"^# (/dev/.*)$", text, re.M):
+    print(line)
+a = r["fault_anon"]
+print(f"{'virtual EPC (medians)':44} {'value':>12} {'/ anon fault':>12}")
+for name, k in (("first touch, vEPC (ns/page)", "fault_vepc"),
+                ("first touch, anonymous (ns/page)", "fault_anon"),
+                ("reclaim: zap + seal (ns/page)", "reclaim"),
+                ("reload: verify + decrypt + map (ns/page)", "reload")):
+    print(f"{name:44} {r[k]:12.0f} {r[k] / a:12.2f}")
+f, o = r["hot_fit"], r["hot_oversub"]
+print(f"{'hot set, mapping fits the pool (touches/s)':44} {f:12.0f}")
+print(f"{'hot set, mapping 2x the pool (touches/s)':44} {o:12.0f} {o / f:12.3f} of fit")
+print(f"{'  reclaims per 1000 touches':44} {r['hot_oversub_reclaims']:12.1f}")
+PY
+fi
+[[ " $what " == *" kvm "* || " $what " == *" vmm "* || " $what " == *" icount "* ]] || exit 0
 
 if [[ " $what " == *" vmm "* ]]; then
 	"$TOP/scripts/build-vmm.sh"

@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Build kvm.ko, kvm-amd.ko and kvm-intel.ko from the prepared tree against
-# Debian's headers for the matching 6.12 kernel, applying arch/x86/kvm/tvmm.config.
+# Debian's headers for the matching 6.12 kernel, applying arch/x86/kvm/tvmm.config,
+# then vepc.ko, the virtual EPC device (drivers/virt/vepc), with CONFIG_VEPC=m.
+# All land in build/x86_64/modules/.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/scripts/kconfig-delta.sh"
 
@@ -17,3 +19,24 @@ for m in kvm kvm-amd kvm-intel; do
 	cmp -s "$TREE/arch/x86/kvm/$m.ko" "$OUT/$m.ko" 2>/dev/null ||
 		cp "$TREE/arch/x86/kvm/$m.ko" "$OUT/$m.ko"
 done
+
+# The virtual EPC device.  It needs nothing of KVM's and none of the
+# series' changes to existing headers, so it is built against Debian's
+# headers as they are; only its new UAPI header, <asm/sgx_vepc.h>, is not
+# there, and comes from the prepared tree's arch/x86/include/uapi (searched
+# after the kernel's own include directories).  CONFIG_VEPC=m stands in
+# for the kernel's config, which does not have the option: the make
+# variable for drivers/virt/vepc/Makefile's obj-$(CONFIG_VEPC) line and
+# the define autoconf.h would carry.  A tree prepared with part of the
+# series (TVMM_SERIES_UPTO, make patches-bisect) may not have the driver yet.
+VEPC=$TREE/drivers/virt/vepc
+if [ -f "$VEPC/Makefile" ]; then
+	log "building vepc.ko for $(krelease)"
+	make -s -C "$(headers_dir)" M="$VEPC" -j"$JOBS" CONFIG_VEPC=m \
+		KCFLAGS="-I$TREE/arch/x86/include/uapi -DCONFIG_VEPC_MODULE=1" modules
+	cmp -s "$VEPC/vepc.ko" "$OUT/vepc.ko" 2>/dev/null ||
+		cp "$VEPC/vepc.ko" "$OUT/vepc.ko"
+else
+	log "no drivers/virt/vepc in the prepared tree: vepc.ko not built"
+	rm -f "$OUT/vepc.ko"
+fi

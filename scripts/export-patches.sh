@@ -73,7 +73,7 @@ for p in $(series_list); do
 done
 
 # Every new file must belong to some patch (a local one counts).
-for n in $(cd "$TOP" && find virt arch include Documentation selftests -type f \
+for n in $(cd "$TOP" && find "${OVERLAY_DIRS[@]}" -type f \
 		! -name tvmm.config ! -path 'arch/riscv/configs/*' 2>/dev/null || true); do
 	grep -qx "tvmm-new-files:.*\b$n\b.*" "$TOP"/patches/*.patch ||
 		die "$n is not named by any patch's tvmm-new-files line"

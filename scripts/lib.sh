@@ -87,6 +87,12 @@ use_series() {
 
 series_list() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$SERIES_DIR/series"; }
 
+# The kernel series' repo directories of new files, overlaid onto the
+# prepared tree (prepare.sh) and each file of which some patch must name
+# (export-patches.sh).  All land at the same path in the tree but
+# selftests/ (tree_path).
+OVERLAY_DIRS=(virt arch include drivers Documentation selftests)
+
 # Where a file under NEW_ROOT lands in the upstream tree.
 tree_path() {
 	case $NEW_ROOT:$1 in

@@ -18,10 +18,11 @@ PRISTINE=$CACHE/src/linux-source-$ver
 TREE=$SRC/tree
 STAGE=$SRC/stage
 
-# Repo directories overlaid onto the tree (where each lands: tree_path, lib.sh).
+# Repo directories overlaid onto the tree (where each lands: tree_path, lib.sh;
+# the list is OVERLAY_DIRS there).
 overlay_files() {
 	local d
-	for d in virt arch include Documentation selftests; do
+	for d in "${OVERLAY_DIRS[@]}"; do
 		[ ! -d "$TOP/$d" ] || (cd "$TOP" && find "$d" -type f)
 	done | LC_ALL=C sort
 }

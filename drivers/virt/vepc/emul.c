@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The emulated EPC backend: a pool of ordinary pages standing in for the
+ * EPC, a software model of the part of the EPCM that the virtual EPC ABI
+ * exposes, and reclaim.
+ *
+ * The model: each page of an instance (a slot) has a type, a SECS parent
+ * for child pages, a child count for a SECS, and an "active" flag for a
+ * SECS whose enclave a CPU runs in.  EREMOVE fails on a SECS with children
+ * (SGX_CHILD_PRESENT) and on a page of an active enclave (SGX_ENCLAVE_ACT).
+ * A SECS whose instance is released while it has children in another
+ * instance is a zombie until its last child is removed.
+ *
+ * Reclaim, the model of EBLOCK + ETRACK + EWB: when the pool is empty, a
+ * resident page that can be reclaimed (not a SECS with children, which
+ * EWB would refuse) is taken from its instance's mappings, sealed
+ * (seal.c) and its pool page reused.  The next touch of that page loads
+ * it back (ELDU), verifying it.  The victim is chosen by a clock over the
+ * resident pages: a PFN mapping has no accessed bit to read, so the hand
+ * takes a page out of its mappings first ("aging") and reclaims it only
+ * if it comes round again before a touch has mapped the page back.
+ *
+ * The pages are the host's memory: the VMM that maps them can read and
+ * write them, and nothing here emulates the abort-page semantics of real
+ * EPC.  The emulation provides the allocation, accounting, reclaim and
+ * EPCM bookkeeping, so that the ABI can be exercised on any x86 machine.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include <asm/sgx_vepc.h>
+
+#include "vepc.h"
+
+/* Protects everything: the pool, every instance's slots and the model. */
+DEFINE_MUTEX(vepc_lock);
+struct vepc_stats vepc_stats;
+
+static struct vepc_epc *vepc_pool;
+static LIST_HEAD(vepc_free_list);
+static LIST_HEAD(vepc_resident_list);
+static LIST_HEAD(vepc_zombie_list);
+
+/**
+ * vepc_pool_init() - Allocate the pool
+ * @nr_pages: its size in pages
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int vepc_pool_init(unsigned long nr_pages)
+{
+	unsigned long i;
+
+	vepc_pool = vcalloc(nr_pages, sizeof(*vepc_pool));
+	if (!vepc_pool)
+		return -ENOMEM;
+	for (i = 0; i < nr_pages; i++) {
+		struct vepc_epc *epc = &vepc_pool[i];
+
+		epc->page = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT |
+				       __GFP_NOWARN);
+		if (!epc->page) {
+			vepc_stats.pool = i;
+			vepc_pool_exit();
+			return -ENOMEM;
+		}
+		list_add_tail(&epc->list, &vepc_free_list);
+		cond_resched();
+	}
+	vepc_stats.pool = nr_pages;
+	vepc_stats.free = nr_pages;
+	return 0;
+}
+
+/* Free the pool; no instance and no zombie is left. */
+void vepc_pool_exit(void)
+{
+	unsigned long i;
+
+	for (i = 0; i < vepc_stats.pool; i++)
+		__free_page(vepc_pool[i].page);
+	vfree(vepc_pool);
+	vepc_pool = NULL;
+	vepc_stats.pool = 0;
+	vepc_stats.free = 0;
+	INIT_LIST_HEAD(&vepc_free_list);
+}
+
+static void vepc_epc_put(struct vepc_epc *epc)
+{
+	epc->slot = NULL;
+	list_move(&epc->list, &vepc_free_list);
+	vepc_stats.free++;
+}
+
+/* Detach @slot's pool page, whose content is saved or no longer needed. */
+static void vepc_slot_evict(struct vepc_slot *slot)
+{
+	vepc_epc_put(slot->epc);
+	slot->epc = NULL;
+	if (slot->owner)
+		slot->owner->nr_resident--;
+}
+
+static void vepc_slot_drop_sealed(struct vepc_slot *slot)
+{
+	vepc_sealed_free(slot->sealed);
+	slot->sealed = NULL;
+	if (slot->owner)
+		slot->owner->nr_sealed--;
+	vepc_stats.sealed--;
+}
+
+/* Reclaim @slot's page: out of every mapping, sealed, back to the pool. */
+static int vepc_reclaim_slot(struct vepc_slot *slot)
+{
+	struct vepc *owner = slot->owner;
+	int ret;
+
+	unmap_mapping_pages(&owner->mapping, slot->index, 1, false);
+	ret = vepc_seal(slot, slot->epc->page);
+	if (ret)
+		return ret;
+	vepc_slot_evict(slot);
+	owner->nr_sealed++;
+	owner->nr_reclaims++;
+	vepc_stats.sealed++;
+	vepc_stats.reclaims++;
+	return 0;
+}
+
+/*
+ * Reclaim one resident page, moving the clock's hand (the head of the
+ * resident list) at most twice round: a page that is not aging is taken
+ * out of its mappings and marked aging, an aging page is reclaimed, a
+ * SECS with children (zombies included) is passed over.
+ */
+static int vepc_reclaim_one(void)
+{
+	unsigned long n = 2 * (vepc_stats.pool - vepc_stats.free);
+	struct vepc_slot *slot;
+	struct vepc_epc *epc;
+	int ret = -ENOMEM;
+
+	while (n--) {
+		epc = list_first_entry(&vepc_resident_list, struct vepc_epc,
+				       list);
+		slot = epc->slot;
+		list_move_tail(&epc->list, &vepc_resident_list);
+		if (slot->type == VEPC_PT_SECS && slot->children)
+			continue;
+		if (!slot->aging) {
+			unmap_mapping_pages(&slot->owner->mapping, slot->index,
+					    1, false);
+			slot->aging = true;
+			continue;
+		}
+		ret = vepc_reclaim_slot(slot);
+		if (!ret)
+			break;
+	}
+	return ret;
+}
+
+/**
+ * vepc_reclaim() - Reclaim pages now, as the pool does when it is empty
+ * @nr: how many
+ *
+ * Return: the number reclaimed.
+ */
+unsigned long vepc_reclaim(unsigned long nr)
+{
+	unsigned long done = 0;
+
+	lockdep_assert_held(&vepc_lock);
+	while (done < nr && !vepc_reclaim_one()) {
+		done++;
+		cond_resched();
+	}
+	return done;
+}
+
+/* A pool page, reclaiming one if none is free; its content is stale. */
+static struct vepc_epc *vepc_epc_get(void)
+{
+	struct vepc_epc *epc;
+
+	if (list_empty(&vepc_free_list) && vepc_reclaim_one())
+		return NULL;
+	epc = list_first_entry(&vepc_free_list, struct vepc_epc, list);
+	list_move_tail(&epc->list, &vepc_resident_list);
+	vepc_stats.free--;
+	return epc;
+}
+
+static void vepc_slot_free(struct vepc_slot *slot)
+{
+	if (slot->epc)
+		vepc_slot_evict(slot);
+	if (slot->sealed)
+		vepc_slot_drop_sealed(slot);
+	vepc_stats.held--;
+	kfree(slot);
+}
+
+/**
+ * vepc_slot_fault() - Make the page at @index of @vepc resident
+ * @vepc: the instance
+ * @index: the page index
+ * @max_held: the global cap on slots
+ * @slotp: the slot, resident, on success
+ *
+ * Creates the slot on first touch (zeroed), or loads a reclaimed page back
+ * after verifying it.
+ *
+ * Return: 0; -ENOSPC at the instance's cap; -ENOMEM at the global cap,
+ * without a pool page (none free, none reclaimable) or memory; -EBADMSG if
+ * the sealed copy is not intact.
+ */
+int vepc_slot_fault(struct vepc *vepc, unsigned long index,
+		    unsigned long max_held, struct vepc_slot **slotp)
+{
+	struct vepc_slot *slot = xa_load(&vepc->slots, index);
+	struct vepc_epc *epc;
+	bool created = false;
+	int ret;
+
+	lockdep_assert_held(&vepc_lock);
+	if (slot && slot->epc) {
+		slot->aging = false;
+		goto out;
+	}
+	if (!slot) {
+		if (vepc->limit && vepc->nr_slots >= vepc->limit)
+			return -ENOSPC;
+		if (vepc_stats.held >= max_held)
+			return -ENOMEM;
+		slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
+		if (!slot)
+			return -ENOMEM;
+		slot->owner = vepc;
+		slot->index = index;
+		slot->type = VEPC_PT_FREE;
+		INIT_LIST_HEAD(&slot->zombie_node);
+		ret = xa_err(xa_store(&vepc->slots, index, slot,
+				      GFP_KERNEL_ACCOUNT));
+		if (ret) {
+			kfree(slot);
+			return ret;
+		}
+		vepc->nr_slots++;
+		vepc_stats.held++;
+		created = true;
+	}
+
+	ret = -ENOMEM;
+	epc = vepc_epc_get();
+	if (!epc)
+		goto fail;
+	if (slot->sealed) {
+		ret = vepc_unseal(slot, epc->page);
+		if (ret) {
+			vepc_epc_put(epc);
+			vepc_stats.unseal_failures++;
+			slot->bad = true;
+			goto fail;
+		}
+		vepc_slot_drop_sealed(slot);
+		vepc->nr_reloads++;
+		vepc_stats.reloads++;
+	} else {
+		clear_highpage(epc->page);
+	}
+	epc->slot = slot;
+	slot->epc = epc;
+	slot->aging = false;
+	vepc->nr_resident++;
+out:
+	*slotp = slot;
+	return 0;
+
+fail:
+	if (created) {
+		xa_erase(&vepc->slots, index);
+		vepc->nr_slots--;
+		vepc_slot_free(slot);
+	}
+	return ret;
+}
+
+/* The content of @slot becomes zeroes. */
+static void vepc_slot_discard(struct vepc_slot *slot)
+{
+	if (slot->epc)
+		clear_highpage(slot->epc->page);
+	if (slot->sealed)
+		vepc_slot_drop_sealed(slot);
+	slot->bad = false;
+}
+
+/**
+ * vepc_eremove() - EREMOVE in the model
+ * @slot: a page of an instance
+ * @release: its instance is being released: no CPU can run its enclaves
+ *
+ * Makes the page's EPCM entry invalid and its content zeroes.  Removing
+ * the last child of a zombie SECS frees the zombie.  An invalid entry
+ * stays as it is, content included, unless its sealed copy failed to
+ * load: that copy is discarded, so that the page can be used again.
+ *
+ * Return: 0; VEPC_CHILD_PRESENT for a SECS with children; -EBUSY if a CPU
+ * runs in the page's enclave (the model's SGX_ENCLAVE_ACT).
+ */
+int vepc_eremove(struct vepc_slot *slot, bool release)
+{
+	struct vepc_slot *secs = slot->secs;
+	struct vepc_slot *encl = slot->type == VEPC_PT_SECS ? slot : secs;
+
+	lockdep_assert_held(&vepc_lock);
+	if (slot->type == VEPC_PT_FREE) {
+		if (slot->bad)
+			vepc_slot_discard(slot);
+		return 0;
+	}
+	if (!release && encl && (encl->flags & VEPC_EMUL_ACTIVE))
+		return -EBUSY;
+	if (slot->type == VEPC_PT_SECS && slot->children)
+		return VEPC_CHILD_PRESENT;
+
+	slot->type = VEPC_PT_FREE;
+	slot->flags = 0;
+	vepc_slot_discard(slot);
+	if (secs) {
+		slot->secs = NULL;
+		if (!--secs->children && secs->zombie) {
+			list_del(&secs->zombie_node);
+			vepc_stats.zombies--;
+			vepc_slot_free(secs);
+		}
+	}
+	return 0;
+}
+
+/**
+ * vepc_slot_release() - Let go of a slot of an instance being released
+ * @slot: the slot, already out of its instance's xarray
+ *
+ * The instance's child pages go first.  A SECS that still has children,
+ * in another instance, stays as a zombie until they are removed.
+ */
+void vepc_slot_release(struct vepc_slot *slot)
+{
+	lockdep_assert_held(&vepc_lock);
+	if (vepc_eremove(slot, true)) {
+		if (slot->epc)
+			slot->owner->nr_resident--;
+		if (slot->sealed)
+			slot->owner->nr_sealed--;
+		slot->owner = NULL;
+		slot->zombie = true;
+		slot->flags = 0;
+		list_add(&slot->zombie_node, &vepc_zombie_list);
+		vepc_stats.zombies++;
+		return;
+	}
+	vepc_slot_free(slot);
+}
+
+/**
+ * vepc_emul_set() - What a guest's ENCLS would do to an EPCM entry
+ * @slot: the target page
+ * @type: its new type (VEPC_PT_*, not VEPC_PT_FREE)
+ * @flags: VEPC_EMUL_* for a SECS
+ * @secs: the parent SECS of a child type, else NULL
+ *
+ * A valid entry cannot be overwritten, but a SECS can be given new flags.
+ *
+ * Return: 0; -EBUSY if the entry is valid; -EINVAL if @secs is not a SECS.
+ */
+int vepc_emul_set(struct vepc_slot *slot, u32 type, u32 flags,
+		  struct vepc_slot *secs)
+{
+	lockdep_assert_held(&vepc_lock);
+	if (slot->type != VEPC_PT_FREE) {
+		if (type != VEPC_PT_SECS || slot->type != VEPC_PT_SECS)
+			return -EBUSY;
+		slot->flags = flags;
+		return 0;
+	}
+	if (secs) {
+		if (secs->type != VEPC_PT_SECS)
+			return -EINVAL;
+		secs->children++;
+	}
+	slot->secs = secs;
+	slot->type = type;
+	slot->flags = flags;
+	return 0;
+}

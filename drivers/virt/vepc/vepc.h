@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Virtual EPC: the device (main.c), the emulated EPC backend (emul.c) and
+ * the sealing of reclaimed pages (seal.c).
+ *
+ * Everything below is protected by vepc_lock.
+ */
+#ifndef _VEPC_H
+#define _VEPC_H
+
+#include <linux/fs.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+
+#define VEPC_TAG_SIZE	16
+
+struct vepc_slot;
+
+/**
+ * struct vepc_epc - a page of the pool
+ * @list:	the free list, or the list of resident pages (oldest first)
+ * @page:	the memory behind it
+ * @slot:	the slot whose content it holds, NULL while free
+ */
+struct vepc_epc {
+	struct list_head list;
+	struct page *page;
+	struct vepc_slot *slot;
+};
+
+/**
+ * struct vepc_sealed - the content of a reclaimed page
+ * @data:	the page encrypted
+ * @tag:	its authentication tag
+ *
+ * What EWB writes to memory outside the EPC: ciphertext and MAC.  The
+ * version it was sealed with stays in the slot, where the host cannot
+ * change it (in SGX, in a version-array page).
+ */
+struct vepc_sealed {
+	struct page *data;
+	u8 tag[VEPC_TAG_SIZE];
+};
+
+/**
+ * struct vepc_slot - one page of an instance: its EPCM entry and content
+ * @owner:	the instance; NULL for a zombie SECS
+ * @index:	its page index in @owner
+ * @epc:	the pool page holding its content while resident
+ * @sealed:	its content while reclaimed
+ * @version:	the version @sealed was sealed with
+ * @type:	the EPCM page type, VEPC_PT_FREE if the entry is invalid
+ * @flags:	VEPC_EMUL_* of a SECS
+ * @zombie:	a SECS whose instance is gone but which still has children
+ * @aging:	resident, taken out of its mappings by the reclaim clock and
+ *		not touched since
+ * @bad:	reclaimed, and its sealed copy failed to load
+ * @secs:	the parent SECS of a child page, else NULL
+ * @children:	the number of child pages of a SECS
+ * @zombie_node: on the list of zombies
+ *
+ * A slot with neither @epc nor @sealed reads as zeroes (EREMOVE of a
+ * reclaimed page discards its content).
+ */
+struct vepc_slot {
+	struct vepc *owner;
+	unsigned long index;
+	struct vepc_epc *epc;
+	struct vepc_sealed *sealed;
+	u64 version;
+	u8 type;
+	u8 flags;
+	bool zombie;
+	bool aging;
+	bool bad;
+	struct vepc_slot *secs;
+	unsigned int children;
+	struct list_head zombie_node;
+};
+
+/**
+ * struct vepc - one instance: an open file of the device
+ * @mapping:	its own address space, so that reclaim can zap its PTEs
+ * @slots:	page index -> struct vepc_slot
+ * @nr_slots:	pages it holds, resident, reclaimed or discarded
+ * @nr_resident: of which in the pool
+ * @nr_sealed:	of which reclaimed
+ * @nr_reclaims: times one of its pages was reclaimed
+ * @nr_reloads:	times one of its pages was loaded back
+ * @limit:	its cap on @nr_slots, 0 for none
+ * @id:		unique while the module is loaded; bound into sealed pages
+ * @node:	on the list of instances
+ */
+struct vepc {
+	struct address_space mapping;
+	struct xarray slots;
+	unsigned long nr_slots;
+	unsigned long nr_resident;
+	unsigned long nr_sealed;
+	unsigned long nr_reclaims;
+	unsigned long nr_reloads;
+	unsigned long limit;
+	u64 id;
+	struct list_head node;
+};
+
+/**
+ * struct vepc_stats - the pool's accounting
+ * @pool:	pages in the pool
+ * @free:	of which free
+ * @held:	slots of all instances and zombies
+ * @zombies:	zombie SECS pages
+ * @sealed:	reclaimed pages
+ * @reclaims:	pages reclaimed since load
+ * @reloads:	pages loaded back since load
+ * @unseal_failures: reloads refused because the sealed copy was not intact
+ */
+struct vepc_stats {
+	unsigned long pool;
+	unsigned long free;
+	unsigned long held;
+	unsigned long zombies;
+	unsigned long sealed;
+	unsigned long reclaims;
+	unsigned long reloads;
+	unsigned long unseal_failures;
+};
+
+extern struct mutex vepc_lock;
+extern struct vepc_stats vepc_stats;
+
+/* emul.c */
+int vepc_pool_init(unsigned long nr_pages);
+void vepc_pool_exit(void);
+int vepc_slot_fault(struct vepc *vepc, unsigned long index,
+		    unsigned long max_held, struct vepc_slot **slotp);
+int vepc_eremove(struct vepc_slot *slot, bool release);
+void vepc_slot_release(struct vepc_slot *slot);
+int vepc_emul_set(struct vepc_slot *slot, u32 type, u32 flags,
+		  struct vepc_slot *secs);
+unsigned long vepc_reclaim(unsigned long nr);
+
+/* seal.c */
+int vepc_seal_init(void);
+void vepc_seal_exit(void);
+int vepc_seal(struct vepc_slot *slot, struct page *src);
+int vepc_unseal(struct vepc_slot *slot, struct page *dst);
+void vepc_sealed_free(struct vepc_sealed *sealed);
+int vepc_tamper(struct vepc_slot *slot, const char *op);
+
+/* vepc_eremove(): a SECS that still has children (SGX_CHILD_PRESENT). */
+#define VEPC_CHILD_PRESENT	1
+
+#endif /* _VEPC_H */
