@@ -7,18 +7,23 @@
  * The model: each page of an instance (a slot) has a type, a SECS parent
  * for child pages, a child count for a SECS, and an "active" flag for a
  * SECS whose enclave a CPU runs in.  EREMOVE fails on a SECS with children
- * (SGX_CHILD_PRESENT) and on a page of an active enclave (SGX_ENCLAVE_ACT).
- * A SECS whose instance is released while it has children in another
- * instance is a zombie until its last child is removed.
+ * (SGX_CHILD_PRESENT) and on a child page of an active enclave
+ * (SGX_ENCLAVE_ACT).  A SECS whose instance is released while it has
+ * children in another instance is a zombie until its last child is
+ * removed.
  *
  * Reclaim, the model of EBLOCK + ETRACK + EWB: when the pool is empty, a
- * resident page that can be reclaimed (not a SECS with children, which
- * EWB would refuse) is taken from its instance's mappings, sealed
- * (seal.c) and its pool page reused.  The next touch of that page loads
- * it back (ELDU), verifying it.  The victim is chosen by a clock over the
- * resident pages: a PFN mapping has no accessed bit to read, so the hand
- * takes a page out of its mappings first ("aging") and reclaims it only
- * if it comes round again before a touch has mapped the page back.
+ * resident page that can be reclaimed (not a SECS with children in the
+ * pool, which EWB would refuse) is taken from its instance's mappings,
+ * sealed (seal.c) and its pool page reused.  The next touch of that page
+ * loads it back (ELDU), verifying it.  The victim is chosen by a clock
+ * over the resident pages: a PFN mapping has no accessed bit to read, so
+ * the hand takes a page out of its mappings first ("aging") and reclaims
+ * it only if it comes round again before a touch has mapped the page
+ * back.  A pool page that something besides the pool still holds a
+ * reference to (KVM's kvm_vcpu_map() of a guest page, which does not
+ * follow the MMU notifier) is neither reclaimed nor reused: when its slot
+ * lets go of it, the holder keeps it and the pool takes a fresh page.
  *
  * The pages are the host's memory: the VMM that maps them can read and
  * write them, and nothing here emulates the abort-page semantics of real
@@ -26,6 +31,7 @@
  * EPCM bookkeeping, so that the ABI can be exercised on any x86 machine.
  */
 #include <linux/highmem.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -39,6 +45,7 @@ DEFINE_MUTEX(vepc_lock);
 struct vepc_stats vepc_stats;
 
 static struct vepc_epc *vepc_pool;
+static unsigned long vepc_pool_len;
 static LIST_HEAD(vepc_free_list);
 static LIST_HEAD(vepc_resident_list);
 static LIST_HEAD(vepc_zombie_list);
@@ -62,13 +69,14 @@ int vepc_pool_init(unsigned long nr_pages)
 		epc->page = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT |
 				       __GFP_NOWARN);
 		if (!epc->page) {
-			vepc_stats.pool = i;
+			vepc_pool_len = i;
 			vepc_pool_exit();
 			return -ENOMEM;
 		}
 		list_add_tail(&epc->list, &vepc_free_list);
 		cond_resched();
 	}
+	vepc_pool_len = nr_pages;
 	vepc_stats.pool = nr_pages;
 	vepc_stats.free = nr_pages;
 	return 0;
@@ -79,20 +87,56 @@ void vepc_pool_exit(void)
 {
 	unsigned long i;
 
-	for (i = 0; i < vepc_stats.pool; i++)
-		__free_page(vepc_pool[i].page);
+	for (i = 0; i < vepc_pool_len; i++)
+		if (vepc_pool[i].page)
+			put_page(vepc_pool[i].page);
 	vfree(vepc_pool);
 	vepc_pool = NULL;
+	vepc_pool_len = 0;
 	vepc_stats.pool = 0;
 	vepc_stats.free = 0;
 	INIT_LIST_HEAD(&vepc_free_list);
 }
 
+/* Whether anything but the pool holds a reference to @epc's page. */
+static bool vepc_epc_shared(struct vepc_epc *epc)
+{
+	return page_ref_count(epc->page) != 1;
+}
+
+/*
+ * Back to the free list.  A page someone else still holds is theirs: the
+ * pool drops its reference and takes a fresh page, or, failing that,
+ * shrinks by one.
+ */
 static void vepc_epc_put(struct vepc_epc *epc)
 {
 	epc->slot = NULL;
+	if (vepc_epc_shared(epc)) {
+		put_page(epc->page);
+		epc->page = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT |
+				       __GFP_NOWARN);
+		vepc_stats.orphaned++;
+		if (!epc->page) {
+			list_del_init(&epc->list);
+			vepc_stats.pool--;
+			return;
+		}
+	}
 	list_move(&epc->list, &vepc_free_list);
 	vepc_stats.free++;
+}
+
+/* @slot's pool page holds its content: count it with its SECS. */
+static void vepc_slot_set_resident(struct vepc_slot *slot, struct vepc_epc *epc)
+{
+	epc->slot = slot;
+	slot->epc = epc;
+	slot->aging = false;
+	if (slot->owner)
+		slot->owner->nr_resident++;
+	if (slot->secs)
+		slot->secs->res_children++;
 }
 
 /* Detach @slot's pool page, whose content is saved or no longer needed. */
@@ -102,6 +146,8 @@ static void vepc_slot_evict(struct vepc_slot *slot)
 	slot->epc = NULL;
 	if (slot->owner)
 		slot->owner->nr_resident--;
+	if (slot->secs)
+		slot->secs->res_children--;
 }
 
 static void vepc_slot_drop_sealed(struct vepc_slot *slot)
@@ -113,19 +159,28 @@ static void vepc_slot_drop_sealed(struct vepc_slot *slot)
 	vepc_stats.sealed--;
 }
 
-/* Reclaim @slot's page: out of every mapping, sealed, back to the pool. */
+/*
+ * Reclaim @slot's page: out of every mapping, sealed, back to the pool.
+ * -EBUSY if something else still holds the page.
+ */
 static int vepc_reclaim_slot(struct vepc_slot *slot)
 {
 	struct vepc *owner = slot->owner;
 	int ret;
 
-	unmap_mapping_pages(&owner->mapping, slot->index, 1, false);
-	ret = vepc_seal(slot, slot->epc->page);
+	if (owner)
+		unmap_mapping_pages(&owner->mapping, slot->index, 1, false);
+	if (vepc_epc_shared(slot->epc))
+		return -EBUSY;
+	ret = vepc_seal(slot, slot->epc->page,
+			owner ? owner->memcg : slot->memcg);
 	if (ret)
 		return ret;
 	vepc_slot_evict(slot);
-	owner->nr_sealed++;
-	owner->nr_reclaims++;
+	if (owner) {
+		owner->nr_sealed++;
+		owner->nr_reclaims++;
+	}
 	vepc_stats.sealed++;
 	vepc_stats.reclaims++;
 	return 0;
@@ -135,7 +190,7 @@ static int vepc_reclaim_slot(struct vepc_slot *slot)
  * Reclaim one resident page, moving the clock's hand (the head of the
  * resident list) at most twice round: a page that is not aging is taken
  * out of its mappings and marked aging, an aging page is reclaimed, a
- * SECS with children (zombies included) is passed over.
+ * SECS with children in the pool is passed over.
  */
 static int vepc_reclaim_one(void)
 {
@@ -149,17 +204,19 @@ static int vepc_reclaim_one(void)
 				       list);
 		slot = epc->slot;
 		list_move_tail(&epc->list, &vepc_resident_list);
-		if (slot->type == VEPC_PT_SECS && slot->children)
+		if (slot->type == VEPC_PT_SECS && slot->res_children)
 			continue;
 		if (!slot->aging) {
-			unmap_mapping_pages(&slot->owner->mapping, slot->index,
-					    1, false);
+			if (slot->owner)
+				unmap_mapping_pages(&slot->owner->mapping,
+						    slot->index, 1, false);
 			slot->aging = true;
 			continue;
 		}
 		ret = vepc_reclaim_slot(slot);
 		if (!ret)
 			break;
+		cond_resched();
 	}
 	return ret;
 }
@@ -201,6 +258,8 @@ static void vepc_slot_free(struct vepc_slot *slot)
 		vepc_slot_evict(slot);
 	if (slot->sealed)
 		vepc_slot_drop_sealed(slot);
+	if (slot->memcg)
+		mem_cgroup_put(slot->memcg);
 	vepc_stats.held--;
 	kfree(slot);
 }
@@ -217,7 +276,7 @@ static void vepc_slot_free(struct vepc_slot *slot)
  *
  * Return: 0; -ENOSPC at the instance's cap; -ENOMEM at the global cap,
  * without a pool page (none free, none reclaimable) or memory; -EBADMSG if
- * the sealed copy is not intact.
+ * the sealed copy failed verification, now or before.
  */
 int vepc_slot_fault(struct vepc *vepc, unsigned long index,
 		    unsigned long max_held, struct vepc_slot **slotp)
@@ -232,6 +291,8 @@ int vepc_slot_fault(struct vepc *vepc, unsigned long index,
 		slot->aging = false;
 		goto out;
 	}
+	if (slot && slot->bad)
+		return -EBADMSG;
 	if (!slot) {
 		if (vepc->limit && vepc->nr_slots >= vepc->limit)
 			return -ENOSPC;
@@ -241,6 +302,7 @@ int vepc_slot_fault(struct vepc *vepc, unsigned long index,
 		if (!slot)
 			return -ENOMEM;
 		slot->owner = vepc;
+		slot->owner_id = vepc->id;
 		slot->index = index;
 		slot->type = VEPC_PT_FREE;
 		INIT_LIST_HEAD(&slot->zombie_node);
@@ -263,8 +325,10 @@ int vepc_slot_fault(struct vepc *vepc, unsigned long index,
 		ret = vepc_unseal(slot, epc->page);
 		if (ret) {
 			vepc_epc_put(epc);
-			vepc_stats.unseal_failures++;
-			slot->bad = true;
+			if (ret == -EBADMSG) {
+				slot->bad = true;
+				vepc_stats.unseal_failures++;
+			}
 			goto fail;
 		}
 		vepc_slot_drop_sealed(slot);
@@ -273,10 +337,7 @@ int vepc_slot_fault(struct vepc *vepc, unsigned long index,
 	} else {
 		clear_highpage(epc->page);
 	}
-	epc->slot = slot;
-	slot->epc = epc;
-	slot->aging = false;
-	vepc->nr_resident++;
+	vepc_slot_set_resident(slot, epc);
 out:
 	*slotp = slot;
 	return 0;
@@ -307,16 +368,16 @@ static void vepc_slot_discard(struct vepc_slot *slot)
  *
  * Makes the page's EPCM entry invalid and its content zeroes.  Removing
  * the last child of a zombie SECS frees the zombie.  An invalid entry
- * stays as it is, content included, unless its sealed copy failed to
- * load: that copy is discarded, so that the page can be used again.
+ * stays as it is, content included, unless its sealed copy failed
+ * verification: that copy is discarded, so that the page can be used
+ * again.
  *
- * Return: 0; VEPC_CHILD_PRESENT for a SECS with children; -EBUSY if a CPU
- * runs in the page's enclave (the model's SGX_ENCLAVE_ACT).
+ * Return: 0; VEPC_CHILD_PRESENT for a SECS with children; -EBUSY for a
+ * child page of an enclave a CPU runs in (the model's SGX_ENCLAVE_ACT).
  */
 int vepc_eremove(struct vepc_slot *slot, bool release)
 {
 	struct vepc_slot *secs = slot->secs;
-	struct vepc_slot *encl = slot->type == VEPC_PT_SECS ? slot : secs;
 
 	lockdep_assert_held(&vepc_lock);
 	if (slot->type == VEPC_PT_FREE) {
@@ -324,15 +385,17 @@ int vepc_eremove(struct vepc_slot *slot, bool release)
 			vepc_slot_discard(slot);
 		return 0;
 	}
-	if (!release && encl && (encl->flags & VEPC_EMUL_ACTIVE))
-		return -EBUSY;
 	if (slot->type == VEPC_PT_SECS && slot->children)
 		return VEPC_CHILD_PRESENT;
+	if (!release && secs && (secs->flags & VEPC_EMUL_ACTIVE))
+		return -EBUSY;
 
 	slot->type = VEPC_PT_FREE;
 	slot->flags = 0;
 	vepc_slot_discard(slot);
 	if (secs) {
+		if (slot->epc)
+			secs->res_children--;
 		slot->secs = NULL;
 		if (!--secs->children && secs->zombie) {
 			list_del(&secs->zombie_node);
@@ -348,16 +411,24 @@ int vepc_eremove(struct vepc_slot *slot, bool release)
  * @slot: the slot, already out of its instance's xarray
  *
  * The instance's child pages go first.  A SECS that still has children,
- * in another instance, stays as a zombie until they are removed.
+ * in another instance, stays as a zombie until they are removed; it keeps
+ * a reference to the instance's memory cgroup, which its sealed copy, if
+ * it is reclaimed, is charged to.
  */
 void vepc_slot_release(struct vepc_slot *slot)
 {
+	struct vepc *owner = slot->owner;
+
 	lockdep_assert_held(&vepc_lock);
 	if (vepc_eremove(slot, true)) {
 		if (slot->epc)
-			slot->owner->nr_resident--;
+			owner->nr_resident--;
 		if (slot->sealed)
-			slot->owner->nr_sealed--;
+			owner->nr_sealed--;
+		if (owner->memcg) {
+			css_get(&owner->memcg->css);
+			slot->memcg = owner->memcg;
+		}
 		slot->owner = NULL;
 		slot->zombie = true;
 		slot->flags = 0;
@@ -393,6 +464,8 @@ int vepc_emul_set(struct vepc_slot *slot, u32 type, u32 flags,
 		if (secs->type != VEPC_PT_SECS)
 			return -EINVAL;
 		secs->children++;
+		if (slot->epc)
+			secs->res_children++;
 	}
 	slot->secs = secs;
 	slot->type = type;

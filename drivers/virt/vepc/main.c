@@ -37,7 +37,7 @@ MODULE_PARM_DESC(pool_pages, "EPC pages of the emulated backend's pool");
 static unsigned long max_pages;
 module_param(max_pages, ulong, 0644);
 MODULE_PARM_DESC(max_pages,
-		 "Pages all instances may hold together (0 at load: 4 times the pool)");
+		 "Pages all instances may hold together (0 at load: see vepc.rst)");
 
 static unsigned long instance_limit;
 module_param(instance_limit, ulong, 0644);
@@ -49,6 +49,13 @@ static u64 vepc_next_id;
 static struct dentry *vepc_debugfs;
 
 static const struct address_space_operations vepc_aops = {};
+
+/*
+ * An access may need several pages at once (an instruction and its
+ * operands, a guest page walk); a pool smaller than this could take one
+ * away to give another, for ever.
+ */
+#define VEPC_MIN_POOL	64
 static const struct file_operations vepc_fops;
 
 /*
@@ -65,7 +72,9 @@ static vm_fault_t vepc_fault(struct vm_fault *vmf)
 	struct vepc_slot *slot;
 	vm_fault_t ret;
 
-	mutex_lock(&vepc_lock);
+	/* Killed while waiting: no page; the task dies on its way out. */
+	if (mutex_lock_killable(&vepc_lock))
+		return VM_FAULT_NOPAGE;
 	if (vepc_slot_fault(vepc, index, READ_ONCE(max_pages), &slot))
 		ret = VM_FAULT_SIGBUS;
 	else
@@ -128,6 +137,7 @@ static long vepc_get_info(struct vepc *vepc, void __user *argp)
 	info.pool_pages = vepc_stats.pool;
 	info.pool_free = vepc_stats.free;
 	info.limit_pages = vepc->limit;
+	info.held = vepc->nr_slots;
 	info.resident = vepc->nr_resident;
 	info.reclaimed = vepc->nr_sealed;
 	info.nr_reclaims = vepc->nr_reclaims;
@@ -138,14 +148,22 @@ static long vepc_get_info(struct vepc *vepc, void __user *argp)
 	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+/*
+ * Any cap at or below instance_limit; above it, or none, only with
+ * CAP_SYS_RESOURCE, as instance_limit is the administrator's.
+ */
 static long vepc_set_limit(struct vepc *vepc, void __user *argp)
 {
+	unsigned long admin = READ_ONCE(instance_limit);
 	struct vepc_limit lim;
 
 	if (copy_from_user(&lim, argp, sizeof(lim)))
 		return -EFAULT;
 	if (lim.flags || lim.reserved)
 		return -EINVAL;
+	if (admin && (!lim.limit_pages || lim.limit_pages > admin) &&
+	    !capable(CAP_SYS_RESOURCE))
+		return -EPERM;
 
 	mutex_lock(&vepc_lock);
 	vepc->limit = lim.limit_pages;
@@ -246,6 +264,7 @@ static int vepc_open(struct inode *inode, struct file *file)
 	vepc = kzalloc(sizeof(*vepc), GFP_KERNEL_ACCOUNT);
 	if (!vepc)
 		return -ENOMEM;
+	vepc->memcg = get_mem_cgroup_from_mm(current->mm);
 	address_space_init_once(&vepc->mapping);
 	vepc->mapping.host = inode;
 	vepc->mapping.a_ops = &vepc_aops;
@@ -276,6 +295,7 @@ static int vepc_release(struct inode *inode, struct file *file)
 
 	mutex_lock(&vepc_lock);
 	list_del(&vepc->node);
+	vepc_tamper_forget(vepc->id);
 	for (pass = 0; pass < 2; pass++) {
 		xa_for_each(&vepc->slots, index, slot) {
 			if (!pass && slot->type == VEPC_PT_SECS)
@@ -288,6 +308,7 @@ static int vepc_release(struct inode *inode, struct file *file)
 	mutex_unlock(&vepc_lock);
 
 	xa_destroy(&vepc->slots);
+	mem_cgroup_put(vepc->memcg);
 	kfree(vepc);
 	return 0;
 }
@@ -297,7 +318,7 @@ static const struct file_operations vepc_fops = {
 	.open		= vepc_open,
 	.release	= vepc_release,
 	.unlocked_ioctl	= vepc_ioctl,
-	.compat_ioctl	= vepc_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= vepc_mmap,
 };
 
@@ -317,8 +338,8 @@ static int vepc_pool_show(struct seq_file *m, void *unused)
 		   st.pool, st.free, st.held, st.zombies);
 	seq_printf(m, "reclaimed %lu\nnr_reclaims %lu\nnr_reloads %lu\n",
 		   st.sealed, st.reclaims, st.reloads);
-	seq_printf(m, "unseal_failures %lu\ninstances %lu\n",
-		   st.unseal_failures, n);
+	seq_printf(m, "unseal_failures %lu\norphaned %lu\ninstances %lu\n",
+		   st.unseal_failures, st.orphaned, n);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vepc_pool);
@@ -417,13 +438,14 @@ static int __init vepc_init(void)
 {
 	int ret;
 
-	if (!pool_pages || pool_pages > totalram_pages() / 2) {
-		pr_err("pool_pages=%lu: from 1 to half of RAM (%lu)\n",
-		       pool_pages, totalram_pages() / 2);
+	if (pool_pages < VEPC_MIN_POOL || pool_pages > totalram_pages() / 2) {
+		pr_err("pool_pages=%lu: from %u to half of RAM (%lu)\n",
+		       pool_pages, VEPC_MIN_POOL, totalram_pages() / 2);
 		return -EINVAL;
 	}
+	/* Sealed copies, beyond the pool, are kernel memory: a quarter of RAM. */
 	if (!max_pages)
-		max_pages = 4 * pool_pages;
+		max_pages = pool_pages + min(3 * pool_pages, totalram_pages() / 4);
 
 	ret = vepc_seal_init();
 	if (ret) {

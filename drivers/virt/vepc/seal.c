@@ -6,7 +6,9 @@
  * a key drawn when the module loads.  The associated data binds it to its
  * place and time: the instance's ID, the page index and a version, a
  * 64-bit counter that grows with every seal and is also the nonce, so
- * that a nonce never repeats under the key.  The ciphertext and tag are
+ * that a nonce never repeats under the key.  The version alone tells
+ * every copy from every other (the slot expects exactly one); the ID and
+ * index say where a copy belongs, as a second line.  The ciphertext and tag are
  * what the host keeps in ordinary memory (SGX's EWB output and PCMD); the
  * version stays in the slot (SGX's version-array slot).  Loading a page
  * back verifies the tag against the version the slot expects: a changed
@@ -18,7 +20,9 @@
  */
 #include <crypto/aead.h>
 #include <linux/highmem.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/random.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -32,12 +36,11 @@
 static struct crypto_aead *vepc_aead;
 static u64 vepc_version;
 
-/* One copy saved by "tamper save", for "tamper replay" on the same page. */
+/* One copy saved by "tamper save", for "tamper replay"; its instance's ID. */
 static struct page *vepc_saved_data;
 static u8 vepc_saved_tag[VEPC_TAG_SIZE];
 static bool vepc_saved;
 static u64 vepc_saved_id;
-static unsigned long vepc_saved_index;
 
 struct vepc_aad {
 	__le64 id;
@@ -111,7 +114,7 @@ static int vepc_crypt(struct vepc_slot *slot, u64 version, struct page *src,
 		kfree(buf);
 		return -ENOMEM;
 	}
-	buf->aad.id = cpu_to_le64(slot->owner->id);
+	buf->aad.id = cpu_to_le64(slot->owner_id);
 	buf->aad.index = cpu_to_le64(slot->index);
 	buf->aad.version = nonce;
 	memcpy(buf->iv, &nonce, sizeof(nonce));
@@ -153,35 +156,41 @@ void vepc_sealed_free(struct vepc_sealed *sealed)
 
 /**
  * vepc_seal() - Seal the content of a page of @slot
- * @slot: a resident slot of a live instance
+ * @slot: a resident slot
  * @src: its content
+ * @memcg: the memory cgroup the sealed copy is charged to (its owner's)
  *
  * On success @slot->sealed and @slot->version describe the sealed copy.
- * Called with vepc_lock held.
+ * The allocations do not retry hard: a seal that fails leaves the page
+ * resident, and reclaim tries another.  Called with vepc_lock held.
  *
  * Return: 0, -ENOMEM, or the crypto API's error.
  */
-int vepc_seal(struct vepc_slot *slot, struct page *src)
+int vepc_seal(struct vepc_slot *slot, struct page *src,
+	      struct mem_cgroup *memcg)
 {
+	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NORETRY | __GFP_NOWARN;
+	struct mem_cgroup *old = set_active_memcg(memcg);
 	struct vepc_sealed *sealed;
-	u64 version = vepc_version + 1;
+	u64 version;
 	int ret;
 
 	lockdep_assert_held(&vepc_lock);
-	sealed = kzalloc(sizeof(*sealed), GFP_KERNEL_ACCOUNT);
-	if (!sealed)
-		return -ENOMEM;
-	sealed->data = alloc_page(GFP_KERNEL_ACCOUNT);
-	if (!sealed->data) {
+	sealed = kzalloc(sizeof(*sealed), gfp);
+	if (sealed)
+		sealed->data = alloc_page(gfp);
+	set_active_memcg(old);
+	if (!sealed || !sealed->data) {
 		kfree(sealed);
 		return -ENOMEM;
 	}
+	/* A version, and so a nonce, is never used twice, even by a failure. */
+	version = ++vepc_version;
 	ret = vepc_crypt(slot, version, src, sealed->data, sealed->tag, true);
 	if (ret) {
 		vepc_sealed_free(sealed);
 		return ret;
 	}
-	vepc_version = version;
 	slot->sealed = sealed;
 	slot->version = version;
 	return 0;
@@ -209,13 +218,13 @@ int vepc_unseal(struct vepc_slot *slot, struct page *dst)
  * vepc_tamper() - Attack the sealed copy of @slot, for tests
  * @slot: a reclaimed slot
  * @op: "flip" changes a bit of the ciphertext; "save" keeps a copy of
- *	the ciphertext and tag; "replay" puts the copy saved from the same
- *	page back
+ *	the ciphertext and tag; "replay" puts the saved copy in place, over
+ *	this page's or another page's (of any instance)
  *
  * Called with vepc_lock held.
  *
- * Return: 0; -ENODATA to replay without a copy saved from this page;
- * -EINVAL for an unknown @op.
+ * Return: 0; -ENODATA to replay without a saved copy; -EINVAL for an
+ * unknown @op.
  */
 int vepc_tamper(struct vepc_slot *slot, const char *op)
 {
@@ -231,11 +240,9 @@ int vepc_tamper(struct vepc_slot *slot, const char *op)
 		copy_highpage(vepc_saved_data, sealed->data);
 		memcpy(vepc_saved_tag, sealed->tag, VEPC_TAG_SIZE);
 		vepc_saved = true;
-		vepc_saved_id = slot->owner->id;
-		vepc_saved_index = slot->index;
+		vepc_saved_id = slot->owner_id;
 	} else if (!strcmp(op, "replay")) {
-		if (!vepc_saved || vepc_saved_id != slot->owner->id ||
-		    vepc_saved_index != slot->index)
+		if (!vepc_saved)
 			return -ENODATA;
 		copy_highpage(sealed->data, vepc_saved_data);
 		memcpy(sealed->tag, vepc_saved_tag, VEPC_TAG_SIZE);
@@ -243,4 +250,17 @@ int vepc_tamper(struct vepc_slot *slot, const char *op)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/**
+ * vepc_tamper_forget() - Drop the saved copy if instance @id saved it
+ * @id: an instance being released
+ *
+ * Called with vepc_lock held.
+ */
+void vepc_tamper_forget(u64 id)
+{
+	lockdep_assert_held(&vepc_lock);
+	if (vepc_saved && vepc_saved_id == id)
+		vepc_saved = false;
 }

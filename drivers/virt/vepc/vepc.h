@@ -10,6 +10,7 @@
 
 #include <linux/fs.h>
 #include <linux/list.h>
+#include <linux/memcontrol.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
@@ -47,6 +48,8 @@ struct vepc_sealed {
 /**
  * struct vepc_slot - one page of an instance: its EPCM entry and content
  * @owner:	the instance; NULL for a zombie SECS
+ * @owner_id:	the instance's ID, bound into the sealed copy
+ * @memcg:	a zombie's memory cgroup (its instance's), for its sealed copy
  * @index:	its page index in @owner
  * @epc:	the pool page holding its content while resident
  * @sealed:	its content while reclaimed
@@ -59,6 +62,7 @@ struct vepc_sealed {
  * @bad:	reclaimed, and its sealed copy failed to load
  * @secs:	the parent SECS of a child page, else NULL
  * @children:	the number of child pages of a SECS
+ * @res_children: of which resident: EWB refuses a SECS while it has any
  * @zombie_node: on the list of zombies
  *
  * A slot with neither @epc nor @sealed reads as zeroes (EREMOVE of a
@@ -66,6 +70,8 @@ struct vepc_sealed {
  */
 struct vepc_slot {
 	struct vepc *owner;
+	u64 owner_id;
+	struct mem_cgroup *memcg;
 	unsigned long index;
 	struct vepc_epc *epc;
 	struct vepc_sealed *sealed;
@@ -76,13 +82,15 @@ struct vepc_slot {
 	bool aging;
 	bool bad;
 	struct vepc_slot *secs;
-	unsigned int children;
+	unsigned long children;
+	unsigned long res_children;
 	struct list_head zombie_node;
 };
 
 /**
  * struct vepc - one instance: an open file of the device
  * @mapping:	its own address space, so that reclaim can zap its PTEs
+ * @memcg:	the memory cgroup of its opener, charged for its sealed copies
  * @slots:	page index -> struct vepc_slot
  * @nr_slots:	pages it holds, resident, reclaimed or discarded
  * @nr_resident: of which in the pool
@@ -95,6 +103,7 @@ struct vepc_slot {
  */
 struct vepc {
 	struct address_space mapping;
+	struct mem_cgroup *memcg;
 	struct xarray slots;
 	unsigned long nr_slots;
 	unsigned long nr_resident;
@@ -116,6 +125,7 @@ struct vepc {
  * @reclaims:	pages reclaimed since load
  * @reloads:	pages loaded back since load
  * @unseal_failures: reloads refused because the sealed copy was not intact
+ * @orphaned:	pool pages left to another holder (KVM) and replaced
  */
 struct vepc_stats {
 	unsigned long pool;
@@ -126,6 +136,7 @@ struct vepc_stats {
 	unsigned long reclaims;
 	unsigned long reloads;
 	unsigned long unseal_failures;
+	unsigned long orphaned;
 };
 
 extern struct mutex vepc_lock;
@@ -145,10 +156,12 @@ unsigned long vepc_reclaim(unsigned long nr);
 /* seal.c */
 int vepc_seal_init(void);
 void vepc_seal_exit(void);
-int vepc_seal(struct vepc_slot *slot, struct page *src);
+int vepc_seal(struct vepc_slot *slot, struct page *src,
+	      struct mem_cgroup *memcg);
 int vepc_unseal(struct vepc_slot *slot, struct page *dst);
 void vepc_sealed_free(struct vepc_sealed *sealed);
 int vepc_tamper(struct vepc_slot *slot, const char *op);
+void vepc_tamper_forget(u64 id);
 
 /* vepc_eremove(): a SECS that still has children (SGX_CHILD_PRESENT). */
 #define VEPC_CHILD_PRESENT	1

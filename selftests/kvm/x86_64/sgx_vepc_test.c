@@ -33,16 +33,18 @@
  *  5. EPCM model: REMOVE_ALL in index order (a SECS with REG children above
  *     it: 1 then 0; children below their SECS: 0 at once; TCS and TRIM are
  *     children too), removed pages zero and FREE again, FREE pages kept,
- *     VEPC_EMUL_ACTIVE on a SECS or on the SECS of a child: EBUSY with the
+ *     VEPC_EMUL_ACTIVE on the SECS of a child: EBUSY for the child with the
  *     enclave untouched, cleared: removable; pages stay allocated.
  *  6. zombie: a SECS whose child lives in another instance outlives its
  *     instance (zombies + 1, not free) until REMOVE_ALL or the release of
  *     the child's instance removes its last child; an active enclave across
- *     two instances is EBUSY in both; a child's instance closed first
+ *     two instances is EBUSY in the child's, its SECS a failure (1) in the
+ *     other; a child's instance closed first
  *     leaves no zombie.
  *  7. limits: VEPC_IOC_SET_LIMIT (SIGBUS beyond it, raising it lets the
  *     fault through, 0 lifts it, lowering it below what is held), the
- *     parameter instance_limit for new instances only, the global
+ *     parameter instance_limit for new instances only, which they cannot
+ *     lift or raise without CAP_SYS_RESOURCE (EPERM), the global
  *     max_pages, and the pool's end: one page more than the pool reclaims a
  *     page, which is loaded back intact.
  *  8. concurrency: 4 threads and 2 forked processes (mapping the inherited
@@ -56,16 +58,20 @@
  * 10. oversubscription: two instances map twice the pool and write a
  *     pattern to every page, three times over, from two processes at once;
  *     every page reads back intact, pages were reclaimed and reloaded, and
- *     closing the instances with pages still reclaimed leaves nothing held.
+ *     closing the instances with pages still reclaimed leaves nothing held;
+ *     reclaim takes a page out of every mapping of its instance (two in
+ *     one process, one in another).
  * 11. sealing: pages reclaimed through debugfs vepc/reclaim; a sealed copy
- *     with a bit changed, and an older copy of the same page put back (a
- *     replay), are SIGBUS on every touch (unseal_failures counts them), never
- *     wrong data; REMOVE_ALL discards them (the pages read zero); the other
- *     pages reload intact; the tamper file's own errors.
- * 12. nothing to reclaim: with every resident page a SECS with children
- *     (whose children are reclaimed), a new page and a reclaimed child are
- *     SIGBUS at once; after REMOVE_ALL (the SECS pages count as failures,
- *     then go) everything works again.
+ *     with a bit changed, an older copy of the same page put back (a
+ *     replay), another page's copy and another instance's are SIGBUS on
+ *     every touch (unseal_failures counts each once), never wrong data;
+ *     REMOVE_ALL discards them (the pages read zero); the other pages
+ *     reload intact; the tamper file's own errors.
+ * 12. SECS pages under reclaim: a pool of SECS pages (instance A) whose
+ *     children (instance B) are all reclaimed still serves B's faults, the
+ *     SECS pages being reclaimable once no child is in the pool; with A
+ *     closed they are zombies, resident or reclaimed, B's pages reload
+ *     intact beside them, and B's REMOVE_ALL takes them all.
  * 13. KVM: a VM whose memslot is a vEPC mapping twice the pool; its vCPU
  *     writes every page, the host reclaims pages under it, the vCPU checks
  *     and rewrites every page, the host checks every page: KVM's mappings
@@ -88,8 +94,11 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <asm/sgx.h>		/* SGX_IOC_VEPC_REMOVE_ALL, upstream's UAPI */
 #include <asm/sgx_vepc.h>
@@ -542,8 +551,8 @@ static void test_info(void)
 		      s0.pool_pages, pool_pages);
 		check(s0.free == a.pool_free, "debugfs free %lu, GET_INFO pool_free %llu",
 		      s0.free, a.pool_free);
-		check(s0.free + s0.held <= s0.pool_pages, "debugfs: free %lu + held %lu > pool %lu",
-		      s0.free, s0.held, s0.pool_pages);
+		check(s0.free <= s0.pool_pages, "debugfs: free %lu > pool %lu", s0.free,
+		      s0.pool_pages);
 		check(s0.instances >= 1, "debugfs: %lu instances with one open", s0.instances);
 	}
 
@@ -987,16 +996,19 @@ static void test_epcm(void)
 	expect_remove_all(fd, 0, "SECS 0, its children gone");
 	expect_zero(m, 0, "the SECS");
 
-	/* An active SECS, alone: EBUSY, kept; inactive again: removed. */
+	/* An active SECS, alone: no child, no CPU in it: removed (as the SDM's EREMOVE). */
 	refill(m, 0, 3, 0x530);
 	set_secs(fd, 0, VEPC_EMUL_ACTIVE);
-	expect_remove_all_busy(fd, "REMOVE_ALL with an active SECS");
-	expect_page(m, 0, 0x530, "the active SECS");
-	expect_not_free(fd, 0, "the active SECS");
-	/* With a child: still EBUSY; the flags change keeps the child count. */
+	expect_remove_all(fd, 0, "REMOVE_ALL with an active SECS and no child");
+	expect_zero(m, 0, "an active SECS without children, removed");
+	/* With a child: the SECS is CHILD_PRESENT, whatever its flag; the child EBUSY. */
+	refill(m, 0, 3, 0x530);
+	set_secs(fd, 0, VEPC_EMUL_ACTIVE);
 	set_child(fd, 1, VEPC_PT_REG, 0);
 	expect_remove_all_busy(fd, "REMOVE_ALL with an active SECS and a child");
+	expect_page(m, 0, 0x530, "an active SECS with a child");
 	expect_page(m, 1, 0x531, "the child of an active SECS");
+	expect_not_free(fd, 0, "an active SECS with a child");
 	expect_not_free(fd, 1, "the child of an active SECS");
 	set_secs(fd, 0, 0);
 	expect_remove_all(fd, 1, "the SECS made inactive, with its child");
@@ -1083,7 +1095,7 @@ static void test_zombie(void)
 	expect_pool(obs, &base, 3, 0, "A holding 1 page, B 2");
 	set_secs(p.a, 0, VEPC_EMUL_ACTIVE);
 	expect_remove_all_busy(p.b, "B's REG, its SECS in A active");
-	expect_remove_all_busy(p.a, "A's active SECS");
+	expect_remove_all(p.a, 1, "A's active SECS, its child in B");
 	expect_page(p.mb, 0, 0x610, "B's REG of an active enclave");
 	set_secs(p.a, 0, 0);
 	expect_remove_all(p.a, 1, "A's SECS, its child in B");
@@ -1180,6 +1192,56 @@ static void limit_per_instance(void)
 	close(fd);
 }
 
+/* Drop CAP_SYS_RESOURCE from the effective set: 0, or the errno. */
+static int drop_sys_resource(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return errno;
+	data[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective &= ~CAP_TO_MASK(CAP_SYS_RESOURCE);
+	return syscall(SYS_capset, &hdr, data) ? errno : 0;
+}
+
+/*
+ * In a child without CAP_SYS_RESOURCE: instance @fd, whose cap is
+ * instance_limit @admin, cannot lift or raise it (EPERM), can lower it.
+ */
+static void limit_unprivileged(int fd, unsigned long admin)
+{
+	struct vepc_limit lim = {};
+	int status, err;
+	pid_t pid;
+
+	pid = fork();
+	check(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid) {
+		err = drop_sys_resource();
+		check(!err, "dropping CAP_SYS_RESOURCE: %s", strerror(err));
+		lim.limit_pages = 0;
+		expect_errno(ioctl(fd, VEPC_IOC_SET_LIMIT, &lim), EPERM,
+			     "SET_LIMIT(0) over instance_limit, without CAP_SYS_RESOURCE");
+		lim.limit_pages = admin + 1;
+		expect_errno(ioctl(fd, VEPC_IOC_SET_LIMIT, &lim), EPERM,
+			     "SET_LIMIT above instance_limit, without CAP_SYS_RESOURCE");
+		lim.limit_pages = admin - 1;
+		check(!ioctl(fd, VEPC_IOC_SET_LIMIT, &lim),
+		      "SET_LIMIT below instance_limit, without CAP_SYS_RESOURCE: %s",
+		      strerror(errno));
+		lim.limit_pages = admin;
+		check(!ioctl(fd, VEPC_IOC_SET_LIMIT, &lim),
+		      "SET_LIMIT at instance_limit, without CAP_SYS_RESOURCE: %s",
+		      strerror(errno));
+		exit(KSFT_PASS);
+	}
+	check(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+	check(WIFEXITED(status) && WEXITSTATUS(status) == KSFT_PASS,
+	      "the unprivileged child failed (wait status %#x)", status);
+	check(get_info(fd).limit_pages == admin, "limit_pages %llu after the child, expected %lu",
+	      get_info(fd).limit_pages, admin);
+}
+
 static void limit_new_instances(void)
 {
 	unsigned long old = param("instance_limit");
@@ -1201,7 +1263,8 @@ static void limit_new_instances(void)
 	touch_ok(m, 1, "instance_limit 3");
 	touch_ok(m, 2, "instance_limit 3");
 	touch_sigbus(m, 3, "the 4th page under instance_limit 3");
-	/* The default is the instance's own to change. */
+	/* Without CAP_SYS_RESOURCE: lower only; with it, anything. */
+	limit_unprivileged(b, 3);
 	set_limit(b, 0);
 	touch_ok(m, 3, "the 4th page, the instance's limit lifted");
 	unmap_pages(m, 4);
@@ -1324,14 +1387,11 @@ static const char *check_pool_end(void)
 {
 	unsigned long old_max = param("max_pages");
 	struct pool_end pe = { .pool = param("pool_pages") };
-	const char *note = "";
 	unsigned long i;
 
 	/* The cap must not be what stops the faults: one page above the pool. */
-	if (old_max < pe.pool + 1 && write_param("max_pages", pe.pool + 1)) {
-		set_param("max_pages", pe.pool);
-		note = " (max_pages cannot exceed pool_pages)";
-	}
+	if (old_max < pe.pool + 1)
+		set_param("max_pages", pe.pool + 1);
 	pe.a = vepc_open();
 	pe.b = vepc_open();
 	set_limit(pe.a, 0);
@@ -1362,7 +1422,7 @@ static const char *check_pool_end(void)
 	check(pool_free(pe.a) == pe.free0, "pool_free %lu after the pool's end, expected %lu",
 	      pool_free(pe.a), pe.free0);
 	close(pe.a);
-	return *note ? " (with reclaim; max_pages capped)" : " (with reclaim)";
+	return " (with reclaim)";
 }
 
 static void test_limits(void)
@@ -1700,9 +1760,20 @@ static void need_whole_pool(int fd, const char *what)
 		ksft_test_result_skip("%s: needs debugfs\n", what);
 		exit(KSFT_SKIP);
 	}
-	if (i.pool_free != i.pool_pages) {
-		ksft_test_result_skip("%s: %llu of %llu pool pages in use by others\n", what,
-				      i.pool_pages - i.pool_free, i.pool_pages);
+	if (i.pool_free != i.pool_pages || pool_counter("held")) {
+		ksft_test_result_skip("%s: %llu of %llu pool pages, %lu in all, held by others\n",
+				      what, i.pool_pages - i.pool_free, i.pool_pages,
+				      pool_counter("held"));
+		exit(KSFT_SKIP);
+	}
+}
+
+/* Skip unless max_pages lets the instances hold @pages together. */
+static void need_max_pages(unsigned long pages, const char *what)
+{
+	if (param("max_pages") < pages) {
+		ksft_test_result_skip("%s: max_pages %lu, the case needs %lu\n", what,
+				      param("max_pages"), pages);
 		exit(KSFT_SKIP);
 	}
 }
@@ -1718,6 +1789,7 @@ static __noreturn void over_writer(int id, unsigned long pages, const int *go)
 	unsigned long i;
 	int pass;
 
+	set_limit(fd, 0);
 	while (!__atomic_load_n(go, __ATOMIC_SEQ_CST))
 		sched_yield();
 	for (pass = 0; pass < OVER_PASSES; pass++) {
@@ -1733,6 +1805,63 @@ static __noreturn void over_writer(int id, unsigned long pages, const int *go)
 	exit(KSFT_PASS);
 }
 
+#define OVER_MAP_PAGES	16
+
+/*
+ * Reclaim takes a page out of every mapping of its instance: two mappings
+ * here and one in another process.  A mapping left behind would read the
+ * pool page's next content, not the page's.
+ */
+static void over_mappings(void)
+{
+	int fd = vepc_open(), status, to_child[2], to_parent[2];
+	void *m1, *m2, *m3;
+	unsigned long i;
+	char c = 0;
+	pid_t pid;
+
+	m1 = map_pages(fd, OVER_MAP_PAGES, 0);
+	m2 = map_pages(fd, OVER_MAP_PAGES, 0);
+	for (i = 0; i < OVER_MAP_PAGES; i++)
+		fill_page(m1, i, 0xa000 + i);
+	for (i = 0; i < OVER_MAP_PAGES; i++)
+		expect_page(m2, i, 0xa000 + i, "the second mapping");
+	reclaim_now(OVER_MAP_PAGES);
+	check(get_info(fd).reclaimed == OVER_MAP_PAGES, "%llu of %d pages reclaimed",
+	      get_info(fd).reclaimed, OVER_MAP_PAGES);
+	for (i = 0; i < OVER_MAP_PAGES; i++)
+		fill_page(m2, i, 0xb000 + i);
+	for (i = 0; i < OVER_MAP_PAGES; i++)
+		expect_page(m1, i, 0xb000 + i, "the first mapping, after reclaim and reload");
+
+	check(!pipe(to_child) && !pipe(to_parent), "pipe: %s", strerror(errno));
+	pid = fork();
+	check(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid) {
+		m3 = map_pages(fd, OVER_MAP_PAGES, 0);
+		for (i = 0; i < OVER_MAP_PAGES; i++)
+			expect_page(m3, i, 0xb000 + i, "another process's mapping");
+		check(write(to_parent[1], &c, 1) == 1 && read(to_child[0], &c, 1) == 1,
+		      "pipe: %s", strerror(errno));
+		for (i = 0; i < OVER_MAP_PAGES; i++)
+			fill_page(m3, i, 0xc000 + i);
+		exit(KSFT_PASS);
+	}
+	check(read(to_parent[0], &c, 1) == 1, "pipe: %s", strerror(errno));
+	reclaim_now(OVER_MAP_PAGES);
+	check(write(to_child[1], &c, 1) == 1, "pipe: %s", strerror(errno));
+	check(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+	check(WIFEXITED(status) && WEXITSTATUS(status) == KSFT_PASS,
+	      "the other process failed (wait status %#x)", status);
+	for (i = 0; i < OVER_MAP_PAGES; i++) {
+		expect_page(m1, i, 0xc000 + i, "the first mapping, after the other process wrote");
+		expect_page(m2, i, 0xc000 + i, "the second mapping, after the other process wrote");
+	}
+	unmap_pages(m1, OVER_MAP_PAGES);
+	unmap_pages(m2, OVER_MAP_PAGES);
+	close(fd);
+}
+
 static void test_oversubscription(void)
 {
 	int obs = vepc_open(), status, i, *go;
@@ -1741,6 +1870,7 @@ static void test_oversubscription(void)
 	pid_t pid[2];
 
 	need_whole_pool(obs, "oversubscription");
+	need_max_pages(2 * pool, "oversubscription");
 	go = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	check(go != MAP_FAILED, "mmap: %s", strerror(errno));
 	for (i = 0; i < 2; i++) {
@@ -1759,6 +1889,7 @@ static void test_oversubscription(void)
 	check(s.free == pool && !s.held && !s.reclaimed && !s.zombies && s.instances == 1,
 	      "after the writers: free %lu of %lu, held %lu, reclaimed %lu, zombies %lu, instances %lu",
 	      s.free, pool, s.held, s.reclaimed, s.zombies, s.instances);
+	over_mappings();
 	close(obs);
 	ksft_test_result_pass("oversubscription: 2 x %lu pages over a pool of %lu, %d passes\n",
 			      pool, pool, OVER_PASSES);
@@ -1778,10 +1909,10 @@ static void expect_sigbus_read(void *m, unsigned long page, const char *what)
 
 static void test_sealing(void)
 {
-	int fd = vepc_open(), err;
+	int fd = vepc_open(), other, err;
 	unsigned long i, failures;
 	struct vepc_info info;
-	void *m;
+	void *m, *mo;
 
 	need_whole_pool(fd, "sealing");
 	m = map_pages(fd, SEAL_PAGES, 0);
@@ -1807,86 +1938,139 @@ static void test_sealing(void)
 	err = debugfs_write("tamper", "flip 1");
 	check(err == EINVAL, "tamper without an index: %s, expected EINVAL", strerror(err));
 
-	/* A changed bit: SIGBUS on every touch, counted. */
+	/* A changed bit: SIGBUS, counted; the page is bad: SIGBUS at once from then on. */
 	failures = pool_counter("unseal_failures");
-	check(!tamper("flip", fd, 0), "tamper flip: %s", strerror(errno));
+	err = tamper("flip", fd, 0);
+	check(!err, "tamper flip: %s", strerror(err));
 	expect_sigbus_read(m, 0, "a changed sealed copy");
 	touch_sigbus(m, 0, "a changed sealed copy, again");
-	check(pool_counter("unseal_failures") == failures + 2, "unseal_failures %lu, expected %lu",
-	      pool_counter("unseal_failures"), failures + 2);
+	check(pool_counter("unseal_failures") == failures + 1, "unseal_failures %lu, expected %lu",
+	      pool_counter("unseal_failures"), failures + 1);
 	info = get_info(fd);
-	check(info.reclaimed == SEAL_PAGES, "reclaimed %llu after failed reloads",
-	      info.reclaimed);
+	check(info.reclaimed == SEAL_PAGES && !info.resident,
+	      "after the failed reloads: reclaimed %llu, resident %llu", info.reclaimed,
+	      info.resident);
 
 	/* A replay: page 1's copy saved, the page reloaded, rewritten, reclaimed. */
-	check(!tamper("save", fd, 1), "tamper save: %s", strerror(errno));
+	err = tamper("save", fd, 1);
+	check(!err, "tamper save: %s", strerror(err));
 	expect_page(m, 1, 0x5ea1 + 1, "reloaded before the replay");
 	fill_page(m, 1, 0xbeef);
 	reclaim_now(SEAL_PAGES);
 	check(get_info(fd).reclaimed == SEAL_PAGES, "page 1 not reclaimed again");
-	check(!tamper("replay", fd, 1), "tamper replay: %s", strerror(errno));
+	err = tamper("replay", fd, 1);
+	check(!err, "tamper replay: %s", strerror(err));
 	expect_sigbus_read(m, 1, "an older copy of the page");
-	check(pool_counter("unseal_failures") == failures + 3, "unseal_failures %lu, expected %lu",
-	      pool_counter("unseal_failures"), failures + 3);
 
-	/* The others reload intact. */
-	for (i = 2; i < SEAL_PAGES; i++)
+	/* Copies moved: page 2's to page 3, and to a page of another instance. */
+	err = tamper("save", fd, 2);
+	check(!err, "tamper save: %s", strerror(err));
+	err = tamper("replay", fd, 3);
+	check(!err, "tamper replay: %s", strerror(err));
+	expect_sigbus_read(m, 3, "another page's copy");
+	other = vepc_open();
+	mo = map_pages(other, 1, 0);
+	fill_page(mo, 0, 0x07e5);
+	reclaim_now(1);
+	check(get_info(other).reclaimed == 1, "the other instance's page not reclaimed");
+	err = tamper("replay", other, 0);
+	check(!err, "tamper replay: %s", strerror(err));
+	expect_sigbus_read(mo, 0, "another instance's copy");
+	check(pool_counter("unseal_failures") == failures + 4, "unseal_failures %lu, expected %lu",
+	      pool_counter("unseal_failures"), failures + 4);
+	unmap_pages(mo, 1);
+	close(other);
+
+	/* The others reload intact: page 2's copy was only read. */
+	expect_page(m, 2, 0x5ea1 + 2, "the copy that was moved elsewhere");
+	for (i = 4; i < SEAL_PAGES; i++)
 		expect_page(m, i, 0x5ea1 + i, "reloaded");
 
 	/* REMOVE_ALL discards the bad copies: the pages are zero and usable. */
 	expect_remove_all(fd, 0, "after the tampering");
-	expect_zero(m, 0, "a bad copy after REMOVE_ALL");
+	expect_zero(m, 0, "a changed copy after REMOVE_ALL");
 	expect_zero(m, 1, "a replayed copy after REMOVE_ALL");
+	expect_zero(m, 3, "a moved copy after REMOVE_ALL");
+	expect_page(m, 2, 0x5ea1 + 2, "a good FREE page after REMOVE_ALL");
 	fill_page(m, 0, 0x600d);
 	expect_page(m, 0, 0x600d, "after REMOVE_ALL");
 	info = get_info(fd);
 	check(!info.reclaimed, "reclaimed %llu after REMOVE_ALL and reloads", info.reclaimed);
 	unmap_pages(m, SEAL_PAGES);
 	close(fd);
-	ksft_test_result_pass("sealing: changed and replayed copies SIGBUS, then discarded\n");
+	ksft_test_result_pass("sealing: changed, replayed, moved copies SIGBUS, then discarded\n");
 }
 
 /* 12 */
-static void test_nothing_reclaimable(void)
+/*
+ * A pool full of SECS pages whose children are reclaimed still serves
+ * faults: a SECS with no child in the pool can be reclaimed (only one
+ * with a child in the pool cannot), zombies too.  A: the SECS pages; B:
+ * their children.
+ */
+static void test_secs_reclaim(void)
 {
-	int fd = vepc_open();
 	unsigned long pool = param("pool_pages"), i;
-	struct vepc_info info;
-	void *m;
+	struct vepc_info ia, ib;
+	struct pool_stats st;
+	int a, b, obs;
+	void *ma, *mb;
 
-	need_whole_pool(fd, "nothing to reclaim");
-	check(param("max_pages") >= 2 * pool + 1, "max_pages %lu below twice the pool",
-	      param("max_pages"));
-	/* Pages pool..2*pool-1 (children to be) fill the pool; pages 0..pool-1 (SECS
-	 * pages to be) reclaim them one by one, oldest first.
-	 */
-	m = map_pages(fd, 2 * pool + 1, 0);
-	for (i = pool; i < 2 * pool; i++)
-		touch_ok(m, i, "filling the pool");
+	obs = vepc_open();
+	need_whole_pool(obs, "SECS pages under reclaim");
+	need_max_pages(2 * pool, "SECS pages under reclaim");
+	a = vepc_open();
+	b = vepc_open();
+	set_limit(a, 0);
+	set_limit(b, 0);
+	ma = map_pages(a, pool, 0);
+	mb = map_pages(b, pool, 0);
+	/* B's pages fill the pool; A's, touched after, reclaim them. */
 	for (i = 0; i < pool; i++)
-		touch_ok(m, i, "reclaiming the children");
-	info = get_info(fd);
-	check(info.resident == pool && info.reclaimed == pool,
-	      "resident %llu, reclaimed %llu, expected %lu each", info.resident,
-	      info.reclaimed, pool);
+		fill_page(mb, i, 0xc41d + i);
+	for (i = 0; i < pool; i++)
+		touch_ok(ma, i, "a SECS page to be, the pool full");
+	ia = get_info(a);
+	ib = get_info(b);
+	check(ia.resident == pool && ib.reclaimed == pool,
+	      "A resident %llu, B reclaimed %llu, expected %lu each", ia.resident, ib.reclaimed,
+	      pool);
 	for (i = 0; i < pool; i++) {
-		set_secs(fd, i, 0);
-		set_child(fd, pool + i, VEPC_PT_REG, i);
+		set_secs(a, i, 0);
+		set_page_ok(b, i, VEPC_PT_REG, 0, a, i);
 	}
-	touch_sigbus(m, 2 * pool, "a new page, every resident page a SECS with children");
-	expect_sigbus_read(m, pool, "a reclaimed child, nothing to reclaim");
-	info = get_info(fd);
-	check(info.resident == pool && info.reclaimed == pool && info.limit_pages == 0,
-	      "after the refusals: resident %llu, reclaimed %llu", info.resident,
-	      info.reclaimed);
 
-	expect_remove_all(fd, (int)pool, "every SECS has a child");
-	expect_remove_all(fd, 0, "the children gone");
-	expect_zero(m, pool, "a child after REMOVE_ALL");
-	touch_ok(m, 2 * pool, "a new page after REMOVE_ALL");
-	unmap_pages(m, 2 * pool + 1);
-	close(fd);
-	ksft_test_result_pass("nothing to reclaim: %lu SECS pages with children: SIGBUS\n",
+	/* Every resident page a SECS, every child reclaimed: the SECS pages go. */
+	for (i = 0; i < pool; i++)
+		expect_page(mb, i, 0xc41d + i, "a child reloaded, the pool all SECS pages");
+	ia = get_info(a);
+	check(ia.reclaimed, "no SECS page was reclaimed (A resident %llu)", ia.resident);
+
+	/* A closed: its SECS pages are zombies, resident or reclaimed; B goes on. */
+	unmap_pages(ma, pool);
+	close(a);
+	check(read_pool(&st) && st.zombies == pool, "%lu zombies after A closed, expected %lu",
+	      st.zombies, pool);
+	for (i = 0; i < pool; i++)
+		expect_page(mb, i, 0xc41d + i, "a child, its SECS a zombie");
+	reclaim_now(pool);
+	for (i = 0; i < pool; i++)
+		expect_page(mb, i, 0xc41d + i, "a child reloaded beside the zombies");
+
+	/* B's REMOVE_ALL removes the children, and with them the zombies. */
+	expect_remove_all(b, 0, "B's children of zombies");
+	check(read_pool(&st) && !st.zombies, "%lu zombies after their children went",
+	      st.zombies);
+	ib = get_info(b);
+	check(st.held == ib.held, "held %lu, B holds %llu: the zombies not all gone", st.held,
+	      ib.held);
+	unmap_pages(mb, pool);
+	close(b);
+	check(read_pool(&st) && st.free == pool && !st.held && !st.reclaimed,
+	      "all closed: free %lu of %lu, held %lu, reclaimed %lu", st.free, pool, st.held,
+	      st.reclaimed);
+	close(obs);
+	ksft_test_result_pass("SECS pages under reclaim: %lu, their children and zombies\n",
 			      pool);
 }
 
@@ -1951,6 +2135,7 @@ static void test_kvm(void)
 	}
 	fd = vepc_open();
 	need_whole_pool(fd, "KVM");
+	need_max_pages(pages, "KVM");
 	m = map_pages(fd, pages, 0);
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_vepc);
@@ -1999,7 +2184,7 @@ static const struct {
 	{ test_release,		"release" },
 	{ test_oversubscription, "oversubscription" },
 	{ test_sealing,		"sealing" },
-	{ test_nothing_reclaimable, "nothing to reclaim" },
+	{ test_secs_reclaim,	"SECS pages under reclaim" },
 	{ test_kvm,		"KVM" },
 };
 

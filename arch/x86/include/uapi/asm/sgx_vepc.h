@@ -22,10 +22,12 @@
  * @backend:		VEPC_BACKEND_*
  * @flags:		0 (reserved for future use)
  * @pool_pages:		EPC pages in the pool, all instances together
- * @pool_free:		pages of the pool not held by any instance
- * @max_pages:		global cap: pages all instances may hold together,
- *			resident or reclaimed (module parameter max_pages)
- * @limit_pages:	this instance's cap (0: none but the global cap)
+ * @pool_free:		pages of the pool that are free
+ * @max_pages:		global cap: pages all instances may hold together
+ *			(module parameter max_pages)
+ * @limit_pages:	this instance's cap on @held (0: none but the global cap)
+ * @held:		pages this instance holds: every page it has touched
+ *			(resident, reclaimed, or discarded by REMOVE_ALL)
  * @resident:		this instance's pages in the pool
  * @reclaimed:		this instance's pages currently written back
  * @nr_reclaims:	times a page of this instance was written back
@@ -45,13 +47,14 @@ struct vepc_info {
 	__u64 nr_reclaims;
 	__u64 nr_reloads;
 	__u64 id;
-	__u64 reserved[6];
+	__u64 held;
+	__u64 reserved[5];
 };
 
 /**
  * struct vepc_limit - VEPC_IOC_SET_LIMIT: cap this instance
- * @limit_pages:	pages this instance may hold, resident or reclaimed;
- *			0 removes the instance's own cap
+ * @limit_pages:	pages this instance may hold (vepc_info.held); 0 removes
+ *			the instance's own cap
  * @flags:		0
  * @reserved:		0
  */
