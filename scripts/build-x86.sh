@@ -36,6 +36,20 @@ if [ -f "$VEPC/Makefile" ]; then
 		KCFLAGS="-I$TREE/arch/x86/include/uapi -DCONFIG_VEPC_MODULE=1" modules
 	cmp -s "$VEPC/vepc.ko" "$OUT/vepc.ko" 2>/dev/null ||
 		cp "$VEPC/vepc.ko" "$OUT/vepc.ko"
+	# The hardware backend (CONFIG_VEPC_SGX) links only into a kernel whose
+	# SGX core exports its EPC pages (the series' patch that adds sgx.c);
+	# Debian's does not.  So it is compiled here, as a check, in a scratch
+	# copy of the directory, with the tree's new <asm/sgx_epc.h>.
+	if [ -f "$VEPC/sgx.c" ]; then
+		chk=$BUILD/x86_64/vepc-sgx-check
+		rm -rf "$chk"
+		mkdir -p "$chk"
+		cp "$VEPC"/*.[ch] "$VEPC/Makefile" "$chk/"
+		make -s -C "$(headers_dir)" M="$chk" -j"$JOBS" CONFIG_VEPC=m CONFIG_VEPC_SGX=y \
+			KCFLAGS="-I$TREE/arch/x86/include/uapi -I$TREE/arch/x86/include -DCONFIG_VEPC_MODULE=1 -DCONFIG_VEPC_SGX=1" \
+			sgx.o main.o
+		log "vepc: the SGX backend compiles (not linked: Debian's SGX core exports no EPC pages)"
+	fi
 else
 	log "no drivers/virt/vepc in the prepared tree: vepc.ko not built"
 	rm -f "$OUT/vepc.ko"

@@ -32,6 +32,7 @@
  */
 #include <linux/highmem.h>
 #include <linux/memcontrol.h>
+#include <linux/printk.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -50,13 +51,10 @@ static LIST_HEAD(vepc_free_list);
 static LIST_HEAD(vepc_resident_list);
 static LIST_HEAD(vepc_zombie_list);
 
-/**
- * vepc_pool_init() - Allocate the pool
- * @nr_pages: its size in pages
- *
- * Return: 0, or -ENOMEM.
- */
-int vepc_pool_init(unsigned long nr_pages)
+static void vepc_pool_exit(void);
+
+/* Allocate a pool of @nr_pages pages: 0, or -ENOMEM. */
+static int vepc_pool_init(unsigned long nr_pages)
 {
 	unsigned long i;
 
@@ -83,7 +81,7 @@ int vepc_pool_init(unsigned long nr_pages)
 }
 
 /* Free the pool; no instance and no zombie is left. */
-void vepc_pool_exit(void)
+static void vepc_pool_exit(void)
 {
 	unsigned long i;
 
@@ -264,22 +262,15 @@ static void vepc_slot_free(struct vepc_slot *slot)
 	kfree(slot);
 }
 
-/**
- * vepc_slot_fault() - Make the page at @index of @vepc resident
- * @vepc: the instance
- * @index: the page index
- * @max_held: the global cap on slots
- * @slotp: the slot, resident, on success
- *
- * Creates the slot on first touch (zeroed), or loads a reclaimed page back
- * after verifying it.
- *
- * Return: 0; -ENOSPC at the instance's cap; -ENOMEM at the global cap,
+/*
+ * Make the page at @index of @vepc resident: create the slot on first
+ * touch (zeroed), or load a reclaimed page back after verifying it.
+ * Returns 0; -ENOSPC at the instance's cap; -ENOMEM at the global cap,
  * without a pool page (none free, none reclaimable) or memory; -EBADMSG if
  * the sealed copy failed verification, now or before.
  */
-int vepc_slot_fault(struct vepc *vepc, unsigned long index,
-		    unsigned long max_held, struct vepc_slot **slotp)
+static int vepc_emul_fault(struct vepc *vepc, unsigned long index,
+			   unsigned long max_held, unsigned long *pfn)
 {
 	struct vepc_slot *slot = xa_load(&vepc->slots, index);
 	struct vepc_epc *epc;
@@ -339,7 +330,7 @@ int vepc_slot_fault(struct vepc *vepc, unsigned long index,
 	}
 	vepc_slot_set_resident(slot, epc);
 out:
-	*slotp = slot;
+	*pfn = page_to_pfn(slot->epc->page);
 	return 0;
 
 fail:
@@ -361,21 +352,17 @@ static void vepc_slot_discard(struct vepc_slot *slot)
 	slot->bad = false;
 }
 
-/**
- * vepc_eremove() - EREMOVE in the model
- * @slot: a page of an instance
- * @release: its instance is being released: no CPU can run its enclaves
- *
- * Makes the page's EPCM entry invalid and its content zeroes.  Removing
- * the last child of a zombie SECS frees the zombie.  An invalid entry
- * stays as it is, content included, unless its sealed copy failed
- * verification: that copy is discarded, so that the page can be used
- * again.
- *
- * Return: 0; VEPC_CHILD_PRESENT for a SECS with children; -EBUSY for a
- * child page of an enclave a CPU runs in (the model's SGX_ENCLAVE_ACT).
+/*
+ * EREMOVE in the model: the page's EPCM entry becomes invalid and its
+ * content zeroes.  Removing the last child of a zombie SECS frees the
+ * zombie.  An invalid entry stays as it is, content included, unless its
+ * sealed copy failed verification: that copy is discarded, so that the
+ * page can be used again.  @release: the instance is being released, no
+ * CPU can run its enclaves.  Returns 0; VEPC_CHILD_PRESENT for a SECS
+ * with children; -EBUSY for a child page of an enclave a CPU runs in (the
+ * model's SGX_ENCLAVE_ACT).
  */
-int vepc_eremove(struct vepc_slot *slot, bool release)
+static int vepc_eremove(struct vepc_slot *slot, bool release)
 {
 	struct vepc_slot *secs = slot->secs;
 
@@ -406,16 +393,14 @@ int vepc_eremove(struct vepc_slot *slot, bool release)
 	return 0;
 }
 
-/**
- * vepc_slot_release() - Let go of a slot of an instance being released
- * @slot: the slot, already out of its instance's xarray
- *
- * The instance's child pages go first.  A SECS that still has children,
- * in another instance, stays as a zombie until they are removed; it keeps
- * a reference to the instance's memory cgroup, which its sealed copy, if
- * it is reclaimed, is charged to.
+/*
+ * Let go of a slot of an instance being released, already out of its
+ * xarray.  The instance's child pages go first.  A SECS that still has
+ * children, in another instance, stays as a zombie until they are
+ * removed; it keeps a reference to the instance's memory cgroup, which
+ * its sealed copy, if it is reclaimed, is charged to.
  */
-void vepc_slot_release(struct vepc_slot *slot)
+static void vepc_slot_release(struct vepc_slot *slot)
 {
 	struct vepc *owner = slot->owner;
 
@@ -472,3 +457,77 @@ int vepc_emul_set(struct vepc_slot *slot, u32 type, u32 flags,
 	slot->flags = flags;
 	return 0;
 }
+
+/*
+ * SGX_IOC_VEPC_REMOVE_ALL: EREMOVE every page.  Returns the number of SECS
+ * pages that still have children (the caller tries again once their
+ * children are gone), or -EBUSY if a CPU runs in an enclave of the
+ * instance.  The pages stay with the instance, as upstream's.
+ */
+static long vepc_emul_remove_all(struct vepc *vepc)
+{
+	struct vepc_slot *slot;
+	unsigned long index;
+	long failures = 0;
+	int ret;
+
+	xa_for_each(&vepc->slots, index, slot) {
+		ret = vepc_eremove(slot, false);
+		if (ret < 0)
+			return ret;
+		failures += ret;
+		cond_resched();
+	}
+	return failures;
+}
+
+/* Every page back: the children first, then the SECS pages. */
+static void vepc_emul_release(struct vepc *vepc)
+{
+	struct vepc_slot *slot;
+	unsigned long index;
+	int pass;
+
+	vepc_tamper_forget(vepc->id);
+	for (pass = 0; pass < 2; pass++) {
+		xa_for_each(&vepc->slots, index, slot) {
+			if (!pass && slot->type == VEPC_PT_SECS)
+				continue;
+			xa_erase(&vepc->slots, index);
+			vepc_slot_release(slot);
+			cond_resched();
+		}
+	}
+}
+
+static int vepc_emul_init(unsigned long pool_pages)
+{
+	int ret;
+
+	ret = vepc_seal_init();
+	if (ret) {
+		pr_err("vepc: AES-GCM (gcm(aes)) unavailable: %d\n", ret);
+		return ret;
+	}
+	ret = vepc_pool_init(pool_pages);
+	if (ret)
+		vepc_seal_exit();
+	return ret;
+}
+
+static void vepc_emul_exit(void)
+{
+	vepc_pool_exit();
+	vepc_seal_exit();
+}
+
+const struct vepc_backend vepc_emul_backend = {
+	.id		= VEPC_BACKEND_EMULATED,
+	.name		= "emulated EPC",
+	.init		= vepc_emul_init,
+	.exit		= vepc_emul_exit,
+	.fault		= vepc_emul_fault,
+	.remove_all	= vepc_emul_remove_all,
+	.release	= vepc_emul_release,
+	.emul		= true,
+};

@@ -5,7 +5,8 @@
  * (arch/x86/kernel/cpu/sgx/virt.c): open() makes an instance, mmap() with
  * MAP_SHARED maps it (pages allocated on first touch), and
  * SGX_IOC_VEPC_REMOVE_ALL EREMOVEs every page.  Behind it is a backend
- * layer; this module has the emulated backend (emul.c).  On top of
+ * layer: the emulated backend (emul.c) and, built in a kernel whose SGX
+ * core exports its EPC pages (CONFIG_VEPC_SGX), real EPC (sgx.c).  On top of
  * upstream: oversubscription (pages reclaimed and sealed when the pool is
  * full, seal.c), caps per instance and for all instances, accounting in
  * debugfs, and the emulated backend's control of its EPCM model.
@@ -23,6 +24,7 @@
 #include <linux/module.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include <uapi/asm/sgx.h>
@@ -42,6 +44,12 @@ MODULE_PARM_DESC(max_pages,
 static unsigned long instance_limit;
 module_param(instance_limit, ulong, 0644);
 MODULE_PARM_DESC(instance_limit, "Cap of a new instance in pages (0: none)");
+
+static char *backend = "emulated";
+module_param(backend, charp, 0444);
+MODULE_PARM_DESC(backend, "Where EPC pages come from: emulated or sgx");
+
+static const struct vepc_backend *vepc_be;
 
 /* Under vepc_lock. */
 static LIST_HEAD(vepc_list);
@@ -69,19 +77,27 @@ static vm_fault_t vepc_fault(struct vm_fault *vmf)
 	struct vepc *vepc = vma->vm_private_data;
 	unsigned long index = vma->vm_pgoff +
 			      PFN_DOWN(vmf->address - vma->vm_start);
-	struct vepc_slot *slot;
+	unsigned long pfn;
 	vm_fault_t ret;
+	int err;
 
 	/* Killed while waiting: no page; the task dies on its way out. */
 	if (mutex_lock_killable(&vepc_lock))
 		return VM_FAULT_NOPAGE;
-	if (vepc_slot_fault(vepc, index, READ_ONCE(max_pages), &slot))
-		ret = VM_FAULT_SIGBUS;
-	else
-		ret = vmf_insert_pfn(vma, vmf->address,
-				     page_to_pfn(slot->epc->page));
+	err = vepc_be->fault(vepc, index, READ_ONCE(max_pages), &pfn);
+	if (!err)
+		ret = vmf_insert_pfn(vma, vmf->address, pfn);
 	mutex_unlock(&vepc_lock);
-	return ret;
+	if (!err)
+		return ret;
+
+	/* The SGX core can free EPC: try again, as upstream's device does. */
+	if (err == -EBUSY && (vmf->flags & FAULT_FLAG_ALLOW_RETRY)) {
+		if (!(vmf->flags & FAULT_FLAG_RETRY_NOWAIT))
+			release_fault_lock(vmf);
+		return VM_FAULT_RETRY;
+	}
+	return VM_FAULT_SIGBUS;
 }
 
 static const struct vm_operations_struct vepc_vm_ops = {
@@ -99,37 +115,20 @@ static int vepc_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
-/*
- * SGX_IOC_VEPC_REMOVE_ALL: EREMOVE every page.  Returns the number of SECS
- * pages that still have children (the caller tries again once their
- * children are gone), or -EBUSY if a CPU runs in an enclave of the
- * instance.  The pages stay with the instance, as upstream's.
- */
 static long vepc_remove_all(struct vepc *vepc)
 {
-	struct vepc_slot *slot;
-	unsigned long index;
-	long failures = 0;
-	int ret;
+	long ret;
 
 	mutex_lock(&vepc_lock);
-	xa_for_each(&vepc->slots, index, slot) {
-		ret = vepc_eremove(slot, false);
-		if (ret < 0) {
-			failures = ret;
-			break;
-		}
-		failures += ret;
-		cond_resched();
-	}
+	ret = vepc_be->remove_all(vepc);
 	mutex_unlock(&vepc_lock);
-	return failures;
+	return ret;
 }
 
 static long vepc_get_info(struct vepc *vepc, void __user *argp)
 {
 	struct vepc_info info = {
-		.backend = VEPC_BACKEND_EMULATED,
+		.backend = vepc_be->id,
 		.max_pages = READ_ONCE(max_pages),
 	};
 
@@ -196,6 +195,8 @@ static long vepc_emul_set_page(struct vepc *vepc, void __user *argp)
 	int parent;
 	long ret;
 
+	if (!vepc_be->emul)
+		return -ENOTTY;
 	if (copy_from_user(&p, argp, sizeof(p)))
 		return -EFAULT;
 	parent = vepc_type_parent(p.type);
@@ -289,22 +290,10 @@ static int vepc_open(struct inode *inode, struct file *file)
 static int vepc_release(struct inode *inode, struct file *file)
 {
 	struct vepc *vepc = file->private_data;
-	struct vepc_slot *slot;
-	unsigned long index;
-	int pass;
 
 	mutex_lock(&vepc_lock);
 	list_del(&vepc->node);
-	vepc_tamper_forget(vepc->id);
-	for (pass = 0; pass < 2; pass++) {
-		xa_for_each(&vepc->slots, index, slot) {
-			if (!pass && slot->type == VEPC_PT_SECS)
-				continue;
-			xa_erase(&vepc->slots, index);
-			vepc_slot_release(slot);
-			cond_resched();
-		}
-	}
+	vepc_be->release(vepc);
 	mutex_unlock(&vepc_lock);
 
 	xa_destroy(&vepc->slots);
@@ -447,23 +436,24 @@ static int __init vepc_init(void)
 	if (!max_pages)
 		max_pages = pool_pages + min(3 * pool_pages, totalram_pages() / 4);
 
-	ret = vepc_seal_init();
-	if (ret) {
-		pr_err("AES-GCM (gcm(aes)) unavailable: %d\n", ret);
-		return ret;
+	if (!strcmp(backend, "emulated")) {
+		vepc_be = &vepc_emul_backend;
+	} else if (!strcmp(backend, "sgx") && IS_ENABLED(CONFIG_VEPC_SGX)) {
+		vepc_be = &vepc_sgx_backend;
+	} else {
+		pr_err("backend=%s: emulated%s\n", backend,
+		       IS_ENABLED(CONFIG_VEPC_SGX) ? " or sgx" : " (no sgx in this build)");
+		return -EINVAL;
 	}
-	ret = vepc_pool_init(pool_pages);
-	if (ret) {
-		vepc_seal_exit();
+	ret = vepc_be->init(pool_pages);
+	if (ret)
 		return ret;
-	}
 
 	vepc_dev.name = vepc_upstream_may_exist() ? "tvmm_vepc" : "sgx_vepc";
 	vepc_dev.nodename = vepc_dev.name;
 	ret = misc_register(&vepc_dev);
 	if (ret) {
-		vepc_pool_exit();
-		vepc_seal_exit();
+		vepc_be->exit();
 		return ret;
 	}
 
@@ -471,12 +461,14 @@ static int __init vepc_init(void)
 	debugfs_create_file("pool", 0444, vepc_debugfs, NULL, &vepc_pool_fops);
 	debugfs_create_file("instances", 0444, vepc_debugfs, NULL,
 			    &vepc_instances_fops);
-	debugfs_create_file("reclaim", 0200, vepc_debugfs, NULL,
-			    &vepc_reclaim_fops);
-	debugfs_create_file("tamper", 0200, vepc_debugfs, NULL,
-			    &vepc_tamper_fops);
-	pr_info("/dev/%s: emulated EPC, %lu pages\n", vepc_dev.name,
-		pool_pages);
+	if (vepc_be->emul) {
+		debugfs_create_file("reclaim", 0200, vepc_debugfs, NULL,
+				    &vepc_reclaim_fops);
+		debugfs_create_file("tamper", 0200, vepc_debugfs, NULL,
+				    &vepc_tamper_fops);
+	}
+	pr_info("/dev/%s: %s, %lu pages\n", vepc_dev.name, vepc_be->name,
+		vepc_stats.pool);
 	return 0;
 }
 module_init(vepc_init);
@@ -485,11 +477,13 @@ static void __exit vepc_exit(void)
 {
 	debugfs_remove_recursive(vepc_debugfs);
 	misc_deregister(&vepc_dev);
-	vepc_pool_exit();
-	vepc_seal_exit();
+	vepc_be->exit();
 }
 module_exit(vepc_exit);
 
 MODULE_DESCRIPTION("Virtual EPC with an emulated EPC backend");
 MODULE_LICENSE("GPL");
 MODULE_SOFTDEP("pre: gcm ghash-generic");
+#if IS_ENABLED(CONFIG_VEPC_SGX)
+MODULE_IMPORT_NS(SGX_VEPC);
+#endif

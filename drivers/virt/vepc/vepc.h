@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Virtual EPC: the device (main.c), the emulated EPC backend (emul.c) and
- * the sealing of reclaimed pages (seal.c).
+ * Virtual EPC: the device (main.c), the emulated EPC backend (emul.c), the
+ * sealing of its reclaimed pages (seal.c), and the hardware backend
+ * (sgx.c).
  *
  * Everything below is protected by vepc_lock.
  */
@@ -18,6 +19,7 @@
 #define VEPC_TAG_SIZE	16
 
 struct vepc_slot;
+struct sgx_epc_page;
 
 /**
  * struct vepc_epc - a page of the pool
@@ -52,6 +54,7 @@ struct vepc_sealed {
  * @memcg:	a zombie's memory cgroup (its instance's), for its sealed copy
  * @index:	its page index in @owner
  * @epc:	the pool page holding its content while resident
+ * @hw:		the EPC page (hardware backend)
  * @sealed:	its content while reclaimed
  * @version:	the version @sealed was sealed with
  * @type:	the EPCM page type, VEPC_PT_FREE if the entry is invalid
@@ -74,6 +77,7 @@ struct vepc_slot {
 	struct mem_cgroup *memcg;
 	unsigned long index;
 	struct vepc_epc *epc;
+	struct sgx_epc_page *hw;
 	struct vepc_sealed *sealed;
 	u64 version;
 	u8 type;
@@ -142,13 +146,37 @@ struct vepc_stats {
 extern struct mutex vepc_lock;
 extern struct vepc_stats vepc_stats;
 
+/**
+ * struct vepc_backend - where the pages of instances come from
+ * @id:		VEPC_BACKEND_*
+ * @name:	for the log
+ * @init:	set up, for a pool of this many pages if it has one
+ * @exit:	undo @init; no instance is left
+ * @fault:	make the page at @index of @vepc resident and give its PFN;
+ *		-EBUSY if the fault should be retried, another errno for
+ *		SIGBUS
+ * @remove_all:	SGX_IOC_VEPC_REMOVE_ALL
+ * @release:	give every page of @vepc back; it has no mapping left
+ * @emul:	has the EPCM model (VEPC_IOC_EMUL_SET_PAGE) and reclaim
+ *
+ * Everything but @init and @exit is called with vepc_lock held.
+ */
+struct vepc_backend {
+	u32 id;
+	const char *name;
+	int (*init)(unsigned long pool_pages);
+	void (*exit)(void);
+	int (*fault)(struct vepc *vepc, unsigned long index,
+		     unsigned long max_held, unsigned long *pfn);
+	long (*remove_all)(struct vepc *vepc);
+	void (*release)(struct vepc *vepc);
+	bool emul;
+};
+
+extern const struct vepc_backend vepc_emul_backend;
+extern const struct vepc_backend vepc_sgx_backend;
+
 /* emul.c */
-int vepc_pool_init(unsigned long nr_pages);
-void vepc_pool_exit(void);
-int vepc_slot_fault(struct vepc *vepc, unsigned long index,
-		    unsigned long max_held, struct vepc_slot **slotp);
-int vepc_eremove(struct vepc_slot *slot, bool release);
-void vepc_slot_release(struct vepc_slot *slot);
 int vepc_emul_set(struct vepc_slot *slot, u32 type, u32 flags,
 		  struct vepc_slot *secs);
 unsigned long vepc_reclaim(unsigned long nr);
