@@ -37,6 +37,7 @@ modules-x86_64: prepare
 	@scripts/build-x86.sh
 modules-riscv64: prepare
 	@scripts/build-riscv.sh
+	@scripts/build-vepc-riscv.sh
 $(addprefix selftests-,$(ARCHES)): selftests-%: prepare
 	@scripts/build-selftests.sh $*
 

@@ -29,11 +29,18 @@ done
 # variable for drivers/virt/vepc/Makefile's obj-$(CONFIG_VEPC) line and
 # the define autoconf.h would carry.  A tree prepared with part of the
 # series (TVMM_SERIES_UPTO, make patches-bisect) may not have the driver yet.
+# The tests need the debugfs test hooks (CONFIG_VEPC_TEST_HOOKS); the
+# build with every option off (TVMM_CONFIG_DELTA=off) leaves them out, as a
+# kernel's default config would.
 VEPC=$TREE/drivers/virt/vepc
+vepc_hooks=(CONFIG_VEPC_TEST_HOOKS=y) vepc_hooks_def=-DCONFIG_VEPC_TEST_HOOKS=1
+if [ "${TVMM_CONFIG_DELTA:-}" = off ]; then
+	vepc_hooks=() vepc_hooks_def=
+fi
 if [ -f "$VEPC/Makefile" ]; then
 	log "building vepc.ko for $(krelease)"
-	make -s -C "$(headers_dir)" M="$VEPC" -j"$JOBS" CONFIG_VEPC=m \
-		KCFLAGS="-I$TREE/arch/x86/include/uapi -DCONFIG_VEPC_MODULE=1" modules
+	make -s -C "$(headers_dir)" M="$VEPC" -j"$JOBS" CONFIG_VEPC=m "${vepc_hooks[@]}" \
+		KCFLAGS="-I$TREE/arch/x86/include/uapi -DCONFIG_VEPC_MODULE=1 $vepc_hooks_def" modules
 	cmp -s "$VEPC/vepc.ko" "$OUT/vepc.ko" 2>/dev/null ||
 		cp "$VEPC/vepc.ko" "$OUT/vepc.ko"
 	# The hardware backend (CONFIG_VEPC_SGX) links only into a kernel whose

@@ -24,7 +24,8 @@ for a in $arches; do
 	mkdir -p "$BUILD/$a"
 	case $a in
 	x86_64) "$TOP/scripts/build-x86.sh" ;;
-	riscv64) "$TOP/scripts/build-riscv.sh"; "$TOP/scripts/build-cove-test.sh"
+	riscv64) "$TOP/scripts/build-riscv.sh"; "$TOP/scripts/build-vepc-riscv.sh"
+		"$TOP/scripts/build-cove-test.sh"
 		"$TOP/scripts/build-opensbi.sh" ;;
 	esac
 	"$TOP/scripts/build-selftests.sh" "$a"

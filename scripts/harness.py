@@ -95,7 +95,7 @@ def module_set(arch, which):
     """Ordered list of (name, path) to insert for 'stock' or 'ours'.
 
     On x86-64, ours also loads vepc.ko last (it needs nothing of KVM's),
-    after the crypto modules it seals reclaimed pages with.
+    after the crypto modules it seals reclaimed pages with; on riscv64 too.
     Stock has no such module, and sgx_vepc_test skips without its device."""
     if arch == "x86_64":
         kr = krelease()
@@ -122,7 +122,21 @@ def module_set(arch, which):
                 raise SystemExit(f"{n}: {p} is missing (run scripts/build-x86.sh)")
         return mods
     sub = "stock" if which == "stock" else "modules"
-    return [("kvm", BUILD / "riscv64" / sub / "kvm.ko")]
+    mods = [("kvm", BUILD / "riscv64" / sub / "kvm.ko")]
+    # riscv64's ours also loads vepc.ko, when built
+    # (scripts/build-vepc-riscv.sh), for its test under lockdep; its AES-GCM
+    # is built into this kernel.
+    vepc = BUILD / "riscv64" / "modules" / "vepc.ko"
+    if which != "stock" and vepc_built() and vepc.exists():
+        mods.append(("vepc", vepc))
+    return mods
+
+
+# Module parameters, per arch and module: a line of /modules/order is the
+# module's file name, then its parameters.  riscv64's vepc.ko runs its test
+# for lockdep, where a quarter of the default pool covers every path in a
+# quarter of the time (its test scales with the pool).
+MODULE_PARAMS = {("riscv64", "vepc"): "pool_pages=1024"}
 
 
 def module_blob(path):
@@ -221,7 +235,8 @@ def make_initrd(arch, which, tests, name):
     order = []
     for mod, path in module_set(arch, which):
         (stage / "modules" / f"{mod}.ko").write_bytes(module_blob(path))
-        order.append(f"{mod}.ko")
+        order.append(" ".join(filter(None, (f"{mod}.ko",
+                                            MODULE_PARAMS.get((arch, mod))))))
     (stage / "modules" / "order").write_text("\n".join(order) + "\n")
     # Test arguments may name the source and build trees, which the x86-64
     # guest sees through the host's root file system (9p, read-only).

@@ -141,25 +141,35 @@ static int drain_kmsg(void)
 	return splats;
 }
 
+/* /modules/order: per line, a module's file name, then its parameters. */
 static void load_modules(void)
 {
 	FILE *f = fopen("/modules/order", "r");
-	char name[256], path[512];
+	char line[512], path[768], *name, *params;
 
 	if (!f)
 		return;
-	while (fscanf(f, "%255s", name) == 1) {
+	while (fgets(line, sizeof(line), f)) {
 		int fd;
 
+		line[strcspn(line, "\n")] = 0;
+		name = line;
+		params = strchr(line, ' ');
+		if (params)
+			*params++ = 0;
+		else
+			params = "";
+		if (!*name)
+			continue;
 		snprintf(path, sizeof(path), "/modules/%s", name);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || syscall(SYS_finit_module, fd, "", 0)) {
+		if (fd < 0 || syscall(SYS_finit_module, fd, params, 0)) {
 			out("# tvmm-init: loading %s failed: %s\n", name, strerror(errno));
 			out("Bail out! module %s did not load\n", name);
 			reboot(RB_POWER_OFF);
 		}
 		close(fd);
-		out("# tvmm-init: loaded %s\n", name);
+		out("# tvmm-init: loaded %s%s%s\n", name, *params ? " " : "", params);
 	}
 	fclose(f);
 }

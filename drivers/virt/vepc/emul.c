@@ -85,6 +85,7 @@ static void vepc_pool_exit(void)
 {
 	unsigned long i;
 
+	vepc_drop_held();
 	for (i = 0; i < vepc_pool_len; i++)
 		if (vepc_pool[i].page)
 			put_page(vepc_pool[i].page);
@@ -100,6 +101,44 @@ static void vepc_pool_exit(void)
 static bool vepc_epc_shared(struct vepc_epc *epc)
 {
 	return page_ref_count(epc->page) != 1;
+}
+
+/* Pool pages the "hold" test hook holds, under vepc_lock. */
+static struct page *vepc_held[16];
+static unsigned int vepc_nr_held;
+
+/**
+ * vepc_hold() - Hold the pool page of @slot as kvm_vcpu_map() does, for tests
+ * @slot: a resident slot
+ *
+ * An extra reference, as KVM takes to map guest memory into the kernel:
+ * reclaim must pass the page over, and a release orphan it.  Called with
+ * vepc_lock held.
+ *
+ * Return: 0; -ENOENT if @slot is not resident; -ENOSPC if 16 pages are
+ * held already.
+ */
+int vepc_hold(struct vepc_slot *slot)
+{
+	lockdep_assert_held(&vepc_lock);
+	if (!slot->epc)
+		return -ENOENT;
+	if (vepc_nr_held == ARRAY_SIZE(vepc_held))
+		return -ENOSPC;
+	get_page(slot->epc->page);
+	vepc_held[vepc_nr_held++] = slot->epc->page;
+	return 0;
+}
+
+/**
+ * vepc_drop_held() - Put the references vepc_hold() took
+ *
+ * Called with vepc_lock held, or when the module unloads.
+ */
+void vepc_drop_held(void)
+{
+	while (vepc_nr_held)
+		put_page(vepc_held[--vepc_nr_held]);
 }
 
 /*
@@ -263,55 +302,27 @@ static void vepc_slot_free(struct vepc_slot *slot)
 }
 
 /*
- * Make the page at @index of @vepc resident: create the slot on first
- * touch (zeroed), or load a reclaimed page back after verifying it.
- * Returns 0; -ENOSPC at the instance's cap; -ENOMEM at the global cap,
- * without a pool page (none free, none reclaimable) or memory; -EBADMSG if
- * the sealed copy failed verification, now or before.
+ * Make @slot, a page of an instance, resident: zeroed on first touch, or
+ * a reclaimed page loaded back after verifying it.  Returns 0; -ENOMEM
+ * without a pool page (none free, none reclaimable) or memory; -EBADMSG
+ * if the sealed copy failed verification, now or before.
  */
-static int vepc_emul_fault(struct vepc *vepc, unsigned long index,
-			   unsigned long max_held, unsigned long *pfn)
+static int vepc_emul_fault(struct vepc_slot *slot, unsigned long *pfn)
 {
-	struct vepc_slot *slot = xa_load(&vepc->slots, index);
 	struct vepc_epc *epc;
-	bool created = false;
 	int ret;
 
 	lockdep_assert_held(&vepc_lock);
-	if (slot && slot->epc) {
+	if (slot->epc) {
 		slot->aging = false;
 		goto out;
 	}
-	if (slot && slot->bad)
+	if (slot->bad)
 		return -EBADMSG;
-	if (!slot) {
-		if (vepc->limit && vepc->nr_slots >= vepc->limit)
-			return -ENOSPC;
-		if (vepc_stats.held >= max_held)
-			return -ENOMEM;
-		slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
-		if (!slot)
-			return -ENOMEM;
-		slot->owner = vepc;
-		slot->owner_id = vepc->id;
-		slot->index = index;
-		slot->type = VEPC_PT_FREE;
-		INIT_LIST_HEAD(&slot->zombie_node);
-		ret = xa_err(xa_store(&vepc->slots, index, slot,
-				      GFP_KERNEL_ACCOUNT));
-		if (ret) {
-			kfree(slot);
-			return ret;
-		}
-		vepc->nr_slots++;
-		vepc_stats.held++;
-		created = true;
-	}
 
-	ret = -ENOMEM;
 	epc = vepc_epc_get();
 	if (!epc)
-		goto fail;
+		return -ENOMEM;
 	if (slot->sealed) {
 		ret = vepc_unseal(slot, epc->page);
 		if (ret) {
@@ -320,10 +331,10 @@ static int vepc_emul_fault(struct vepc *vepc, unsigned long index,
 				slot->bad = true;
 				vepc_stats.unseal_failures++;
 			}
-			goto fail;
+			return ret;
 		}
 		vepc_slot_drop_sealed(slot);
-		vepc->nr_reloads++;
+		slot->owner->nr_reloads++;
 		vepc_stats.reloads++;
 	} else {
 		clear_highpage(epc->page);
@@ -332,14 +343,6 @@ static int vepc_emul_fault(struct vepc *vepc, unsigned long index,
 out:
 	*pfn = page_to_pfn(slot->epc->page);
 	return 0;
-
-fail:
-	if (created) {
-		xa_erase(&vepc->slots, index);
-		vepc->nr_slots--;
-		vepc_slot_free(slot);
-	}
-	return ret;
 }
 
 /* The content of @slot becomes zeroes. */
@@ -458,27 +461,10 @@ int vepc_emul_set(struct vepc_slot *slot, u32 type, u32 flags,
 	return 0;
 }
 
-/*
- * SGX_IOC_VEPC_REMOVE_ALL: EREMOVE every page.  Returns the number of SECS
- * pages that still have children (the caller tries again once their
- * children are gone), or -EBUSY if a CPU runs in an enclave of the
- * instance.  The pages stay with the instance, as upstream's.
- */
-static long vepc_emul_remove_all(struct vepc *vepc)
+/* SGX_IOC_VEPC_REMOVE_ALL's EREMOVE of one page. */
+static int vepc_emul_eremove(struct vepc_slot *slot)
 {
-	struct vepc_slot *slot;
-	unsigned long index;
-	long failures = 0;
-	int ret;
-
-	xa_for_each(&vepc->slots, index, slot) {
-		ret = vepc_eremove(slot, false);
-		if (ret < 0)
-			return ret;
-		failures += ret;
-		cond_resched();
-	}
-	return failures;
+	return vepc_eremove(slot, false);
 }
 
 /* Every page back: the children first, then the SECS pages. */
@@ -527,7 +513,7 @@ const struct vepc_backend vepc_emul_backend = {
 	.init		= vepc_emul_init,
 	.exit		= vepc_emul_exit,
 	.fault		= vepc_emul_fault,
-	.remove_all	= vepc_emul_remove_all,
+	.eremove	= vepc_emul_eremove,
 	.release	= vepc_emul_release,
 	.emul		= true,
 };

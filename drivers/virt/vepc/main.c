@@ -67,6 +67,66 @@ static const struct address_space_operations vepc_aops = {};
 static const struct file_operations vepc_fops;
 
 /*
+ * The slot of a page @vepc touches for the first time: an invalid EPCM
+ * entry, not resident.  -ENOSPC at the instance's cap; -ENOMEM at the
+ * global cap or without memory.
+ */
+static struct vepc_slot *vepc_slot_new(struct vepc *vepc, unsigned long index,
+				       unsigned long max_held)
+{
+	struct vepc_slot *slot;
+	int ret;
+
+	lockdep_assert_held(&vepc_lock);
+	if (vepc->limit && vepc->nr_slots >= vepc->limit)
+		return ERR_PTR(-ENOSPC);
+	if (vepc_stats.held >= max_held)
+		return ERR_PTR(-ENOMEM);
+	slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
+	if (!slot)
+		return ERR_PTR(-ENOMEM);
+	slot->owner = vepc;
+	slot->owner_id = vepc->id;
+	slot->index = index;
+	slot->type = VEPC_PT_FREE;
+	INIT_LIST_HEAD(&slot->zombie_node);
+	ret = xa_err(xa_store(&vepc->slots, index, slot, GFP_KERNEL_ACCOUNT));
+	if (ret) {
+		kfree(slot);
+		return ERR_PTR(ret);
+	}
+	vepc->nr_slots++;
+	vepc_stats.held++;
+	return slot;
+}
+
+/*
+ * Make the page at @index of @vepc resident and give its PFN; a page
+ * touched for the first time gets its slot, which goes again if the
+ * backend fails.
+ */
+static int vepc_page_fault(struct vepc *vepc, unsigned long index,
+			   unsigned long *pfn)
+{
+	struct vepc_slot *slot = xa_load(&vepc->slots, index);
+	int ret;
+
+	if (slot)
+		return vepc_be->fault(slot, pfn);
+	slot = vepc_slot_new(vepc, index, READ_ONCE(max_pages));
+	if (IS_ERR(slot))
+		return PTR_ERR(slot);
+	ret = vepc_be->fault(slot, pfn);
+	if (ret) {
+		xa_erase(&vepc->slots, index);
+		vepc->nr_slots--;
+		vepc_stats.held--;
+		kfree(slot);
+	}
+	return ret;
+}
+
+/*
  * A page is mapped while vepc_lock is held, and reclaim takes it out of
  * the instance's mappings under the same lock: a PTE never points to a
  * pool page that holds another page's content.
@@ -84,7 +144,7 @@ static vm_fault_t vepc_fault(struct vm_fault *vmf)
 	/* Killed while waiting: no page; the task dies on its way out. */
 	if (mutex_lock_killable(&vepc_lock))
 		return VM_FAULT_NOPAGE;
-	err = vepc_be->fault(vepc, index, READ_ONCE(max_pages), &pfn);
+	err = vepc_page_fault(vepc, index, &pfn);
 	if (!err)
 		ret = vmf_insert_pfn(vma, vmf->address, pfn);
 	mutex_unlock(&vepc_lock);
@@ -115,14 +175,31 @@ static int vepc_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
+/*
+ * SGX_IOC_VEPC_REMOVE_ALL: EREMOVE every page.  Returns the number of SECS
+ * pages that still have children (the caller tries again once their
+ * children are gone), or -EBUSY if a CPU runs in an enclave of the
+ * instance.  The pages stay with the instance, as upstream's.
+ */
 static long vepc_remove_all(struct vepc *vepc)
 {
-	long ret;
+	struct vepc_slot *slot;
+	unsigned long index;
+	long failures = 0;
+	int ret;
 
 	mutex_lock(&vepc_lock);
-	ret = vepc_be->remove_all(vepc);
+	xa_for_each(&vepc->slots, index, slot) {
+		ret = vepc_be->eremove(slot);
+		if (ret < 0) {
+			failures = ret;
+			break;
+		}
+		failures += ret;
+		cond_resched();
+	}
 	mutex_unlock(&vepc_lock);
-	return ret;
+	return failures;
 }
 
 static long vepc_get_info(struct vepc *vepc, void __user *argp)
@@ -370,7 +447,10 @@ static const struct file_operations vepc_reclaim_fops = {
 	.write	= vepc_reclaim_write,
 };
 
-/* "OP ID INDEX": vepc_tamper() on page INDEX of instance ID. */
+/*
+ * "OP ID INDEX": vepc_tamper() on page INDEX of instance ID, or, for OP
+ * "hold", vepc_hold() on it; "drop": vepc_drop_held().
+ */
 static ssize_t vepc_tamper_write(struct file *file, const char __user *ubuf,
 				 size_t len, loff_t *ppos)
 {
@@ -379,14 +459,21 @@ static ssize_t vepc_tamper_write(struct file *file, const char __user *ubuf,
 	struct vepc *vepc;
 	char buf[64], op[8];
 	u64 id;
-	int ret;
+	int ret, n;
 
 	if (len >= sizeof(buf))
 		return -EINVAL;
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = '\0';
-	if (sscanf(buf, "%7s %llu %lu", op, &id, &index) != 3)
+	n = sscanf(buf, "%7s %llu %lu", op, &id, &index);
+	if (n == 1 && !strcmp(op, "drop")) {
+		mutex_lock(&vepc_lock);
+		vepc_drop_held();
+		mutex_unlock(&vepc_lock);
+		return len;
+	}
+	if (n != 3)
 		return -EINVAL;
 
 	mutex_lock(&vepc_lock);
@@ -396,7 +483,10 @@ static ssize_t vepc_tamper_write(struct file *file, const char __user *ubuf,
 			break;
 		}
 	}
-	ret = slot && slot->sealed ? vepc_tamper(slot, op) : -ENOENT;
+	if (slot && !strcmp(op, "hold"))
+		ret = vepc_hold(slot);
+	else
+		ret = slot && slot->sealed ? vepc_tamper(slot, op) : -ENOENT;
 	mutex_unlock(&vepc_lock);
 	return ret ? ret : len;
 }
@@ -419,8 +509,11 @@ static struct miscdevice vepc_dev = {
  */
 static bool vepc_upstream_may_exist(void)
 {
-	return IS_ENABLED(CONFIG_X86_SGX_KVM) &&
-	       boot_cpu_has(X86_FEATURE_SGX) && boot_cpu_has(X86_FEATURE_VMX);
+#ifdef CONFIG_X86_SGX_KVM
+	return boot_cpu_has(X86_FEATURE_SGX) && boot_cpu_has(X86_FEATURE_VMX);
+#else
+	return false;
+#endif
 }
 
 static int __init vepc_init(void)
@@ -461,7 +554,7 @@ static int __init vepc_init(void)
 	debugfs_create_file("pool", 0444, vepc_debugfs, NULL, &vepc_pool_fops);
 	debugfs_create_file("instances", 0444, vepc_debugfs, NULL,
 			    &vepc_instances_fops);
-	if (vepc_be->emul) {
+	if (vepc_be->emul && IS_ENABLED(CONFIG_VEPC_TEST_HOOKS)) {
 		debugfs_create_file("reclaim", 0200, vepc_debugfs, NULL,
 				    &vepc_reclaim_fops);
 		debugfs_create_file("tamper", 0200, vepc_debugfs, NULL,

@@ -36,63 +36,29 @@ static void vepc_sgx_exit(void)
 {
 }
 
-static int vepc_sgx_fault(struct vepc *vepc, unsigned long index,
-			  unsigned long max_held, unsigned long *pfn)
+/* An EPC page for @slot on its first touch; it stays until release. */
+static int vepc_sgx_fault(struct vepc_slot *slot, unsigned long *pfn)
 {
-	struct vepc_slot *slot = xa_load(&vepc->slots, index);
 	struct sgx_epc_page *page;
-	int ret;
 
-	if (slot)
-		goto out;
-	if (vepc->limit && vepc->nr_slots >= vepc->limit)
-		return -ENOSPC;
-	if (vepc_stats.held >= max_held)
-		return -ENOMEM;
-	slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
-	if (!slot)
-		return -ENOMEM;
-	page = sgx_vepc_epc_alloc(slot);
-	if (IS_ERR(page)) {
-		kfree(slot);
-		return PTR_ERR(page);
+	if (!slot->hw) {
+		page = sgx_vepc_epc_alloc(slot);
+		if (IS_ERR(page))
+			return PTR_ERR(page);
+		slot->hw = page;
+		slot->owner->nr_resident++;
 	}
-	slot->hw = page;
-	slot->owner = vepc;
-	slot->owner_id = vepc->id;
-	slot->index = index;
-	slot->type = VEPC_PT_FREE;
-	INIT_LIST_HEAD(&slot->zombie_node);
-	ret = xa_err(xa_store(&vepc->slots, index, slot, GFP_KERNEL_ACCOUNT));
-	if (ret) {
-		sgx_vepc_epc_free(page);
-		kfree(slot);
-		return ret;
-	}
-	vepc->nr_slots++;
-	vepc->nr_resident++;
-	vepc_stats.held++;
-out:
 	*pfn = sgx_vepc_epc_pfn(slot->hw);
 	return 0;
 }
 
-static long vepc_sgx_remove_all(struct vepc *vepc)
+static int vepc_sgx_eremove(struct vepc_slot *slot)
 {
-	struct vepc_slot *slot;
-	unsigned long index;
-	long failures = 0;
-	int ret;
+	int ret = sgx_vepc_epc_eremove(slot->hw);
 
-	xa_for_each(&vepc->slots, index, slot) {
-		ret = sgx_vepc_epc_eremove(slot->hw);
-		if (ret == SGX_CHILD_PRESENT)
-			failures++;
-		else if (ret)
-			return -EBUSY;	/* SGX_ENCLAVE_ACT, or a #GP */
-		cond_resched();
-	}
-	return failures;
+	if (ret == SGX_CHILD_PRESENT)
+		return VEPC_CHILD_PRESENT;
+	return ret ? -EBUSY : 0;	/* SGX_ENCLAVE_ACT, or a #GP */
 }
 
 /* Free @slot's page if EREMOVE lets it: true if it did. */
@@ -149,6 +115,6 @@ const struct vepc_backend vepc_sgx_backend = {
 	.init		= vepc_sgx_init,
 	.exit		= vepc_sgx_exit,
 	.fault		= vepc_sgx_fault,
-	.remove_all	= vepc_sgx_remove_all,
+	.eremove	= vepc_sgx_eremove,
 	.release	= vepc_sgx_release,
 };

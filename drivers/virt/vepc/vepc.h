@@ -152,10 +152,11 @@ extern struct vepc_stats vepc_stats;
  * @name:	for the log
  * @init:	set up, for a pool of this many pages if it has one
  * @exit:	undo @init; no instance is left
- * @fault:	make the page at @index of @vepc resident and give its PFN;
- *		-EBUSY if the fault should be retried, another errno for
- *		SIGBUS
- * @remove_all:	SGX_IOC_VEPC_REMOVE_ALL
+ * @fault:	make @slot's page resident and give its PFN; -EBUSY if the
+ *		fault should be retried, another errno for SIGBUS (a new
+ *		slot the fault fails for is freed by the caller)
+ * @eremove:	EREMOVE @slot's page: 0; VEPC_CHILD_PRESENT for a SECS
+ *		with children; -EBUSY if a CPU runs in its enclave
  * @release:	give every page of @vepc back; it has no mapping left
  * @emul:	has the EPCM model (VEPC_IOC_EMUL_SET_PAGE) and reclaim
  *
@@ -166,9 +167,8 @@ struct vepc_backend {
 	const char *name;
 	int (*init)(unsigned long pool_pages);
 	void (*exit)(void);
-	int (*fault)(struct vepc *vepc, unsigned long index,
-		     unsigned long max_held, unsigned long *pfn);
-	long (*remove_all)(struct vepc *vepc);
+	int (*fault)(struct vepc_slot *slot, unsigned long *pfn);
+	int (*eremove)(struct vepc_slot *slot);
 	void (*release)(struct vepc *vepc);
 	bool emul;
 };
@@ -180,6 +180,8 @@ extern const struct vepc_backend vepc_sgx_backend;
 int vepc_emul_set(struct vepc_slot *slot, u32 type, u32 flags,
 		  struct vepc_slot *secs);
 unsigned long vepc_reclaim(unsigned long nr);
+int vepc_hold(struct vepc_slot *slot);
+void vepc_drop_held(void);
 
 /* seal.c */
 int vepc_seal_init(void);

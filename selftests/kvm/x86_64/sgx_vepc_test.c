@@ -77,6 +77,13 @@
  *     and rewrites every page, the host checks every page: KVM's mappings
  *     follow reclaim (a stale one would write into another page's pool
  *     page), and reclaim runs while the guest faults.
+ * 14. held pages: pool pages with an extra reference (the "hold" hook, as
+ *     kvm_vcpu_map() takes one) are passed over by reclaim and keep what is
+ *     written to them; dropped, they are reclaimable; held at release,
+ *     they are orphaned (pool whole, orphaned + 2); the hook's errors.
+ *
+ * Cases 11 to 14, and case 10's reclaim through mappings, need the test
+ * hooks in debugfs (CONFIG_VEPC_TEST_HOOKS) and skip without them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -121,6 +128,7 @@
 
 static const char *dev_path;
 static bool have_debugfs;
+static bool have_hooks;		/* debugfs vepc/reclaim and tamper: CONFIG_VEPC_TEST_HOOKS */
 static const char *case_name;
 
 /* ------------------------------------------------------------ reporting */
@@ -1752,6 +1760,16 @@ static int tamper(const char *op, int fd, unsigned long page)
 	return debugfs_write("tamper", buf);
 }
 
+/* Skip without the test hooks. */
+static void need_hooks(const char *what)
+{
+	if (!have_hooks) {
+		ksft_test_result_skip("%s: needs the test hooks (CONFIG_VEPC_TEST_HOOKS)\n",
+				      what);
+		exit(KSFT_SKIP);
+	}
+}
+
 static void need_whole_pool(int fd, const char *what)
 {
 	struct vepc_info i = get_info(fd);
@@ -1889,10 +1907,12 @@ static void test_oversubscription(void)
 	check(s.free == pool && !s.held && !s.reclaimed && !s.zombies && s.instances == 1,
 	      "after the writers: free %lu of %lu, held %lu, reclaimed %lu, zombies %lu, instances %lu",
 	      s.free, pool, s.held, s.reclaimed, s.zombies, s.instances);
-	over_mappings();
+	if (have_hooks)
+		over_mappings();
 	close(obs);
-	ksft_test_result_pass("oversubscription: 2 x %lu pages over a pool of %lu, %d passes\n",
-			      pool, pool, OVER_PASSES);
+	ksft_test_result_pass("oversubscription: 2 x %lu pages over a pool of %lu, %d passes%s\n",
+			      pool, pool, OVER_PASSES,
+			      have_hooks ? "" : " (mappings under reclaim: no test hooks)");
 }
 
 /* 11 */
@@ -1915,6 +1935,7 @@ static void test_sealing(void)
 	void *m, *mo;
 
 	need_whole_pool(fd, "sealing");
+	need_hooks("sealing");
 	m = map_pages(fd, SEAL_PAGES, 0);
 	for (i = 0; i < SEAL_PAGES; i++)
 		fill_page(m, i, 0x5ea1 + i);
@@ -2019,6 +2040,7 @@ static void test_secs_reclaim(void)
 	obs = vepc_open();
 	need_whole_pool(obs, "SECS pages under reclaim");
 	need_max_pages(2 * pool, "SECS pages under reclaim");
+	need_hooks("SECS pages under reclaim");
 	a = vepc_open();
 	b = vepc_open();
 	set_limit(a, 0);
@@ -2103,7 +2125,7 @@ static void run_until(struct kvm_vcpu *vcpu, uint64_t want)
 	struct ucall uc;
 
 	vcpu_run(vcpu);
-	check(vcpu->run->exit_reason == KVM_EXIT_IO, "vCPU exit %u (%s)",
+	check(vcpu->run->exit_reason == UCALL_EXIT_REASON, "vCPU exit %u (%s)",
 	      vcpu->run->exit_reason, exit_reason_str(vcpu->run->exit_reason));
 	switch (get_ucall(vcpu, &uc)) {
 	case UCALL_SYNC:
@@ -2136,6 +2158,7 @@ static void test_kvm(void)
 	fd = vepc_open();
 	need_whole_pool(fd, "KVM");
 	need_max_pages(pages, "KVM");
+	need_hooks("KVM");
 	m = map_pages(fd, pages, 0);
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_vepc);
@@ -2167,6 +2190,97 @@ static void test_kvm(void)
 			      pages, pool, info.nr_reclaims, info.nr_reloads);
 }
 
+/* 14 */
+#define HOLD_PAGES	8
+
+static void hold(int fd, unsigned long page, int want)
+{
+	int err = tamper("hold", fd, page);
+
+	check(err == want, "holding page %lu: %s, expected %s", page, strerror(err),
+	      strerror(want));
+}
+
+static void drop_held(void)
+{
+	int err = debugfs_write("tamper", "drop");
+
+	check(!err, "tamper drop: %s", strerror(err));
+}
+
+/*
+ * Pool pages someone else holds, as kvm_vcpu_map() holds a guest page (an
+ * extra page reference, here the "hold" hook's): reclaim passes them over
+ * and they keep their content under writes; released with their instance,
+ * the pool leaves them to their holder and takes new pages, so the pool
+ * stays whole.
+ */
+static void test_held(void)
+{
+	unsigned long i, orphaned, pool;
+	struct vepc_info info;
+	struct pool_stats s;
+	int fd, obs;
+	void *m;
+
+	obs = vepc_open();
+	need_whole_pool(obs, "held pages");
+	need_hooks("held pages");
+	pool = get_info(obs).pool_pages;
+	fd = vepc_open();
+	m = map_pages(fd, HOLD_PAGES, 0);
+	for (i = 0; i < HOLD_PAGES; i++)
+		fill_page(m, i, 0xb000 + i);
+
+	/* The hook's own refusals: a page never touched, too many holds. */
+	hold(fd, HOLD_PAGES + 10, ENOENT);
+	for (i = 0; i < 16; i++)
+		hold(fd, 0, 0);
+	hold(fd, 0, ENOSPC);
+	drop_held();
+
+	hold(fd, 3, 0);
+	hold(fd, 5, 0);
+	reclaim_now(HOLD_PAGES);
+	info = get_info(fd);
+	check(info.resident == 2 && info.reclaimed == HOLD_PAGES - 2,
+	      "reclaim with pages 3 and 5 held: resident %llu, reclaimed %llu, expected 2, %d",
+	      info.resident, info.reclaimed, HOLD_PAGES - 2);
+	hold(fd, 0, ENOENT);	/* reclaimed: nothing to hold */
+	fill_page(m, 3, 0xb103);
+	reclaim_now(HOLD_PAGES);
+	for (i = 0; i < HOLD_PAGES; i++)
+		expect_page(m, i, i == 3 ? 0xb103 : 0xb000 + i, "reclaim with pages held");
+	info = get_info(fd);
+	check(info.nr_reloads == HOLD_PAGES - 2, "%llu reloads, expected %d (none of the held)",
+	      info.nr_reloads, HOLD_PAGES - 2);
+
+	/* Let go of, they are reclaimable again. */
+	drop_held();
+	reclaim_now(HOLD_PAGES);
+	check(get_info(fd).reclaimed == HOLD_PAGES, "%llu of %d pages reclaimed after a drop",
+	      get_info(fd).reclaimed, HOLD_PAGES);
+	for (i = 0; i < HOLD_PAGES; i++)
+		expect_page(m, i, i == 3 ? 0xb103 : 0xb000 + i, "reloaded after a drop");
+
+	/* Held at release: orphaned, and the pool takes new pages. */
+	hold(fd, 3, 0);
+	hold(fd, 5, 0);
+	orphaned = pool_counter("orphaned");
+	unmap_pages(m, HOLD_PAGES);
+	close(fd);
+	check(pool_counter("orphaned") == orphaned + 2,
+	      "orphaned %lu after a release with 2 pages held, %lu before",
+	      pool_counter("orphaned"), orphaned);
+	check(read_pool(&s), "debugfs vanished");
+	check(s.pool_pages == pool && s.free == pool && !s.held,
+	      "after the release: pool %lu of %lu, free %lu, held %lu", s.pool_pages, pool,
+	      s.free, s.held);
+	drop_held();
+	close(obs);
+	ksft_test_result_pass("held pages: passed over by reclaim, orphaned at release\n");
+}
+
 /* ================================================================== main */
 
 static const struct {
@@ -2186,6 +2300,7 @@ static const struct {
 	{ test_sealing,		"sealing" },
 	{ test_secs_reclaim,	"SECS pages under reclaim" },
 	{ test_kvm,		"KVM" },
+	{ test_held,		"held pages" },
 };
 
 static unsigned long saved_max_pages, saved_instance_limit;
@@ -2238,6 +2353,9 @@ static void run_case(unsigned int i)
 	else
 		ksft_test_result_fail("%s: wait status %#x\n", cases[i].name, status);
 	restore_params(cases[i].name);
+	/* A failed case may leave pages held. */
+	if (have_hooks)
+		debugfs_write("tamper", "drop");
 }
 
 int main(void)
@@ -2277,6 +2395,10 @@ int main(void)
 	if (stat(DEBUGFS_DIR "/vepc", &st) && !mount("debugfs", DEBUGFS_DIR, "debugfs", 0, NULL))
 		mounted_debugfs = true;
 	have_debugfs = !access(POOL_FILE, R_OK);
+	have_hooks = !access(DEBUGFS_DIR "/vepc/tamper", W_OK) &&
+		     !access(DEBUGFS_DIR "/vepc/reclaim", W_OK);
+	if (have_debugfs && !have_hooks)
+		ksft_print_msg("no test hooks (CONFIG_VEPC_TEST_HOOKS): reclaim cases skip\n");
 	if (!have_debugfs)
 		ksft_print_msg("no %s: pool counts from GET_INFO only, zombies not counted\n",
 			       POOL_FILE);
