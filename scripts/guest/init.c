@@ -150,16 +150,22 @@ static void load_modules(void)
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
+		size_t n;
 		int fd;
 
+		if (!strchr(line, '\n') && !feof(f)) {
+			out("Bail out! /modules/order: a line longer than %zu bytes\n",
+			    sizeof(line) - 2);
+			reboot(RB_POWER_OFF);
+		}
 		line[strcspn(line, "\n")] = 0;
-		name = line;
-		params = strchr(line, ' ');
-		if (params)
+		name = line + strspn(line, " \t");
+		n = strcspn(name, " \t");
+		params = name + n;
+		if (*params)
 			*params++ = 0;
-		else
-			params = "";
-		if (!*name)
+		params += strspn(params, " \t");
+		if (!n)
 			continue;
 		snprintf(path, sizeof(path), "/modules/%s", name);
 		fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -457,23 +457,24 @@ static ssize_t vepc_tamper_write(struct file *file, const char __user *ubuf,
 	struct vepc_slot *slot = NULL;
 	unsigned long index;
 	struct vepc *vepc;
-	char buf[64], op[8];
+	char buf[64], op[8], *line;
+	int ret, end = 0;
 	u64 id;
-	int ret, n;
 
 	if (len >= sizeof(buf))
 		return -EINVAL;
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = '\0';
-	n = sscanf(buf, "%7s %llu %lu", op, &id, &index);
-	if (n == 1 && !strcmp(op, "drop")) {
+	line = strim(buf);
+	if (!strcmp(line, "drop")) {
 		mutex_lock(&vepc_lock);
 		vepc_drop_held();
 		mutex_unlock(&vepc_lock);
 		return len;
 	}
-	if (n != 3)
+	if (sscanf(line, "%7s %llu %lu%n", op, &id, &index, &end) != 3 ||
+	    line[end])
 		return -EINVAL;
 
 	mutex_lock(&vepc_lock);

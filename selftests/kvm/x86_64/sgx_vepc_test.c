@@ -2277,6 +2277,7 @@ static void test_held(void)
 	      "after the release: pool %lu of %lu, free %lu, held %lu", s.pool_pages, pool,
 	      s.free, s.held);
 	drop_held();
+	check(debugfs_write("tamper", "drop 1") == EINVAL, "tamper \"drop 1\" is not EINVAL");
 	close(obs);
 	ksft_test_result_pass("held pages: passed over by reclaim, orphaned at release\n");
 }
