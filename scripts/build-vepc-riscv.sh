@@ -32,9 +32,9 @@ for f in "$VEPC"/*.[ch] "$VEPC/Makefile"; do
 	[ "${f##*/}" = sgx.c ] && continue
 	cmp -s "$f" "$vb/${f##*/}" || cp "$f" "$vb/"
 done
-make -s -C "$KOUT" M="$vb" -j"$JOBS" CONFIG_VEPC=m CONFIG_VEPC_TEST_HOOKS=y \
-	KCFLAGS="-idirafter $TREE/arch/x86/include/uapi -idirafter $TREE/arch/x86/include -DCONFIG_VEPC_MODULE=1 -DCONFIG_VEPC_TEST_HOOKS=1" \
-	modules
+vepc_make "$KOUT" "$vb" \
+	"-idirafter $TREE/arch/x86/include/uapi -idirafter $TREE/arch/x86/include" \
+	CONFIG_VEPC=m CONFIG_VEPC_TEST_HOOKS=y -- modules
 mkdir -p "$OUT/modules"
 cmp -s "$vb/vepc.ko" "$OUT/modules/vepc.ko" 2>/dev/null ||
 	cp "$vb/vepc.ko" "$OUT/modules/vepc.ko"

@@ -25,22 +25,19 @@ done
 # headers as they are; only its new UAPI header, <asm/sgx_vepc.h>, is not
 # there, and comes from the prepared tree's arch/x86/include/uapi (searched
 # after the kernel's own include directories).  CONFIG_VEPC=m stands in
-# for the kernel's config, which does not have the option: the make
-# variable for drivers/virt/vepc/Makefile's obj-$(CONFIG_VEPC) line and
-# the define autoconf.h would carry.  A tree prepared with part of the
+# for the kernel's config, which does not have the option (vepc_make in
+# lib.sh).  A tree prepared with part of the
 # series (TVMM_SERIES_UPTO, make patches-bisect) may not have the driver yet.
 # The tests need the debugfs test hooks (CONFIG_VEPC_TEST_HOOKS); the
 # build with every option off (TVMM_CONFIG_DELTA=off) leaves them out, as a
 # kernel's default config would.
 VEPC=$TREE/drivers/virt/vepc
-vepc_hooks=(CONFIG_VEPC_TEST_HOOKS=y) vepc_hooks_def=-DCONFIG_VEPC_TEST_HOOKS=1
-if [ "${TVMM_CONFIG_DELTA:-}" = off ]; then
-	vepc_hooks=() vepc_hooks_def=
-fi
+vepc_hooks=(CONFIG_VEPC_TEST_HOOKS=y)
+[ "${TVMM_CONFIG_DELTA:-}" != off ] || vepc_hooks=()
 if [ -f "$VEPC/Makefile" ]; then
 	log "building vepc.ko for $(krelease)"
-	make -s -C "$(headers_dir)" M="$VEPC" -j"$JOBS" CONFIG_VEPC=m "${vepc_hooks[@]}" \
-		KCFLAGS="-I$TREE/arch/x86/include/uapi -DCONFIG_VEPC_MODULE=1 $vepc_hooks_def" modules
+	vepc_make "$(headers_dir)" "$VEPC" "-I$TREE/arch/x86/include/uapi" \
+		CONFIG_VEPC=m "${vepc_hooks[@]}" -- modules
 	cmp -s "$VEPC/vepc.ko" "$OUT/vepc.ko" 2>/dev/null ||
 		cp "$VEPC/vepc.ko" "$OUT/vepc.ko"
 	# The hardware backend (CONFIG_VEPC_SGX) links only into a kernel whose
@@ -52,9 +49,9 @@ if [ -f "$VEPC/Makefile" ]; then
 		rm -rf "$chk"
 		mkdir -p "$chk"
 		cp "$VEPC"/*.[ch] "$VEPC/Makefile" "$chk/"
-		make -s -C "$(headers_dir)" M="$chk" -j"$JOBS" CONFIG_VEPC=m CONFIG_VEPC_SGX=y \
-			KCFLAGS="-I$TREE/arch/x86/include/uapi -I$TREE/arch/x86/include -DCONFIG_VEPC_MODULE=1 -DCONFIG_VEPC_SGX=1" \
-			sgx.o main.o
+		vepc_make "$(headers_dir)" "$chk" \
+			"-I$TREE/arch/x86/include/uapi -I$TREE/arch/x86/include" \
+			CONFIG_VEPC=m CONFIG_VEPC_SGX=y -- sgx.o main.o
 		log "vepc: the SGX backend compiles (not linked: Debian's SGX core exports no EPC pages)"
 	fi
 else

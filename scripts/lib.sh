@@ -64,6 +64,28 @@ hash_files() {
 stamp_ok() { [ -f "$1/.tvmm-stamp" ] && [ "$(cat "$1/.tvmm-stamp")" = "$2" ]; }
 stamp_set() { printf '%s\n' "$2" > "$1/.tvmm-stamp"; }
 
+# Build drivers/virt/vepc, or a copy of it in DIR, out of tree against the
+# kernel build KDIR, with the options OPTION... (NAME=y or NAME=m) standing
+# in for the kernel's config, which has none of them: each is both the make
+# variable the Makefile reads and the define autoconf.h would carry.
+#   vepc_make KDIR DIR "EXTRA_KCFLAGS" OPTION... -- TARGET...
+vepc_make() {
+	local kdir=$1 dir=$2 kcflags=$3
+	local -a vars=()
+	shift 3
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		vars+=("$1")
+		case $1 in
+		*=m) kcflags+=" -D${1%=m}_MODULE=1" ;;
+		*=y) kcflags+=" -D${1%=y}=1" ;;
+		*) die "vepc_make: $1: not NAME=y or NAME=m" ;;
+		esac
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	make -s -C "$kdir" M="$dir" -j"$JOBS" "${vars[@]}" KCFLAGS="$kcflags" "$@"
+}
+
 # ------------------------------------------------------------ the series
 # patches/series holds the series in order.  A patch names the new files it
 # adds on its "tvmm-new-files:" line; the repo holds each new file at its
