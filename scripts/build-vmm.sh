@@ -19,6 +19,8 @@
 HDRS=$BUILD/x86_64/usr/include
 [ -f "$HDRS/linux/kvm.h" ] || "$TOP/scripts/build-selftests.sh" x86_64
 FUZZ_TARGETS="virtqueue_fuzz mmio_fuzz blk_fuzz"
+# A unit test run that hangs fails instead (they take 10-60 s here).
+UNIT_TIMEOUT=900
 
 case ${1:-} in
 --fuzz)
@@ -69,7 +71,7 @@ case ${1:-} in
 	# than its shadow allows; setarch -R gives it that everywhere.
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-		setarch "$(uname -m)" -R "$OUT/tvmm_unit_tests" --gtest_brief=1
+		timeout -k 10 $UNIT_TIMEOUT setarch "$(uname -m)" -R "$OUT/tvmm_unit_tests" --gtest_brief=1
 	exit
 	;;
 esac
@@ -80,5 +82,5 @@ log "building tvmm (tools/tvmm)"
 cmake -S "$TOP/tools/tvmm" -B "$OUT" -DTVMM_KERNEL_HEADERS="$HDRS" >/dev/null
 cmake --build "$OUT" -j"$JOBS" >/dev/null
 if [ "${1:-}" = --test ]; then
-	"$OUT/tvmm_unit_tests" --gtest_brief=1
+	timeout -k 10 $UNIT_TIMEOUT "$OUT/tvmm_unit_tests" --gtest_brief=1
 fi

@@ -11,12 +11,16 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "hung_fuse.h"
 #include "test_ring.h"
+#include "util/thread.h"
 
 namespace tvmm {
 namespace {
@@ -389,6 +393,108 @@ TEST_F(VirtioBlkPipeTest, DestructionDoesNotWaitForHungStorage) {
   }
   destroy.join();
   EXPECT_EQ(ram_[kData + 0x1000], 0);
+}
+
+// Storage that cannot cancel a read (a FUSE read its daemon holds):
+// notifying does not wait for the storage; destroying the device returns
+// after kResetTimeout and leaves the read to the kernel with the completion
+// thread, which keeps the image open and guest RAM mapped until the read
+// is answered, then lets go of both.  The thread that notified is let go
+// of in bounded time although the kernel holds its exit.
+TEST_F(VirtioBlkTest, HungStorageIsLeftToTheKernel) {
+  Thread notifier;  // joined after the daemon ends (which ends every read) if a check fails
+  HungFuse fuse;
+  if (std::string why = fuse.Start(); !why.empty()) GTEST_SKIP() << "no FUSE here: " << why;
+  {
+    UniqueFd fd(open(fuse.FilePath().c_str(), O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(fd.valid()) << fuse.FilePath() << ": " << strerror(errno);
+    auto blk =
+        VirtioBlk::Create(std::move(fd), true, HungFuse::kFileBytes / kSectorSize, 1, "fuse");
+    ASSERT_TRUE(blk.ok()) << blk.status();
+    blk_ = std::move(*blk);
+  }
+  // Guest RAM's owner: from here on only the device holds it.
+  auto unmapped = std::make_shared<std::atomic<bool>>(false);
+  mem_.SetOwner(
+      std::shared_ptr<const void>(nullptr, [unmapped](const void*) { *unmapped = true; }));
+  ASSERT_TRUE(q_.Activate(&mem_, kSize, kDesc, kAvail, kUsed).ok());
+  ASSERT_TRUE(blk_->Activate(&mem_, {&q_}, blk_->Features(), &irq_).ok());
+  mem_.SetOwner(nullptr);
+  Header(kData, kVirtioBlkTIn, 0);
+  Offer(0, {{kData, 16, false}, {kData + 0x1000, 512, true}, {kData + 0x2000, 1, true}});
+
+  // From a thread of its own, as a queue's notifier thread or a vCPU: if
+  // the kernel waited for the daemon inside io_uring_enter(), the
+  // notification would hang, and the test answers the read to end it.
+  // The thread lives on, as those do: io_uring cancels the work a thread
+  // queued to its workers, not yet started, when the thread exits.
+  std::atomic<bool> notified{false}, end_notifier{false};
+  std::atomic<pid_t> notifier_tid{0};
+  absl::Status notify_status;
+  absl::StatusOr<Thread> started = Thread::Start([&] {
+    notifier_tid = gettid();
+    notify_status = blk_->QueueNotify(0);
+    notified = true;
+    notified.notify_all();
+    end_notifier.wait(false);
+  });
+  ASSERT_TRUE(started.ok()) << started.status();
+  notifier = std::move(*started);
+  bool held = fuse.WaitForHeldRead(std::chrono::seconds(10));
+  for (int i = 0; i < 200 && !notified; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!notified) {
+    fuse.AnswerHeldRead(0);
+    for (int i = 0; i < 3000 && !notified; i++)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!notified) {
+      ADD_FAILURE() << "QueueNotify() still waits 30 s after the read was answered";
+      std::_Exit(1);  // the thread cannot be joined: do not hang the run
+    }
+    end_notifier = true;
+    end_notifier.notify_all();
+    notifier.Join();
+    FAIL() << "QueueNotify() waited for the storage inside io_uring_enter()";
+  }
+  end_notifier = true;
+  end_notifier.notify_all();
+  ASSERT_TRUE(held) << "the read never reached the FUSE daemon (used ring at " << UsedIdx() << ")";
+  ASSERT_TRUE(notify_status.ok()) << notify_status;
+
+  auto start = std::chrono::steady_clock::now();
+  blk_.reset();
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, VirtioBlk::kResetTimeout) << "a cancellation cannot have ended this read";
+  EXPECT_LT(took, VirtioBlk::kResetTimeout + std::chrono::seconds(5));
+
+  // The notifying thread's exit waits for the read (on Linux 6.18, the
+  // io_uring worker it started): it is let go of by the deadline.
+  start = std::chrono::steady_clock::now();
+  bool joined = notifier.JoinUntil(start + std::chrono::milliseconds(500));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  EXPECT_FALSE(notifier.joinable());
+  if (!joined) {
+    // Let go of, not lost: the kernel still has the thread, in its exit.
+    std::string task = "/proc/self/task/" + std::to_string(notifier_tid.load());
+    EXPECT_EQ(access(task.c_str(), F_OK), 0) << task << " is gone, yet the join gave up";
+    std::cout << "the kernel held the notifying thread's exit; let go of\n";
+  }
+
+  // The engine, which holds the image and guest RAM, lives on with the read.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(fuse.released()) << "the image was closed with a read in flight";
+  EXPECT_FALSE(*unmapped) << "guest RAM was let go of with a read in flight";
+
+  fuse.AnswerHeldRead(0x5a);
+  EXPECT_TRUE(fuse.WaitForRelease(std::chrono::seconds(10)))
+      << "the completion thread never let go of the image after its last read ended";
+  for (int i = 0; i < 1000 && !*unmapped; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(*unmapped) << "guest RAM was never let go of after the last read ended";
+  EXPECT_EQ(ram_[kData + 0x1000], 0x5a);  // the kernel wrote what it read
+  EXPECT_EQ(ram_[kData + 0x2000], 0);     // but no status, and no chain
+  EXPECT_EQ(UsedIdx(), 0);
+  fuse.Stop();
 }
 
 }  // namespace

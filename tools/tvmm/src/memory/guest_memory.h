@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -71,9 +72,18 @@ class GuestMemory {
   };
   void RecordAccesses(std::vector<Access>* log) { log_ = log; }
 
+  // What keeps the host mapping of the regions alive (the VM's RAM).  A
+  // device that leaves I/O to the kernel past its own end (virtio-blk on
+  // storage that does not answer) holds a copy until the kernel is done,
+  // so that the memory the kernel may still write stays this mapping, and
+  // is never unmapped and reused for something else under it.
+  void SetOwner(std::shared_ptr<const void> owner) { owner_ = std::move(owner); }
+  const std::shared_ptr<const void>& owner() const { return owner_; }
+
  private:
   std::vector<GuestRegion> regions_;  // sorted by gpa, disjoint
   std::vector<Access>* log_ = nullptr;
+  std::shared_ptr<const void> owner_;
   std::vector<std::pair<uint64_t, uint64_t>> private_;  // (gpa, size), sorted, disjoint
 };
 

@@ -20,7 +20,13 @@
 // their chains are not returned to the driver.  Destroying the device does
 // the same; requests the kernel still holds after that (hung storage) are
 // left to it with the ring and the completion thread, which outlive the
-// device instead of blocking its destruction.
+// device instead of blocking its destruction, and keep guest RAM mapped
+// (GuestMemory::owner()) until the kernel is done with them.  An image
+// that is neither a block device nor on a local file system (ext4, xfs,
+// btrfs, f2fs, bcachefs, tmpfs, ramfs), so possibly answered by another
+// process or a server (FUSE, NFS, SMB, 9p, Ceph, ...), has its requests
+// issued by io_uring's workers, never by the queue's thread, so that a
+// hung server cannot block the queue's thread or the device's lock.
 #ifndef TVMM_VIRTIO_BLK_H_
 #define TVMM_VIRTIO_BLK_H_
 
@@ -132,6 +138,9 @@ class VirtioBlk : public VirtioDevice {
     bool signalling = false;  // the completion thread signals what it reaped
     bool orphaned = false;    // the device is gone: the thread ends when idle
     std::vector<uint32_t> in_flight_per_queue;  // this generation
+    // Keeps guest RAM mapped while the kernel may write it: an orphan's
+    // requests still point there.
+    std::shared_ptr<const void> memory_owner;
   };
 
   absl::Status InitRing();
@@ -141,6 +150,9 @@ class VirtioBlk : public VirtioDevice {
   absl::Status CompleteNow(uint32_t queue, uint16_t head, uint8_t* status, uint8_t value,
                            uint32_t used_len);
 
+  // Requests go to io_uring's workers at once (IOSQE_ASYNC): the image is
+  // not known to be local (IssueInline() in blk.cc), and may hang.
+  bool async_submit_ = false;
   const bool read_only_;
   const uint64_t capacity_;  // in sectors
   const uint16_t num_queues_;

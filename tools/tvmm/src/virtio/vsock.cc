@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "util/log.h"
+#include "util/poll.h"
 #include "util/status.h"
 
 namespace tvmm {
@@ -179,8 +180,7 @@ void VirtioVsock::CallLoop() {
   pollfd fds[3] = {
       {call_[0].get(), POLLIN, 0}, {call_[1].get(), POLLIN, 0}, {stop_event_.get(), POLLIN, 0}};
   for (;;) {
-    if (poll(fds, 3, -1) < 0) {
-      if (errno == EINTR) continue;
+    if (PollRetrying(fds, 3, -1) < 0) {
       Log(LogLevel::kError, "vsock: poll: %s", strerror(errno));
       return;
     }

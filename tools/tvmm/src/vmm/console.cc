@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <optional>
 
+#include "util/poll.h"
+
 namespace tvmm {
 namespace {
 
@@ -52,10 +54,7 @@ ConsoleMux::~ConsoleMux() {
 bool ConsoleMux::WriteAll(absl::string_view s, int stop_fd) {
   for (size_t done = 0; done < s.size();) {
     pollfd fds[2] = {{fd_, POLLOUT, 0}, {stop_fd, POLLIN, 0}};
-    if (poll(fds, 2, stop_fd < 0 ? 0 : -1) < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
+    if (PollRetrying(fds, 2, stop_fd < 0 ? 0 : -1) < 0) return false;
     // Not writable: the VM stops (or, without a stop event, the console
     // does not take more now), or the console is gone.
     if (!(fds[0].revents & POLLOUT)) return false;

@@ -6,12 +6,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <thread>
 #include <vector>
 
 #include "util/log.h"
+#include "util/poll.h"
 #include "util/status.h"
 
 namespace tvmm {
@@ -131,14 +131,9 @@ void IrqfdLines::ResampleLoop() {
     }
   }
   for (;;) {
-    if (poll(fds.data(), fds.size(), -1) < 0) {
-      if (errno == EINTR) continue;
-      // Out of memory for the wait queue entries, for now: try again (a
-      // resample waits in its eventfd's counter).
-      if (errno == ENOMEM) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        continue;
-      }
+    // EINTR and ENOMEM are waited through (a resample waits in its
+    // eventfd's counter).
+    if (PollRetrying(fds.data(), fds.size(), -1) < 0) {
       Log(LogLevel::kError, "irqfd resampler: poll: %s", strerror(errno));
       return;
     }

@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <thread>
 
 #include "util/log.h"
+#include "util/poll.h"
 #include "util/status.h"
 
 namespace tvmm {
@@ -32,7 +32,11 @@ absl::StatusOr<std::unique_ptr<QueueNotifier>> QueueNotifier::Create(const Vm& v
                                       n->events_[i].get(), true));
     n->assigned_++;
   }
-  for (uint32_t i = 0; i < queues; i++) n->threads_.emplace_back(&QueueNotifier::Loop, n.get(), i);
+  n->threads_.reserve(queues);
+  for (uint32_t i = 0; i < queues; i++) {
+    TVMM_ASSIGN_OR_RETURN(Thread t, Thread::Start([p = n.get(), i] { p->Loop(i); }));
+    n->threads_.push_back(std::move(t));
+  }
   return n;
 }
 
@@ -42,21 +46,24 @@ QueueNotifier::~QueueNotifier() {
   }
   uint64_t one = 1;
   if (stop_.valid()) (void)!write(stop_.get(), &one, sizeof(one));
-  for (std::thread& t : threads_) t.join();
+  for (const Thread& t : threads_) t.WaitReturned();
+  auto deadline = std::chrono::steady_clock::now() + kThreadExitGrace;
+  for (size_t i = 0; i < threads_.size(); i++) {
+    if (!threads_[i].JoinUntil(deadline)) {
+      Log(LogLevel::kWarning,
+          "virtio queue %d notifications: the thread's exit waits for I/O it submitted that the "
+          "kernel has not finished (storage that does not answer?); not waiting for it",
+          i);
+    }
+  }
 }
 
 void QueueNotifier::Loop(uint32_t queue) {
   pollfd fds[2] = {{events_[queue].get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
   for (;;) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      // Out of memory for the wait queue entries, for now: try again (the
-      // kicks wait in the eventfd's counter).  Other errors cannot happen
-      // with these two descriptors.
-      if (errno == ENOMEM) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        continue;
-      }
+    // Other errors than EINTR and ENOMEM (waited through: the kicks wait
+    // in the eventfd's counter) cannot happen with these two descriptors.
+    if (PollRetrying(fds, 2, -1) < 0) {
       Log(LogLevel::kError, "virtio queue %d notifications: poll: %s", queue, strerror(errno));
       return;
     }

@@ -11,14 +11,15 @@
 #ifndef TVMM_VMM_QUEUE_NOTIFIER_H_
 #define TVMM_VMM_QUEUE_NOTIFIER_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "kvm/kvm.h"
 #include "util/fd.h"
+#include "util/thread.h"
 #include "virtio/mmio.h"
 
 namespace tvmm {
@@ -29,8 +30,12 @@ class QueueNotifier {
   // their threads.  @vm and @transport must outlive the notifier.
   static absl::StatusOr<std::unique_ptr<QueueNotifier>> Create(const Vm& vm, uint64_t base,
                                                                VirtioMmio* transport);
-  // Removes the ioeventfds (kicks exit to tvmm again), then stops and joins
-  // the threads: after it, nothing calls the transport from here.
+  static constexpr std::chrono::milliseconds kThreadExitGrace{1000};
+  // Removes the ioeventfds (kicks exit to tvmm again), then stops the
+  // threads, waits until each has left its loop and joins them (for at
+  // most kThreadExitGrace from then on: a thread whose exit the kernel
+  // holds because it waits for I/O the thread submitted is left to the
+  // kernel): after it, nothing calls the transport from here.
   ~QueueNotifier();
   QueueNotifier(const QueueNotifier&) = delete;
   QueueNotifier& operator=(const QueueNotifier&) = delete;
@@ -48,7 +53,7 @@ class QueueNotifier {
   UniqueFd stop_;
   std::vector<UniqueFd> events_;  // one per queue; events_[i] assigned for i < assigned_
   size_t assigned_ = 0;
-  std::vector<std::thread> threads_;
+  std::vector<Thread> threads_;
 };
 
 }  // namespace tvmm

@@ -18,6 +18,7 @@
 #include "kvm/kvm.h"
 #include "util/fd.h"
 #include "util/log.h"
+#include "util/poll.h"
 #include "util/status.h"
 #include "vmm/api.h"
 #include "vmm/console.h"
@@ -214,8 +215,7 @@ void Process::EventLoop() {
                                {wake_.get(), POLLIN, 0},
                                {signal_fd_.get(), POLLIN, 0}};
     if (api_) api_->AddPollFds(&fds);
-    if (poll(fds.data(), fds.size(), -1) < 0) {
-      if (errno == EINTR) continue;
+    if (PollRetrying(fds.data(), fds.size(), -1) < 0) {
       Log(LogLevel::kError, "poll: %s", strerror(errno));
       StopAll(End::kError);
       return;

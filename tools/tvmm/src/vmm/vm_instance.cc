@@ -54,24 +54,27 @@ absl::Status VmInstance::Build() {
 
   // Guest RAM: the user's backend, or guest_memfd if KVM can run from it;
   // a TVM's is always guest_memfd, converting in place.
+  MemoryBacking ram;
   if (config_.tvm) {
-    TVMM_ASSIGN_OR_RETURN(ram_, CreateTvmBacking(*vm_, config_.memory_bytes));
+    TVMM_ASSIGN_OR_RETURN(ram, CreateTvmBacking(*vm_, config_.memory_bytes));
   } else {
     MemoryBackendKind kind =
         config_.memory_backend_explicit ? config_.memory_backend : MemoryBackendKind::kGuestMemfd;
     std::string note;
-    TVMM_ASSIGN_OR_RETURN(ram_, CreateBacking(*vm_, kind, config_.memory_backend_explicit,
-                                              config_.memory_bytes, &note));
+    TVMM_ASSIGN_OR_RETURN(ram, CreateBacking(*vm_, kind, config_.memory_backend_explicit,
+                                             config_.memory_bytes, &note));
     if (!note.empty()) Log(LogLevel::kInfo, "%s%s", tag_, note);
   }
+  ram_ = std::make_shared<MemoryBacking>(std::move(ram));
+  memory_.SetOwner(ram_);
   Log(LogLevel::kDebug, "%sguest RAM: %d MiB, %s", tag_, config_.memory_bytes >> 20,
-      MemoryBackendName(ram_.kind));
+      MemoryBackendName(ram_->kind));
   uint32_t slot = 0;
   for (const RamRange& r : machine_->RamLayout(config_.memory_bytes)) {
-    uint8_t* hva = ram_.mapping.data() + r.backing_offset;
+    uint8_t* hva = ram_->mapping.data() + r.backing_offset;
     TVMM_RETURN_IF_ERROR(vm_->SetUserMemoryRegion(
-        slot++, ram_.is_guest_memfd() ? KVM_MEM_GUEST_MEMFD : 0, r.gpa, r.size, hva,
-        ram_.is_guest_memfd() ? ram_.fd.get() : -1, r.backing_offset));
+        slot++, ram_->is_guest_memfd() ? KVM_MEM_GUEST_MEMFD : 0, r.gpa, r.size, hva,
+        ram_->is_guest_memfd() ? ram_->fd.get() : -1, r.backing_offset));
     TVMM_RETURN_IF_ERROR(memory_.AddRegion(r.gpa, {hva, r.size}));
   }
 
@@ -168,7 +171,16 @@ absl::Status VmInstance::Build() {
 void VmInstance::Start() {
   threads_.reserve(vcpus_.size());
   for (auto& vcpu : vcpus_) {
-    threads_.emplace_back(&VmInstance::VcpuLoop, this, vcpu.get());
+    absl::StatusOr<Thread> t = Thread::Start([this, v = vcpu.get()] { VcpuLoop(v); });
+    if (!t.ok()) {
+      {
+        std::lock_guard lock(error_mu_);
+        if (error_.ok()) error_ = t.status();
+      }
+      Stop(End::kError);  // the threads started see it
+      return;
+    }
+    threads_.push_back(std::move(*t));
     started_++;
   }
 }
@@ -198,7 +210,16 @@ void VmInstance::Join() {
   // A vCPU thread returns only once the VM stops; Stop() may still be
   // kicking the others.
   if (started_.load()) kicked_.wait(false);
-  for (auto& t : threads_) t.join();
+  for (const Thread& t : threads_) t.WaitReturned();
+  auto deadline = std::chrono::steady_clock::now() + kThreadExitGrace;
+  for (size_t i = 0; i < threads_.size(); i++) {
+    if (!threads_[i].JoinUntil(deadline)) {
+      Log(LogLevel::kWarning,
+          "%svCPU %d: the thread's exit waits for I/O it submitted that the kernel has not "
+          "finished (storage that does not answer?); not waiting for it",
+          tag_, i);
+    }
+  }
   joined_ = true;
 }
 

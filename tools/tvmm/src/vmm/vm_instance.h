@@ -15,7 +15,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -29,6 +28,7 @@
 #include "memory/backend.h"
 #include "memory/guest_memory.h"
 #include "util/fd.h"
+#include "util/thread.h"
 #include "vmm/irqfd_lines.h"
 #include "vmm/queue_notifier.h"
 
@@ -68,7 +68,8 @@ class VmInstance {
 
   const std::string& name() const { return config_.name; }
 
-  // Starts one thread per vCPU.
+  // Starts one thread per vCPU.  If one cannot be created, the VM ends
+  // with that error (End::kError) and the threads started run down.
   void Start();
   // Ends the VM (the first end wins); returns at once, any thread.
   void Stop(End end);
@@ -80,8 +81,13 @@ class VmInstance {
   absl::Status Pause(std::chrono::milliseconds timeout);
   // FailedPrecondition unless paused.
   absl::Status Resume();
-  // Waits until Stop() has kicked every vCPU thread, then joins them.
+  // Waits until Stop() has kicked every vCPU thread and each has left the
+  // VM's code, then joins them, for at most kThreadExitGrace from then on:
+  // a thread whose exit the kernel holds longer (it waits for I/O the
+  // thread submitted to storage that does not answer) is left to the
+  // kernel.
   void Join();
+  static constexpr std::chrono::milliseconds kThreadExitGrace{1000};
 
   End end() const { return end_.load(); }
   State state() const;
@@ -109,7 +115,9 @@ class VmInstance {
   const Hooks hooks_;
   std::unique_ptr<Machine> machine_ = CreateMachine();
   std::optional<Vm> vm_;
-  MemoryBacking ram_;
+  // Shared with the memory map (GuestMemory::owner()): I/O a device left
+  // to the kernel keeps it mapped past the instance.
+  std::shared_ptr<MemoryBacking> ram_;
   GuestMemory memory_;
   Bus pio_{"pio"};
   Bus mmio_{"mmio"};
@@ -119,8 +127,8 @@ class VmInstance {
   std::vector<std::unique_ptr<QueueNotifier>> notifiers_;
   std::shared_ptr<Serial> console_;
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
-  std::vector<std::thread> threads_;  // reserved up front: never reallocated
-  std::atomic<size_t> started_{0};    // threads_[0, started_) exist
+  std::vector<Thread> threads_;     // reserved up front: never reallocated
+  std::atomic<size_t> started_{0};  // threads_[0, started_) exist
   std::atomic<End> end_{End::kNone};
   // Set once Stop() has kicked every started vCPU thread: none is joined
   // before, so pthread_kill() never meets a thread that is gone.
