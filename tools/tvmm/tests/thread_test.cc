@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 namespace tvmm {
 namespace {
@@ -62,6 +63,26 @@ TEST(ThreadTest, WaitReturnedWaitsForTheFunctionOnly) {
   EXPECT_TRUE(done);
   EXPECT_TRUE(t->joinable());
   EXPECT_TRUE(t->JoinUntil(steady_clock::now() + std::chrono::seconds(10)));
+}
+
+// Threads whose exits the kernel does not hold are all joined, none
+// reported as left to the kernel; the slowest function is waited for.
+TEST(ThreadTest, JoinAllJoinsEveryThread) {
+  std::atomic<int> ran{0};
+  std::vector<Thread> threads;
+  for (int i = 0; i < 3; i++) {
+    absl::StatusOr<Thread> t = Thread::Start([&ran, i] {
+      std::this_thread::sleep_for(milliseconds(100 * i));
+      ran++;
+    });
+    ASSERT_TRUE(t.ok());
+    threads.push_back(std::move(*t));
+  }
+  std::vector<size_t> left;
+  JoinAll(threads, [&left](size_t i) { left.push_back(i); });
+  EXPECT_EQ(ran, 3);
+  EXPECT_TRUE(left.empty());
+  for (const Thread& t : threads) EXPECT_FALSE(t.joinable());
 }
 
 TEST(ThreadTest, MovesAndJoinsOnDestruction) {

@@ -83,4 +83,12 @@ bool Thread::JoinUntil(std::chrono::steady_clock::time_point deadline) {
   return err == 0;
 }
 
+void JoinAll(std::vector<Thread>& threads, absl::FunctionRef<void(size_t)> left_to_kernel) {
+  for (const Thread& t : threads) t.WaitReturned();
+  auto deadline = std::chrono::steady_clock::now() + kThreadExitGrace;
+  for (size_t i = 0; i < threads.size(); i++) {
+    if (!threads[i].JoinUntil(deadline)) left_to_kernel(i);
+  }
+}
+
 }  // namespace tvmm

@@ -19,7 +19,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 
 namespace tvmm {
@@ -62,6 +64,14 @@ class Thread {
   pthread_t handle_ = {};
   std::shared_ptr<State> state_;  // null: not joinable
 };
+
+// How long JoinAll() gives the kernel once every function has returned.
+inline constexpr std::chrono::milliseconds kThreadExitGrace{1000};
+
+// Ends a group of threads told to stop: waits until each function has
+// returned, then joins them all within kThreadExitGrace, and calls
+// @left_to_kernel(i) for each thread i it detached instead.
+void JoinAll(std::vector<Thread>& threads, absl::FunctionRef<void(size_t)> left_to_kernel);
 
 }  // namespace tvmm
 

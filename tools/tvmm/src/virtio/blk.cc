@@ -139,23 +139,25 @@ absl::StatusOr<std::unique_ptr<VirtioBlk>> VirtioBlk::Create(UniqueFd fd, bool r
                                                              uint64_t capacity,
                                                              uint16_t num_queues, std::string id) {
   num_queues = std::clamp<uint16_t>(num_queues, 1, kMaxQueues);
-  bool async = !IssueInline(fd.get());
-  if (async) {
+  auto blk = std::make_unique<VirtioBlk>(Token(), std::move(fd), read_only, capacity, num_queues,
+                                         std::move(id));
+  if (blk->async_submit_) {
     Log(LogLevel::kDebug,
         "virtio-blk %s: not a block device or on a local file system: requests are issued by "
         "io_uring's workers",
-        id);
+        blk->id_);
   }
-  auto blk = std::make_unique<VirtioBlk>(Token(), std::move(fd), read_only, capacity, num_queues,
-                                         std::move(id));
-  blk->async_submit_ = async;
   TVMM_RETURN_IF_ERROR(blk->InitRing());
   return blk;
 }
 
 VirtioBlk::VirtioBlk(Token, UniqueFd fd, bool read_only, uint64_t capacity, uint16_t num_queues,
                      std::string id)
-    : read_only_(read_only), capacity_(capacity), num_queues_(num_queues), id_(std::move(id)) {
+    : async_submit_(!IssueInline(fd.get())),
+      read_only_(read_only),
+      capacity_(capacity),
+      num_queues_(num_queues),
+      id_(std::move(id)) {
   engine_->fd = std::move(fd);
 }
 

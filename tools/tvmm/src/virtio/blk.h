@@ -152,7 +152,7 @@ class VirtioBlk : public VirtioDevice {
 
   // Requests go to io_uring's workers at once (IOSQE_ASYNC): the image is
   // not known to be local (IssueInline() in blk.cc), and may hang.
-  bool async_submit_ = false;
+  const bool async_submit_;
   const bool read_only_;
   const uint64_t capacity_;  // in sectors
   const uint16_t num_queues_;

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
 #include "util/log.h"
@@ -46,16 +45,12 @@ QueueNotifier::~QueueNotifier() {
   }
   uint64_t one = 1;
   if (stop_.valid()) (void)!write(stop_.get(), &one, sizeof(one));
-  for (const Thread& t : threads_) t.WaitReturned();
-  auto deadline = std::chrono::steady_clock::now() + kThreadExitGrace;
-  for (size_t i = 0; i < threads_.size(); i++) {
-    if (!threads_[i].JoinUntil(deadline)) {
-      Log(LogLevel::kWarning,
-          "virtio queue %d notifications: the thread's exit waits for I/O it submitted that the "
-          "kernel has not finished (storage that does not answer?); not waiting for it",
-          i);
-    }
-  }
+  JoinAll(threads_, [](size_t i) {
+    Log(LogLevel::kWarning,
+        "virtio queue %d notifications: the thread's exit waits for I/O it submitted that the "
+        "kernel has not finished (storage that does not answer?); not waiting for it",
+        i);
+  });
 }
 
 void QueueNotifier::Loop(uint32_t queue) {

@@ -11,7 +11,6 @@
 #ifndef TVMM_VMM_QUEUE_NOTIFIER_H_
 #define TVMM_VMM_QUEUE_NOTIFIER_H_
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -30,7 +29,6 @@ class QueueNotifier {
   // their threads.  @vm and @transport must outlive the notifier.
   static absl::StatusOr<std::unique_ptr<QueueNotifier>> Create(const Vm& vm, uint64_t base,
                                                                VirtioMmio* transport);
-  static constexpr std::chrono::milliseconds kThreadExitGrace{1000};
   // Removes the ioeventfds (kicks exit to tvmm again), then stops the
   // threads, waits until each has left its loop and joins them (for at
   // most kThreadExitGrace from then on: a thread whose exit the kernel

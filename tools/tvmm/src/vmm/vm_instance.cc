@@ -173,11 +173,7 @@ void VmInstance::Start() {
   for (auto& vcpu : vcpus_) {
     absl::StatusOr<Thread> t = Thread::Start([this, v = vcpu.get()] { VcpuLoop(v); });
     if (!t.ok()) {
-      {
-        std::lock_guard lock(error_mu_);
-        if (error_.ok()) error_ = t.status();
-      }
-      Stop(End::kError);  // the threads started see it
+      Fail(t.status());  // the threads started see the end
       return;
     }
     threads_.push_back(std::move(*t));
@@ -205,21 +201,25 @@ void VmInstance::Stop(End end) {
   if (hooks_.on_end) hooks_.on_end();
 }
 
+void VmInstance::Fail(absl::Status error) {
+  {
+    std::lock_guard lock(error_mu_);
+    if (error_.ok()) error_ = std::move(error);
+  }
+  Stop(End::kError);
+}
+
 void VmInstance::Join() {
   if (joined_) return;
   // A vCPU thread returns only once the VM stops; Stop() may still be
   // kicking the others.
   if (started_.load()) kicked_.wait(false);
-  for (const Thread& t : threads_) t.WaitReturned();
-  auto deadline = std::chrono::steady_clock::now() + kThreadExitGrace;
-  for (size_t i = 0; i < threads_.size(); i++) {
-    if (!threads_[i].JoinUntil(deadline)) {
-      Log(LogLevel::kWarning,
-          "%svCPU %d: the thread's exit waits for I/O it submitted that the kernel has not "
-          "finished (storage that does not answer?); not waiting for it",
-          tag_, i);
-    }
-  }
+  JoinAll(threads_, [this](size_t i) {
+    Log(LogLevel::kWarning,
+        "%svCPU %d: the thread's exit waits for I/O it submitted that the kernel has not "
+        "finished (storage that does not answer?); not waiting for it",
+        tag_, i);
+  });
   joined_ = true;
 }
 
@@ -365,13 +365,7 @@ void VmInstance::VcpuLoop(Vcpu* vcpu) {
       if (!pause_requested_.load() && end_.load() == End::kNone) vcpu->run()->immediate_exit = 0;
     }
     if (s.ok()) s = HandleExit(vcpu);
-    if (!s.ok()) {
-      {
-        std::lock_guard lock(error_mu_);
-        if (error_.ok()) error_ = s;
-      }
-      Stop(End::kError);
-    }
+    if (!s.ok()) Fail(s);
   }
 }
 

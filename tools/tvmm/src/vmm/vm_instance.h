@@ -87,7 +87,6 @@ class VmInstance {
   // thread submitted to storage that does not answer) is left to the
   // kernel.
   void Join();
-  static constexpr std::chrono::milliseconds kThreadExitGrace{1000};
 
   End end() const { return end_.load(); }
   State state() const;
@@ -107,6 +106,8 @@ class VmInstance {
   absl::Status Build();
   void VcpuLoop(Vcpu* vcpu);
   void WaitWhilePaused(Vcpu* vcpu);
+  // Ends the VM with @error (the first error wins).
+  void Fail(absl::Status error);
   absl::Status HandleExit(Vcpu* vcpu);
 
   const Kvm& kvm_;
