@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -26,6 +27,26 @@ TEST(ThreadTest, RunsItsFunctionAndJoins) {
   EXPECT_FALSE(t->joinable());
   EXPECT_EQ(ran, 1);
   t->Join();  // a second join does nothing
+}
+
+// The name is what /proc shows, cut to the kernel's 15 bytes.
+TEST(ThreadTest, NamesTheThread) {
+  std::string named, unnamed;
+  auto comm = [] {
+    char buf[16] = {};
+    pthread_getname_np(pthread_self(), buf, sizeof(buf));
+    return std::string(buf);
+  };
+  absl::StatusOr<Thread> t = Thread::Start([&] { named = comm(); }, "vcpu12-and-a-long-tail");
+  ASSERT_TRUE(t.ok()) << t.status();
+  t->Join();
+  EXPECT_EQ(named, "vcpu12-and-a-lo");
+  // Without a name the thread keeps the process's.
+  const std::string process = comm();
+  t = Thread::Start([&] { unnamed = comm(); });
+  ASSERT_TRUE(t.ok()) << t.status();
+  t->Join();
+  EXPECT_EQ(unnamed, process);
 }
 
 TEST(ThreadTest, JoinUntilJoinsAThreadThatEnded) {

@@ -11,10 +11,18 @@
 
 namespace tvmm {
 
-absl::StatusOr<Thread> Thread::Start(std::function<void()> fn) {
+void NameThisThread(std::string_view name) {
+  // The kernel keeps at most 15 bytes and a NUL.
+  char comm[16] = {};
+  name.copy(comm, sizeof(comm) - 1);
+  (void)pthread_setname_np(pthread_self(), comm);  // a name is a diagnostic only
+}
+
+absl::StatusOr<Thread> Thread::Start(std::function<void()> fn, std::string name) {
   Thread t;
   auto state = std::make_shared<State>();
   state->fn = std::move(fn);
+  state->name = std::move(name);
   // The new thread's own reference, handed over through pthread_create().
   auto arg = std::make_unique<std::shared_ptr<State>>(state);
   if (int err = pthread_create(&t.handle_, nullptr, &Thread::Run, arg.get()))
@@ -27,6 +35,7 @@ absl::StatusOr<Thread> Thread::Start(std::function<void()> fn) {
 void* Thread::Run(void* arg) {
   std::shared_ptr<State> state = std::move(
       *std::unique_ptr<std::shared_ptr<State>>(static_cast<std::shared_ptr<State>*>(arg)));
+  if (!state->name.empty()) NameThisThread(state->name);
   state->fn();
   // What the function captured goes before anyone hears that it returned.
   state->fn = nullptr;

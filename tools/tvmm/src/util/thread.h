@@ -19,6 +19,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -26,10 +28,14 @@
 
 namespace tvmm {
 
+// Names the calling thread @name (its first 15 bytes: what ps, top and
+// /proc/<pid>/task/<tid>/comm show).  Best effort: a name is a diagnostic.
+void NameThisThread(std::string_view name);
+
 class Thread {
  public:
-  // Runs @fn on a new thread.
-  static absl::StatusOr<Thread> Start(std::function<void()> fn);
+  // Runs @fn on a new thread, named @name (NameThisThread()) if not empty.
+  static absl::StatusOr<Thread> Start(std::function<void()> fn, std::string name = {});
 
   Thread() = default;
   Thread(Thread&& other) noexcept;
@@ -57,6 +63,7 @@ class Thread {
  private:
   struct State {
     std::function<void()> fn;
+    std::string name;
     std::atomic<bool> returned{false};
   };
   static void* Run(void* arg);

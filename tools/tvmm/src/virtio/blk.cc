@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "util/log.h"
 #include "util/status.h"
+#include "util/thread.h"
 
 namespace tvmm {
 namespace {
@@ -459,6 +460,7 @@ absl::Status VirtioBlk::QueueNotify(uint32_t index) {
 }
 
 void VirtioBlk::Engine::CompletionLoop() {
+  NameThisThread("blk-complete");
   for (bool stop = false; !stop;) {
     io_uring_cqe* cqe;
     int ret = io_uring_wait_cqe(&ring, &cqe);

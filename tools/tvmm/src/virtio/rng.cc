@@ -8,6 +8,7 @@
 
 #include "util/log.h"
 #include "util/status.h"
+#include "util/thread.h"
 
 namespace tvmm {
 namespace {
@@ -85,6 +86,7 @@ void VirtioRng::WaitIdle() {
 // One chain at a time: popped and returned under the lock (the transport
 // resets the queue after Reset()), filled without it.
 void VirtioRng::Loop() {
+  NameThisThread("rng");
   std::unique_lock lock(mu_);
   for (;;) {
     cv_.wait(lock, [this] { return stop_ || (kicked_ && !broken_); });

@@ -17,6 +17,7 @@
 #include "util/log.h"
 #include "util/poll.h"
 #include "util/status.h"
+#include "util/thread.h"
 
 namespace tvmm {
 namespace {
@@ -177,6 +178,7 @@ absl::Status VirtioVsock::QueueNotify(uint32_t index) {
 }
 
 void VirtioVsock::CallLoop() {
+  NameThisThread("vsock-call");
   pollfd fds[3] = {
       {call_[0].get(), POLLIN, 0}, {call_[1].get(), POLLIN, 0}, {stop_event_.get(), POLLIN, 0}};
   for (;;) {

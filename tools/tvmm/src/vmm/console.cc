@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "util/poll.h"
+#include "util/thread.h"
 
 namespace tvmm {
 namespace {
@@ -116,6 +117,7 @@ void ConsoleMux::Write(size_t vm, absl::string_view data, int stop_fd) {
 }
 
 void ConsoleMux::FlushLoop() {
+  NameThisThread("console");
   std::unique_lock lock(mu_);
   while (!quit_) {
     auto now = std::chrono::steady_clock::now();

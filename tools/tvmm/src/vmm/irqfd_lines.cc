@@ -13,6 +13,7 @@
 #include "util/log.h"
 #include "util/poll.h"
 #include "util/status.h"
+#include "util/thread.h"
 
 namespace tvmm {
 
@@ -120,6 +121,7 @@ absl::Status IrqfdLines::Start() {
 }
 
 void IrqfdLines::ResampleLoop() {
+  NameThisThread("irqfd-resample");
   std::vector<pollfd> fds = {{stop_.get(), POLLIN, 0}};
   std::vector<LevelIrq*> watched;
   {

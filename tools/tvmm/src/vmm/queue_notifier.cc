@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "util/log.h"
 #include "util/poll.h"
 #include "util/status.h"
@@ -33,7 +34,8 @@ absl::StatusOr<std::unique_ptr<QueueNotifier>> QueueNotifier::Create(const Vm& v
   }
   n->threads_.reserve(queues);
   for (uint32_t i = 0; i < queues; i++) {
-    TVMM_ASSIGN_OR_RETURN(Thread t, Thread::Start([p = n.get(), i] { p->Loop(i); }));
+    TVMM_ASSIGN_OR_RETURN(Thread t, Thread::Start([p = n.get(), i] { p->Loop(i); },
+                                                  absl::StrCat("vq", i, "-notify")));
     n->threads_.push_back(std::move(t));
   }
   return n;

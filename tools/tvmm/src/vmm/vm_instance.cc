@@ -171,7 +171,8 @@ absl::Status VmInstance::Build() {
 void VmInstance::Start() {
   threads_.reserve(vcpus_.size());
   for (auto& vcpu : vcpus_) {
-    absl::StatusOr<Thread> t = Thread::Start([this, v = vcpu.get()] { VcpuLoop(v); });
+    absl::StatusOr<Thread> t =
+        Thread::Start([this, v = vcpu.get()] { VcpuLoop(v); }, absl::StrCat("vcpu", vcpu->id()));
     if (!t.ok()) {
       Fail(t.status());  // the threads started see the end
       return;
