@@ -106,7 +106,9 @@ def module_set(arch, which):
                  ("kvm-amd", mdir / "arch/x86/kvm/kvm-amd.ko.xz")]
         if which == "stock":
             return stock
-        ours = BUILD / "x86_64" / "modules"
+        # Experiments: TVMM_MODULES=DIR takes kvm.ko and kvm-amd.ko from DIR
+        # (a build of part of the series, say) instead.
+        ours = Path(os.environ.get("TVMM_MODULES", BUILD / "x86_64" / "modules"))
         mods = [(n, ours / f"{n}.ko" if n in ("kvm", "kvm-amd") else p)
                 for n, p in stock]
         if vepc_built():
@@ -137,6 +139,12 @@ def module_set(arch, which):
 # for lockdep, where a quarter of the default pool covers every path in a
 # quarter of the time (its test scales with the pool).
 MODULE_PARAMS = {("riscv64", "vepc"): "pool_pages=1024"}
+# Experiments: TVMM_MODULE_PARAMS="kvm-amd=npt=0 vgif=0;kvm=..." sets the
+# parameters of the modules named, on both module sets, for this run.
+for _m in filter(None, os.environ.get("TVMM_MODULE_PARAMS", "").split(";")):
+    _name, _, _params = _m.partition("=")
+    for _arch in ("x86_64", "riscv64"):
+        MODULE_PARAMS[(_arch, _name.strip())] = _params.strip()
 
 
 def module_blob(path):
