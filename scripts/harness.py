@@ -106,12 +106,14 @@ def module_set(arch, which):
                  ("kvm-amd", mdir / "arch/x86/kvm/kvm-amd.ko.xz")]
         if which == "stock":
             return stock
-        # Experiments: TVMM_MODULES=DIR takes kvm.ko and kvm-amd.ko from DIR
-        # (a build of part of the series, say) instead.
-        ours = Path(os.environ.get("TVMM_MODULES", BUILD / "x86_64" / "modules"))
+        # Experiments (harness.py run only): TVMM_MODULES=DIR takes kvm.ko,
+        # kvm-amd.ko and vepc.ko (if DIR has it) from DIR, a build of part
+        # of the series, say, relative to the top of the tree.
+        ours = TOP / os.environ.get("TVMM_MODULES", BUILD / "x86_64" / "modules")
         mods = [(n, ours / f"{n}.ko" if n in ("kvm", "kvm-amd") else p)
                 for n, p in stock]
-        if vepc_built():
+        if vepc_built() and ("TVMM_MODULES" not in os.environ
+                             or (ours / "vepc.ko").exists()):
             # AES-GCM for sealing reclaimed pages: Debian builds the gcm
             # template and GHASH as modules, and the guest has no modprobe.
             mods += [("crypto_null", mdir / "crypto/crypto_null.ko.xz"),
@@ -139,12 +141,18 @@ def module_set(arch, which):
 # for lockdep, where a quarter of the default pool covers every path in a
 # quarter of the time (its test scales with the pool).
 MODULE_PARAMS = {("riscv64", "vepc"): "pool_pages=1024"}
-# Experiments: TVMM_MODULE_PARAMS="kvm-amd=npt=0 vgif=0;kvm=..." sets the
-# parameters of the modules named, on both module sets, for this run.
-for _m in filter(None, os.environ.get("TVMM_MODULE_PARAMS", "").split(";")):
-    _name, _, _params = _m.partition("=")
-    for _arch in ("x86_64", "riscv64"):
-        MODULE_PARAMS[(_arch, _name.strip())] = _params.strip()
+
+
+def extra_module_params():
+    """Experiments (harness.py run only): TVMM_MODULE_PARAMS="kvm-amd=npt=0
+    vgif=0;kvm=..." adds parameters to the modules named, in either module
+    set.  A module name may be spelt with - or _."""
+    extra = {}
+    for m in filter(None, os.environ.get("TVMM_MODULE_PARAMS", "").split(";")):
+        name, _, params = m.partition("=")
+        name = name.strip().replace("_", "-")
+        extra[name] = " ".join(filter(None, (extra.get(name), params.strip())))
+    return extra
 
 
 def module_blob(path):
@@ -241,10 +249,17 @@ def make_initrd(arch, which, tests, name):
     (stage / "modules").mkdir(parents=True)
     (stage / "tests").mkdir()
     order = []
-    for mod, path in module_set(arch, which):
+    extra = extra_module_params()
+    mods = module_set(arch, which)
+    unknown = set(extra) - {m.replace("_", "-") for m, _ in mods}
+    if unknown:
+        raise SystemExit(f"TVMM_MODULE_PARAMS: no module {', '.join(sorted(unknown))} "
+                         f"in the {which} set for {arch}")
+    for mod, path in mods:
         (stage / "modules" / f"{mod}.ko").write_bytes(module_blob(path))
         order.append(" ".join(filter(None, (f"{mod}.ko",
-                                            MODULE_PARAMS.get((arch, mod))))))
+                                            MODULE_PARAMS.get((arch, mod)),
+                                            extra.get(mod.replace("_", "-"))))))
     (stage / "modules" / "order").write_text("\n".join(order) + "\n")
     # Test arguments may name the source and build trees, which the x86-64
     # guest sees through the host's root file system (9p, read-only).
@@ -901,6 +916,10 @@ def main():
             print("!! that was multi-threaded TCG's stale-int3 failure, not tvmm's; once more")
             ok, _ = vmm_run(a.tvmm_flags)
         return 0 if ok else 1
+    if a.cmd == "check" and any(os.environ.get(v) for v in
+                                ("TVMM_MODULE_PARAMS", "TVMM_MODULES")):
+        raise SystemExit("TVMM_MODULE_PARAMS and TVMM_MODULES are for harness.py run "
+                         "only: check's results and caches assume the modules as built")
     if a.cmd == "check":
         s = check(a.arch, a.full)
         return 1 if s["failed"] else 0
