@@ -303,7 +303,11 @@ def qemu_base_cmd(arch, initrd, mode, tcg_thread):
         # unfragmented, for the 1G cases of vtl_memory_attributes_test; the
         # extra GiB keeps the rest of the guest at GUEST_MEM.
         append += " hugepagesz=1G hugepages=1"
-        return ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max",
+        # Experiments: TVMM_QEMU_X86=PATH runs another build of QEMU (one
+        # without firmware blobs: it takes Debian's, -L /usr/share/qemu and seabios).
+        qemu = (([os.environ["TVMM_QEMU_X86"], "-L", "/usr/share/qemu", "-L", "/usr/share/seabios"])
+                if os.environ.get("TVMM_QEMU_X86") else ["qemu-system-x86_64"])
+        return [*qemu, "-machine", "q35", "-cpu", "max",
                 "-smp", "2", "-m", GUEST_MEM_X86, "-accel", f"tcg,thread={tcg_thread}",
                 "-kernel", f"/boot/vmlinuz-{krelease()}",
                 "-initrd", str(initrd), "-append", f"console=ttyS0 {append}",
@@ -917,9 +921,10 @@ def main():
             ok, _ = vmm_run(a.tvmm_flags)
         return 0 if ok else 1
     if a.cmd == "check" and any(os.environ.get(v) for v in
-                                ("TVMM_MODULE_PARAMS", "TVMM_MODULES")):
-        raise SystemExit("TVMM_MODULE_PARAMS and TVMM_MODULES are for harness.py run "
-                         "only: check's results and caches assume the modules as built")
+                                ("TVMM_MODULE_PARAMS", "TVMM_MODULES", "TVMM_QEMU_X86")):
+        raise SystemExit("TVMM_MODULE_PARAMS, TVMM_MODULES and TVMM_QEMU_X86 are for "
+                         "harness.py run only: check's results and caches assume the "
+                         "modules as built and Debian's QEMU")
     if a.cmd == "check":
         s = check(a.arch, a.full)
         return 1 if s["failed"] else 0
