@@ -19,6 +19,9 @@
  *          lines that scripts/build-guest.sh wrote
  *   vsock  connects to the host (CID 2) on the port, sends "ping from
  *          guest", and wants "pong from host" back
+ *   topology  CPUID on each CPU (APIC ID, leaf 0xB's core level, AMD's
+ *          0x80000008 core count) and sysfs agree on one package of
+ *          single-thread cores, as many as CPUs online
  *   measure  (a `tvmm run --tvm` guest) prints the launch digest that the
  *          tvmm_measure module read with the KVM_HC_TVM_GET_MEASUREMENT
  *          hypercall: "tvmm-guest: measure ok: sha384:<hex>"
@@ -58,6 +61,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <cpuid.h>
 #include <sys/ioctl.h>
 #include <sys/klog.h>
 #include <sys/wait.h>
@@ -257,6 +261,99 @@ static ssize_t read_file(const char *path, char *buf, size_t size)
 	if (n >= 0)
 		buf[n] = 0;
 	return n;
+}
+
+#define CPU_TOPOLOGY "/sys/devices/system/cpu/cpu%ld/topology/"
+
+static long read_long(const char *fmt, long cpu)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), fmt, cpu);
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+/*
+ * The topology tvmm describes: one package of as many single-thread cores
+ * as CPUs, CPU i with APIC ID i.  Checked twice: in CPUID, read on each
+ * CPU (leaf 1's APIC ID, the core level of leaf 0xB, and AMD's core count
+ * in 0x80000008), so that a count taken from the host fails even when the
+ * host has as many cores as the guest; and as Linux built it in sysfs.
+ */
+static void check_topology(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	long core[256], package;
+	unsigned int a, b, c, d, max_basic, amd;
+	char path[128], buf[64], why[160] = "";
+	cpu_set_t set;
+
+	if (n < 1 || n > 256) {
+		result("topology", 0, "%ld CPUs online", n);
+		return;
+	}
+	__cpuid(0, max_basic, b, c, d);
+	amd = b == 0x68747541 || b == 0x6f677948; /* AuthenticAMD, HygonGenuine */
+	for (long i = 0; i < n && !why[0]; i++) {
+		CPU_ZERO(&set);
+		CPU_SET(i, &set);
+		if (sched_setaffinity(0, sizeof(set), &set)) {
+			snprintf(why, sizeof(why), "cpu%ld: sched_setaffinity: %s", i,
+				 strerror(errno));
+			break;
+		}
+		__cpuid(1, a, b, c, d);
+		if (b >> 24 != (i & 0xff)) {
+			snprintf(why, sizeof(why), "cpu%ld: CPUID 1 says APIC ID %u", i, b >> 24);
+			break;
+		}
+		if (max_basic >= 0xb) {
+			__cpuid_count(0xb, 1, a, b, c, d);
+			if ((b & 0xffff) != n || ((c >> 8) & 0xff) != 2 || d != i) {
+				snprintf(why, sizeof(why),
+					 "cpu%ld: CPUID 0xb.1 says %u CPUs at level type %u, x2APIC ID %u",
+					 i, b & 0xffff, (c >> 8) & 0xff, d);
+				break;
+			}
+		}
+		if (amd) {
+			__cpuid(0x80000008, a, b, c, d);
+			if ((c & 0xff) + 1 != n) {
+				snprintf(why, sizeof(why), "cpu%ld: CPUID 0x80000008 says %u cores",
+					 i, (c & 0xff) + 1);
+				break;
+			}
+		}
+		snprintf(path, sizeof(path), CPU_TOPOLOGY "thread_siblings_list", i);
+		if (read_file(path, buf, sizeof(buf)) < 0)
+			buf[0] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		if (strtol(buf, NULL, 10) != i || !buf[0] || strpbrk(buf, ",-")) {
+			snprintf(why, sizeof(why), "cpu%ld: thread siblings '%s'", i, buf);
+			break;
+		}
+		package = read_long(CPU_TOPOLOGY "physical_package_id", i);
+		if (package) {
+			snprintf(why, sizeof(why), "cpu%ld: in package %ld", i, package);
+			break;
+		}
+		core[i] = read_long(CPU_TOPOLOGY "core_id", i);
+		for (long j = 0; j < i; j++) {
+			if (core[j] == core[i])
+				snprintf(why, sizeof(why), "cpu%ld and cpu%ld: both core %ld", j, i,
+					 core[i]);
+		}
+	}
+	CPU_ZERO(&set);
+	for (long i = 0; i < n; i++)
+		CPU_SET(i, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	if (why[0])
+		result("topology", 0, "%s", why);
+	else
+		result("topology", 1, "%ld CPU(s), 1 package, %ld core(s), 1 thread each", n, n);
 }
 
 static void check_measure(void)
@@ -529,6 +626,8 @@ int main(void)
 		check_vsock();
 	if (wanted("measure"))
 		check_measure();
+	if (wanted("topology"))
+		check_topology();
 	if (listed("tvmm_guest.bench", "pio"))
 		bench_pio();
 	if (listed("tvmm_guest.bench", "blk"))

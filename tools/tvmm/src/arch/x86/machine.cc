@@ -10,6 +10,7 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/bzimage.h"
+#include "arch/x86/cpuid.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/vcpu.h"
 #include "devices/i8042.h"
@@ -164,20 +165,11 @@ class X86Machine : public Machine {
   absl::Status SetupVcpu(const Vcpu& vcpu) override {
     const uint32_t id = vcpu.id();
     std::vector<kvm_cpuid_entry2> cpuid = cpuid_;
+    SetTopology(cpuid, id, ncpus_);
     for (kvm_cpuid_entry2& e : cpuid) {
-      switch (e.function) {
-        case 1:
-          e.ebx = (e.ebx & 0x00ffffff) | (id << 24);  // initial APIC ID
-          e.ecx |= 1u << 31;                          // running on a hypervisor
-          if (tsc_deadline_) e.ecx |= 1u << 24;
-          break;
-        case 0xb:
-        case 0x1f:
-          e.edx = id;  // x2APIC ID
-          break;
-        default:
-          break;
-      }
+      if (e.function != 1) continue;
+      e.ecx |= 1u << 31;  // running on a hypervisor
+      if (tsc_deadline_) e.ecx |= 1u << 24;
     }
     TVMM_RETURN_IF_ERROR(SetCpuid(vcpu, cpuid));
     TVMM_RETURN_IF_ERROR(SetMsrs(vcpu, {{kMsrMiscEnable, 0, kMiscEnableFastString}}));
