@@ -50,3 +50,6 @@ fi
 [ -f "$(vmlinuz)" ] || die "$(vmlinuz) missing after install"
 [ -d "$(headers_dir)" ] || die "$(headers_dir) missing after install"
 log "kernel $(krelease) from linux-source-6.12 $(src_pkg_version)"
+
+# The outer QEMU of the x86-64 test guest (QEMU 10.0 from bookworm-backports).
+"$TOP/scripts/fetch-qemu.sh"

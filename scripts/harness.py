@@ -303,11 +303,7 @@ def qemu_base_cmd(arch, initrd, mode, tcg_thread):
         # unfragmented, for the 1G cases of vtl_memory_attributes_test; the
         # extra GiB keeps the rest of the guest at GUEST_MEM.
         append += " hugepagesz=1G hugepages=1"
-        # Experiments: TVMM_QEMU_X86=PATH runs another build of QEMU (one
-        # without firmware blobs: it takes Debian's, -L /usr/share/qemu and seabios).
-        qemu = (([os.environ["TVMM_QEMU_X86"], "-L", "/usr/share/qemu", "-L", "/usr/share/seabios"])
-                if os.environ.get("TVMM_QEMU_X86") else ["qemu-system-x86_64"])
-        return [*qemu, "-machine", "q35", "-cpu", "max",
+        return [*qemu_x86(), "-machine", "q35", "-cpu", "max",
                 "-smp", "2", "-m", GUEST_MEM_X86, "-accel", f"tcg,thread={tcg_thread}",
                 "-kernel", f"/boot/vmlinuz-{krelease()}",
                 "-initrd", str(initrd), "-append", f"console=ttyS0 {append}",
@@ -323,6 +319,25 @@ def qemu_base_cmd(arch, initrd, mode, tcg_thread):
             *riscv_firmware(machine), "-kernel", str(BUILD / "riscv64" / "Image"),
             "-initrd", str(initrd), "-append", f"console=ttyS0 {append}",
             "-nographic", "-no-reboot", "-nic", "none"]
+
+
+def qemu_x86():
+    """The outer QEMU for x86-64: bookworm-backports' QEMU 10.0 as
+    scripts/fetch-qemu.sh unpacked it (7.2's multi-threaded TCG corrupts
+    L1's memory under nested SVM: README), else Debian 12's own, said so.
+    Experiments: TVMM_QEMU_X86=PATH runs another build (one without
+    firmware blobs: it takes Debian 12's, -L /usr/share/qemu and seabios)."""
+    if os.environ.get("TVMM_QEMU_X86"):
+        return [os.environ["TVMM_QEMU_X86"], "-L", "/usr/share/qemu",
+                "-L", "/usr/share/seabios"]
+    fetched = BUILD / "qemu-x86" / "qemu-system-x86_64"
+    if fetched.exists():
+        return [str(fetched)]
+    if not getattr(qemu_x86, "warned", False):
+        log("warning: no QEMU 10.0 (scripts/fetch-qemu.sh could not fetch it); "
+            "booting Debian 12's QEMU 7.2, which breaks nested guests more often")
+        qemu_x86.warned = True
+    return ["qemu-system-x86_64"]
 
 
 def riscv_firmware(machine):
@@ -647,6 +662,9 @@ def stock_cache(arch, upstream):
         parts += [name, to, *args, file_sha(BUILD / arch / "tests" / "bin" / name)]
     for _, path in module_set(arch, "stock"):
         parts.append(file_sha(path))
+    if arch == "x86_64":
+        outer = qemu_x86()[0]
+        parts.append(file_sha(outer) if os.path.exists(outer) else outer)
     if arch == "riscv64":
         parts.append(file_sha(BUILD / "riscv64" / "Image"))
         if os.environ.get("TVMM_FIRMWARE", "qemu") == "tvmm":
