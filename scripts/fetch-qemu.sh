@@ -29,27 +29,22 @@ PKGS=(
 	 48390d0a534c66d11789e39518aa219773a9d3677b29fe1af8799dfb563ec713
 	 cc01b34e4ebb3b0da072fdf667cf8607e979290a"
 )
-DIR=$CACHE/qemu-x86/$VER
+# The unpacked tree is keyed by the packages' pins (not by this script's
+# text), so checkouts that share the cache share it.
+DIR=$CACHE/qemu-x86/$VER-$(printf '%s\n' "${PKGS[@]}" | sha256sum | cut -c1-12)
 OUT=$BUILD/qemu-x86
-key=$(hash_files "$0")
+
+give_up() {
+	log "warning: $*; the x86-64 test guest boots on Debian 12's QEMU 7.2"
+	rm -rf "$OUT"
+	exit 0
+}
 
 sha_is() { [ -f "$1" ] && [ "$(sha256sum < "$1" | cut -d' ' -f1)" = "$2" ]; }
 
-fetch() {  # fetch POOL-PATH SHA256 SHA1 DEST
-	local url
-	sha_is "$4" "$2" && return
-	for url in "http://deb.debian.org/debian/pool/main/$1" \
-		   "https://snapshot.debian.org/file/$3"; do
-		wget -q -T 60 -O "$4" "$url" >&2 || curl -fsSL -m 300 -o "$4" "$url" >&2 || true
-		sha_is "$4" "$2" && return
-	done
-	rm -f "$4"
-	return 1
-}
-
 # Through apt, with a private state for bookworm-backports (this system's
 # sources stay as they are); what that misses, from the archive's pool.
-apt_download() {
+apt_download() {  # apt_download DEST-DIR
 	local apt=$CACHE/qemu-x86/apt f
 	mkdir -p "$apt/lists/partial" "$apt/cache"
 	cat > "$apt/tvmm-bpo.sources" <<-SRC
@@ -61,44 +56,68 @@ apt_download() {
 	SRC
 	local -a A=(-o Dir::Etc::sourcelist=/dev/null -o "Dir::Etc::sourceparts=$apt"
 		    -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
-		    -o APT::Sandbox::User=root)
+		    -o APT::Sandbox::User=root -o Acquire::Retries=1)
 	apt-get "${A[@]}" -qq update >&2 || return 0
-	(cd "$DIR/debs" && apt-get "${A[@]}" -qq download "qemu-system-x86=1:$VER" \
+	(cd "$1" && apt-get "${A[@]}" -qq download "qemu-system-x86=1:$VER" \
 		"qemu-system-common=1:$VER" "qemu-system-data=1:$VER" \
 		"seabios=$SEABIOS_VER" >/dev/null 2>&1) || true
-	for f in "$DIR"/debs/*%3a*; do
+	for f in "$1"/*%3a*; do
 		[ -e "$f" ] && mv "$f" "${f/1%3a/}"
 	done
 	return 0
 }
 
-if ! stamp_ok "$DIR" "$key"; then
-	log "fetching QEMU $VER (bookworm-backports) for the x86-64 test guest (once)"
-	rm -rf "$DIR"
-	mkdir -p "$DIR/debs" "$DIR/root"
-	apt_download
-	for p in "${PKGS[@]}"; do
-		read -r path sha256 sha1 <<< "$(echo $p)"
-		if ! fetch "$path" "$sha256" "$sha1" "$DIR/debs/${path##*/}"; then
-			log "warning: could not fetch ${path##*/} with SHA-256 $sha256;" \
-			    "the x86-64 test guest runs on Debian 12's QEMU"
-			rm -rf "$DIR" "$OUT"
-			exit 0
-		fi
-		dpkg-deb -x "$DIR/debs/${path##*/}" "$DIR/root"
+fetch() {  # fetch POOL-PATH SHA256 SHA1 DEST
+	local url
+	sha_is "$4" "$2" && return
+	for url in "http://deb.debian.org/debian/pool/main/$1" \
+		   "https://snapshot.debian.org/file/$3"; do
+		wget -q -T 60 --tries=2 -O "$4" "$url" >&2 ||
+			curl -fsSL --connect-timeout 20 -m 300 -o "$4" "$url" >&2 || true
+		sha_is "$4" "$2" && return
 	done
-	rm -rf "$DIR/debs"
-	stamp_set "$DIR" "$key"
+	rm -f "$4"
+	return 1
+}
+
+[ "${TVMM_FETCH_QEMU:-1}" != 0 ] || give_up "TVMM_FETCH_QEMU=0"
+if [ ! -x "$DIR/root/usr/bin/qemu-system-x86_64" ]; then
+	# Every make target runs deps: a failed fetch waits an hour for its retry.
+	if [ -n "$(find "$DIR.failed" -mmin -60 2>/dev/null)" ]; then
+		give_up "fetching QEMU $VER failed less than an hour ago (remove $DIR.failed to retry)"
+	fi
+	log "fetching QEMU $VER (bookworm-backports) for the x86-64 test guest (once)"
+	mkdir -p "$CACHE/qemu-x86"
+	# Unpacked beside its final place and moved there whole.
+	tmp=$(mktemp -d "$DIR.XXXXXX")
+	mkdir -p "$tmp/debs" "$tmp/root"
+	apt_download "$tmp/debs"
+	for p in "${PKGS[@]}"; do
+		read -r path sha256 sha1 <<< "${p//[$'\n\t']/ }"
+		deb=$tmp/debs/${path##*/}
+		if ! fetch "$path" "$sha256" "$sha1" "$deb" || ! dpkg-deb -x "$deb" "$tmp/root"; then
+			rm -rf "$tmp"
+			touch "$DIR.failed"
+			give_up "could not fetch or unpack ${path##*/} (SHA-256 $sha256)"
+		fi
+	done
+	rm -rf "$tmp/debs" "$DIR" "$DIR.failed"
+	mv "$tmp" "$DIR"
 fi
+# The wrapper, and the binary it runs (the harness boots 7.2 when that is
+# gone, e.g. with another TVMM_CACHE), each only once it runs.
 mkdir -p "$OUT"
 cat > "$OUT/qemu-system-x86_64.tmp" <<WRAP
 #!/bin/sh
 # QEMU $VER from bookworm-backports (scripts/fetch-qemu.sh).
-R=$DIR/root
-QEMU_MODULE_DIR=\$R/usr/lib/x86_64-linux-gnu/qemu exec \$R/usr/bin/qemu-system-x86_64 \\
-	-L \$R/usr/share/qemu -L \$R/usr/share/seabios "\$@"
+R='$DIR/root'
+QEMU_MODULE_DIR="\$R/usr/lib/x86_64-linux-gnu/qemu" exec "\$R/usr/bin/qemu-system-x86_64" \\
+	-L "\$R/usr/share/qemu" -L "\$R/usr/share/seabios" "\$@"
 WRAP
 chmod +x "$OUT/qemu-system-x86_64.tmp"
+if ! "$OUT/qemu-system-x86_64.tmp" --version 2>&1 | head -1 | grep -q "version 10\.0\.2"; then
+	msg=$("$OUT/qemu-system-x86_64.tmp" --version 2>&1 | head -2 | tr '\n' ' ')
+	give_up "QEMU $VER does not run here: $msg"
+fi
+printf '%s\n' "$DIR/root/usr/bin/qemu-system-x86_64" > "$OUT/target"
 mv "$OUT/qemu-system-x86_64.tmp" "$OUT/qemu-system-x86_64"
-"$OUT/qemu-system-x86_64" --version | head -1 | grep -q "version 10\.0\.2" ||
-	die "$OUT/qemu-system-x86_64 does not run: $("$OUT/qemu-system-x86_64" --version 2>&1 | head -3)"

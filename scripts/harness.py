@@ -331,7 +331,9 @@ def qemu_x86():
         return [os.environ["TVMM_QEMU_X86"], "-L", "/usr/share/qemu",
                 "-L", "/usr/share/seabios"]
     fetched = BUILD / "qemu-x86" / "qemu-system-x86_64"
-    if fetched.exists():
+    target = BUILD / "qemu-x86" / "target"
+    if (fetched.exists() and target.exists()
+            and Path(target.read_text().strip()).exists()):
         return [str(fetched)]
     if not getattr(qemu_x86, "warned", False):
         log("warning: no QEMU 10.0 (scripts/fetch-qemu.sh could not fetch it); "
@@ -663,8 +665,8 @@ def stock_cache(arch, upstream):
     for _, path in module_set(arch, "stock"):
         parts.append(file_sha(path))
     if arch == "x86_64":
-        outer = qemu_x86()[0]
-        parts.append(file_sha(outer) if os.path.exists(outer) else outer)
+        outer = shutil.which(qemu_x86()[0])
+        parts.append(file_sha(outer) if outer else qemu_x86()[0])
     if arch == "riscv64":
         parts.append(file_sha(BUILD / "riscv64" / "Image"))
         if os.environ.get("TVMM_FIRMWARE", "qemu") == "tvmm":
@@ -942,7 +944,7 @@ def main():
                                 ("TVMM_MODULE_PARAMS", "TVMM_MODULES", "TVMM_QEMU_X86")):
         raise SystemExit("TVMM_MODULE_PARAMS, TVMM_MODULES and TVMM_QEMU_X86 are for "
                          "harness.py run only: check's results and caches assume the "
-                         "modules as built and Debian's QEMU")
+                         "modules as built and the outer QEMU that make deps set up")
     if a.cmd == "check":
         s = check(a.arch, a.full)
         return 1 if s["failed"] else 0

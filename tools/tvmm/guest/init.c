@@ -288,10 +288,14 @@ static void check_topology(void)
 	long core[256], package;
 	unsigned int a, b, c, d, max_basic, amd;
 	char path[128], buf[64], why[160] = "";
-	cpu_set_t set;
+	cpu_set_t set, saved;
 
 	if (n < 1 || n > 256) {
 		result("topology", 0, "%ld CPUs online", n);
+		return;
+	}
+	if (sched_getaffinity(0, sizeof(saved), &saved)) {
+		result("topology", 0, "sched_getaffinity: %s", strerror(errno));
 		return;
 	}
 	__cpuid(0, max_basic, b, c, d);
@@ -340,16 +344,16 @@ static void check_topology(void)
 			break;
 		}
 		core[i] = read_long(CPU_TOPOLOGY "core_id", i);
+		if (core[i] < 0)
+			snprintf(why, sizeof(why), "cpu%ld: no core_id", i);
 		for (long j = 0; j < i; j++) {
 			if (core[j] == core[i])
 				snprintf(why, sizeof(why), "cpu%ld and cpu%ld: both core %ld", j, i,
 					 core[i]);
 		}
 	}
-	CPU_ZERO(&set);
-	for (long i = 0; i < n; i++)
-		CPU_SET(i, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	if (sched_setaffinity(0, sizeof(saved), &saved) && !why[0])
+		snprintf(why, sizeof(why), "restoring the affinity: %s", strerror(errno));
 	if (why[0])
 		result("topology", 0, "%s", why);
 	else

@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <set>
+#include <utility>
 #include <vector>
 
 namespace tvmm::x86 {
@@ -33,16 +35,21 @@ uint32_t Cache(uint32_t type, uint32_t level, uint32_t sharing_m1, uint32_t core
   return type | (level << 5) | (sharing_m1 << 14) | (cores_m1 << 26);
 }
 
-// What KVM reports on a 2-core, 2-thread-per-core host: leaf 1 counts 4,
-// the cache leaves share L1/L2 between 2 threads, 0xB and 0x8000001E are
-// zeroed, 0x80000008 says 2 cores in 1 APIC ID bit.
-std::vector<kvm_cpuid_entry2> Host(const uint32_t (&vendor)[3], uint32_t max_basic) {
+constexpr uint32_t kHtt = 1u << 28, kCmpLegacy = 1u << 1;
+
+// What KVM reports on a 2-core, 2-thread-per-core host: leaf 1 counts 4
+// (KVM never reports HTT, nor does this), the cache leaves share L1/L2
+// between 2 threads, 0xB and 0x8000001E are zeroed, 0x80000008 says 2
+// cores in 1 APIC ID bit, CmpLegacy is clear.  @flags: HTT and CmpLegacy
+// set, for the tests that want them cleared.
+std::vector<kvm_cpuid_entry2> Host(const uint32_t (&vendor)[3], uint32_t max_basic,
+                                   bool flags = false) {
   std::vector<kvm_cpuid_entry2> v = {
       Entry(0, 0, max_basic, vendor[0], vendor[2], vendor[1]),
-      Entry(1, 0, 0x000a0f00, 0x01040800, 0x80000000, 0x178bfbff),
+      Entry(1, 0, 0x000a0f00, 0x01040800, 0x80000000, 0x078bfbff | (flags ? kHtt : 0)),
       Entry(7, 0, 0, 0x219c07ab, 0x0040069c, 0),
       Entry(0x80000000, 0, 0x80000021, 0, 0, 0),
-      Entry(0x80000001, 0, 0, 0, 0x00400003, 0x2fd3fbff),
+      Entry(0x80000001, 0, 0, 0, 0x00400001 | (flags ? kCmpLegacy : 0), 0x2fd3fbff),
       Entry(0x80000008, 0, 0x3030, 0, 0x00011001, 0),
   };
   for (uint32_t leaf : {4u, 0x8000001du}) {
@@ -79,23 +86,40 @@ struct Decoded {
   uint32_t apic_id, package, core, threads_per_core;
 };
 
-// Linux's reading: the x2APIC topology leaf when it has a core level;
-// otherwise, on AMD, 0x80000008's APIC ID size.
-Decoded Decode(const std::vector<kvm_cpuid_entry2>& v) {
+// Linux's get_count_order(): log2 rounded up.
+uint32_t Order(uint32_t n) { return n > 1 ? 32 - __builtin_clz(n - 1) : 0; }
+
+// Linux 6.12's reading (arch/x86/kernel/cpu/topology_*.c): an x2APIC
+// topology leaf with an SMT and a core level (Intel: 0x1F before 0xB; AMD:
+// 0xB); else AMD takes 0x80000008's APIC ID size and 0x8000001E's threads
+// per core, Intel leaf 1's count (with HTT) and leaf 4's cores.
+Decoded Decode(const std::vector<kvm_cpuid_entry2>& v, bool amd) {
   Decoded d = {};
   d.apic_id = Bits(Find(v, 1)->ebx, 24, 31);
-  uint32_t core_shift;
-  const kvm_cpuid_entry2* smt = Find(v, 0xb, 0);
-  const kvm_cpuid_entry2* core = Find(v, 0xb, 1);
-  if (smt && core && Bits(smt->ebx, 0, 15) && Bits(smt->ecx, 8, 15) == 1 &&
-      Bits(core->ecx, 8, 15) == 2) {
-    EXPECT_EQ(smt->edx, d.apic_id);
-    EXPECT_EQ(core->edx, d.apic_id);
+  uint32_t core_shift = 0;
+  bool found = false;
+  for (uint32_t leaf : amd ? std::vector<uint32_t>{0xb} : std::vector<uint32_t>{0x1f, 0xb}) {
+    const kvm_cpuid_entry2* smt = Find(v, leaf, 0);
+    const kvm_cpuid_entry2* core = Find(v, leaf, 1);
+    if (!smt || !core || !Bits(smt->ebx, 0, 15) || Bits(smt->ecx, 8, 15) != 1 ||
+        Bits(core->ecx, 8, 15) != 2)
+      continue;
+    EXPECT_EQ(smt->edx, d.apic_id) << leaf;
+    EXPECT_EQ(core->edx, d.apic_id) << leaf;
     core_shift = core->eax & 0x1f;
     d.threads_per_core = 1u << (smt->eax & 0x1f);
-  } else {
-    core_shift = Bits(Find(v, 0x80000008)->ecx, 12, 15);
+    found = true;
+    break;
+  }
+  if (!found && amd) {
+    uint32_t ecx = Find(v, 0x80000008)->ecx;
+    core_shift = Bits(ecx, 12, 15) ? Bits(ecx, 12, 15) : Order(Bits(ecx, 0, 7) + 1);
     d.threads_per_core = Bits(Find(v, 0x8000001e)->ebx, 8, 15) + 1;
+  } else if (!found) {
+    uint32_t core_order = Order(Bits(Find(v, 4, 0)->eax, 26, 31) + 1);
+    bool htt = Find(v, 1)->edx & kHtt;
+    core_shift = htt ? Order(Bits(Find(v, 1)->ebx, 16, 23)) : core_order;
+    d.threads_per_core = 1u << (core_shift - core_order);
   }
   d.package = d.apic_id >> core_shift;
   d.core = d.apic_id & ((1u << core_shift) - 1);
@@ -105,8 +129,9 @@ Decoded Decode(const std::vector<kvm_cpuid_entry2>& v) {
 class TopologyTest : public testing::TestWithParam<bool> {
  protected:
   bool amd() const { return GetParam(); }
-  std::vector<kvm_cpuid_entry2> Guest(uint32_t id, uint32_t ncpus, uint32_t max_basic = 0x1f) {
-    std::vector<kvm_cpuid_entry2> v = Host(amd() ? kAmd : kIntel, max_basic);
+  std::vector<kvm_cpuid_entry2> Guest(uint32_t id, uint32_t ncpus, uint32_t max_basic = 0x1f,
+                                      bool flags = false) {
+    std::vector<kvm_cpuid_entry2> v = Host(amd() ? kAmd : kIntel, max_basic, flags);
     SetTopology(v, id, ncpus);
     return v;
   }
@@ -116,7 +141,7 @@ TEST_P(TopologyTest, TwelveVcpusAreOnePackageOfTwelveCores) {
   std::set<uint32_t> cores;
   for (uint32_t id = 0; id < 12; id++) {
     std::vector<kvm_cpuid_entry2> v = Guest(id, 12);
-    Decoded d = Decode(v);
+    Decoded d = Decode(v, amd());
     EXPECT_EQ(d.apic_id, id);
     EXPECT_EQ(d.package, 0u) << "vCPU " << id;
     EXPECT_EQ(d.threads_per_core, 1u);
@@ -160,7 +185,7 @@ TEST_P(TopologyTest, AmdLeaves) {
   const kvm_cpuid_entry2* topo = Find(v, 0x8000001e);
   if (!amd()) {
     EXPECT_EQ(sizes->ecx, 0x00011001u);
-    EXPECT_EQ(ext->ecx, 0x00400003u);
+    EXPECT_EQ(ext->ecx, 0x00400001u);
     EXPECT_EQ(topo->eax, 0u);
     return;
   }
@@ -172,8 +197,8 @@ TEST_P(TopologyTest, AmdLeaves) {
 }
 
 TEST_P(TopologyTest, OneVcpuIsOneCoreWithoutHtt) {
-  std::vector<kvm_cpuid_entry2> v = Guest(0, 1);
-  Decoded d = Decode(v);
+  std::vector<kvm_cpuid_entry2> v = Guest(0, 1, 0x1f, /*flags=*/true);
+  Decoded d = Decode(v, amd());
   EXPECT_EQ(d.package, 0u);
   EXPECT_EQ(d.core, 0u);
   EXPECT_FALSE(Find(v, 1)->edx & (1u << 28));
@@ -188,7 +213,7 @@ TEST_P(TopologyTest, OneVcpuIsOneCoreWithoutHtt) {
 
 TEST_P(TopologyTest, MostVcpusSaturateTheNarrowFields) {
   std::vector<kvm_cpuid_entry2> v = Guest(253, 254);
-  Decoded d = Decode(v);
+  Decoded d = Decode(v, amd());
   EXPECT_EQ(d.apic_id, 253u);
   EXPECT_EQ(d.package, 0u);
   EXPECT_EQ(Bits(Find(v, 1)->ebx, 16, 23), amd() ? 254u : 255u);
@@ -205,14 +230,26 @@ TEST_P(TopologyTest, TopologyLeavesOnlyWhereTheMaximumBasicLeafReaches) {
   std::vector<kvm_cpuid_entry2> v = Guest(1, 4, 0xd);
   EXPECT_EQ(Count(v, 0xb), 3u);
   EXPECT_EQ(Count(v, 0x1f), 0u);
-  v = Guest(1, 4, 0xa);
+  // Without them, AMD's 0x80000008 and Intel's leaves 1 and 4 carry it.
+  v = Guest(11, 12, 0xa);
   EXPECT_EQ(Count(v, 0xb), 0u);
   EXPECT_EQ(Count(v, 0x1f), 0u);
-  Decoded d = Decode(v);
-  if (amd()) {
-    EXPECT_EQ(d.package, 0u);
-  }
+  Decoded d = Decode(v, amd());
+  EXPECT_EQ(d.package, 0u);
+  EXPECT_EQ(d.core, 11u);
+  EXPECT_EQ(d.threads_per_core, 1u);
   EXPECT_EQ(Find(v, 7)->ebx, 0x219c07abu) << "unrelated leaves untouched";
+}
+
+TEST_P(TopologyTest, OutOfRangeLeavesTheEntriesAlone) {
+  std::vector<kvm_cpuid_entry2> host = Host(amd() ? kAmd : kIntel, 0x1f);
+  for (auto [id, n] : {std::pair<uint32_t, uint32_t>{0, 0}, {5, 5}, {0, 255}}) {
+    std::vector<kvm_cpuid_entry2> v = host;
+    SetTopology(v, id, n);
+    ASSERT_EQ(v.size(), host.size());
+    EXPECT_EQ(std::memcmp(v.data(), host.data(), v.size() * sizeof(v[0])), 0)
+        << "vCPU " << id << " of " << n;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Vendors, TopologyTest, testing::Bool(),

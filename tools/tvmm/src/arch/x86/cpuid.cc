@@ -11,6 +11,8 @@ constexpr uint32_t kLeafVendor = 0, kLeafFeatures = 1, kLeafCacheParams = 4;
 constexpr uint32_t kLeafTopology = 0xb, kLeafTopologyV2 = 0x1f;
 constexpr uint32_t kLeafExtFeatures = 0x80000001, kLeafAddressSizes = 0x80000008;
 constexpr uint32_t kLeafAmdCacheParams = 0x8000001d, kLeafAmdTopology = 0x8000001e;
+constexpr uint32_t kLeafAmdExtTopology = 0x80000026;
+constexpr uint32_t kMaxVcpus = 254;  // APIC IDs 0..253; 255 is broadcast
 
 // "Auth" of AuthenticAMD and "Hygo" of HygonGenuine, in leaf 0's EBX.
 constexpr uint32_t kVendorAmdEbx = 0x68747541, kVendorHygonEbx = 0x6f677948;
@@ -46,6 +48,7 @@ kvm_cpuid_entry2 TopologyLevel(uint32_t function, uint32_t index, uint32_t shift
 }  // namespace
 
 void SetTopology(std::vector<kvm_cpuid_entry2>& entries, uint32_t apic_id, uint32_t ncpus) {
+  if (ncpus == 0 || ncpus > kMaxVcpus || apic_id >= ncpus) return;
   uint32_t max_basic = 0;
   bool amd = false;
   for (const kvm_cpuid_entry2& e : entries) {
@@ -58,8 +61,11 @@ void SetTopology(std::vector<kvm_cpuid_entry2>& entries, uint32_t apic_id, uint3
   const uint32_t bits = ncpus > 1 ? std::bit_width(ncpus - 1) : 0;
   const uint32_t id_mask = (1u << bits) - 1;
 
+  // 0x80000026, AMD's own topology leaf, which KVM does not report (yet):
+  // none rather than the host's.
   std::erase_if(entries, [](const kvm_cpuid_entry2& e) {
-    return e.function == kLeafTopology || e.function == kLeafTopologyV2;
+    return e.function == kLeafTopology || e.function == kLeafTopologyV2 ||
+           e.function == kLeafAmdExtTopology;
   });
   for (kvm_cpuid_entry2& e : entries) {
     switch (e.function) {

@@ -25,7 +25,13 @@ namespace tvmm::x86 {
 //   0x80000008       (AMD) core count and APIC ID size
 //   0x8000001D       (AMD) L1/L2 private, L3 shared
 //   0x8000001E       (AMD) extended APIC ID, core ID, one node
-// Everything else is left as it is.
+// and drops 0x80000026.  Everything else is left as it is, and so is
+// everything for @ncpus outside 1..254 or @apic_id not below it.
+// Limits of the old leaves: on an Intel host whose maximum basic leaf is
+// below 0xB (none with x2APIC), more than 64 vCPUs read as 4 threads per
+// core (leaf 4 counts 64 cores at most); Linux ignores 0x8000001D on AMD
+// family 17h models up to 0x1F and on Hygon (it puts 8 cores per L3), and
+// on Hygon 6.1 puts 64 APIC IDs in a package.
 void SetTopology(std::vector<kvm_cpuid_entry2>& entries, uint32_t apic_id, uint32_t ncpus);
 
 }  // namespace tvmm::x86
