@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <bit>
 
+#include "arch/x86/layout.h"
+
 namespace tvmm::x86 {
 namespace {
 
@@ -12,7 +14,6 @@ constexpr uint32_t kLeafTopology = 0xb, kLeafTopologyV2 = 0x1f;
 constexpr uint32_t kLeafExtFeatures = 0x80000001, kLeafAddressSizes = 0x80000008;
 constexpr uint32_t kLeafAmdCacheParams = 0x8000001d, kLeafAmdTopology = 0x8000001e;
 constexpr uint32_t kLeafAmdExtTopology = 0x80000026;
-constexpr uint32_t kMaxVcpus = 254;  // APIC IDs 0..253; 255 is broadcast
 
 // "Auth" of AuthenticAMD and "Hygo" of HygonGenuine, in leaf 0's EBX.
 constexpr uint32_t kVendorAmdEbx = 0x68747541, kVendorHygonEbx = 0x6f677948;
@@ -48,7 +49,7 @@ kvm_cpuid_entry2 TopologyLevel(uint32_t function, uint32_t index, uint32_t shift
 }  // namespace
 
 void SetTopology(std::vector<kvm_cpuid_entry2>& entries, uint32_t apic_id, uint32_t ncpus) {
-  if (ncpus == 0 || ncpus > kMaxVcpus || apic_id >= ncpus) return;
+  if (ncpus == 0 || ncpus > kMaxApicCpus || apic_id >= ncpus) return;
   uint32_t max_basic = 0;
   bool amd = false;
   for (const kvm_cpuid_entry2& e : entries) {
