@@ -6,8 +6,8 @@
 # must then end tvmm with exit status 128+SIGNAL and the terminal restored
 # as it was.  Prints "ok" or what went wrong, exits 0 or 1.
 #   usage: tvmm_signals.py SIGNAL TVMM ARGS...
+import fcntl
 import os
-import pty
 import select
 import signal
 import sys
@@ -16,11 +16,19 @@ import time
 
 sig = getattr(signal, sys.argv[1])
 cmd = sys.argv[2:]
-pid, fd = pty.fork()
+# The terminal as tvmm will find it, read before tvmm can change it.
+fd, slave = os.openpty()
+before = termios.tcgetattr(slave)
+pid = os.fork()
 if pid == 0:
+    os.close(fd)
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for i in range(3):
+        os.dup2(slave, i)
+    os.close(slave)
     os.execv(cmd[0], cmd)
-
-before = termios.tcgetattr(fd)
+os.close(slave)
 out = b""
 deadline = time.monotonic() + 120
 while b"VM ready" not in out and time.monotonic() < deadline:

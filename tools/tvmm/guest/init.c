@@ -426,6 +426,7 @@ static void check_vsock(void)
 	char reply[64] = "";
 	ssize_t n = -1;
 	int fd = -1;
+	struct timespec start, now;
 
 	/* The driver probes asynchronously: retry while the family is missing. */
 	for (int i = 0; i < 100 && fd < 0; i++) {
@@ -437,12 +438,31 @@ static void check_vsock(void)
 		result("vsock", 0, "socket: %s", strerror(errno));
 		return;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
-		result("vsock", 0, "connect to %u:%u: %s", addr.svm_cid, addr.svm_port,
-		       strerror(errno));
+	/*
+	 * The host's peer is started beside tvmm and may not listen yet (the
+	 * host resets the request), or may answer late (a connect times out
+	 * after 2 s): try again, on a new socket, for 30 s.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (!connect(fd, (struct sockaddr *)&addr, sizeof(addr)))
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((errno != ECONNRESET && errno != ETIMEDOUT) ||
+		    now.tv_sec - start.tv_sec >= 30) {
+			result("vsock", 0, "connect to %u:%u: %s", addr.svm_cid, addr.svm_port,
+			       strerror(errno));
+			close(fd);
+			return;
+		}
 		close(fd);
-		return;
+		usleep(500000);
+		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			result("vsock", 0, "socket: %s", strerror(errno));
+			return;
+		}
 	}
 	if (write(fd, ping, sizeof(ping) - 1) == sizeof(ping) - 1)
 		n = read(fd, reply, sizeof(reply) - 1);

@@ -441,7 +441,9 @@ TEST_F(VirtioBlkTest, HungStorageIsLeftToTheKernel) {
   ASSERT_TRUE(started.ok()) << started.status();
   notifier = std::move(*started);
   bool held = fuse.WaitForHeldRead(std::chrono::seconds(10));
-  for (int i = 0; i < 200 && !notified; i++)
+  // 20 s: the read may reach the daemon before QueueNotify() returns, and
+  // its thread may then be descheduled for a while.
+  for (int i = 0; i < 2000 && !notified; i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   if (!notified) {
     fuse.AnswerHeldRead(0);

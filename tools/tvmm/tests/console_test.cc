@@ -56,8 +56,13 @@ TEST_F(ConsoleMuxTest, OneVmPassesThrough) {
   EXPECT_EQ(Drain(), "login: x\r\nmore\n");
 }
 
+// These expect no line to be written unfinished: a quiet interval no
+// descheduled test thread reaches (with 250 ms, a stall of the test between
+// two writes split the line).
+constexpr std::chrono::hours kNeverQuiet{1};
+
 TEST_F(ConsoleMuxTest, SeveralVmsPrefixEveryLine) {
-  ConsoleMux mux(write_.get(), {"a", "bb"});
+  ConsoleMux mux(write_.get(), {"a", "bb"}, kNeverQuiet);
   mux.Write(0, "one\ntwo\n", stop_.get());
   mux.Write(1, "par", stop_.get());
   mux.Write(1, "tial", stop_.get());  // the same VM goes on with its line
@@ -70,7 +75,7 @@ TEST_F(ConsoleMuxTest, SeveralVmsPrefixEveryLine) {
 // What the e2e test once saw: a's line sent one byte at a time (a serial
 // port), b's complete lines in between.
 TEST_F(ConsoleMuxTest, ALineSentByteByByteStaysWhole) {
-  ConsoleMux mux(write_.get(), {"a", "b"});
+  ConsoleMux mux(write_.get(), {"a", "b"}, kNeverQuiet);
   for (char c : std::string("tvmm-guest: done, 0 failed\n")) {
     mux.Write(0, std::string(1, c), stop_.get());
     mux.Write(1, "tick\n", stop_.get());
@@ -108,7 +113,7 @@ TEST_F(ConsoleMuxTest, ALongLineIsWrittenInPieces) {
 
 TEST_F(ConsoleMuxTest, WhatIsBufferedIsWrittenAtTheEnd) {
   {
-    ConsoleMux mux(write_.get(), {"a", "b"});
+    ConsoleMux mux(write_.get(), {"a", "b"}, kNeverQuiet);
     mux.Write(0, "a", stop_.get());
     mux.Write(1, "b", stop_.get());
   }

@@ -123,7 +123,8 @@ TEST(SerialBlockedOutput, InputDoesNotWaitForABlockedConsole) {
     serial.Receive("y");
     received = true;
   });
-  for (int i = 0; i < 200 && !received; i++)
+  // What this catches is a wait without end; 20 s covers a loaded machine.
+  for (int i = 0; i < 4000 && !received; i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_TRUE(received) << "Receive() waited for the console";
   {

@@ -23,8 +23,9 @@ bool Readable(int fd, int ms) {
 
 }  // namespace
 
-ConsoleMux::ConsoleMux(int fd, std::vector<std::string> names)
-    : fd_(fd), names_(std::move(names)), prefix_(names_.size() > 1) {
+ConsoleMux::ConsoleMux(int fd, std::vector<std::string> names,
+                       std::chrono::milliseconds partial_quiet)
+    : fd_(fd), names_(std::move(names)), prefix_(names_.size() > 1), partial_quiet_(partial_quiet) {
   if (!prefix_) return;
   partial_.resize(names_.size());
   // Without an eventfd the flusher cannot be interrupted: lines are then
@@ -126,11 +127,11 @@ void ConsoleMux::FlushLoop() {
     for (size_t vm = 0; vm < partial_.size(); vm++) {
       Partial& p = partial_[vm];
       if (p.text.empty()) continue;
-      if (now - p.last >= kPartialQuiet) {
+      if (now - p.last >= partial_quiet_) {
         Emit(vm, p.text, &out);
         p.text.clear();
-      } else if (!next || p.last + kPartialQuiet < *next) {
-        next = p.last + kPartialQuiet;
+      } else if (!next || p.last + partial_quiet_ < *next) {
+        next = p.last + partial_quiet_;
       }
     }
     if (!out.empty()) {

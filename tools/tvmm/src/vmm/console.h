@@ -5,8 +5,9 @@
 // buffered per VM, so that one VM's line is never cut by another's: a
 // serial port hands over one byte per access, and a line takes as long as
 // the guest takes to send it.  An unfinished line (a prompt) is written
-// once its VM has been quiet for kPartialQuiet, or once it is kMaxPartial
-// bytes long; a VM that writes after that starts a new line.
+// once its VM has been quiet for kPartialQuiet (or what the constructor
+// was given), or once it is kMaxPartial bytes long; a VM that writes after
+// that starts a new line.
 #ifndef TVMM_VMM_CONSOLE_H_
 #define TVMM_VMM_CONSOLE_H_
 
@@ -29,7 +30,9 @@ class ConsoleMux {
   static constexpr size_t kMaxPartial = 1024;
 
   // @names: one per VM, in order; prefixes only if there are two or more.
-  ConsoleMux(int fd, std::vector<std::string> names);
+  // @partial_quiet: how long an unfinished line waits for more.
+  ConsoleMux(int fd, std::vector<std::string> names,
+             std::chrono::milliseconds partial_quiet = kPartialQuiet);
   // Writes what is still buffered if the console takes it at once.
   ~ConsoleMux();
   ConsoleMux(const ConsoleMux&) = delete;
@@ -58,16 +61,17 @@ class ConsoleMux {
   const int fd_;
   const std::vector<std::string> names_;
   const bool prefix_;
+  const std::chrono::milliseconds partial_quiet_;
   // Taken with try_lock() between 1 ms looks at the stop event: a VM waiting
   // for another one's stalled write still sees its own.  (Not a timed
   // mutex: GCC 12's ThreadSanitizer does not see pthread_mutex_clocklock.)
   std::mutex mu_;
   size_t last_vm_ = 0;
   bool at_line_start_ = true;
-  std::vector<Partial> partial_;  // per VM
+  std::vector<Partial> partial_;        // per VM
   std::condition_variable partial_cv_;  // a partial line started
   bool quit_ = false;
-  UniqueFd quit_fd_;  // an eventfd: gets the flusher out of a stalled write
+  UniqueFd quit_fd_;     // an eventfd: gets the flusher out of a stalled write
   std::thread flusher_;  // last: started once the rest is initialized
 };
 
