@@ -413,6 +413,44 @@ static void check_blk(void)
 	umount("/mnt");
 }
 
+/*
+ * A connected socket to @addr, or -1 after reporting why not.  Tries again,
+ * on a new socket, for 30 s: the driver probes asynchronously (the family
+ * may be missing at first), and the host's peer is started beside tvmm and
+ * may not listen yet (the host resets the request) or may answer late (a
+ * connect times out after 2 s).
+ */
+static int vsock_connect(const struct sockaddr_vm *addr)
+{
+	struct timeval tv = { .tv_sec = 30 };
+	struct timespec start, now;
+	int fd, err;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0) {
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			if (!connect(fd, (const struct sockaddr *)addr, sizeof(*addr)))
+				return fd;
+			err = errno;
+			close(fd);
+			errno = err;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((fd >= 0 && errno != ECONNRESET && errno != ETIMEDOUT) ||
+		    now.tv_sec - start.tv_sec >= 30)
+			break;
+		usleep(fd < 0 ? 50000 : 500000);
+	}
+	if (fd < 0)
+		result("vsock", 0, "socket: %s", strerror(errno));
+	else
+		result("vsock", 0, "connect to %u:%u: %s", addr->svm_cid, addr->svm_port,
+		       strerror(errno));
+	return -1;
+}
+
 static void check_vsock(void)
 {
 	const char *port = param("tvmm_guest.vsock_port");
@@ -421,49 +459,13 @@ static void check_vsock(void)
 		.svm_cid = HOST_CID,
 		.svm_port = port ? atoi(port) : 5000,
 	};
-	struct timeval tv = { .tv_sec = 30 };
 	const char ping[] = "ping from guest";
 	char reply[64] = "";
 	ssize_t n = -1;
-	int fd = -1;
-	struct timespec start, now;
+	int fd = vsock_connect(&addr);
 
-	/* The driver probes asynchronously: retry while the family is missing. */
-	for (int i = 0; i < 100 && fd < 0; i++) {
-		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			usleep(50000);
-	}
-	if (fd < 0) {
-		result("vsock", 0, "socket: %s", strerror(errno));
+	if (fd < 0)
 		return;
-	}
-	/*
-	 * The host's peer is started beside tvmm and may not listen yet (the
-	 * host resets the request), or may answer late (a connect times out
-	 * after 2 s): try again, on a new socket, for 30 s.
-	 */
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		if (!connect(fd, (struct sockaddr *)&addr, sizeof(addr)))
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((errno != ECONNRESET && errno != ETIMEDOUT) ||
-		    now.tv_sec - start.tv_sec >= 30) {
-			result("vsock", 0, "connect to %u:%u: %s", addr.svm_cid, addr.svm_port,
-			       strerror(errno));
-			close(fd);
-			return;
-		}
-		close(fd);
-		usleep(500000);
-		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			result("vsock", 0, "socket: %s", strerror(errno));
-			return;
-		}
-	}
 	if (write(fd, ping, sizeof(ping) - 1) == sizeof(ping) - 1)
 		n = read(fd, reply, sizeof(reply) - 1);
 	close(fd);

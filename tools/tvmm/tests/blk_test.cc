@@ -21,6 +21,7 @@
 #include "hung_fuse.h"
 #include "test_ring.h"
 #include "util/thread.h"
+#include "wait_until.h"
 
 namespace tvmm {
 namespace {
@@ -383,10 +384,7 @@ TEST_F(VirtioBlkPipeTest, DestructionDoesNotWaitForHungStorage) {
     blk_.reset();
     done = true;
   });
-  auto deadline = std::chrono::steady_clock::now() + VirtioBlk::kResetTimeout * 2;
-  while (!done && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (!done) {
+  if (!WaitUntil([&] { return done.load(); }, VirtioBlk::kResetTimeout * 2)) {
     ADD_FAILURE() << "~VirtioBlk still waiting after " << (VirtioBlk::kResetTimeout * 2).count()
                   << " ms";
     Feed();  // let it finish, or the test hangs
@@ -443,13 +441,10 @@ TEST_F(VirtioBlkTest, HungStorageIsLeftToTheKernel) {
   bool held = fuse.WaitForHeldRead(std::chrono::seconds(10));
   // 20 s: the read may reach the daemon before QueueNotify() returns, and
   // its thread may then be descheduled for a while.
-  for (int i = 0; i < 2000 && !notified; i++)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (!notified) {
+  auto is_notified = [&] { return notified.load(); };
+  if (!WaitUntil(is_notified, std::chrono::seconds(20))) {
     fuse.AnswerHeldRead(0);
-    for (int i = 0; i < 3000 && !notified; i++)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (!notified) {
+    if (!WaitUntil(is_notified, std::chrono::seconds(30))) {
       ADD_FAILURE() << "QueueNotify() still waits 30 s after the read was answered";
       std::_Exit(1);  // the thread cannot be joined: do not hang the run
     }
@@ -490,9 +485,8 @@ TEST_F(VirtioBlkTest, HungStorageIsLeftToTheKernel) {
   fuse.AnswerHeldRead(0x5a);
   EXPECT_TRUE(fuse.WaitForRelease(std::chrono::seconds(10)))
       << "the completion thread never let go of the image after its last read ended";
-  for (int i = 0; i < 1000 && !*unmapped; i++)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_TRUE(*unmapped) << "guest RAM was never let go of after the last read ended";
+  EXPECT_TRUE(WaitUntil([&] { return unmapped->load(); }, std::chrono::seconds(10)))
+      << "guest RAM was never let go of after the last read ended";
   EXPECT_EQ(ram_[kData + 0x1000], 0x5a);  // the kernel wrote what it read
   EXPECT_EQ(ram_[kData + 0x2000], 0);     // but no status, and no chain
   EXPECT_EQ(UsedIdx(), 0);

@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "util/fd.h"
+#include "wait_until.h"
 
 namespace tvmm {
 namespace {
@@ -39,11 +40,12 @@ class ConsoleMuxTest : public ::testing::Test {
   // Drains until the output ends with @end, for up to @timeout.
   std::string DrainFor(std::chrono::seconds timeout, const std::string& end) {
     std::string out;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!absl::EndsWith(out, end) && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      out += Drain();
-    }
+    WaitUntil(
+        [&] {
+          out += Drain();
+          return absl::EndsWith(out, end);
+        },
+        timeout);
     return out;
   }
   UniqueFd read_, write_, stop_;

@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include "wait_until.h"
+
 namespace tvmm {
 namespace {
 
@@ -124,9 +126,8 @@ TEST(SerialBlockedOutput, InputDoesNotWaitForABlockedConsole) {
     received = true;
   });
   // What this catches is a wait without end; 20 s covers a loaded machine.
-  for (int i = 0; i < 4000 && !received; i++)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  EXPECT_TRUE(received) << "Receive() waited for the console";
+  EXPECT_TRUE(WaitUntil([&] { return received.load(); }, std::chrono::seconds(20)))
+      << "Receive() waited for the console";
   {
     std::lock_guard lock(mu);
     release = true;

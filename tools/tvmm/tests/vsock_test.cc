@@ -20,6 +20,7 @@
 
 #include "test_ring.h"
 #include "util/fd.h"
+#include "wait_until.h"
 
 namespace tvmm {
 namespace {
@@ -121,9 +122,7 @@ class VhostVsockTest : public ::testing::Test {
   // vhost hands the packet to the socket layer before it returns the
   // buffer, so the listener can wake before the used index moves.
   uint16_t UsedIdxReaching(uint16_t want, std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (ring_.UsedIdx() != want && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    WaitUntil([&] { return ring_.UsedIdx() == want; }, timeout);
     return ring_.UsedIdx();
   }
 
