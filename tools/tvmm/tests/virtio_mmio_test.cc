@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "virtio/mmio.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -9,10 +11,15 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "test_ring.h"
+#include "util/fd.h"
+#include "virtio/blk.h"
 #include "virtio/rng.h"
+#include "wait_until.h"
 
 namespace tvmm {
 namespace {
@@ -38,11 +45,11 @@ class VirtioMmioTest : public ::testing::Test {
 
   uint32_t R(uint64_t off) {
     uint32_t v;
-    mmio_.Read(off, absl::MakeSpan(reinterpret_cast<uint8_t*>(&v), 4));
+    mmio_->Read(off, absl::MakeSpan(reinterpret_cast<uint8_t*>(&v), 4));
     return v;
   }
   void W(uint64_t off, uint32_t v) {
-    mmio_.Write(off, absl::MakeConstSpan(reinterpret_cast<uint8_t*>(&v), 4));
+    mmio_->Write(off, absl::MakeConstSpan(reinterpret_cast<uint8_t*>(&v), 4));
   }
   void SetupQueue(uint32_t num = 8) {
     W(0x030, 0);
@@ -81,7 +88,7 @@ class VirtioMmioTest : public ::testing::Test {
   // Notifies queue 0 and waits until the device has used what it can.
   void Kick() {
     W(0x050, 0);
-    static_cast<VirtioRng*>(mmio_.device())->WaitIdle();
+    static_cast<VirtioRng*>(mmio_->device())->WaitIdle();
   }
   // Makes the driver offer a chain whose head is out of range, and notify.
   void BreakQueue() {
@@ -100,7 +107,9 @@ class VirtioMmioTest : public ::testing::Test {
   std::vector<uint8_t> ram_ = std::vector<uint8_t>(0x10000);
   GuestMemory mem_;
   CountingIrq irq_;
-  VirtioMmio mmio_{std::make_unique<VirtioRng>(), &mem_, &irq_};
+  // A test may replace it, with another device behind.
+  std::unique_ptr<VirtioMmio> mmio_ =
+      std::make_unique<VirtioMmio>(std::make_unique<VirtioRng>(), &mem_, &irq_);
 };
 
 TEST_F(VirtioMmioTest, Identity) {
@@ -247,6 +256,50 @@ TEST_F(VirtioMmioTest, NeedsResetIsStickyUntilAReset) {
   EXPECT_EQ(R(0x070), 0u);
 }
 
+// Destroying the transport while its device has a read in flight, as a VM
+// does when the guest reboots or tvmm stops with I/O outstanding.  The
+// transport destroys its device first, which cancels the read: nothing
+// lands in guest memory afterwards, and no completion reaches the
+// transport's queues or lock after they are gone (ASan's build in make
+// check reports it if one does).  3385267's transport destroyed its queues
+// and lock first, and its ~VirtioBlk waited for the read: answered then,
+// the read filled the guest's buffer and its completion pushed into the
+// freed queue.
+TEST_F(VirtioMmioTest, DestroyingTheTransportWithAReadInFlight) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  UniqueFd feed(p[1]);
+  auto blk = VirtioBlk::Create(UniqueFd(p[0]), true, 64, 1, "pipe");
+  ASSERT_TRUE(blk.ok()) << blk.status();
+  mmio_ = std::make_unique<VirtioMmio>(std::move(*blk), &mem_, &irq_);
+  Negotiate();
+  SetupQueue();
+  DriverOk();
+  ASSERT_EQ(R(0x070) & (kDOk | kNeedsReset), kDOk);
+  constexpr uint64_t kHeader = kBuf, kData = kBuf + 0x1000, kStatus = kBuf + 0x2000;
+  uint32_t type = kVirtioBlkTIn;
+  std::memcpy(ram_.data() + kHeader, &type, 4);  // sector 0
+  TestRing ring(&ram_, 8, kDesc, kAvail, kUsed);
+  ring.OfferChain(0, {{kHeader, 16, false}, {kData, 512, true}, {kStatus, 1, true}});
+  W(0x050, 0);  // the read now waits for the pipe
+
+  std::atomic<bool> done{false};
+  std::thread destroy([&] {
+    mmio_.reset();
+    done = true;
+  });
+  if (!WaitUntil([&] { return done.load(); }, VirtioBlk::kResetTimeout * 2)) {
+    ADD_FAILURE() << "~VirtioMmio waits for the read";
+    std::vector<uint8_t> data(512, 0x5a);
+    ASSERT_EQ(write(feed.get(), data.data(), data.size()), 512);  // or the test hangs
+  }
+  destroy.join();
+  EXPECT_EQ(ram_[kData], 0);
+  EXPECT_EQ(ram_[kStatus], 0);
+  EXPECT_EQ(ring.UsedIdx(), 0);
+  EXPECT_FALSE(irq_.high);
+}
+
 // Counts what the transport asks of the device.
 class CountingDevice : public VirtioDevice {
  public:
@@ -323,14 +376,51 @@ TEST_F(VirtioMmioStatusTest, AResetIsDoneOnlyOnceTheDeviceQuiesced) {
   EXPECT_EQ(R(0x070), kAck);
 }
 
+// A device whose thread, as blk's completion thread and vsock's call thread
+// may, returns a buffer and signals while the device is being destroyed.
+class LastWordDevice : public CountingDevice {
+ public:
+  ~LastWordDevice() override {
+    if (!queue_) return;
+    absl::StatusOr<std::optional<DescriptorChain>> chain = queue_->Pop();
+    if (chain.ok() && chain->has_value() && queue_->PushUsed((*chain)->head, 0).ok())
+      interrupt_->SignalUsed(*queue_);
+  }
+  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
+                        uint64_t features, VirtioInterrupt* interrupt) override {
+    queue_ = queues[0];
+    interrupt_ = interrupt;
+    return absl::OkStatus();
+  }
+
+ private:
+  Virtqueue* queue_ = nullptr;
+  VirtioInterrupt* interrupt_ = nullptr;
+};
+
+// The transport's queues and interrupt state outlive its device: the
+// device's last completion reaches the used ring and the interrupt line.
+// With the queues destroyed first (3385267's member order) this is a
+// use-after-free, which ASan's build in make check reports.
+TEST_F(VirtioMmioTest, ADeviceMayCompleteUntilItIsDestroyed) {
+  mmio_ = std::make_unique<VirtioMmio>(std::make_unique<LastWordDevice>(), &mem_, &irq_);
+  Negotiate();
+  SetupQueue();
+  DriverOk();
+  OfferBuffer(0, 16);
+  mmio_.reset();
+  EXPECT_EQ(UsedIdx(), 1);
+  EXPECT_TRUE(irq_.high);
+}
+
 TEST_F(VirtioMmioTest, OddAccessesAreIgnored) {
   uint8_t b = 0xff;
-  mmio_.Write(0x070, absl::MakeConstSpan(&b, 1));  // byte write to Status
+  mmio_->Write(0x070, absl::MakeConstSpan(&b, 1));  // byte write to Status
   EXPECT_EQ(R(0x070), 0u);
   uint8_t r[2];
-  mmio_.Read(0x002, absl::MakeSpan(r, 2));  // unaligned register read
+  mmio_->Read(0x002, absl::MakeSpan(r, 2));  // unaligned register read
   EXPECT_EQ(r[0], 0);
-  mmio_.Read(0x100, absl::MakeSpan(r, 2));  // rng has no config space
+  mmio_->Read(0x100, absl::MakeSpan(r, 2));  // rng has no config space
   EXPECT_EQ(r[1], 0);
 }
 
