@@ -4,7 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include "cli/flags.h"
+#include "util/status.h"
 
 namespace tvmm {
 namespace {
@@ -246,6 +249,16 @@ TEST(ParseRunPlan, AtMostMaxVms) {
   EXPECT_EQ(PlanError(args), "");
   args.push_back("--next");
   EXPECT_THAT(PlanError(args), HasSubstr(absl::StrCat("--next: at most ", kMaxVms, " VMs")));
+}
+
+// Exit status 2 is for what the user got wrong, named by the flag.  An
+// error KVM or the kernel returns is exit 1 whatever its errno: 3385267
+// made every EINVAL and ENOENT "bad usage".
+TEST(ExitStatus, KernelErrorsAreNotUsageErrors) {
+  for (int err : {EINVAL, ENOENT, EEXIST, E2BIG, EFAULT})
+    EXPECT_FALSE(IsUsageError(ErrnoStatus("KVM_CREATE_VCPU", err))) << err;
+  EXPECT_TRUE(IsUsageError(UsageError(absl::InvalidArgumentError("--cpus: 0"))));
+  EXPECT_TRUE(IsUsageError(UsageError(ErrnoStatus("--kernel x: open", ENOENT))));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // The launch digest (SHA-384 chained over pages), the staged image's pages,
 // a TVM's e820 map, and `tvmm measure` on a fake kernel.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -13,8 +14,11 @@
 #include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
 #include "fake_bzimage.h"
+#include "kvm/kvm.h"
 #include "launch/digest.h"
 #include "launch/launch_image.h"
+#include "launch/sw_tvm.h"
+#include "util/fd.h"
 #include "util/status.h"
 #include "vmm/measure.h"
 
@@ -202,6 +206,17 @@ TEST_F(MeasureTest, DigestJson) {
                                   HexDigest(d->digest()) + "\", \"pages\": " +
                                   std::to_string(d->pages()) + "}\n");
   EXPECT_TRUE(IsUsageError(WriteDigestJson(dir_ + "/no/such/dir", *d)));
+}
+
+// --tvm on a KVM that offers none of what it needs (software-protected VM
+// type, measured launch, in-place conversion): a usage error (exit 2) that
+// names the flag.  tvmm asks this for every VM before it creates any.
+TEST(SwTvmSupport, AKvmWithoutTheCapabilitiesIsRefusedNamingTheFlag) {
+  UniqueFd null(open("/dev/null", O_RDWR | O_CLOEXEC));
+  ASSERT_TRUE(null.valid());
+  absl::Status s = CheckSwTvmSupport(Kvm::ForTesting(std::move(null)));
+  EXPECT_TRUE(IsUsageError(s)) << s;
+  EXPECT_THAT(std::string(s.message()), ::testing::StartsWith("--tvm: "));
 }
 
 }  // namespace

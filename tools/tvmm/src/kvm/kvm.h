@@ -83,6 +83,10 @@ class Kvm {
  public:
   // Opens the KVM device and checks its API version.
   static absl::StatusOr<Kvm> Open(const char* path = "/dev/kvm");
+  // For tests: @fd as the KVM device, unchecked (another device answers
+  // every KVM_CHECK_EXTENSION with 0: a KVM with no capability).  No vCPU
+  // can be created through it.
+  static Kvm ForTesting(UniqueFd fd) { return Kvm(std::move(fd), 0); }
 
   int fd() const { return fd_.get(); }
   int CheckExtension(long cap) const;

@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kvm/kvm.h"
+#include "launch/sw_tvm.h"
 #include "util/fd.h"
 #include "util/log.h"
 #include "util/poll.h"
@@ -103,6 +104,18 @@ absl::Status Process::Build() {
   }
   TVMM_ASSIGN_OR_RETURN(Kvm kvm, Kvm::Open());
   kvm_.emplace(std::move(kvm));
+  // A VM that cannot be built is reported, named when there are several;
+  // the VMs built so far go with the Process: all or nothing.
+  auto failed = [this](const VmConfig& config, const absl::Status& error) {
+    if (plan_.vms.size() == 1) return error;
+    absl::Status s(error.code(), absl::StrCat(Tag(config.name), error.message()));
+    return IsUsageError(error) ? UsageError(s) : s;
+  };
+  // What KVM must offer is asked for every VM before any VM exists.
+  for (const VmConfig& config : plan_.vms) {
+    if (!config.tvm) continue;
+    if (absl::Status s = CheckSwTvmSupport(*kvm_); !s.ok()) return failed(config, s);
+  }
   for (size_t i = 0; i < plan_.vms.size(); i++) {
     const VmConfig& config = plan_.vms[i];
     VmInstance::Hooks hooks;
@@ -116,12 +129,7 @@ absl::Status Process::Build() {
     hooks.start = kProcessStart;
     absl::StatusOr<std::unique_ptr<VmInstance>> vm =
         VmInstance::Create(*kvm_, config, Tag(config.name), std::move(hooks));
-    // All or nothing: the VMs built so far go with the Process.
-    if (!vm.ok()) {
-      if (plan_.vms.size() == 1) return vm.status();
-      absl::Status s(vm.status().code(), absl::StrCat(Tag(config.name), vm.status().message()));
-      return IsUsageError(vm.status()) ? UsageError(s) : s;
-    }
+    if (!vm.ok()) return failed(config, vm.status());
     vms_.push_back(*std::move(vm));
   }
   return absl::OkStatus();
