@@ -2,8 +2,10 @@
 // virtio-blk (device ID 2) on io_uring.
 //
 // Requests are parsed on the thread that delivers the driver's notification
-// (a vCPU thread, under the transport's lock): every chain made available
-// since the last notification is validated and queued to one io_uring, and
+// (a vCPU thread, or the queue's notifier thread with ioeventfds), under
+// the device's one engine lock, which all its queues share (DESIGN.md,
+// section 4): every chain made available since the last notification is
+// validated and queued to one io_uring, and
 // all of them are submitted with one io_uring_enter(), so a driver that
 // batches requests per notification costs one system call per batch.  A
 // completion thread reaps the ring, writes each request's status byte,
