@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "arch/machine.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
 #include "fake_bzimage.h"
 #include "kvm/kvm.h"
 #include "launch/digest.h"
 #include "launch/launch_image.h"
-#include "launch/sw_tvm.h"
 #include "util/fd.h"
 #include "util/status.h"
 #include "vmm/measure.h"
@@ -214,7 +214,7 @@ TEST_F(MeasureTest, DigestJson) {
 TEST(SwTvmSupport, AKvmWithoutTheCapabilitiesIsRefusedNamingTheFlag) {
   UniqueFd null(open("/dev/null", O_RDWR | O_CLOEXEC));
   ASSERT_TRUE(null.valid());
-  absl::Status s = CheckSwTvmSupport(Kvm::ForTesting(std::move(null)));
+  absl::Status s = CreateMachine()->CheckTrustedVmSupport(Kvm::ForTesting(std::move(null)));
   EXPECT_TRUE(IsUsageError(s)) << s;
   EXPECT_THAT(std::string(s.message()), ::testing::StartsWith("--tvm: "));
 }

@@ -19,6 +19,7 @@
 #include "devices/bus.h"
 #include "devices/serial.h"
 #include "kvm/kvm.h"
+#include "launch/launch_image.h"
 #include "memory/guest_memory.h"
 
 namespace tvmm {
@@ -58,6 +59,15 @@ class Machine {
 
   // The VM type for KVM_CREATE_VM: a trusted VM (--tvm) or not.
   virtual unsigned long VmType(bool tvm) const = 0;
+  // What a trusted VM needs from KVM, asked before any VM exists; the
+  // error names --tvm and what is missing.
+  virtual absl::Status CheckTrustedVmSupport(const Kvm& kvm) const = 0;
+  // The launch sink's last step for a trusted VM: LoadGuest() wrote
+  // @image's staging memory; its pages become @vm's measured private
+  // memory and the launch is finalized, before any vCPU exists.  Returns
+  // KVM's launch digest, which equals the image's own.
+  virtual absl::StatusOr<LaunchDigest> LaunchTrustedVm(const Vm& vm,
+                                                       const LaunchImage& image) const = 0;
   virtual std::vector<RamRange> RamLayout(uint64_t ram_size) const = 0;
 
   // Interrupt controller and friends, before any vCPU exists.

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "arch/machine.h"
 #include "kvm/kvm.h"
-#include "launch/sw_tvm.h"
 #include "util/fd.h"
 #include "util/log.h"
 #include "util/poll.h"
@@ -112,9 +112,10 @@ absl::Status Process::Build() {
     return IsUsageError(error) ? UsageError(s) : s;
   };
   // What KVM must offer is asked for every VM before any VM exists.
+  const std::unique_ptr<Machine> machine = CreateMachine();
   for (const VmConfig& config : plan_.vms) {
     if (!config.tvm) continue;
-    if (absl::Status s = CheckSwTvmSupport(*kvm_); !s.ok()) return failed(config, s);
+    if (absl::Status s = machine->CheckTrustedVmSupport(*kvm_); !s.ok()) return failed(config, s);
   }
   for (size_t i = 0; i < plan_.vms.size(); i++) {
     const VmConfig& config = plan_.vms[i];

@@ -9,7 +9,8 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
-#include "launch/sw_tvm.h"
+#include "launch/digest.h"
+#include "launch/launch_image.h"
 #include "util/log.h"
 #include "util/status.h"
 #include "virtio/blk.h"
@@ -47,7 +48,7 @@ absl::Status VmInstance::Build() {
   stop_event_.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_event_.valid()) return ErrnoStatus("eventfd");
   // Everything --tvm needs from KVM is asked before a VM exists.
-  if (config_.tvm) TVMM_RETURN_IF_ERROR(CheckSwTvmSupport(kvm_));
+  if (config_.tvm) TVMM_RETURN_IF_ERROR(machine_->CheckTrustedVmSupport(kvm_));
   TVMM_RETURN_IF_ERROR(machine_->Prepare(kvm_, config_));
   TVMM_ASSIGN_OR_RETURN(Vm vm, kvm_.CreateVm(machine_->VmType(config_.tvm)));
   vm_.emplace(std::move(vm));
@@ -145,7 +146,7 @@ absl::Status VmInstance::Build() {
   if (config_.tvm) {
     // Staged, then measured into private memory; the staging goes away.
     TVMM_ASSIGN_OR_RETURN(std::unique_ptr<LaunchImage> image, StageImage(*machine_, config_));
-    TVMM_ASSIGN_OR_RETURN(LaunchDigest digest, LaunchSwTvm(*vm_, *image));
+    TVMM_ASSIGN_OR_RETURN(LaunchDigest digest, machine_->LaunchTrustedVm(*vm_, *image));
     // Devices must not touch what is now private (SIGBUS): a guest that
     // points them there gets a device error.
     std::vector<std::pair<uint64_t, uint64_t>> private_ranges;

@@ -14,6 +14,7 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/vcpu.h"
 #include "devices/i8042.h"
+#include "launch/sw_tvm.h"
 #include "util/status.h"
 
 namespace tvmm {
@@ -74,6 +75,15 @@ class X86Machine : public Machine {
   // that needs no hardware).
   unsigned long VmType(bool tvm) const override {
     return tvm ? KVM_X86_SW_PROTECTED_VM : KVM_X86_DEFAULT_VM;
+  }
+
+  absl::Status CheckTrustedVmSupport(const Kvm& kvm) const override {
+    return CheckSwTvmSupport(kvm);
+  }
+
+  absl::StatusOr<LaunchDigest> LaunchTrustedVm(const Vm& vm,
+                                               const LaunchImage& image) const override {
+    return LaunchSwTvm(vm, image);
   }
 
   std::vector<RamRange> RamLayout(uint64_t ram_size) const override {
