@@ -113,7 +113,8 @@ def main():
     ap.add_argument("--console", action="store_true", help="print every console")
     ap.add_argument("--tvmm-base", default="",
                     help="another tvmm binary (an older commit's), run as \"tvmm_base\" "
-                    "with tvmm's arguments: the baseline side by side")
+                    "with tvmm's arguments and as \"tvmm_base_2q\" with tvmm_2q's: "
+                    "the baseline side by side")
     ap.add_argument("--vmms", default="",
                     help="comma-separated subset of the VMMs to run (default: all)")
     a = ap.parse_args()
@@ -155,6 +156,7 @@ def main():
     }
     if a.tvmm_base:
         vmms["tvmm_base"] = (tvmm(binary=a.tvmm_base), None)
+        vmms["tvmm_base_2q"] = (tvmm(2, guest_2q, binary=a.tvmm_base), None)
     if a.vmms:
         unknown = [v for v in a.vmms.split(",") if v not in vmms]
         if unknown:

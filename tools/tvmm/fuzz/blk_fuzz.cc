@@ -134,14 +134,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   GuestRam guest;
   std::vector<uint8_t>& ram = guest.bytes;
   const tvmm::GuestMemory& mem = guest.mem;
-  // The queues and the interrupt outlive the device, as the transport's do.
+  // The interrupt and the observers outlive the device, as the
+  // transport's interrupt does; the queues are the device's while it is
+  // active, and its reset gives them back.
   constexpr uint64_t kUsed1 = kUsed + 0x800;
   uint16_t qsize = uint16_t{1} << in.ConsumeIntegralInRange(0, 6);
   bool event_idx = in.ConsumeBool();
-  tvmm::Virtqueue q0, q1;
   InFlight seen0, seen1;
-  q0.set_observer(&seen0);
-  q1.set_observer(&seen1);
+  tvmm::VirtqueueSet queues;
+  queues.push_back(std::make_unique<tvmm::Virtqueue>());
+  queues.push_back(std::make_unique<tvmm::Virtqueue>());
+  queues[0]->set_observer(&seen0);
+  queues[1]->set_observer(&seen1);
   Interrupt irq;
   bool read_only = in.ConsumeIntegralInRange(0, 3) == 0;
   std::unique_ptr<tvmm::VirtioBlk> blk = MemfdBlk(kDiskBytes, read_only, 2);
@@ -149,9 +153,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Queue 0 on the fuzz_driver layout; queue 1 shares its descriptor table
   // and avail ring (a hostile driver may), with its own used ring.
   auto activate = [&] {
-    return q0.Activate(&mem, qsize, kDesc, kAvail, kUsed, event_idx).ok() &&
-           q1.Activate(&mem, qsize, kDesc, kAvail, kUsed1, event_idx).ok() &&
-           blk->Activate(&mem, {&q0, &q1}, blk->Features(), &irq).ok();
+    return queues.size() == 2 &&
+           queues[0]->Activate(&mem, qsize, kDesc, kAvail, kUsed, event_idx).ok() &&
+           queues[1]->Activate(&mem, qsize, kDesc, kAvail, kUsed1, event_idx).ok() &&
+           blk->Activate(&mem, std::move(queues), blk->Features(), &irq).ok();
   };
   if (!activate()) std::abort();
   Driver driver(&in, &ram, qsize);
@@ -168,12 +173,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         blk->WaitIdle();
         break;
       case 3:  // reset with whatever is in flight, as the transport does
-        blk->Reset();
+        queues = blk->Reset();
         if (!blk->Quiesced()) std::abort();  // memfd I/O never takes 5 s
+        if (queues.size() != 2 || !queues[0] || !queues[1]) std::abort();
         // The transport resets its queues under the lock it signals under.
         irq.Locked([&] {
-          q0.Reset();
-          q1.Reset();
+          queues[0]->Reset();
+          queues[1]->Reset();
         });
         seen0.Clear();
         seen1.Clear();

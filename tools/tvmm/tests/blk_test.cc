@@ -66,8 +66,9 @@ class VirtioBlkTest : public ::testing::Test {
     auto blk = VirtioBlk::Open(path_, read_only, 1);
     ASSERT_TRUE(blk.ok()) << blk.status();
     blk_ = std::move(*blk);
-    ASSERT_TRUE(q_.Activate(&mem_, kSize, kDesc, kAvail, kUsed).ok());
-    ASSERT_TRUE(blk_->Activate(&mem_, {&q_}, blk_->Features(), &irq_).ok());
+    ASSERT_TRUE(blk_->Activate(&mem_, QueueSet(ActiveQueue(&mem_, kSize, kDesc, kAvail, kUsed)),
+                               blk_->Features(), &irq_)
+                    .ok());
   }
 
   // Writes a request header at @gpa.
@@ -101,7 +102,6 @@ class VirtioBlkTest : public ::testing::Test {
   std::string path_;
   std::vector<uint8_t> ram_ = std::vector<uint8_t>(1 << 20);
   GuestMemory mem_;
-  Virtqueue q_{kSize};
   TestRing ring_{&ram_, kSize, kDesc, kAvail, kUsed};
   CountingInterrupt irq_;
   std::unique_ptr<VirtioBlk> blk_;
@@ -307,7 +307,9 @@ TEST_F(VirtioBlkTest, ResetDropsWhatItShould) {
   Header(kData, kVirtioBlkTIn, 0);
   Offer(0, {{kData, 16, false}, {kData + 0x1000, 512, true}, {kData + 0x2000, 1, true}});
   ASSERT_TRUE(blk_->QueueNotify(0).ok());
-  blk_->Reset();
+  VirtqueueSet queues = blk_->Reset();
+  ASSERT_EQ(queues.size(), 1u);  // the device gives its queue back
+  ASSERT_NE(queues[0], nullptr);
   blk_->WaitIdle();
   uint16_t used = UsedIdx();  // 0 or 1: the read may have completed before the reset
   // After the reset the device uses no queue: a request offered and
@@ -322,14 +324,64 @@ TEST_F(VirtioBlkTest, ResetDropsWhatItShould) {
   EXPECT_EQ(ram_[kData + 0x4000 + 9], 0);
   // Activated again on fresh rings, it serves requests.
   std::fill(ram_.begin(), ram_.end(), 0);
-  q_.Reset();
-  ASSERT_TRUE(q_.Activate(&mem_, kSize, kDesc, kAvail, kUsed).ok());
-  ASSERT_TRUE(blk_->Activate(&mem_, {&q_}, blk_->Features(), &irq_).ok());
+  queues[0]->Reset();
+  ASSERT_TRUE(queues[0]->Activate(&mem_, kSize, kDesc, kAvail, kUsed).ok());
+  ASSERT_TRUE(blk_->Activate(&mem_, std::move(queues), blk_->Features(), &irq_).ok());
   Header(kData, kVirtioBlkTIn, 2);
   Offer(0, {{kData, 16, false}, {kData + 0x1000, 512, true}, {kData + 0x2000, 1, true}});
   ASSERT_TRUE(Kick().ok());
   EXPECT_EQ(UsedIdx(), 1);
   EXPECT_EQ(ram_[kData + 0x2000], kVirtioBlkSOk);
+  EXPECT_EQ(ram_[kData + 0x1000 + 9], ImageByte(2 * 512 + 9));
+}
+
+// Queue 1 of a two-queue device, its rings above queue 0's.
+constexpr uint64_t kDesc1 = 0x4000, kAvail1 = 0x5000, kUsed1 = 0x6000, kData1 = 0x40000;
+
+// Each queue has its own engine: while one queue's notification holds its
+// lock (here the test holds it, as a notification does across Pop() and
+// io_uring_submit()), another queue's requests are started, completed and
+// signalled.  With one lock for all queues, queue 1 waited for queue 0.
+TEST_F(VirtioBlkTest, QueuesDoNotWaitForEachOther) {
+  auto blk = VirtioBlk::Open(path_, false, 2);
+  ASSERT_TRUE(blk.ok()) << blk.status();
+  blk_ = std::move(*blk);
+  TestRing ring1(&ram_, kSize, kDesc1, kAvail1, kUsed1);
+  ASSERT_TRUE(blk_->Activate(&mem_,
+                             QueueSet(ActiveQueue(&mem_, kSize, kDesc, kAvail, kUsed),
+                                      ActiveQueue(&mem_, kSize, kDesc1, kAvail1, kUsed1)),
+                             blk_->Features(), &irq_)
+                  .ok());
+  Header(kData1, kVirtioBlkTIn, 5);
+  ring1.OfferChain(0,
+                   {{kData1, 16, false}, {kData1 + 0x1000, 512, true}, {kData1 + 0x2000, 1, true}});
+
+  std::unique_lock held = blk_->LockQueueForTesting(0);
+  std::atomic<bool> notified{false};
+  absl::Status status;
+  std::thread notifier([&] {
+    status = blk_->QueueNotify(1);
+    notified = true;
+  });
+  bool ran = WaitUntil([&] { return notified.load(); }, std::chrono::seconds(10));
+  // Signalled: after the used ring was written.
+  bool completed =
+      ran && WaitUntil([&] { return irq_.used.load() >= 1; }, std::chrono::seconds(10));
+  held.unlock();
+  notifier.join();
+  ASSERT_TRUE(ran) << "queue 1's notification waited for queue 0's lock";
+  ASSERT_TRUE(completed) << "queue 1's read did not complete while queue 0 was held";
+  ASSERT_TRUE(status.ok()) << status;
+  blk_->WaitIdle();
+  EXPECT_EQ(ram_[kData1 + 0x2000], kVirtioBlkSOk);
+  EXPECT_EQ(ram_[kData1 + 0x1000 + 9], ImageByte(5 * 512 + 9));
+  EXPECT_GE(irq_.used.load(), 1);
+  // Queue 0 still works, and has its own ring.
+  Header(kData, kVirtioBlkTIn, 2);
+  Offer(0, {{kData, 16, false}, {kData + 0x1000, 512, true}, {kData + 0x2000, 1, true}});
+  ASSERT_TRUE(Kick().ok());
+  EXPECT_EQ(UsedIdx(), 1);
+  EXPECT_EQ(ring1.UsedIdx(), 1);
   EXPECT_EQ(ram_[kData + 0x1000 + 9], ImageByte(2 * 512 + 9));
 }
 
@@ -344,8 +396,9 @@ class VirtioBlkPipeTest : public VirtioBlkTest {
     auto blk = VirtioBlk::Create(UniqueFd(p[0]), true, kImageSectors, 1, "pipe");
     ASSERT_TRUE(blk.ok()) << blk.status();
     blk_ = std::move(*blk);
-    ASSERT_TRUE(q_.Activate(&mem_, kSize, kDesc, kAvail, kUsed).ok());
-    ASSERT_TRUE(blk_->Activate(&mem_, {&q_}, blk_->Features(), &irq_).ok());
+    ASSERT_TRUE(blk_->Activate(&mem_, QueueSet(ActiveQueue(&mem_, kSize, kDesc, kAvail, kUsed)),
+                               blk_->Features(), &irq_)
+                    .ok());
     Header(kData, kVirtioBlkTIn, 0);
     Offer(0, {{kData, 16, false}, {kData + 0x1000, 512, true}, {kData + 0x2000, 1, true}});
     ASSERT_TRUE(blk_->QueueNotify(0).ok());
@@ -373,6 +426,44 @@ TEST_F(VirtioBlkPipeTest, ResetCancelsReadsTheKernelHolds) {
   EXPECT_EQ(ram_[kData + 0x2000], 0);  // no status either
   // Its chain is not returned: the driver forgot the ring.
   EXPECT_EQ(UsedIdx(), 0);
+}
+
+// Both queues of a device hold a read the kernel cannot finish: one reset
+// cancels both, within one deadline, and neither lands afterwards.
+TEST_F(VirtioBlkPipeTest, ResetCancelsEveryQueuesReads) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  out_.Reset(p[1]);
+  auto blk = VirtioBlk::Create(UniqueFd(p[0]), true, kImageSectors, 2, "pipe");
+  ASSERT_TRUE(blk.ok()) << blk.status();
+  blk_ = std::move(*blk);
+  TestRing ring1(&ram_, kSize, kDesc1, kAvail1, kUsed1);
+  ASSERT_TRUE(blk_->Activate(&mem_,
+                             QueueSet(ActiveQueue(&mem_, kSize, kDesc, kAvail, kUsed),
+                                      ActiveQueue(&mem_, kSize, kDesc1, kAvail1, kUsed1)),
+                             blk_->Features(), &irq_)
+                  .ok());
+  Header(kData, kVirtioBlkTIn, 0);
+  Offer(0, {{kData, 16, false}, {kData + 0x1000, 512, true}, {kData + 0x2000, 1, true}});
+  Header(kData1, kVirtioBlkTIn, 0);
+  ring1.OfferChain(0,
+                   {{kData1, 16, false}, {kData1 + 0x1000, 512, true}, {kData1 + 0x2000, 1, true}});
+  ASSERT_TRUE(blk_->QueueNotify(0).ok());
+  ASSERT_TRUE(blk_->QueueNotify(1).ok());
+  auto start = std::chrono::steady_clock::now();
+  blk_->Reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, VirtioBlk::kResetTimeout / 2);
+  EXPECT_TRUE(blk_->Quiesced());
+  Feed();
+  Feed();
+  blk_->WaitIdle();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (uint64_t data : {kData, kData1}) {
+    EXPECT_EQ(ram_[data + 0x1000], 0);
+    EXPECT_EQ(ram_[data + 0x2000], 0);
+  }
+  EXPECT_EQ(UsedIdx(), 0);
+  EXPECT_EQ(ring1.UsedIdx(), 0);
 }
 
 // Destroying the device with the read in flight (no reset first) returns
@@ -415,8 +506,9 @@ TEST_F(VirtioBlkTest, HungStorageIsLeftToTheKernel) {
   auto unmapped = std::make_shared<std::atomic<bool>>(false);
   mem_.SetOwner(
       std::shared_ptr<const void>(nullptr, [unmapped](const void*) { *unmapped = true; }));
-  ASSERT_TRUE(q_.Activate(&mem_, kSize, kDesc, kAvail, kUsed).ok());
-  ASSERT_TRUE(blk_->Activate(&mem_, {&q_}, blk_->Features(), &irq_).ok());
+  ASSERT_TRUE(blk_->Activate(&mem_, QueueSet(ActiveQueue(&mem_, kSize, kDesc, kAvail, kUsed)),
+                             blk_->Features(), &irq_)
+                  .ok());
   mem_.SetOwner(nullptr);
   Header(kData, kVirtioBlkTIn, 0);
   Offer(0, {{kData, 16, false}, {kData + 0x1000, 512, true}, {kData + 0x2000, 1, true}});

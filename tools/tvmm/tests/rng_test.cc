@@ -60,14 +60,14 @@ class VirtioRngTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(mem_.AddRegion(0, absl::MakeSpan(ram_)).ok());
-    ASSERT_TRUE(q_.Activate(&mem_, kSize, kDesc, kAvail, kUsed).ok());
-    ASSERT_TRUE(rng_.Activate(&mem_, {&q_}, rng_.Features(), &irq_).ok());
+    ASSERT_TRUE(rng_.Activate(&mem_, QueueSet(ActiveQueue(&mem_, kSize, kDesc, kAvail, kUsed)),
+                              rng_.Features(), &irq_)
+                    .ok());
   }
   void TearDown() override { gate_.Open(); }
 
   std::vector<uint8_t> ram_ = std::vector<uint8_t>(0x30000);
   GuestMemory mem_;
-  Virtqueue q_;
   TestRing ring_{&ram_, kSize, kDesc, kAvail, kUsed};
   CountingInterrupt irq_;
   Gate gate_;
@@ -131,10 +131,12 @@ TEST_F(VirtioRngTest, BrokenQueueOrSourceNeedsReset) {
   rng_.WaitIdle();
   EXPECT_EQ(irq_.needs_reset.load(), 1);
 
-  rng_.Reset();
-  q_.Reset();
-  ASSERT_TRUE(q_.Activate(&mem_, kSize, kDesc, kAvail, kUsed).ok());
-  ASSERT_TRUE(rng_.Activate(&mem_, {&q_}, rng_.Features(), &irq_).ok());
+  VirtqueueSet queues = rng_.Reset();
+  ASSERT_EQ(queues.size(), 1u);  // the device gives its queue back
+  ASSERT_NE(queues[0], nullptr);
+  queues[0]->Reset();
+  ASSERT_TRUE(queues[0]->Activate(&mem_, kSize, kDesc, kAvail, kUsed).ok());
+  ASSERT_TRUE(rng_.Activate(&mem_, std::move(queues), rng_.Features(), &irq_).ok());
   std::fill(ram_.begin(), ram_.end(), 0);
   ring_.OfferChain(0, {{kData, 64, true}});
   ASSERT_TRUE(rng_.QueueNotify(0).ok());

@@ -4,11 +4,15 @@
 #ifndef TVMM_TESTS_TEST_RING_H_
 #define TVMM_TESTS_TEST_RING_H_
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <utility>
 #include <vector>
 
+#include "virtio/device.h"
 #include "virtio/virtqueue.h"
 
 namespace tvmm {
@@ -71,6 +75,24 @@ class TestRing {
   uint16_t size_;
   uint64_t desc_, avail_, used_;
 };
+
+// A queue of @size on the rings at @desc, @avail and @used, activated as
+// the transport does at QueueReady.
+inline std::unique_ptr<Virtqueue> ActiveQueue(const GuestMemory* mem, uint16_t size, uint64_t desc,
+                                              uint64_t avail, uint64_t used) {
+  auto queue = std::make_unique<Virtqueue>(size);
+  absl::Status s = queue->Activate(mem, size, desc, avail, used);
+  EXPECT_TRUE(s.ok()) << s;
+  return queue;
+}
+
+// @queues as a device's Activate() takes them.
+template <typename... Queues>
+VirtqueueSet QueueSet(Queues... queues) {
+  VirtqueueSet set;
+  (set.push_back(std::move(queues)), ...);
+  return set;
+}
 
 }  // namespace tvmm
 

@@ -309,17 +309,26 @@ class CountingDevice : public VirtioDevice {
   void ReadConfig(uint64_t offset, absl::Span<uint8_t> data) override {
     std::fill(data.begin(), data.end(), 0);
   }
-  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
-                        uint64_t features, VirtioInterrupt* interrupt) override {
+  absl::Status Activate(const GuestMemory* mem, VirtqueueSet queues, uint64_t features,
+                        VirtioInterrupt* interrupt) override {
     activations++;
+    held = std::move(queues);
     return absl::OkStatus();
   }
   absl::Status QueueNotify(uint32_t index) override { return absl::OkStatus(); }
-  void Reset() override { resets++; }
+  VirtqueueSet Reset() override {
+    resets++;
+    VirtqueueSet queues;
+    queues.swap(held);
+    if (!give_back) queues.clear();
+    return queues;
+  }
   bool Quiesced() override { return quiesced; }
 
   int activations = 0, resets = 0;
   bool quiesced = true;
+  bool give_back = true;  // Reset() returns the queues
+  VirtqueueSet held;
 };
 
 // A VirtioMmio on a CountingDevice.
@@ -386,15 +395,15 @@ class LastWordDevice : public CountingDevice {
     if (chain.ok() && chain->has_value() && queue_->PushUsed((*chain)->head, 0).ok())
       interrupt_->SignalUsed(*queue_);
   }
-  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
-                        uint64_t features, VirtioInterrupt* interrupt) override {
-    queue_ = queues[0];
+  absl::Status Activate(const GuestMemory* mem, VirtqueueSet queues, uint64_t features,
+                        VirtioInterrupt* interrupt) override {
+    queue_ = queues[0].get();
     interrupt_ = interrupt;
-    return absl::OkStatus();
+    return CountingDevice::Activate(mem, std::move(queues), features, interrupt);
   }
 
  private:
-  Virtqueue* queue_ = nullptr;
+  Virtqueue* queue_ = nullptr;  // CountingDevice::held's
   VirtioInterrupt* interrupt_ = nullptr;
 };
 
@@ -411,6 +420,47 @@ TEST_F(VirtioMmioTest, ADeviceMayCompleteUntilItIsDestroyed) {
   mmio_.reset();
   EXPECT_EQ(UsedIdx(), 1);
   EXPECT_TRUE(irq_.high);
+}
+
+// A device owns its queues from DRIVER_OK to its reset: the transport keeps
+// no queue meanwhile, and the device's reset hands the same queues back,
+// which the transport resets and reuses.  A device that gives nothing back
+// still gets a queue, a fresh one, at its next activation.
+TEST_F(VirtioMmioTest, ADeviceOwnsItsQueuesWhileActive) {
+  auto owned = std::make_unique<CountingDevice>();
+  CountingDevice* dev = owned.get();
+  mmio_ = std::make_unique<VirtioMmio>(std::move(owned), &mem_, &irq_);
+  Negotiate();
+  SetupQueue();
+  EXPECT_TRUE(dev->held.empty());
+  DriverOk();
+  ASSERT_EQ(dev->held.size(), 1u);
+  ASSERT_NE(dev->held[0], nullptr);
+  EXPECT_TRUE(dev->held[0]->active());
+  EXPECT_EQ(dev->held[0]->size(), 8);
+  const Virtqueue* first = dev->held[0].get();
+  W(0x030, 0);
+  EXPECT_EQ(R(0x034), 256u);  // QueueNumMax without the queue
+  EXPECT_EQ(R(0x044), 1u);
+
+  W(0x070, 0);
+  EXPECT_TRUE(dev->held.empty());
+  EXPECT_EQ(R(0x044), 0u);
+  Negotiate();
+  SetupQueue();
+  DriverOk();
+  ASSERT_EQ(dev->held.size(), 1u);
+  EXPECT_EQ(dev->held[0].get(), first);
+  EXPECT_TRUE(dev->held[0]->active());
+
+  dev->give_back = false;
+  W(0x070, 0);
+  Negotiate();
+  SetupQueue();
+  DriverOk();
+  ASSERT_EQ(dev->held.size(), 1u);
+  ASSERT_NE(dev->held[0], nullptr);
+  EXPECT_TRUE(dev->held[0]->active());
 }
 
 TEST_F(VirtioMmioTest, OddAccessesAreIgnored) {
@@ -434,8 +484,8 @@ class GatedDevice : public VirtioDevice {
   void ReadConfig(uint64_t offset, absl::Span<uint8_t> data) override {
     std::fill(data.begin(), data.end(), 0);
   }
-  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
-                        uint64_t features, VirtioInterrupt* interrupt) override {
+  absl::Status Activate(const GuestMemory* mem, VirtqueueSet queues, uint64_t features,
+                        VirtioInterrupt* interrupt) override {
     return absl::OkStatus();
   }
   absl::Status QueueNotify(uint32_t index) override {
@@ -446,10 +496,11 @@ class GatedDevice : public VirtioDevice {
     inside[index]--;
     return fail ? absl::DataLossError("broken queue") : absl::OkStatus();
   }
-  void Reset() override {
+  VirtqueueSet Reset() override {
     std::lock_guard lock(mu);
     reset_while_notifying = reset_while_notifying || inside[0] || inside[1];
     resets++;
+    return {};
   }
   // Waits until @n notifications of queue @index are inside.
   bool WaitInside(uint32_t index, int n) {

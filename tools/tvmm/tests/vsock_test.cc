@@ -82,16 +82,13 @@ class VhostVsockTest : public ::testing::Test {
     auto vsock = VirtioVsock::Open(cid_);
     ASSERT_TRUE(vsock.ok()) << vsock.status();
     vsock_ = std::move(*vsock);
-    uint64_t at = 0x4000;
-    for (Virtqueue& q : queues_) {
-      ASSERT_TRUE(q.Activate(&mem_, kSize, at, at + 0x400, at + 0x800).ok());
-      at += 0x1000;
-    }
-    ASSERT_TRUE(q_tx_.Activate(&mem_, kSize, kDesc, kAvail, kUsed).ok());
-    ASSERT_TRUE(vsock_
-                    ->Activate(&mem_, {&queues_[0], &q_tx_, &queues_[1]},
-                               vsock_->Features() & kVirtioFVersion1, &irq_)
-                    .ok());
+    // rx and event queues at 0x4000 and 0x5000, tx on TestRing's rings.
+    VirtqueueSet queues = QueueSet(ActiveQueue(&mem_, kSize, 0x4000, 0x4400, 0x4800),
+                                   ActiveQueue(&mem_, kSize, kDesc, kAvail, kUsed),
+                                   ActiveQueue(&mem_, kSize, 0x5000, 0x5400, 0x5800));
+    ASSERT_TRUE(
+        vsock_->Activate(&mem_, std::move(queues), vsock_->Features() & kVirtioFVersion1, &irq_)
+            .ok());
   }
 
   // Puts a connection request to the listener in guest memory at @gpa
@@ -128,8 +125,6 @@ class VhostVsockTest : public ::testing::Test {
 
   std::vector<uint8_t> ram_ = std::vector<uint8_t>(1 << 20);
   GuestMemory mem_;
-  Virtqueue queues_[2] = {Virtqueue(kSize), Virtqueue(kSize)};  // rx, event
-  Virtqueue q_tx_{kSize};
   TestRing ring_{&ram_, kSize, kDesc, kAvail, kUsed};
   NoInterrupt irq_;
   UniqueFd listener_;

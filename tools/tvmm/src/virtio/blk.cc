@@ -148,7 +148,7 @@ absl::StatusOr<std::unique_ptr<VirtioBlk>> VirtioBlk::Create(UniqueFd fd, bool r
         "io_uring's workers",
         blk->id_);
   }
-  TVMM_RETURN_IF_ERROR(blk->InitRing());
+  TVMM_RETURN_IF_ERROR(blk->InitRings());
   return blk;
 }
 
@@ -158,19 +158,25 @@ VirtioBlk::VirtioBlk(Token, UniqueFd fd, bool read_only, uint64_t capacity, uint
       read_only_(read_only),
       capacity_(capacity),
       num_queues_(num_queues),
-      id_(std::move(id)) {
-  engine_->fd = std::move(fd);
-}
+      id_(std::move(id)),
+      image_(std::make_shared<const UniqueFd>(std::move(fd))) {}
 
-absl::Status VirtioBlk::InitRing() {
-  // Room for every descriptor of every queue, and a cancellation each: the
-  // SQ and CQ never overflow while each queue has at most its size of
-  // requests in flight.
-  unsigned entries = std::min<unsigned>(4096, 2 * Virtqueue::kMaxSize * num_queues_);
-  if (int ret = io_uring_queue_init(entries, &engine_->ring, 0); ret < 0)
-    return ErrnoStatus("io_uring_queue_init", -ret);
-  engine_->ring_ok = true;
-  completer_ = std::thread([engine = engine_] { engine->CompletionLoop(); });
+absl::Status VirtioBlk::InitRings() {
+  for (uint16_t i = 0; i < num_queues_; i++) {
+    auto engine = std::make_shared<Engine>();
+    engine->image = image_;
+    // Room for every descriptor of the queue, and a cancellation each: the
+    // SQ and CQ never overflow while the queue has at most its size of
+    // requests in flight.
+    if (int ret = io_uring_queue_init(2 * Virtqueue::kMaxSize, &engine->ring, 0); ret < 0)
+      return ErrnoStatus(absl::StrCat("virtio-blk queue ", i, ": io_uring_queue_init"), -ret);
+    engine->ring_ok = true;
+    completers_.emplace_back([engine, i] {
+      NameThisThread(absl::StrCat("blk-complete", i));
+      engine->CompletionLoop();
+    });
+    engines_.push_back(std::move(engine));
+  }
   return absl::OkStatus();
 }
 
@@ -179,48 +185,54 @@ VirtioBlk::Engine::~Engine() {
 }
 
 VirtioBlk::~VirtioBlk() {
-  if (!engine_->ring_ok) return;
-  Engine& e = *engine_;
-  std::unique_lock lock(e.mu);
-  // No chain is returned any more; what the kernel can cancel, it cancels.
-  e.generation++;
-  e.queues.clear();
-  e.interrupt = nullptr;
-  e.CancelAllLocked();
-  bool idle = e.idle_cv.wait_for(lock, kResetTimeout, [&e] { return e.in_flight == 0; });
-  // Whatever happens next, the completion thread must not be signalling
-  // the transport, which goes away after us.
-  e.idle_cv.wait(lock, [&e] { return !e.signalling; });
-  int ret = -EAGAIN;
-  if (idle) {
-    if (io_uring_sqe* sqe = io_uring_get_sqe(&e.ring)) {
-      io_uring_prep_nop(sqe);
-      io_uring_sqe_set_data64(sqe, kStopToken);
-      do {
-        ret = io_uring_submit(&e.ring);
-      } while (ret == -EINTR);
-    }
+  // Every queue drops its ring and cancels first, so that they all wait
+  // against one deadline.  The queues go last, once no completion thread
+  // signals.
+  VirtqueueSet queues;
+  for (const std::shared_ptr<Engine>& e : engines_) {
+    std::lock_guard lock(e->mu);
+    queues.push_back(e->DetachLocked());
   }
-  if (ret <= 0) {
-    // Hung storage (or no way to tell the thread to stop).  Waiting would
-    // hang the VMM's shutdown with it; freeing the ring would hand its
-    // requests' buffers back while the kernel still holds them.  The
-    // completion thread keeps the engine (ring, file, requests) and ends
-    // once the kernel has given every request back.  The kernel may still
-    // write guest memory until then, and the process's exit waits for it.
-    if (!idle) {
-      Log(LogLevel::kError,
-          "virtio-blk: %d request(s) still in flight %d ms after the device was destroyed; "
-          "leaving them to the kernel",
-          e.in_flight, kResetTimeout.count());
+  const auto deadline = std::chrono::steady_clock::now() + kResetTimeout;
+  for (size_t i = 0; i < engines_.size(); i++) {
+    Engine& e = *engines_[i];
+    std::unique_lock lock(e.mu);
+    bool idle = e.idle_cv.wait_until(lock, deadline, [&e] { return e.in_flight == 0; });
+    // Whatever happens next, the completion thread must not be signalling
+    // the transport, which goes away after us.
+    e.idle_cv.wait(lock, [&e] { return !e.signalling; });
+    int ret = -EAGAIN;
+    if (idle) {
+      if (io_uring_sqe* sqe = io_uring_get_sqe(&e.ring)) {
+        io_uring_prep_nop(sqe);
+        io_uring_sqe_set_data64(sqe, kStopToken);
+        do {
+          ret = io_uring_submit(&e.ring);
+        } while (ret == -EINTR);
+      }
     }
-    e.orphaned = true;
+    if (ret <= 0) {
+      // Hung storage (or no way to tell the thread to stop).  Waiting would
+      // hang the VMM's shutdown with it; freeing the ring would hand its
+      // requests' buffers back while the kernel still holds them.  The
+      // completion thread keeps the engine (ring, file, requests) and ends
+      // once the kernel has given every request back.  The kernel may
+      // still write guest memory until then, and the process's exit waits
+      // for it.  The other queues' engines are not held up by this one.
+      if (!idle) {
+        Log(LogLevel::kError,
+            "virtio-blk queue %d: %d request(s) still in flight %d ms after the device was "
+            "destroyed; leaving them to the kernel",
+            i, e.in_flight, kResetTimeout.count());
+      }
+      e.orphaned = true;
+      lock.unlock();
+      completers_[i].detach();
+      continue;
+    }
     lock.unlock();
-    completer_.detach();
-    return;
+    completers_[i].join();
   }
-  lock.unlock();
-  completer_.join();
 }
 
 uint64_t VirtioBlk::Features() const {
@@ -243,46 +255,66 @@ void VirtioBlk::ReadConfig(uint64_t offset, absl::Span<uint8_t> data) {
   CopyConfig(config, offset, data);
 }
 
-absl::Status VirtioBlk::Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
-                                 uint64_t features, VirtioInterrupt* interrupt) {
-  Engine& e = *engine_;
-  std::lock_guard lock(e.mu);
-  e.queues = std::move(queues);
-  e.interrupt = interrupt;
-  e.memory_owner = mem->owner();
-  e.in_flight_per_queue.assign(num_queues_, 0);
+absl::Status VirtioBlk::Activate(const GuestMemory* mem, VirtqueueSet queues, uint64_t features,
+                                 VirtioInterrupt* interrupt) {
+  if (queues.size() > engines_.size())
+    return absl::InvalidArgumentError("virtio-blk: more queues than the device offers");
+  for (size_t i = 0; i < engines_.size(); i++) {
+    Engine& e = *engines_[i];
+    std::lock_guard lock(e.mu);
+    e.queue = i < queues.size() ? std::move(queues[i]) : nullptr;
+    e.interrupt = interrupt;
+    e.memory_owner = mem->owner();
+    e.in_flight_current = 0;
+  }
   return absl::OkStatus();
 }
 
-void VirtioBlk::Reset() {
-  Engine& e = *engine_;
-  std::unique_lock lock(e.mu);
-  // The driver has forgotten the rings: no chain is returned any more.
-  e.generation++;
-  e.queues.clear();
-  e.interrupt = nullptr;
-  e.in_flight_per_queue.assign(num_queues_, 0);
+std::unique_ptr<Virtqueue> VirtioBlk::Engine::DetachLocked() {
+  // The driver has forgotten the ring: no chain is returned any more.
+  generation++;
+  interrupt = nullptr;
+  in_flight_current = 0;
   // But requests in flight would still write the guest's buffers: cancel
-  // what the kernel can cancel, and wait, for a bounded time, until it is
-  // done with the rest (their CQEs are posted).  Not until the completion
-  // thread has reaped them (its reaping is not bounded by us).
-  e.CancelAllLocked();
-  auto deadline = std::chrono::steady_clock::now() + kResetTimeout;
-  while (!e.KernelDoneLocked()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      Log(LogLevel::kWarning, "virtio-blk: %d request(s) still in flight %d ms after a reset",
-          e.in_flight + e.cancels_in_flight - io_uring_cq_ready(&e.ring), kResetTimeout.count());
-      return;
-    }
-    lock.unlock();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    lock.lock();
+  // what the kernel can cancel.  They hold no reference to the queue.
+  CancelAllLocked();
+  return std::move(queue);
+}
+
+VirtqueueSet VirtioBlk::Reset() {
+  // Every queue first, so that their cancellations run side by side and
+  // one deadline bounds the whole reset.
+  VirtqueueSet queues;
+  for (const std::shared_ptr<Engine>& e : engines_) {
+    std::lock_guard lock(e->mu);
+    queues.push_back(e->DetachLocked());
   }
-  // And until the completion thread has signalled what it reaped before
-  // the reset: a signal after it would land on the driver's next session.
-  // It takes only the transport's interrupt lock, which the caller does
-  // not hold.
-  e.idle_cv.wait_until(lock, deadline, [&e] { return !e.signalling; });
+  // Then wait, for a bounded time, until the kernel is done with the
+  // requests it did not cancel (their CQEs are posted).  Not until the
+  // completion threads have reaped them: their reaping is not bounded by
+  // us.
+  const auto deadline = std::chrono::steady_clock::now() + kResetTimeout;
+  for (size_t i = 0; i < engines_.size(); i++) {
+    Engine& e = *engines_[i];
+    std::unique_lock lock(e.mu);
+    while (!e.KernelDoneLocked() && std::chrono::steady_clock::now() < deadline) {
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      lock.lock();
+    }
+    if (!e.KernelDoneLocked()) {
+      Log(LogLevel::kWarning,
+          "virtio-blk queue %d: %d request(s) still in flight %d ms after a reset", i,
+          e.in_flight + e.cancels_in_flight - io_uring_cq_ready(&e.ring), kResetTimeout.count());
+    }
+    // And until the completion thread has signalled what it reaped before
+    // the reset: a signal after it would land on the driver's next
+    // session, and the signal reads the queue, which goes back to the
+    // transport.  Not bounded by the deadline: it takes only the
+    // transport's interrupt lock, which the caller does not hold.
+    e.idle_cv.wait(lock, [&e] { return !e.signalling; });
+  }
+  return queues;
 }
 
 void VirtioBlk::Engine::CancelAllLocked() {
@@ -305,28 +337,36 @@ bool VirtioBlk::Engine::KernelDoneLocked() {
 }
 
 bool VirtioBlk::Quiesced() {
-  std::lock_guard lock(engine_->mu);
-  return engine_->KernelDoneLocked();
+  for (const std::shared_ptr<Engine>& e : engines_) {
+    std::lock_guard lock(e->mu);
+    if (!e->KernelDoneLocked()) return false;
+  }
+  return true;
 }
 
 void VirtioBlk::WaitIdle() {
-  Engine& e = *engine_;
-  std::unique_lock lock(e.mu);
-  e.idle_cv.wait(lock,
-                 [&e] { return e.in_flight == 0 && e.cancels_in_flight == 0 && !e.signalling; });
+  for (const std::shared_ptr<Engine>& e : engines_) {
+    std::unique_lock lock(e->mu);
+    e->idle_cv.wait(
+        lock, [&e] { return e->in_flight == 0 && e->cancels_in_flight == 0 && !e->signalling; });
+  }
 }
 
-absl::Status VirtioBlk::CompleteNow(uint32_t queue, uint16_t head, uint8_t* status, uint8_t value,
+std::unique_lock<std::mutex> VirtioBlk::LockQueueForTesting(uint32_t index) {
+  return std::unique_lock(engines_.at(index)->mu);
+}
+
+absl::Status VirtioBlk::CompleteNow(Engine& e, uint16_t head, uint8_t* status, uint8_t value,
                                     uint32_t used_len) {
   if (status) *status = value;
-  return engine_->queues[queue]->PushUsed(head, used_len);
+  return e.queue->PushUsed(head, used_len);
 }
 
-absl::StatusOr<bool> VirtioBlk::StartRequest(uint32_t queue, DescriptorChain& chain) {
+absl::StatusOr<bool> VirtioBlk::StartRequest(Engine& e, DescriptorChain& chain) {
   uint8_t* status = LastWritableByte(chain);
   // Without a header or a status byte there is nothing to answer with.
   if (chain.readable_bytes < 16 || !status) {
-    TVMM_RETURN_IF_ERROR(CompleteNow(queue, chain.head, status, kVirtioBlkSIoErr, 0));
+    TVMM_RETURN_IF_ERROR(CompleteNow(e, chain.head, status, kVirtioBlkSIoErr, 0));
     return false;
   }
   uint8_t header[16];
@@ -342,7 +382,7 @@ absl::StatusOr<bool> VirtioBlk::StartRequest(uint32_t queue, DescriptorChain& ch
     return len % kSectorSize == 0 && sector <= capacity_ && len / kSectorSize <= capacity_ - sector;
   };
   auto fail = [&](uint8_t value) -> absl::StatusOr<bool> {
-    TVMM_RETURN_IF_ERROR(CompleteNow(queue, chain.head, status, value, 1));
+    TVMM_RETURN_IF_ERROR(CompleteNow(e, chain.head, status, value, 1));
     return false;
   };
 
@@ -363,7 +403,7 @@ absl::StatusOr<bool> VirtioBlk::StartRequest(uint32_t queue, DescriptorChain& ch
       std::memcpy(id, id_.data(), std::min(id_.size(), sizeof(id)));
       uint64_t n = std::min<uint64_t>(in_len, sizeof(id));
       CopyRange(chain, true, 0, absl::MakeSpan(id, n), /*to_chain=*/true);
-      TVMM_RETURN_IF_ERROR(CompleteNow(queue, chain.head, status, kVirtioBlkSOk, n + 1));
+      TVMM_RETURN_IF_ERROR(CompleteNow(e, chain.head, status, kVirtioBlkSOk, n + 1));
       return false;
     }
     default:
@@ -371,7 +411,7 @@ absl::StatusOr<bool> VirtioBlk::StartRequest(uint32_t queue, DescriptorChain& ch
   }
 
   // A valid IN, OUT or FLUSH: it goes to io_uring.
-  Engine& e = *engine_;
+  const int fd = e.image->get();
   io_uring_sqe* sqe = io_uring_get_sqe(&e.ring);
   if (!sqe) return absl::ResourceExhaustedError("virtio-blk: io_uring SQ full");
   std::unique_ptr<Request> req;
@@ -381,7 +421,6 @@ absl::StatusOr<bool> VirtioBlk::StartRequest(uint32_t queue, DescriptorChain& ch
     req = std::move(e.free.back());
     e.free.pop_back();
   }
-  req->queue = queue;
   req->head = chain.head;
   req->generation = e.generation;
   req->status = status;
@@ -391,37 +430,40 @@ absl::StatusOr<bool> VirtioBlk::StartRequest(uint32_t queue, DescriptorChain& ch
     AppendRange(chain, true, 0, in_len, &req->iov);
     req->expect = in_len;
     req->used_len = in_len + 1;
-    io_uring_prep_readv(sqe, e.fd.get(), req->iov.data(), req->iov.size(), sector * kSectorSize);
+    io_uring_prep_readv(sqe, fd, req->iov.data(), req->iov.size(), sector * kSectorSize);
   } else if (type == kVirtioBlkTOut) {
     AppendRange(chain, false, 16, out_len, &req->iov);
     req->expect = out_len;
-    io_uring_prep_writev(sqe, e.fd.get(), req->iov.data(), req->iov.size(), sector * kSectorSize);
+    io_uring_prep_writev(sqe, fd, req->iov.data(), req->iov.size(), sector * kSectorSize);
   } else {
     req->expect = 0;
-    io_uring_prep_fsync(sqe, e.fd.get(), 0);
+    io_uring_prep_fsync(sqe, fd, 0);
   }
   if (async_submit_) io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
   io_uring_sqe_set_data(sqe, req.release());
   e.in_flight++;
-  e.in_flight_per_queue[queue]++;
+  e.in_flight_current++;
   return true;
 }
 
 absl::Status VirtioBlk::QueueNotify(uint32_t index) {
+  if (index >= engines_.size()) return absl::OkStatus();
   bool completed_now = false;
   VirtioInterrupt* interrupt;
   Virtqueue* queue;
-  Engine& e = *engine_;
+  Engine& e = *engines_[index];
   {
+    // This queue's lock only: the other queues' notifications and
+    // completions go on meanwhile.
     std::lock_guard lock(e.mu);
-    if (index >= e.queues.size() || !e.queues[index]->active()) return absl::OkStatus();
-    queue = e.queues[index];
+    if (!e.queue || !e.queue->active()) return absl::OkStatus();
+    queue = e.queue.get();
     interrupt = e.interrupt;
     bool queued = false;
     absl::Status error;
     for (;;) {
       // A correct driver has at most one request per descriptor in flight.
-      if (e.in_flight_per_queue[index] >= queue->size()) {
+      if (e.in_flight_current >= queue->size()) {
         error = absl::DataLossError(
             "virtio-blk: more requests in flight than the queue has descriptors");
         break;
@@ -432,7 +474,7 @@ absl::Status VirtioBlk::QueueNotify(uint32_t index) {
         break;
       }
       if (!chain->has_value()) break;
-      absl::StatusOr<bool> started = StartRequest(index, **chain);
+      absl::StatusOr<bool> started = StartRequest(e, **chain);
       if (!started.ok()) {
         error = started.status();
         break;
@@ -460,7 +502,6 @@ absl::Status VirtioBlk::QueueNotify(uint32_t index) {
 }
 
 void VirtioBlk::Engine::CompletionLoop() {
-  NameThisThread("blk-complete");
   for (bool stop = false; !stop;) {
     io_uring_cqe* cqe;
     int ret = io_uring_wait_cqe(&ring, &cqe);
@@ -469,10 +510,10 @@ void VirtioBlk::Engine::CompletionLoop() {
       Log(LogLevel::kError, "virtio-blk: io_uring_wait_cqe: %s", strerror(-ret));
       return;
     }
-    uint32_t signal = 0;  // bit per queue
-    bool broken = false;  // the driver broke a used ring
+    bool signal = false;
+    bool broken = false;  // the driver broke the used ring
     VirtioInterrupt* signal_to = nullptr;
-    std::array<Virtqueue*, kMaxQueues> signal_queues = {};
+    Virtqueue* signal_queue = nullptr;
     {
       std::lock_guard lock(mu);
       unsigned head, seen = 0;
@@ -492,25 +533,23 @@ void VirtioBlk::Engine::CompletionLoop() {
                               : cqe->res >= 0;
         if (req->generation == generation) {
           *req->status = ok ? kVirtioBlkSOk : kVirtioBlkSIoErr;
-          absl::Status s = queues[req->queue]->PushUsed(req->head, req->used_len);
+          absl::Status s = queue->PushUsed(req->head, req->used_len);
           if (!s.ok()) {
             Log(LogLevel::kWarning, "virtio-blk: %s", std::string(s.message()));
             broken = true;
           }
-          signal |= 1u << req->queue;
-          in_flight_per_queue[req->queue]--;
+          signal = true;
+          in_flight_current--;
         }
         in_flight--;
         free.push_back(std::move(req));
       }
       io_uring_cq_advance(&ring, seen);
       signal_to = interrupt;
-      std::copy(queues.begin(), queues.end(), signal_queues.begin());
+      signal_queue = queue.get();
       signalling = true;
     }
-    for (uint32_t q = 0; q < kMaxQueues && signal_to; q++) {
-      if (signal & (1u << q)) signal_to->SignalUsed(*signal_queues[q]);
-    }
+    if (signal && signal_to) signal_to->SignalUsed(*signal_queue);
     if (broken && signal_to) signal_to->SignalNeedsReset();
     std::lock_guard lock(mu);
     signalling = false;

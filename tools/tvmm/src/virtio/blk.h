@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 // virtio-blk (device ID 2) on io_uring.
 //
-// Requests are parsed on the thread that delivers the driver's notification
-// (a vCPU thread, or the queue's notifier thread with ioeventfds), under
-// the device's one engine lock, which all its queues share (DESIGN.md,
-// section 4): every chain made available since the last notification is
-// validated and queued to one io_uring, and
-// all of them are submitted with one io_uring_enter(), so a driver that
-// batches requests per notification costs one system call per batch.  A
-// completion thread reaps the ring, writes each request's status byte,
-// returns the chain and interrupts the driver once per batch of completions.
+// Each queue has its own engine (DESIGN.md, section 4): an io_uring, a
+// lock, a request table and a completion thread, so that queues share
+// nothing on the request path but the image's file descriptor.  Requests
+// are parsed on the thread that delivers the driver's notification (a vCPU
+// thread, or the queue's notifier thread with ioeventfds), under the
+// queue's engine lock: every chain made available since the last
+// notification is validated and queued to the queue's io_uring, and all of
+// them are submitted with one io_uring_enter(), so a driver that batches
+// requests per notification costs one system call per batch.  The queue's
+// completion thread reaps its ring, writes each request's status byte,
+// returns the chain and interrupts the driver once per batch of
+// completions.
 //
 // Features: VERSION_1, FLUSH, SEG_MAX, BLK_SIZE (512), MQ (one queue per
 // vCPU, up to kMaxQueues), RO for read-only images.  Request types: IN, OUT,
@@ -86,10 +89,10 @@ class VirtioBlk : public VirtioDevice {
   uint64_t Features() const override;
   size_t NumQueues() const override { return num_queues_; }
   void ReadConfig(uint64_t offset, absl::Span<uint8_t> data) override;
-  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues, uint64_t features,
+  absl::Status Activate(const GuestMemory* mem, VirtqueueSet queues, uint64_t features,
                         VirtioInterrupt* interrupt) override;
   absl::Status QueueNotify(uint32_t index) override;
-  void Reset() override;
+  VirtqueueSet Reset() override;
   bool Quiesced() override;
 
   uint64_t capacity_sectors() const { return capacity_; }
@@ -101,9 +104,12 @@ class VirtioBlk : public VirtioDevice {
   // for every completion (tests).
   void WaitIdle();
 
+  // Holds queue @index's engine lock, as a notification of that queue
+  // does while it submits (tests: queues must not wait for each other).
+  std::unique_lock<std::mutex> LockQueueForTesting(uint32_t index);
+
  private:
   struct Request {
-    uint32_t queue;
     uint16_t head;
     uint64_t generation;
     uint8_t* status;    // the chain's last device-writable byte
@@ -112,44 +118,49 @@ class VirtioBlk : public VirtioDevice {
     std::vector<iovec> iov;
   };
 
-  // What the kernel and the completion thread use: shared with that thread,
-  // so that it can outlive the device if the kernel never finishes a
-  // request.
+  // One queue's request path: what the kernel and its completion thread
+  // use.  Shared with that thread, so that it can outlive the device if the
+  // kernel never finishes a request.
   struct Engine {
     ~Engine();
     // Whether the kernel is done with every request in flight.
     bool KernelDoneLocked();
     // Asks the kernel to cancel every request in flight (those it can).
     void CancelAllLocked();
+    // Gives up the queue: no chain is returned any more, and what the
+    // kernel can cancel, it cancels.  The queue is the caller's once the
+    // completion thread is not signalling.
+    std::unique_ptr<Virtqueue> DetachLocked();
     void CompletionLoop();
 
-    UniqueFd fd;
+    // The image, shared by every queue's engine.
+    std::shared_ptr<const UniqueFd> image;
     io_uring ring = {};
     bool ring_ok = false;
-    // Guards the queues' used rings, the request table and the generation:
-    // requests are started on vCPU threads and completed on the
+    // Guards the queue's used ring, the request table and the generation:
+    // requests are started on the notifying thread and completed on the
     // completion thread.
     std::mutex mu;
     std::condition_variable idle_cv;
-    std::vector<Virtqueue*> queues;  // at most kMaxQueues
+    std::unique_ptr<Virtqueue> queue;  // ours from Activate() to Reset()
     VirtioInterrupt* interrupt = nullptr;
     uint64_t generation = 0;  // bumped by Reset(): older completions are dropped
     std::vector<std::unique_ptr<Request>> free;
-    size_t in_flight = 0;                       // all generations
-    size_t cancels_in_flight = 0;               // their CQEs are not requests'
+    size_t in_flight = 0;          // all generations
+    size_t in_flight_current = 0;  // this generation
+    size_t cancels_in_flight = 0;  // their CQEs are not requests'
     bool signalling = false;  // the completion thread signals what it reaped
     bool orphaned = false;    // the device is gone: the thread ends when idle
-    std::vector<uint32_t> in_flight_per_queue;  // this generation
     // Keeps guest RAM mapped while the kernel may write it: an orphan's
     // requests still point there.
     std::shared_ptr<const void> memory_owner;
   };
 
-  absl::Status InitRing();
+  absl::Status InitRings();
   // Validates one chain: either queues an SQE for it (returns true) or
   // completes it at once with a status (returns false).
-  absl::StatusOr<bool> StartRequest(uint32_t queue, DescriptorChain& chain);
-  absl::Status CompleteNow(uint32_t queue, uint16_t head, uint8_t* status, uint8_t value,
+  absl::StatusOr<bool> StartRequest(Engine& e, DescriptorChain& chain);
+  absl::Status CompleteNow(Engine& e, uint16_t head, uint8_t* status, uint8_t value,
                            uint32_t used_len);
 
   // Requests go to io_uring's workers at once (IOSQE_ASYNC): the image is
@@ -159,9 +170,11 @@ class VirtioBlk : public VirtioDevice {
   const uint64_t capacity_;  // in sectors
   const uint16_t num_queues_;
   const std::string id_;
+  const std::shared_ptr<const UniqueFd> image_;
 
-  std::shared_ptr<Engine> engine_ = std::make_shared<Engine>();
-  std::thread completer_;
+  // One per queue, and their completion threads, in the same order.
+  std::vector<std::shared_ptr<Engine>> engines_;
+  std::vector<std::thread> completers_;
 };
 
 }  // namespace tvmm

@@ -5,6 +5,7 @@
 #define TVMM_VIRTIO_DEVICE_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -18,6 +19,11 @@ inline constexpr uint64_t kVirtioFVersion1 = 1ull << 32;
 // used_event/avail_event notification suppression, handled by Virtqueue for
 // the devices whose rings tvmm runs (blk, rng).
 inline constexpr uint64_t kVirtioRingFEventIdx = 1ull << 29;
+
+// A device's queues, in queue order.  The transport owns them while the
+// device is reset and configures them; the device owns them while it is
+// active.
+using VirtqueueSet = std::vector<std::unique_ptr<Virtqueue>>;
 
 // Lets a device tell the driver that it used buffers.
 class VirtioInterrupt {
@@ -55,11 +61,12 @@ class VirtioDevice {
   virtual void ReadConfig(uint64_t offset, absl::Span<uint8_t> data) = 0;
   virtual void WriteConfig(uint64_t offset, absl::Span<const uint8_t> data) {}
 
-  // The driver set DRIVER_OK.  @queues are the device's queues, each active
-  // or not (a driver may leave some unused).  An error makes the transport
-  // set DEVICE_NEEDS_RESET.
-  virtual absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
-                                uint64_t features, VirtioInterrupt* interrupt) = 0;
+  // The driver set DRIVER_OK.  @queues are the device's queues, NumQueues()
+  // of them, each active or not (a driver may leave some unused): they are
+  // the device's until Reset() gives them back.  An error makes the
+  // transport set DEVICE_NEEDS_RESET.
+  virtual absl::Status Activate(const GuestMemory* mem, VirtqueueSet queues, uint64_t features,
+                                VirtioInterrupt* interrupt) = 0;
 
   // The driver notified queue @index (always < NumQueues()).  An error means
   // the driver broke the queue: the transport sets DEVICE_NEEDS_RESET.  May
@@ -67,11 +74,15 @@ class VirtioDevice {
   // alongside Activate() or Reset().
   virtual absl::Status QueueNotify(uint32_t index) = 0;
 
-  // Back to the initial state; no queue is used afterwards.  Work in flight
-  // is waited for, for a bounded time, so that nothing lands in guest
-  // memory once the driver sees the reset: Quiesced() says whether it has
-  // finished, and the transport reports the reset done only then.
-  virtual void Reset() = 0;
+  // Back to the initial state: returns the queues Activate() was given, in
+  // order, once none of the device's threads can touch them any more (none
+  // if it was not activated since the last reset; the transport replaces a
+  // queue that is missing).  Work in flight is waited for, for a bounded
+  // time, so that nothing lands in guest memory once the driver sees the
+  // reset: Quiesced() says whether it has finished, and the transport
+  // reports the reset done only then.  Work the device still waits for
+  // keeps no reference to the queues.
+  virtual VirtqueueSet Reset() = 0;
   virtual bool Quiesced() { return true; }
 };
 

@@ -83,7 +83,7 @@ uint32_t VirtioMmio::ReadReg(uint64_t offset) {
                  ? static_cast<uint32_t>(device_->Features() >> (32 * device_features_sel_))
                  : 0;
     case kQueueNumMax:
-      return q ? q->vq.max_size() : 0;
+      return q ? q->max : 0;
     case kQueueReady:
       return q && q->ready;
     case kInterruptStatus: {
@@ -153,13 +153,13 @@ void VirtioMmio::WriteReg(uint64_t offset, uint32_t value) {
         if (status_ & kDriverOk) return;
         q->ready = false;
         std::lock_guard irq(irq_mu_);
-        q->vq.Reset();
+        if (q->vq) q->vq->Reset();
       } else if (queue_writable) {
         // Under irq_mu_: a device thread that signals late (before the
         // reset it missed) reads the queue under it.
         std::lock_guard irq(irq_mu_);
-        absl::Status s = q->vq.Activate(mem_, q->num, q->desc, q->driver, q->device,
-                                        driver_features_ & kVirtioRingFEventIdx);
+        absl::Status s = q->vq->Activate(mem_, q->num, q->desc, q->driver, q->device,
+                                         driver_features_ & kVirtioRingFEventIdx);
         if (s.ok()) {
           q->ready = true;
         } else {
@@ -251,9 +251,10 @@ void VirtioMmio::SetStatus(uint32_t value) {
   bool activate = (next & kDriverOk) && !(old & kDriverOk);
   status_ = next;
   if (activate) {
-    std::vector<Virtqueue*> queues;
-    for (Queue& q : queues_) queues.push_back(&q.vq);
-    absl::Status s = device_->Activate(mem_, queues, driver_features_, this);
+    // The device owns its queues from here until its Reset().
+    VirtqueueSet queues;
+    for (Queue& q : queues_) queues.push_back(std::move(q.vq));
+    absl::Status s = device_->Activate(mem_, std::move(queues), driver_features_, this);
     if (!s.ok()) {
       Log(LogLevel::kWarning, "virtio device %d: %s", device_->DeviceId(),
           std::string(s.message()));
@@ -271,13 +272,16 @@ void VirtioMmio::ResetLocked() {
     notify_done_.wait(n, [this] { return notifying_ == 0; });
   }
   generation_++;
-  device_->Reset();
+  VirtqueueSet returned = device_->Reset();
   {
-    // The device's threads may still be signalling what they used before
-    // the reset: they look at the queues under irq_mu_.
     std::lock_guard irq(irq_mu_);
-    for (Queue& q : queues_) {
-      q.vq.Reset();
+    for (size_t i = 0; i < queues_.size(); i++) {
+      Queue& q = queues_[i];
+      if (i < returned.size() && returned[i])
+        q.vq = std::move(returned[i]);
+      else if (!q.vq)
+        q.vq = std::make_unique<Virtqueue>(q.max);
+      q.vq->Reset();
       q.num = 0;
       q.ready = false;
       q.desc = q.driver = q.device = 0;

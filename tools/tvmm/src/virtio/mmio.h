@@ -5,7 +5,9 @@
 // from the threads that wait on KVM ioeventfds (Notify()); the device
 // handles each without that mutex, so that notifications of different
 // queues run side by side and a register access never waits for one.  A
-// reset waits until the notifications in progress have returned.
+// reset waits until the notifications in progress have returned.  The
+// queues are the transport's while the device is reset, and the device's
+// from DRIVER_OK until its reset hands them back.
 #ifndef TVMM_VIRTIO_MMIO_H_
 #define TVMM_VIRTIO_MMIO_H_
 
@@ -27,8 +29,9 @@ class VirtioMmio : public BusDevice, private VirtioInterrupt {
   static constexpr uint64_t kQueueNotifyOffset = 0x050;
 
   VirtioMmio(std::unique_ptr<VirtioDevice> device, const GuestMemory* mem, IrqLine* irq);
-  // The device goes first: its threads may push into the queues and signal
-  // through this transport until they stop.  @irq must outlive it.
+  // The device goes first, with the queues it holds: its threads may push
+  // into them and signal through this transport until they stop.  @irq
+  // must outlive it.
   ~VirtioMmio() override;
 
   void Read(uint64_t offset, absl::Span<uint8_t> data) override;
@@ -47,8 +50,11 @@ class VirtioMmio : public BusDevice, private VirtioInterrupt {
 
  private:
   struct Queue {
-    explicit Queue(uint16_t max) : vq(max) {}
-    Virtqueue vq;
+    explicit Queue(uint16_t max) : max(max), vq(std::make_unique<Virtqueue>(max)) {}
+    uint16_t max;
+    // Ours while the device is reset: moved into the device by Activate()
+    // (null meanwhile), handed back by its Reset().
+    std::unique_ptr<Virtqueue> vq;
     uint16_t num = 0;
     bool ready = false;
     uint64_t desc = 0, driver = 0, device = 0;

@@ -44,24 +44,30 @@ void VirtioRng::ReadConfig(uint64_t offset, absl::Span<uint8_t> data) {
   std::fill(data.begin(), data.end(), 0);  // no configuration space
 }
 
-absl::Status VirtioRng::Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
-                                 uint64_t features, VirtioInterrupt* interrupt) {
+absl::Status VirtioRng::Activate(const GuestMemory* mem, VirtqueueSet queues, uint64_t features,
+                                 VirtioInterrupt* interrupt) {
+  if (queues.size() != 1 || !queues[0])
+    return absl::InvalidArgumentError("virtio-rng: takes one queue");
   std::lock_guard lock(mu_);
-  queue_ = queues.at(0);
+  queue_ = std::move(queues[0]);
   interrupt_ = interrupt;
   broken_ = false;
   return absl::OkStatus();
 }
 
-void VirtioRng::Reset() {
+VirtqueueSet VirtioRng::Reset() {
   std::unique_lock lock(mu_);
+  // A chain being filled is dropped by its generation, without a look at
+  // the queue; a signal in progress reads the queue: wait for it.
   cv_.wait(lock, [this] { return !signalling_; });
   generation_++;
-  queue_ = nullptr;
+  VirtqueueSet queues;
+  if (queue_) queues.push_back(std::move(queue_));
   interrupt_ = nullptr;
   kicked_ = false;
   broken_ = false;
   cv_.notify_all();
+  return queues;
 }
 
 bool VirtioRng::Quiesced() {
@@ -91,7 +97,7 @@ void VirtioRng::Loop() {
   for (;;) {
     cv_.wait(lock, [this] { return stop_ || (kicked_ && !broken_); });
     if (stop_) return;
-    Virtqueue* queue = queue_;
+    Virtqueue* queue = queue_.get();
     VirtioInterrupt* interrupt = interrupt_;
     const uint64_t generation = generation_;
     absl::StatusOr<std::optional<DescriptorChain>> chain = std::nullopt;

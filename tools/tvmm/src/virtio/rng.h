@@ -36,10 +36,10 @@ class VirtioRng : public VirtioDevice {
   uint64_t Features() const override { return kVirtioFVersion1 | kVirtioRingFEventIdx; }
   size_t NumQueues() const override { return 1; }
   void ReadConfig(uint64_t offset, absl::Span<uint8_t> data) override;
-  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues, uint64_t features,
+  absl::Status Activate(const GuestMemory* mem, VirtqueueSet queues, uint64_t features,
                         VirtioInterrupt* interrupt) override;
   absl::Status QueueNotify(uint32_t index) override;
-  void Reset() override;
+  VirtqueueSet Reset() override;
   bool Quiesced() override;
 
   // Bytes handed out per chain at most.
@@ -55,7 +55,7 @@ class VirtioRng : public VirtioDevice {
   const Source source_;
   std::mutex mu_;
   std::condition_variable cv_;
-  Virtqueue* queue_ = nullptr;  // touched under mu_ only
+  std::unique_ptr<Virtqueue> queue_;  // from Activate() to Reset(); under mu_ only
   VirtioInterrupt* interrupt_ = nullptr;
   uint64_t generation_ = 0;  // bumped by Reset()
   bool kicked_ = false;      // a notification the thread has not acted on

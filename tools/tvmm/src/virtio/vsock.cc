@@ -104,8 +104,8 @@ absl::Status VirtioVsock::SetUpVhost(const GuestMemory* mem, uint64_t features) 
   TVMM_RETURN_IF_ERROR(
       VhostIoctl(vhost_.get(), VHOST_SET_MEM_TABLE, memory, "VHOST_SET_MEM_TABLE"));
   for (uint32_t i = 0; i < 2; i++) {
-    Virtqueue* q = queues_[i];
-    if (!q->active()) return absl::FailedPreconditionError("vsock: rx/tx queue not ready");
+    const Virtqueue* q = i < queues_.size() ? queues_[i].get() : nullptr;
+    if (!q || !q->active()) return absl::FailedPreconditionError("vsock: rx/tx queue not ready");
     // The transport checked that the rings lie in guest memory.
     auto host = [&](uint64_t gpa) -> uint64_t {
       absl::StatusOr<absl::Span<uint8_t>> s = mem->Slice(gpa, 1);
@@ -138,8 +138,8 @@ absl::Status VirtioVsock::SetUpVhost(const GuestMemory* mem, uint64_t features) 
   return absl::OkStatus();
 }
 
-absl::Status VirtioVsock::Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues,
-                                   uint64_t features, VirtioInterrupt* interrupt) {
+absl::Status VirtioVsock::Activate(const GuestMemory* mem, VirtqueueSet queues, uint64_t features,
+                                   VirtioInterrupt* interrupt) {
   {
     std::lock_guard lock(mu_);
     queues_ = std::move(queues);
@@ -158,14 +158,16 @@ void VirtioVsock::Stop() {
   running_ = false;
 }
 
-void VirtioVsock::Reset() {
+VirtqueueSet VirtioVsock::Reset() {
   Stop();
   // A signal the call thread is sending belongs to the session that ends
   // here: wait for it, so that none lands after the reset.
   std::unique_lock lock(mu_);
   cv_.wait(lock, [this] { return !signalling_; });
-  queues_.clear();
   interrupt_ = nullptr;
+  VirtqueueSet queues;
+  queues.swap(queues_);
+  return queues;
 }
 
 absl::Status VirtioVsock::QueueNotify(uint32_t index) {

@@ -46,10 +46,10 @@ class VirtioVsock : public VirtioDevice {
   uint64_t Features() const override;
   size_t NumQueues() const override { return 3; }
   void ReadConfig(uint64_t offset, absl::Span<uint8_t> data) override;
-  absl::Status Activate(const GuestMemory* mem, std::vector<Virtqueue*> queues, uint64_t features,
+  absl::Status Activate(const GuestMemory* mem, VirtqueueSet queues, uint64_t features,
                         VirtioInterrupt* interrupt) override;
   absl::Status QueueNotify(uint32_t index) override;
-  void Reset() override;
+  VirtqueueSet Reset() override;
 
  private:
   absl::Status SetUpVhost(const GuestMemory* mem, uint64_t features);
@@ -64,7 +64,7 @@ class VirtioVsock : public VirtioDevice {
   std::thread caller_;
   std::mutex mu_;  // queues_, interrupt_ and signalling_, against the call thread
   std::condition_variable cv_;  // signalling_ went false
-  std::vector<Virtqueue*> queues_;
+  VirtqueueSet queues_;         // from Activate() to Reset()
   VirtioInterrupt* interrupt_ = nullptr;
   bool signalling_ = false;  // the call thread signals interrupt_ outside mu_
   bool running_ = false;
