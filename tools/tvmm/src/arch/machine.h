@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -20,6 +21,7 @@
 #include "devices/serial.h"
 #include "kvm/kvm.h"
 #include "launch/launch_image.h"
+#include "memory/backend.h"
 #include "memory/guest_memory.h"
 
 namespace tvmm {
@@ -46,6 +48,14 @@ struct PlatformHooks {
   std::function<void(std::chrono::microseconds)> on_boot_time;
 };
 
+// What a trusted VM's launch leaves behind.
+struct TrustedLaunch {
+  LaunchDigest digest;  // KVM's, which equals the image's own
+  // Guest-physical (start, size) ranges that are now private to the guest:
+  // devices must not touch them.
+  std::vector<std::pair<uint64_t, uint64_t>> private_ranges;
+};
+
 class Machine {
  public:
   virtual ~Machine() = default;
@@ -62,12 +72,16 @@ class Machine {
   // What a trusted VM needs from KVM, asked before any VM exists; the
   // error names --tvm and what is missing.
   virtual absl::Status CheckTrustedVmSupport(const Kvm& kvm) const = 0;
+  // Guest RAM of a trusted VM: memory this machine's trusted VMs can
+  // convert between shared and private, shared until the launch.
+  virtual absl::StatusOr<MemoryBacking> CreateTrustedVmBacking(const Vm& vm,
+                                                               uint64_t size) const = 0;
   // The launch sink's last step for a trusted VM: LoadGuest() wrote
-  // @image's staging memory; its pages become @vm's measured private
-  // memory and the launch is finalized, before any vCPU exists.  Returns
-  // KVM's launch digest, which equals the image's own.
-  virtual absl::StatusOr<LaunchDigest> LaunchTrustedVm(const Vm& vm,
-                                                       const LaunchImage& image) const = 0;
+  // @image's staging memory; the machine decides which pages become @vm's
+  // measured private memory, adds them and finalizes the launch, before
+  // any vCPU exists.
+  virtual absl::StatusOr<TrustedLaunch> LaunchTrustedVm(const Vm& vm,
+                                                        const LaunchImage& image) const = 0;
   virtual std::vector<RamRange> RamLayout(uint64_t ram_size) const = 0;
 
   // Interrupt controller and friends, before any vCPU exists.

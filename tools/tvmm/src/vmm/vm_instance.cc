@@ -57,7 +57,7 @@ absl::Status VmInstance::Build() {
   // a TVM's is always guest_memfd, converting in place.
   MemoryBacking ram;
   if (config_.tvm) {
-    TVMM_ASSIGN_OR_RETURN(ram, CreateTvmBacking(*vm_, config_.memory_bytes));
+    TVMM_ASSIGN_OR_RETURN(ram, machine_->CreateTrustedVmBacking(*vm_, config_.memory_bytes));
   } else {
     MemoryBackendKind kind =
         config_.memory_backend_explicit ? config_.memory_backend : MemoryBackendKind::kGuestMemfd;
@@ -146,16 +146,14 @@ absl::Status VmInstance::Build() {
   if (config_.tvm) {
     // Staged, then measured into private memory; the staging goes away.
     TVMM_ASSIGN_OR_RETURN(std::unique_ptr<LaunchImage> image, StageImage(*machine_, config_));
-    TVMM_ASSIGN_OR_RETURN(LaunchDigest digest, machine_->LaunchTrustedVm(*vm_, *image));
+    TVMM_ASSIGN_OR_RETURN(TrustedLaunch launch, machine_->LaunchTrustedVm(*vm_, *image));
     // Devices must not touch what is now private (SIGBUS): a guest that
     // points them there gets a device error.
-    std::vector<std::pair<uint64_t, uint64_t>> private_ranges;
-    for (const LaunchRun& run : image->Runs()) private_ranges.emplace_back(run.gpa, run.bytes.size());
-    memory_.SetPrivate(std::move(private_ranges));
+    memory_.SetPrivate(std::move(launch.private_ranges));
     Log(LogLevel::kInfo, "%slaunch digest: sha384:%s (%d pages)", tag_,
-        HexDigest(digest.digest()), digest.pages());
+        HexDigest(launch.digest.digest()), launch.digest.pages());
     if (!config_.digest_json.empty())
-      TVMM_RETURN_IF_ERROR(WriteDigestJson(config_.digest_json, digest));
+      TVMM_RETURN_IF_ERROR(WriteDigestJson(config_.digest_json, launch.digest));
   } else {
     TVMM_RETURN_IF_ERROR(
         machine_->LoadGuest(memory_, machine_->KernelCmdline(config_.cmdline), slots));
