@@ -407,10 +407,12 @@ class LastWordDevice : public CountingDevice {
   VirtioInterrupt* interrupt_ = nullptr;
 };
 
-// The transport's queues and interrupt state outlive its device: the
-// device's last completion reaches the used ring and the interrupt line.
-// With the queues destroyed first (3385267's member order) this is a
-// use-after-free, which ASan's build in make check reports.
+// The transport's interrupt state outlives its device, and the device's
+// queues live as long as it does: the device's last completion reaches the
+// used ring and the interrupt line.  With the transport's lock and queues
+// destroyed first (3385267's member order) this was a use-after-free,
+// which ASan's build in make check reports; since the device owns its
+// queues while active, they go with it.
 TEST_F(VirtioMmioTest, ADeviceMayCompleteUntilItIsDestroyed) {
   mmio_ = std::make_unique<VirtioMmio>(std::make_unique<LastWordDevice>(), &mem_, &irq_);
   Negotiate();

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -48,14 +47,6 @@ struct PlatformHooks {
   std::function<void(std::chrono::microseconds)> on_boot_time;
 };
 
-// What a trusted VM's launch leaves behind.
-struct TrustedLaunch {
-  LaunchDigest digest;  // KVM's, which equals the image's own
-  // Guest-physical (start, size) ranges that are now private to the guest:
-  // devices must not touch them.
-  std::vector<std::pair<uint64_t, uint64_t>> private_ranges;
-};
-
 class Machine {
  public:
   virtual ~Machine() = default;
@@ -77,9 +68,9 @@ class Machine {
   virtual absl::StatusOr<MemoryBacking> CreateTrustedVmBacking(const Vm& vm,
                                                                uint64_t size) const = 0;
   // The launch sink's last step for a trusted VM: LoadGuest() wrote
-  // @image's staging memory; the machine decides which pages become @vm's
-  // measured private memory, adds them and finalizes the launch, before
-  // any vCPU exists.
+  // @image's staging memory; the machine's launch makes pages of it @vm's
+  // measured private memory (which: its choice, returned), adds them and
+  // finalizes the launch, before any vCPU exists.
   virtual absl::StatusOr<TrustedLaunch> LaunchTrustedVm(const Vm& vm,
                                                         const LaunchImage& image) const = 0;
   virtual std::vector<RamRange> RamLayout(uint64_t ram_size) const = 0;

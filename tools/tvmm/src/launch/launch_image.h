@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -23,6 +24,14 @@ namespace tvmm {
 struct LaunchRun {
   uint64_t gpa;
   absl::Span<const uint8_t> bytes;  // a multiple of kLaunchPageSize
+};
+
+// What a trusted VM's launch leaves behind.
+struct TrustedLaunch {
+  LaunchDigest digest;  // KVM's, which equals the image's own
+  // Guest-physical (start, size) ranges the launch made private to the
+  // guest: devices must not touch them.
+  std::vector<std::pair<uint64_t, uint64_t>> private_ranges;
 };
 
 class LaunchImage {

@@ -57,15 +57,17 @@ absl::Status AddRun(const Vm& vm, const LaunchRun& run) {
 
 }  // namespace
 
-absl::StatusOr<LaunchDigest> LaunchSwTvm(const Vm& vm, const LaunchImage& image) {
+absl::StatusOr<TrustedLaunch> LaunchSwTvm(const Vm& vm, const LaunchImage& image) {
   TVMM_ASSIGN_OR_RETURN(LaunchDigest expected, image.Digest());
   std::vector<LaunchRun> runs = image.Runs();
+  TrustedLaunch launch;
   for (const LaunchRun& run : runs) {
     kvm_memory_attributes attrs = {};
     attrs.address = run.gpa;
     attrs.size = run.bytes.size();
     attrs.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE;
     TVMM_RETURN_IF_ERROR(vm.Ioctl(KVM_SET_MEMORY_ATTRIBUTES, &attrs, "KVM_SET_MEMORY_ATTRIBUTES"));
+    launch.private_ranges.emplace_back(attrs.address, attrs.size);
   }
   for (const LaunchRun& run : runs) TVMM_RETURN_IF_ERROR(AddRun(vm, run));
   TVMM_RETURN_IF_ERROR(vm.Ioctl(KVM_TVM_FINALIZE, 0ul, "KVM_TVM_FINALIZE"));
@@ -78,10 +80,11 @@ absl::StatusOr<LaunchDigest> LaunchSwTvm(const Vm& vm, const LaunchImage& image)
         "KVM's launch digest (", m.nr_pages, " pages) is not tvmm's (", expected.pages(),
         " pages, ", HexDigest(expected.digest()), ")"));
   }
-  return expected;
+  launch.digest = expected;
+  return launch;
 }
 #else
-absl::StatusOr<LaunchDigest> LaunchSwTvm(const Vm& vm, const LaunchImage& image) {
+absl::StatusOr<TrustedLaunch> LaunchSwTvm(const Vm& vm, const LaunchImage& image) {
   return absl::UnimplementedError("measured launch: not on this architecture yet");
 }
 #endif

@@ -18,9 +18,13 @@ namespace tvmm {
 // error names --tvm and what is missing.
 absl::Status CheckSwTvmSupport(const Kvm& kvm);
 
-// Adds @image to @vm (its RAM bound to guest_memfd memslots), finalizes
-// the launch and returns KVM's digest, which must equal the image's own.
-absl::StatusOr<LaunchDigest> LaunchSwTvm(const Vm& vm, const LaunchImage& image);
+// Makes every page of @image private in @vm (its RAM bound to guest_memfd
+// memslots) and adds it measured: kernel, initrd, boot parameters, command
+// line, firmware tables and page tables; the rest of RAM stays shared, for
+// the guest's devices (README, "--tvm").  Finalizes the launch and returns
+// KVM's digest, which must equal the image's own, and the ranges made
+// private.
+absl::StatusOr<TrustedLaunch> LaunchSwTvm(const Vm& vm, const LaunchImage& image);
 
 }  // namespace tvmm
 

@@ -165,9 +165,10 @@ absl::Status VirtioBlk::InitRings() {
   for (uint16_t i = 0; i < num_queues_; i++) {
     auto engine = std::make_shared<Engine>();
     engine->image = image_;
-    // Room for every descriptor of the queue, and a cancellation each: the
-    // SQ and CQ never overflow while the queue has at most its size of
-    // requests in flight.
+    // Twice the largest queue: its requests in flight (a device quiesces
+    // before the driver may start more), the cancellations and the stop
+    // NOP fit in the SQ, and, in the CQ (twice that), the completions of
+    // a generation a reset left to the kernel too.
     if (int ret = io_uring_queue_init(2 * Virtqueue::kMaxSize, &engine->ring, 0); ret < 0)
       return ErrnoStatus(absl::StrCat("virtio-blk queue ", i, ": io_uring_queue_init"), -ret);
     engine->ring_ok = true;
@@ -197,10 +198,14 @@ VirtioBlk::~VirtioBlk() {
   for (size_t i = 0; i < engines_.size(); i++) {
     Engine& e = *engines_[i];
     std::unique_lock lock(e.mu);
-    bool idle = e.idle_cv.wait_until(lock, deadline, [&e] { return e.in_flight == 0; });
+    e.idle_cv.wait_until(lock, deadline, [&e] { return e.in_flight == 0; });
     // Whatever happens next, the completion thread must not be signalling
     // the transport, which goes away after us.
     e.idle_cv.wait(lock, [&e] { return !e.signalling; });
+    // Not before: while we waited, the thread may have reaped the last
+    // request and gone back to waiting for a CQE, which an orphan with
+    // nothing in flight would never get.
+    const bool idle = e.in_flight == 0;
     int ret = -EAGAIN;
     if (idle) {
       if (io_uring_sqe* sqe = io_uring_get_sqe(&e.ring)) {

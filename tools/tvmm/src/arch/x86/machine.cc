@@ -85,16 +85,9 @@ class X86Machine : public Machine {
     return CreateTvmBacking(vm, size);
   }
 
-  // Every page of the image (kernel, initrd, boot parameters, command
-  // line, firmware tables, page tables) is measured and private; the rest
-  // of RAM stays shared, for the guest's devices (README, "--tvm").
   absl::StatusOr<TrustedLaunch> LaunchTrustedVm(const Vm& vm,
                                                 const LaunchImage& image) const override {
-    TrustedLaunch launch;
-    TVMM_ASSIGN_OR_RETURN(launch.digest, LaunchSwTvm(vm, image));
-    for (const LaunchRun& run : image.Runs())
-      launch.private_ranges.emplace_back(run.gpa, run.bytes.size());
-    return launch;
+    return LaunchSwTvm(vm, image);
   }
 
   std::vector<RamRange> RamLayout(uint64_t ram_size) const override {
