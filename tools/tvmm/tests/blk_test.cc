@@ -29,6 +29,8 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr uint64_t kDesc = 0x1000, kAvail = 0x2000, kUsed = 0x3000, kData = 0x10000;
+// Queue 1 of a two-queue device, its rings above queue 0's.
+constexpr uint64_t kDesc1 = 0x4000, kAvail1 = 0x5000, kUsed1 = 0x6000, kData1 = 0x40000;
 constexpr uint16_t kSize = 64;
 constexpr uint64_t kImageSectors = 64;
 
@@ -86,6 +88,21 @@ class VirtioBlkTest : public ::testing::Test {
     blk_->WaitIdle();
     return s;
   }
+  // Activates blk_ with queue 0 on ring_ and queue 1 on ring1_.
+  void ActivateTwoQueues() {
+    ASSERT_TRUE(blk_->Activate(&mem_,
+                               QueueSet(ActiveQueue(&mem_, kSize, kDesc, kAvail, kUsed),
+                                        ActiveQueue(&mem_, kSize, kDesc1, kAvail1, kUsed1)),
+                               blk_->Features(), &irq_)
+                    .ok());
+  }
+  // Offers a one-sector read of @sector on queue 1, into kData1 + 0x1000,
+  // status at kData1 + 0x2000.
+  void ReadOnQueue1(uint64_t sector) {
+    Header(kData1, kVirtioBlkTIn, sector);
+    ring1_.OfferChain(
+        0, {{kData1, 16, false}, {kData1 + 0x1000, 512, true}, {kData1 + 0x2000, 1, true}});
+  }
   uint16_t UsedIdx() { return ring_.UsedIdx(); }
   std::pair<uint32_t, uint32_t> Used(uint16_t n) { return ring_.Used(n); }
   uint8_t ImageByte(uint64_t offset) { return ((offset / kSectorSize) * 7 + offset % kSectorSize); }
@@ -103,6 +120,7 @@ class VirtioBlkTest : public ::testing::Test {
   std::vector<uint8_t> ram_ = std::vector<uint8_t>(1 << 20);
   GuestMemory mem_;
   TestRing ring_{&ram_, kSize, kDesc, kAvail, kUsed};
+  TestRing ring1_{&ram_, kSize, kDesc1, kAvail1, kUsed1};  // queue 1, if any
   CountingInterrupt irq_;
   std::unique_ptr<VirtioBlk> blk_;
 };
@@ -335,9 +353,6 @@ TEST_F(VirtioBlkTest, ResetDropsWhatItShould) {
   EXPECT_EQ(ram_[kData + 0x1000 + 9], ImageByte(2 * 512 + 9));
 }
 
-// Queue 1 of a two-queue device, its rings above queue 0's.
-constexpr uint64_t kDesc1 = 0x4000, kAvail1 = 0x5000, kUsed1 = 0x6000, kData1 = 0x40000;
-
 // Each queue has its own engine: while one queue's notification holds its
 // lock (here the test holds it, as a notification does across Pop() and
 // io_uring_submit()), another queue's requests are started, completed and
@@ -346,15 +361,8 @@ TEST_F(VirtioBlkTest, QueuesDoNotWaitForEachOther) {
   auto blk = VirtioBlk::Open(path_, false, 2);
   ASSERT_TRUE(blk.ok()) << blk.status();
   blk_ = std::move(*blk);
-  TestRing ring1(&ram_, kSize, kDesc1, kAvail1, kUsed1);
-  ASSERT_TRUE(blk_->Activate(&mem_,
-                             QueueSet(ActiveQueue(&mem_, kSize, kDesc, kAvail, kUsed),
-                                      ActiveQueue(&mem_, kSize, kDesc1, kAvail1, kUsed1)),
-                             blk_->Features(), &irq_)
-                  .ok());
-  Header(kData1, kVirtioBlkTIn, 5);
-  ring1.OfferChain(0,
-                   {{kData1, 16, false}, {kData1 + 0x1000, 512, true}, {kData1 + 0x2000, 1, true}});
+  ActivateTwoQueues();
+  ReadOnQueue1(5);
 
   std::unique_lock held = blk_->LockQueueForTesting(0);
   std::atomic<bool> notified{false};
@@ -381,7 +389,7 @@ TEST_F(VirtioBlkTest, QueuesDoNotWaitForEachOther) {
   Offer(0, {{kData, 16, false}, {kData + 0x1000, 512, true}, {kData + 0x2000, 1, true}});
   ASSERT_TRUE(Kick().ok());
   EXPECT_EQ(UsedIdx(), 1);
-  EXPECT_EQ(ring1.UsedIdx(), 1);
+  EXPECT_EQ(ring1_.UsedIdx(), 1);
   EXPECT_EQ(ram_[kData + 0x1000 + 9], ImageByte(2 * 512 + 9));
 }
 
@@ -437,17 +445,10 @@ TEST_F(VirtioBlkPipeTest, ResetCancelsEveryQueuesReads) {
   auto blk = VirtioBlk::Create(UniqueFd(p[0]), true, kImageSectors, 2, "pipe");
   ASSERT_TRUE(blk.ok()) << blk.status();
   blk_ = std::move(*blk);
-  TestRing ring1(&ram_, kSize, kDesc1, kAvail1, kUsed1);
-  ASSERT_TRUE(blk_->Activate(&mem_,
-                             QueueSet(ActiveQueue(&mem_, kSize, kDesc, kAvail, kUsed),
-                                      ActiveQueue(&mem_, kSize, kDesc1, kAvail1, kUsed1)),
-                             blk_->Features(), &irq_)
-                  .ok());
+  ActivateTwoQueues();
   Header(kData, kVirtioBlkTIn, 0);
   Offer(0, {{kData, 16, false}, {kData + 0x1000, 512, true}, {kData + 0x2000, 1, true}});
-  Header(kData1, kVirtioBlkTIn, 0);
-  ring1.OfferChain(0,
-                   {{kData1, 16, false}, {kData1 + 0x1000, 512, true}, {kData1 + 0x2000, 1, true}});
+  ReadOnQueue1(0);
   ASSERT_TRUE(blk_->QueueNotify(0).ok());
   ASSERT_TRUE(blk_->QueueNotify(1).ok());
   auto start = std::chrono::steady_clock::now();
@@ -463,7 +464,7 @@ TEST_F(VirtioBlkPipeTest, ResetCancelsEveryQueuesReads) {
     EXPECT_EQ(ram_[data + 0x2000], 0);
   }
   EXPECT_EQ(UsedIdx(), 0);
-  EXPECT_EQ(ring1.UsedIdx(), 0);
+  EXPECT_EQ(ring1_.UsedIdx(), 0);
 }
 
 // Destroying the device with the read in flight (no reset first) returns
@@ -509,16 +510,9 @@ TEST_F(VirtioBlkTest, HungStorageIsLeftToTheKernel) {
   auto unmapped = std::make_shared<std::atomic<bool>>(false);
   mem_.SetOwner(
       std::shared_ptr<const void>(nullptr, [unmapped](const void*) { *unmapped = true; }));
-  TestRing ring1(&ram_, kSize, kDesc1, kAvail1, kUsed1);
-  ASSERT_TRUE(blk_->Activate(&mem_,
-                             QueueSet(ActiveQueue(&mem_, kSize, kDesc, kAvail, kUsed),
-                                      ActiveQueue(&mem_, kSize, kDesc1, kAvail1, kUsed1)),
-                             blk_->Features(), &irq_)
-                  .ok());
+  ActivateTwoQueues();
   mem_.SetOwner(nullptr);
-  Header(kData1, kVirtioBlkTIn, 0);
-  ring1.OfferChain(0,
-                   {{kData1, 16, false}, {kData1 + 0x1000, 512, true}, {kData1 + 0x2000, 1, true}});
+  ReadOnQueue1(0);
 
   // From a thread of its own, as a queue's notifier thread or a vCPU: if
   // the kernel waited for the daemon inside io_uring_enter(), the
@@ -554,7 +548,7 @@ TEST_F(VirtioBlkTest, HungStorageIsLeftToTheKernel) {
   }
   end_notifier = true;
   end_notifier.notify_all();
-  ASSERT_TRUE(held) << "the read never reached the FUSE daemon (used ring at " << ring1.UsedIdx()
+  ASSERT_TRUE(held) << "the read never reached the FUSE daemon (used ring at " << ring1_.UsedIdx()
                     << ")";
   ASSERT_TRUE(notify_status.ok()) << notify_status;
 
@@ -589,7 +583,7 @@ TEST_F(VirtioBlkTest, HungStorageIsLeftToTheKernel) {
       << "guest RAM was never let go of after the last read ended";
   EXPECT_EQ(ram_[kData1 + 0x1000], 0x5a);  // the kernel wrote what it read
   EXPECT_EQ(ram_[kData1 + 0x2000], 0);     // but no status, and no chain
-  EXPECT_EQ(ring1.UsedIdx(), 0);
+  EXPECT_EQ(ring1_.UsedIdx(), 0);
   fuse.Stop();
 }
 

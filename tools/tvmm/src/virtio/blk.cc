@@ -189,11 +189,7 @@ VirtioBlk::~VirtioBlk() {
   // Every queue drops its ring and cancels first, so that they all wait
   // against one deadline.  The queues go last, once no completion thread
   // signals.
-  VirtqueueSet queues;
-  for (const std::shared_ptr<Engine>& e : engines_) {
-    std::lock_guard lock(e->mu);
-    queues.push_back(e->DetachLocked());
-  }
+  VirtqueueSet queues = DetachAll();
   const auto deadline = std::chrono::steady_clock::now() + kResetTimeout;
   for (size_t i = 0; i < engines_.size(); i++) {
     Engine& e = *engines_[i];
@@ -289,11 +285,7 @@ std::unique_ptr<Virtqueue> VirtioBlk::Engine::DetachLocked() {
 VirtqueueSet VirtioBlk::Reset() {
   // Every queue first, so that their cancellations run side by side and
   // one deadline bounds the whole reset.
-  VirtqueueSet queues;
-  for (const std::shared_ptr<Engine>& e : engines_) {
-    std::lock_guard lock(e->mu);
-    queues.push_back(e->DetachLocked());
-  }
+  VirtqueueSet queues = DetachAll();
   // Then wait, for a bounded time, until the kernel is done with the
   // requests it did not cancel (their CQEs are posted).  Not until the
   // completion threads have reaped them: their reaping is not bounded by
@@ -318,6 +310,15 @@ VirtqueueSet VirtioBlk::Reset() {
     // transport.  Not bounded by the deadline: it takes only the
     // transport's interrupt lock, which the caller does not hold.
     e.idle_cv.wait(lock, [&e] { return !e.signalling; });
+  }
+  return queues;
+}
+
+VirtqueueSet VirtioBlk::DetachAll() {
+  VirtqueueSet queues;
+  for (const std::shared_ptr<Engine>& e : engines_) {
+    std::lock_guard lock(e->mu);
+    queues.push_back(e->DetachLocked());
   }
   return queues;
 }

@@ -157,6 +157,8 @@ class VirtioBlk : public VirtioDevice {
   };
 
   absl::Status InitRings();
+  // Every engine's DetachLocked(), in queue order.
+  VirtqueueSet DetachAll();
   // Validates one chain: either queues an SQE for it (returns true) or
   // completes it at once with a status (returns false).
   absl::StatusOr<bool> StartRequest(Engine& e, DescriptorChain& chain);
