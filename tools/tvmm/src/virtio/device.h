@@ -74,6 +74,13 @@ class VirtioDevice {
   // alongside Activate() or Reset().
   virtual absl::Status QueueNotify(uint32_t index) = 0;
 
+  // An eventfd on which the host kernel takes queue @index's notifications
+  // itself (vhost's kick), or -1.  With ioeventfds, KVM signals it
+  // directly, and QueueNotify() is not called for the queue: the kernel
+  // must ignore kicks while the device is not running.  It lives as long
+  // as the device.
+  virtual int QueueKickFd(uint32_t index) const { return -1; }
+
   // Back to the initial state: returns the queues Activate() was given, in
   // order, once none of the device's threads can touch them any more (none
   // if it was not activated since the last reset; the transport replaces a

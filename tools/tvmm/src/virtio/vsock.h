@@ -7,7 +7,8 @@
 // never uses: no transport reset events are sent).  At DRIVER_OK it gives
 // vhost the guest memory table and the rx/tx rings (their host addresses,
 // checked by the transport to lie in guest memory), a kick eventfd per queue
-// (written when the driver notifies the queue) and a call eventfd per queue,
+// (written when the driver notifies the queue, or by KVM itself with
+// ioeventfds: QueueKickFd()) and a call eventfd per queue,
 // which a thread turns into the transport's used-buffer interrupt.
 //
 // Requires /dev/vhost-vsock (module vhost_vsock) and a CID no other VM uses.
@@ -49,6 +50,11 @@ class VirtioVsock : public VirtioDevice {
   absl::Status Activate(const GuestMemory* mem, VirtqueueSet queues, uint64_t features,
                         VirtioInterrupt* interrupt) override;
   absl::Status QueueNotify(uint32_t index) override;
+  // vhost's kick eventfd for rx and tx: vhost-vsock ignores kicks until it
+  // runs (it has no backend before VHOST_VSOCK_SET_RUNNING).
+  int QueueKickFd(uint32_t index) const override {
+    return index < kEventQueue ? kick_[index].get() : -1;
+  }
   VirtqueueSet Reset() override;
 
  private:

@@ -20,20 +20,34 @@ absl::StatusOr<std::unique_ptr<QueueNotifier>> QueueNotifier::Create(const Vm& v
   auto n = std::make_unique<QueueNotifier>(Token{}, vm, base, transport);
   n->stop_.Reset(eventfd(0, EFD_CLOEXEC));
   if (!n->stop_.valid()) return ErrnoStatus("eventfd");
-  size_t queues = transport->device()->NumQueues();
-  for (size_t i = 0; i < queues; i++) {
-    UniqueFd fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!fd.valid()) return ErrnoStatus("eventfd");
+  const VirtioDevice& device = *transport->device();
+  size_t queues = device.NumQueues();
+  for (uint32_t i = 0; i < queues; i++) {
+    UniqueFd fd;
+    int kick = device.QueueKickFd(i);
+    if (kick < 0) {
+      fd.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+      if (!fd.valid()) return ErrnoStatus("eventfd");
+      kick = fd.get();
+    } else {
+      Log(LogLevel::kDebug, "virtio device %d queue %d: kicks go to the host kernel directly",
+          device.DeviceId(), i);
+    }
     n->events_.push_back(std::move(fd));
+    n->kicks_.push_back(kick);
   }
   // On failure the destructor removes what was assigned.
   for (size_t i = 0; i < queues; i++) {
-    TVMM_RETURN_IF_ERROR(vm.IoEventFd(base + VirtioMmio::kQueueNotifyOffset, 4, i,
-                                      n->events_[i].get(), true));
+    TVMM_RETURN_IF_ERROR(
+        vm.IoEventFd(base + VirtioMmio::kQueueNotifyOffset, 4, i, n->kicks_[i], true));
     n->assigned_++;
   }
   n->threads_.reserve(queues);
   for (uint32_t i = 0; i < queues; i++) {
+    if (!n->events_[i].valid()) {  // the kernel's: no thread
+      n->threads_.emplace_back();
+      continue;
+    }
     TVMM_ASSIGN_OR_RETURN(Thread t, Thread::Start([p = n.get(), i] { p->Loop(i); },
                                                   absl::StrCat("vq", i, "-notify")));
     n->threads_.push_back(std::move(t));
@@ -43,7 +57,7 @@ absl::StatusOr<std::unique_ptr<QueueNotifier>> QueueNotifier::Create(const Vm& v
 
 QueueNotifier::~QueueNotifier() {
   for (size_t i = 0; i < assigned_; i++) {
-    (void)vm_.IoEventFd(base_ + VirtioMmio::kQueueNotifyOffset, 4, i, events_[i].get(), false);
+    (void)vm_.IoEventFd(base_ + VirtioMmio::kQueueNotifyOffset, 4, i, kicks_[i], false);
   }
   uint64_t one = 1;
   if (stop_.valid()) (void)!write(stop_.get(), &one, sizeof(one));

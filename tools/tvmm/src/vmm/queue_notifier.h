@@ -7,7 +7,10 @@
 // parsing and submitting requests, say) runs on the queue's thread, side by
 // side with the other queues'.  Writes that match no ioeventfd (another
 // width, a value that is no queue's index) still exit and reach the
-// transport's Write(), which ignores them.
+// transport's Write(), which ignores them.  A queue whose device takes
+// notifications in the host kernel (VirtioDevice::QueueKickFd(): vhost)
+// gets that eventfd as its ioeventfd and no thread: KVM kicks vhost with
+// nothing of tvmm's between, as kvmtool does.
 #ifndef TVMM_VMM_QUEUE_NOTIFIER_H_
 #define TVMM_VMM_QUEUE_NOTIFIER_H_
 
@@ -49,9 +52,10 @@ class QueueNotifier {
   const uint64_t base_;
   VirtioMmio* const transport_;
   UniqueFd stop_;
-  std::vector<UniqueFd> events_;  // one per queue; events_[i] assigned for i < assigned_
-  size_t assigned_ = 0;
-  std::vector<Thread> threads_;
+  std::vector<UniqueFd> events_;  // one per queue, invalid for a queue the kernel takes
+  std::vector<int> kicks_;        // each queue's ioeventfd: events_[i] or the device's
+  size_t assigned_ = 0;           // kicks_[i] assigned for i < assigned_
+  std::vector<Thread> threads_;   // one per queue, not joinable for the kernel's
 };
 
 }  // namespace tvmm
