@@ -99,6 +99,9 @@ class VirtioBlk : public VirtioDevice {
 
   // How long Reset() waits for the kernel to finish the requests in flight.
   static constexpr std::chrono::milliseconds kResetTimeout{5000};
+  // How often a reset or the destructor asks the kernel again to cancel
+  // what is still in flight.
+  static constexpr std::chrono::milliseconds kCancelRetry{10};
 
   // Blocks until no request is in flight and the driver has been signalled
   // for every completion (tests).
@@ -127,6 +130,9 @@ class VirtioBlk : public VirtioDevice {
     bool KernelDoneLocked();
     // Asks the kernel to cancel every request in flight (those it can).
     void CancelAllLocked();
+    // While waiting for requests to end: CancelAllLocked() again, if the
+    // last cancellation is done and kCancelRetry old.
+    void RetryCancelLocked();
     // Gives up the queue: no chain is returned any more, and what the
     // kernel can cancel, it cancels.  The queue is the caller's once the
     // completion thread is not signalling.
@@ -149,6 +155,7 @@ class VirtioBlk : public VirtioDevice {
     size_t in_flight = 0;          // all generations
     size_t in_flight_current = 0;  // this generation
     size_t cancels_in_flight = 0;  // their CQEs are not requests'
+    std::chrono::steady_clock::time_point last_cancel;
     bool signalling = false;  // the completion thread signals what it reaped
     bool orphaned = false;    // the device is gone: the thread ends when idle
     // Keeps guest RAM mapped while the kernel may write it: an orphan's
