@@ -397,13 +397,17 @@ TEST_F(VirtioBlkTest, QueuesDoNotWaitForEachOther) {
 // never comes unless the test writes it).
 class VirtioBlkPipeTest : public VirtioBlkTest {
  protected:
-  void StartOnPipe() {
+  // blk_ with @queues queues on a pipe's read end; out_ is its write end.
+  void CreateOnPipe(uint16_t queues) {
     int p[2];
     ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
     out_.Reset(p[1]);
-    auto blk = VirtioBlk::Create(UniqueFd(p[0]), true, kImageSectors, 1, "pipe");
+    auto blk = VirtioBlk::Create(UniqueFd(p[0]), true, kImageSectors, queues, "pipe");
     ASSERT_TRUE(blk.ok()) << blk.status();
     blk_ = std::move(*blk);
+  }
+  void StartOnPipe() {
+    ASSERT_NO_FATAL_FAILURE(CreateOnPipe(1));
     ASSERT_TRUE(blk_->Activate(&mem_, QueueSet(ActiveQueue(&mem_, kSize, kDesc, kAvail, kUsed)),
                                blk_->Features(), &irq_)
                     .ok());
@@ -439,12 +443,7 @@ TEST_F(VirtioBlkPipeTest, ResetCancelsReadsTheKernelHolds) {
 // Both queues of a device hold a read the kernel has not finished: one
 // reset cancels both, and neither lands afterwards.
 TEST_F(VirtioBlkPipeTest, ResetCancelsEveryQueuesReads) {
-  int p[2];
-  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
-  out_.Reset(p[1]);
-  auto blk = VirtioBlk::Create(UniqueFd(p[0]), true, kImageSectors, 2, "pipe");
-  ASSERT_TRUE(blk.ok()) << blk.status();
-  blk_ = std::move(*blk);
+  ASSERT_NO_FATAL_FAILURE(CreateOnPipe(2));
   ActivateTwoQueues();
   Header(kData, kVirtioBlkTIn, 0);
   Offer(0, {{kData, 16, false}, {kData + 0x1000, 512, true}, {kData + 0x2000, 1, true}});
