@@ -13,8 +13,9 @@ the two ("tvmm_ioeventfd", "tvmm_irqfd"), in QEMU's microvm as it comes
 ("qemu") and in microvm without its RTC ("qemu_nortc": probing it cost the
 guest 5.4 s here, "rtc_cmos: broken or not accessible"), and with 2 vCPUs,
 a 2-queue disk and one blk job per vCPU in tvmm and microvm without its
-RTC ("tvmm_2q", "qemu_2q"), one after the other (each trial starting one
-VMM later than the one before), and measures in each run:
+RTC ("tvmm_2q", "qemu_2q"; "tvmm_eventfd_2q" with TVMM_NOTIFY=eventfd),
+one after the other (each trial starting one VMM later than the one
+before), and measures in each run:
 
   boot      seconds from spawning the VMM to the guest's first userspace
             line on the serial console ("tvmm-guest: userspace up"), the
@@ -152,6 +153,7 @@ def main():
         "qemu": (qemu("microvm"), None),
         "qemu_nortc": (qemu("microvm,rtc=off"), None),
         "tvmm_2q": (tvmm(2, guest_2q), None),
+        "tvmm_eventfd_2q": (tvmm(2, guest_2q), {"TVMM_NOTIFY": "eventfd"}),
         "qemu_2q": (qemu("microvm,rtc=off", 2, guest_2q), None),
     }
     if a.tvmm_base:

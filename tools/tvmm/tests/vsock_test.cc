@@ -82,7 +82,11 @@ class VhostVsockTest : public ::testing::Test {
     auto vsock = VirtioVsock::Open(cid_);
     ASSERT_TRUE(vsock.ok()) << vsock.status();
     vsock_ = std::move(*vsock);
-    // rx and event queues at 0x4000 and 0x5000, tx on TestRing's rings.
+  }
+
+  // What the transport does at DRIVER_OK: rx and event queues at 0x4000
+  // and 0x5000, tx on TestRing's rings.
+  void Activate() {
     VirtqueueSet queues = QueueSet(ActiveQueue(&mem_, kSize, 0x4000, 0x4400, 0x4800),
                                    ActiveQueue(&mem_, kSize, kDesc, kAvail, kUsed),
                                    ActiveQueue(&mem_, kSize, 0x5000, 0x5400, 0x5800));
@@ -92,8 +96,9 @@ class VhostVsockTest : public ::testing::Test {
   }
 
   // Puts a connection request to the listener in guest memory at @gpa
-  // (44 bytes, virtio_vsock_hdr) and offers it on the TX queue.
-  void SendRequest(uint64_t gpa) {
+  // (44 bytes, virtio_vsock_hdr) and offers it on the TX queue, without a
+  // kick.
+  void OfferRequest(uint64_t gpa) {
     virtio_vsock_hdr hdr = {};
     hdr.src_cid = cid_;
     hdr.dst_cid = VMADDR_CID_HOST;
@@ -104,7 +109,23 @@ class VhostVsockTest : public ::testing::Test {
     hdr.buf_alloc = 65536;
     std::memcpy(ram_.data() + gpa, &hdr, sizeof(hdr));
     ring_.OfferChain(0, {{gpa, sizeof(hdr), false}});
+  }
+
+  // The request, and a kick as the exit path gives it (the transport calls
+  // QueueNotify()).
+  void SendRequest(uint64_t gpa) {
+    OfferRequest(gpa);
     ASSERT_TRUE(vsock_->QueueNotify(VirtioVsock::kTxQueue).ok());
+  }
+
+  // A kick as KVM gives it with ioeventfds (QueueNotifier): a write to the
+  // queue's kick eventfd, which vhost reads, past every check of the
+  // transport's.
+  void KickDirectly(uint32_t queue) {
+    int fd = vsock_->QueueKickFd(queue);
+    ASSERT_GE(fd, 0);
+    uint64_t one = 1;
+    ASSERT_EQ(write(fd, &one, sizeof(one)), static_cast<ssize_t>(sizeof(one))) << strerror(errno);
   }
 
   // Whether the listener has a connection within @timeout.
@@ -135,6 +156,7 @@ class VhostVsockTest : public ::testing::Test {
 // The control: from shared memory the request gets through, and vhost
 // returns the buffer.
 TEST_F(VhostVsockTest, ARequestFromSharedMemoryConnects) {
+  Activate();
   SendRequest(kShared);
   EXPECT_TRUE(Connected(std::chrono::seconds(10)));
   EXPECT_EQ(UsedIdxReaching(1, std::chrono::seconds(10)), 1);
@@ -144,9 +166,50 @@ TEST_F(VhostVsockTest, ARequestFromSharedMemoryConnects) {
 // memory table has the shared regions only, so vhost cannot translate the
 // address: it reads nothing, returns nothing, and nothing reaches the host.
 TEST_F(VhostVsockTest, ATxBufferInPrivateMemoryIsNeverRead) {
+  Activate();
   SendRequest(kPrivate + 0x100);
   EXPECT_FALSE(Connected(std::chrono::seconds(3)));
   EXPECT_EQ(ring_.UsedIdx(), 0);
+}
+
+// With ioeventfds, rx and tx kicks reach vhost without tvmm (QueueKickFd()),
+// so nothing checks the driver's status first: a hostile driver kicks
+// before DRIVER_OK.  vhost has not been given the rings, nor the kick
+// eventfd, nor been started: it reads nothing.  Once the device is
+// activated, a kick gets the request served.  (Whether vhost serves at
+// activation what was kicked before is its business: vhost-vsock polls a
+// new kick eventfd at once, but not one it already had, after a reset.)
+TEST_F(VhostVsockTest, ADirectKickBeforeActivationIsNotServed) {
+  EXPECT_EQ(vsock_->QueueKickFd(VirtioVsock::kEventQueue), -1);  // tvmm's: gated
+  OfferRequest(kShared);
+  KickDirectly(VirtioVsock::kRxQueue);
+  KickDirectly(VirtioVsock::kTxQueue);
+  EXPECT_FALSE(Connected(std::chrono::seconds(2)));
+  EXPECT_EQ(ring_.UsedIdx(), 0);
+  Activate();
+  KickDirectly(VirtioVsock::kTxQueue);
+  EXPECT_TRUE(Connected(std::chrono::seconds(10)));
+  EXPECT_EQ(UsedIdxReaching(1, std::chrono::seconds(10)), 1);
+}
+
+// ... and after a reset: the transport took the queues back and the driver
+// believes the device stopped.  vhost still has the old rings and polls the
+// kick eventfd, but it was stopped (VHOST_VSOCK_SET_RUNNING 0): a request
+// offered and kicked now is neither read nor returned, so nothing lands in
+// guest memory the driver may be reusing.  Set up again, the device works.
+TEST_F(VhostVsockTest, ADirectKickAfterResetIsNotServed) {
+  Activate();
+  VirtqueueSet back = vsock_->Reset();
+  EXPECT_EQ(back.size(), 3u);
+  OfferRequest(kShared);
+  KickDirectly(VirtioVsock::kTxQueue);
+  KickDirectly(VirtioVsock::kRxQueue);
+  EXPECT_FALSE(Connected(std::chrono::seconds(2)));
+  EXPECT_EQ(ring_.UsedIdx(), 0);
+  Activate();
+  KickDirectly(VirtioVsock::kTxQueue);
+  EXPECT_TRUE(Connected(std::chrono::seconds(10)));
+  EXPECT_EQ(UsedIdxReaching(1, std::chrono::seconds(10)), 1);
 }
 
 }  // namespace
