@@ -136,6 +136,25 @@ class VhostVsockTest : public ::testing::Test {
     return conn.valid();
   }
 
+  // A hostile driver's request, offered and kicked straight to vhost on
+  // both rx and tx while the device is not active: nothing reaches the
+  // listener and nothing is returned.
+  void KickedRequestIsNotServed() {
+    OfferRequest(kShared);
+    KickDirectly(VirtioVsock::kRxQueue);
+    KickDirectly(VirtioVsock::kTxQueue);
+    EXPECT_FALSE(Connected(std::chrono::seconds(2)));
+    EXPECT_EQ(ring_.UsedIdx(), 0);
+  }
+
+  // Activated (again) and kicked, the device serves the request offered.
+  void ServedOnceActive() {
+    Activate();
+    KickDirectly(VirtioVsock::kTxQueue);
+    EXPECT_TRUE(Connected(std::chrono::seconds(10)));
+    EXPECT_EQ(UsedIdxReaching(1, std::chrono::seconds(10)), 1);
+  }
+
   // The used index once it reaches @want, or as it is after @timeout.
   // vhost hands the packet to the socket layer before it returns the
   // buffer, so the listener can wake before the used index moves.
@@ -181,15 +200,8 @@ TEST_F(VhostVsockTest, ATxBufferInPrivateMemoryIsNeverRead) {
 // new kick eventfd at once, but not one it already had, after a reset.)
 TEST_F(VhostVsockTest, ADirectKickBeforeActivationIsNotServed) {
   EXPECT_EQ(vsock_->QueueKickFd(VirtioVsock::kEventQueue), -1);  // tvmm's: gated
-  OfferRequest(kShared);
-  KickDirectly(VirtioVsock::kRxQueue);
-  KickDirectly(VirtioVsock::kTxQueue);
-  EXPECT_FALSE(Connected(std::chrono::seconds(2)));
-  EXPECT_EQ(ring_.UsedIdx(), 0);
-  Activate();
-  KickDirectly(VirtioVsock::kTxQueue);
-  EXPECT_TRUE(Connected(std::chrono::seconds(10)));
-  EXPECT_EQ(UsedIdxReaching(1, std::chrono::seconds(10)), 1);
+  KickedRequestIsNotServed();
+  ServedOnceActive();
 }
 
 // ... and after a reset: the transport took the queues back and the driver
@@ -201,15 +213,8 @@ TEST_F(VhostVsockTest, ADirectKickAfterResetIsNotServed) {
   Activate();
   VirtqueueSet back = vsock_->Reset();
   EXPECT_EQ(back.size(), 3u);
-  OfferRequest(kShared);
-  KickDirectly(VirtioVsock::kTxQueue);
-  KickDirectly(VirtioVsock::kRxQueue);
-  EXPECT_FALSE(Connected(std::chrono::seconds(2)));
-  EXPECT_EQ(ring_.UsedIdx(), 0);
-  Activate();
-  KickDirectly(VirtioVsock::kTxQueue);
-  EXPECT_TRUE(Connected(std::chrono::seconds(10)));
-  EXPECT_EQ(UsedIdxReaching(1, std::chrono::seconds(10)), 1);
+  KickedRequestIsNotServed();
+  ServedOnceActive();
 }
 
 }  // namespace
