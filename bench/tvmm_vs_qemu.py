@@ -63,29 +63,67 @@ def rss_outside_guest(pid):
     return other, total
 
 
+def thread_report(pid):
+    """Where each thread of @pid is: state, kernel wait channel and stack."""
+    def read(path):
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except OSError as e:
+            return f"({e.strerror})"
+    try:
+        tids = sorted(os.listdir(f"/proc/{pid}/task"), key=int)
+    except OSError as e:
+        return [f"pid {pid}: {e.strerror}"]
+    lines = []
+    for tid in tids:
+        base = f"/proc/{pid}/task/{tid}"
+        stat = read(f"{base}/stat")
+        state = stat.rsplit(")", 1)[1].split()[0] if ")" in stat else "?"
+        lines.append(f"thread {tid} {read(base + '/comm')}: state {state}, "
+                     f"waits in {read(base + '/wchan')}")
+        lines += [f"    {l}" for l in read(f"{base}/stack").splitlines()]
+    return lines
+
+
 def run_vm(cmd, timeout, env=None):
-    """Runs one VM; returns its console and the measurements."""
+    """Runs one VM; returns its console, the measurements and, for a VMM
+    that ran out of time, where its threads were (empty otherwise).  One
+    whose exit the kernel still holds 30 s after SIGKILL is left behind
+    (status "held"), so that one such VMM cannot stop the whole run."""
     start = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True, errors="replace",
                          env=dict(os.environ, **env) if env else None)
-    killer = threading.Timer(timeout, p.kill)
-    killer.start()
     out, m = [], {}
-    for line in p.stdout:
-        out.append(line)
-        if MARK_UP in line and "boot" not in m:
-            m["boot"] = time.monotonic() - start
-        if MARK_HOLD in line and "overhead" not in m:
-            # Any VMM thread a device started has run by now.
-            time.sleep(1)
-            try:
-                other, total = rss_outside_guest(p.pid)
-                m["overhead"], m["rss"] = other / 1024, total / 1024
-            except OSError:
-                pass
-    p.wait()
-    killer.cancel()
+
+    def reader():
+        for line in p.stdout:
+            out.append(line)
+            if MARK_UP in line and "boot" not in m:
+                m["boot"] = time.monotonic() - start
+            if MARK_HOLD in line and "overhead" not in m:
+                # Any VMM thread a device started has run by now.
+                time.sleep(1)
+                try:
+                    other, total = rss_outside_guest(p.pid)
+                    m["overhead"], m["rss"] = other / 1024, total / 1024
+                except OSError:
+                    pass
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    report = []
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        report = [f"out of time after {timeout} s:"] + thread_report(p.pid)
+        p.kill()
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            report += ["still there 30 s after SIGKILL, left behind:"] + thread_report(p.pid)
+    t.join(5)
     text = "".join(out)
     if r := re.search(r"bench pio (\d+) ns/exit", text):
         m["pio"] = float(r[1])
@@ -95,8 +133,8 @@ def run_vm(cmd, timeout, env=None):
         m["boot_timer"] = float(r[1]) / 1000
     if r := re.search(r"VM ready in ([0-9.]+) ms", text):
         m["setup"] = float(r[1]) / 1000
-    m["status"] = p.returncode
-    return text, m
+    m["status"] = "held" if p.returncode is None else p.returncode
+    return text, m, report
 
 
 def main():
@@ -174,7 +212,7 @@ def main():
         # VMM's boots faster, say) does not favour one VMM.
         for vmm in names[i % len(names):] + names[:i % len(names)]:
             cmd, env = vmms[vmm]
-            text, m = run_vm(cmd, a.timeout, env)
+            text, m, report = run_vm(cmd, a.timeout, env)
             trials[vmm].append(m)
             print(f"trial {i + 1} {vmm}: " + " ".join(
                 f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
@@ -187,6 +225,7 @@ def main():
                 print(f"trial {i + 1} {vmm} FAILED (missing {missing}, status "
                       f"{m['status']}); its console:")
                 sys.stdout.write("".join(f"   | {l}" for l in text.splitlines(True)[-40:]))
+                sys.stdout.write("".join(f"   hang| {l}\n" for l in report))
     units = {"boot": "s", "boot_timer": "s", "setup": "s", "overhead": "MiB", "rss": "MiB",
              "pio": "ns", "blk": "IOPS"}
     for vmm, ms in trials.items():
