@@ -9,13 +9,13 @@
 
 OUT=$BUILD/tvmm-guest
 SRC=$TOP/tools/tvmm/guest/init.c
-MEASURE=$TOP/tools/tvmm/guest/measure
+GUEST_MODULES=$TOP/tools/tvmm/guest/modules
 # Load order: dependencies first (modinfo -F depends); ext4 also wants a
 # crc32c implementation, which it asks the crypto API for.
 MODULES=(virtio_mmio virtio_blk virtio-rng crc16 crc32c_generic mbcache jbd2 ext4
 	 vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport)
 kr=$(krelease)
-key=$(hash_files "$SRC" "$MEASURE"/* "$0")-$kr
+key=$(hash_files "$SRC" "$GUEST_MODULES"/* "$0")-$kr
 mkdir -p "$OUT"
 stamp_ok "$OUT" "$key" && exit 0
 
@@ -33,14 +33,16 @@ for m in "${MODULES[@]}"; do
 	esac
 	echo "$m.ko"
 done > "$stage/modules/order"
-# Our module, last: it reads the launch measurement of a --tvm guest
-# (built against Debian's headers for the kernel the guest runs, in a copy
-# so that the source tree stays clean).
-rm -rf "$OUT/measure"
-cp -r "$MEASURE" "$OUT/measure"
-make -s -C "$(headers_dir)" M="$OUT/measure" modules
-cp "$OUT/measure/tvmm_measure.ko" "$stage/modules/"
-echo tvmm_measure.ko >> "$stage/modules/order"
+# Our modules, last: they read the launch measurement of a --tvm guest and
+# convert a page of its memory (built against Debian's headers for the
+# kernel the guest runs, in a copy so that the source tree stays clean).
+rm -rf "$OUT/modules"
+cp -r "$GUEST_MODULES" "$OUT/modules"
+make -s -C "$(headers_dir)" M="$OUT/modules" modules
+for m in tvmm_measure tvmm_convert; do
+	cp "$OUT/modules/$m.ko" "$stage/modules/"
+	echo "$m.ko" >> "$stage/modules/order"
+done
 (cd "$stage" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) > "$OUT/initrd.cpio"
 
 # The disk: hello.txt and its length, which the guest compares.

@@ -159,7 +159,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
            blk->Activate(&mem, std::move(queues), blk->Features(), &irq).ok();
   };
   if (!activate()) std::abort();
-  Driver driver(&in, &ram, qsize);
+  Driver driver(&in, absl::MakeSpan(ram), qsize);
 
   for (int step = 0; step < 1024 && in.remaining_bytes(); step++) {
     switch (in.ConsumeIntegralInRange(0, 4)) {

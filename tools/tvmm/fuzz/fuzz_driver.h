@@ -50,7 +50,8 @@ inline std::unique_ptr<VirtioBlk> MemfdBlk(uint64_t disk_bytes, bool read_only, 
 
 class Driver {
  public:
-  Driver(FuzzedDataProvider* in, std::vector<uint8_t>* ram, uint16_t qsize)
+  // @ram: the guest's view of its RAM (kRam bytes).
+  Driver(FuzzedDataProvider* in, absl::Span<uint8_t> ram, uint16_t qsize)
       : in_(in), ram_(ram), qsize_(qsize) {}
 
   // Raw bytes at a fuzzer-chosen offset: anything may change at any time.
@@ -58,7 +59,7 @@ class Driver {
     uint64_t at = in_->ConsumeIntegralInRange<uint64_t>(0, kRam - 1);
     std::vector<uint8_t> bytes = in_->ConsumeBytes<uint8_t>(in_->ConsumeIntegralInRange(1, 16));
     size_t n = std::min<size_t>(bytes.size(), kRam - at);
-    if (n) std::memcpy(ram_->data() + at, bytes.data(), n);
+    if (n) std::memcpy(ram_.data() + at, bytes.data(), n);
   }
 
   // A descriptor with fuzzer-chosen fields, pointing into the data area
@@ -110,17 +111,17 @@ class Driver {
 
   template <typename T>
   void Put(uint64_t at, T v) {
-    std::memcpy(ram_->data() + at, &v, sizeof(v));
+    std::memcpy(ram_.data() + at, &v, sizeof(v));
   }
   uint16_t Get16(uint64_t at) const {
     uint16_t v;
-    std::memcpy(&v, ram_->data() + at, 2);
+    std::memcpy(&v, ram_.data() + at, 2);
     return v;
   }
 
  private:
   FuzzedDataProvider* in_;
-  std::vector<uint8_t>* ram_;
+  absl::Span<uint8_t> ram_;
   uint16_t qsize_;
 };
 

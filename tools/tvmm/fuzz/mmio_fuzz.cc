@@ -87,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto* blk = dynamic_cast<tvmm::VirtioBlk*>(dev.get());
   VirtioMmio mmio(std::move(dev), &mem, &irq);
   uint16_t qsize = uint16_t{1} << in.ConsumeIntegralInRange(0, 8);
-  Driver driver(&in, &ram, qsize);
+  Driver driver(&in, absl::MakeSpan(ram), qsize);
 
   uint32_t status = 0;
   for (int step = 0; step < 1024 && in.remaining_bytes(); step++) {

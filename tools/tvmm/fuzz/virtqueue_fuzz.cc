@@ -4,22 +4,54 @@
 // buffers, returns a chain (its own or any head), asks whether to
 // interrupt; the driver (fuzz_driver.h) writes descriptors, moves the
 // avail index, changes used_event/flags or scribbles anywhere in RAM,
-// including over chains the device holds.  Queue size and EVENT_IDX come
-// from the input.  Any access outside guest memory, overflow or endless
-// loop is a finding (ASan/UBSan/timeout).
+// including over chains the device holds, and converts pages of its
+// memory to private and back as a trusted VM does.  Queue size and
+// EVENT_IDX come from the input.  Any access outside guest memory, to a
+// page made private, overflow or endless loop is a finding
+// (ASan/UBSan/SEGV/timeout).
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "fuzz/fuzz_driver.h"
 #include "memory/guest_memory.h"
+#include "util/fd.h"
+#include "util/status.h"
 #include "virtio/virtqueue.h"
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+// Guest RAM as a guest_memfd that converts in place has it: the guest's
+// view, which the driver writes, and tvmm's mapping of the same pages,
+// which a conversion to private takes away (PROT_NONE here, SIGBUS there).
+struct Ram {
+  Ram() {
+    tvmm::UniqueFd fd(memfd_create("tvmm-fuzz-ram", MFD_CLOEXEC));
+    if (!fd.valid() || ftruncate(fd.get(), tvmm::fuzz::kRam)) std::abort();
+    for (tvmm::Mapping* m : {&guest, &host}) {
+      absl::StatusOr<tvmm::Mapping> map =
+          tvmm::Mapping::Map(tvmm::fuzz::kRam, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get());
+      if (!map.ok()) std::abort();
+      *m = std::move(*map);
+    }
+  }
+  tvmm::Mapping guest, host;
+};
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
-  std::vector<uint8_t> ram(tvmm::fuzz::kRam);
+  Ram ram;
   tvmm::GuestMemory mem;
-  if (!mem.AddRegion(0x0, absl::MakeSpan(ram)).ok()) return 0;
+  if (!mem.AddRegion(0x0, ram.host.span()).ok()) return 0;
+  if (in.ConsumeBool()) mem.EnableConversions();
 
   // 1..512: 512 is invalid.
   uint16_t qsize = uint16_t{1} << in.ConsumeIntegralInRange(0, 9);
@@ -31,11 +63,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                   tvmm::fuzz::kUsed, event_idx)
            .ok())
     return 0;
-  tvmm::fuzz::Driver driver(&in, &ram, qsize);
+  tvmm::fuzz::Driver driver(&in, ram.guest.span(), qsize);
 
   std::vector<tvmm::DescriptorChain> held;
   for (int step = 0; step < 4096 && in.remaining_bytes(); step++) {
-    switch (in.ConsumeIntegralInRange(0, 4)) {
+    switch (in.ConsumeIntegralInRange(0, 5)) {
       case 0: {
         auto chain = q.Pop();
         if (!chain.ok()) return 0;  // broken: the device stops using the queue
@@ -70,6 +102,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 3:
         (void)q.ShouldInterrupt();
         break;
+      case 4: {  // the guest converts pages (KVM_HC_MAP_GPA_RANGE)
+        uint64_t page = in.ConsumeIntegralInRange<uint64_t>(0, tvmm::fuzz::kRam / kPage - 1);
+        uint64_t pages = in.ConsumeIntegralInRange<uint64_t>(1, 4);
+        bool to_private = in.ConsumeBool();
+        (void)mem.Convert(page * kPage, pages * kPage, to_private, [&]() -> absl::Status {
+          int prot = to_private ? PROT_NONE : PROT_READ | PROT_WRITE;
+          if (mprotect(ram.host.data() + page * kPage, pages * kPage, prot))
+            return tvmm::ErrnoStatus("mprotect");
+          return absl::OkStatus();
+        });
+        break;
+      }
       default:
         driver.Move();
         break;

@@ -25,6 +25,9 @@
  *   measure  (a `tvmm run --tvm` guest) prints the launch digest that the
  *          tvmm_measure module read with the KVM_HC_TVM_GET_MEASUREMENT
  *          hypercall: "tvmm-guest: measure ok: sha384:<hex>"
+ *   convert  (a `tvmm run --tvm` guest) the tvmm_convert module made a page
+ *          private and shared again with KVM_HC_MAP_GPA_RANGE, its content
+ *          kept, and saw the refusals it expects
  *
  * Benchmarks (bench/tvmm_vs_qemu.sh boots this guest in tvmm and in QEMU):
  *
@@ -377,6 +380,22 @@ static void check_measure(void)
 		result("measure", 1, "sha384:%s", digest);
 }
 
+static void check_convert(void)
+{
+	char res[200];
+	ssize_t n = read_file("/sys/module/tvmm_convert/parameters/result", res, sizeof(res));
+
+	if (n < 0) {
+		result("convert", 0, "no tvmm_convert module: %s", strerror(errno));
+		return;
+	}
+	res[strcspn(res, "\n")] = 0;
+	if (strcmp(res, "ok") == 0)
+		result("convert", 1, "a page made private and shared again");
+	else
+		result("convert", 0, "%s", res);
+}
+
 /* What scripts/build-guest.sh writes into hello.txt. */
 static size_t expected_hello(char *buf, size_t size)
 {
@@ -652,6 +671,8 @@ int main(void)
 		check_vsock();
 	if (wanted("measure"))
 		check_measure();
+	if (wanted("convert"))
+		check_convert();
 	if (wanted("topology"))
 		check_topology();
 	if (listed("tvmm_guest.bench", "pio"))

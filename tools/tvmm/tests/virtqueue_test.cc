@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "test_ring.h"
@@ -188,6 +189,46 @@ TEST_F(VirtqueueTest, BuffersInPrivateMemoryAreRefused) {
   SetDesc(0, kData + 0x1800, 16, Virtqueue::kDescWrite);
   Offer(0);
   EXPECT_THAT(PopError(), HasSubstr("private memory"));
+}
+
+// A trusted VM converts its memory at run time.  What a queue uses through
+// host pointers cannot become private under it: its rings while it is
+// active, a chain's buffers while the device has the chain.  A buffer made
+// private before it is popped is refused.
+TEST(VirtqueueConversions, RingsAndChainsInUseStayShared) {
+  std::vector<uint8_t> ram(0x10000);
+  GuestMemory mem;
+  ASSERT_TRUE(mem.AddRegion(0, absl::MakeSpan(ram)).ok());
+  mem.EnableConversions();
+  auto kernel = [] { return absl::OkStatus(); };
+  TestRing ring(&ram, kSize, kDesc, kAvail, kUsed);
+  Virtqueue q;
+  ASSERT_TRUE(q.Activate(&mem, kSize, kDesc, kAvail, kUsed).ok());
+  for (uint64_t gpa : {kDesc, kAvail, kUsed})
+    EXPECT_EQ(mem.Convert(gpa, 0x1000, true, kernel).code(), absl::StatusCode::kUnavailable);
+
+  ring.OfferChain(0, {{kData, 16, false}, {kData + 0x1000, 16, true}});
+  absl::StatusOr<std::optional<DescriptorChain>> chain = q.Pop();
+  ASSERT_TRUE(chain.ok() && chain->has_value());
+  EXPECT_EQ(mem.Convert(kData + 0x1000, 0x1000, true, kernel).code(),
+            absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(q.PushUsed((*chain)->head, 16).ok());
+  chain = std::nullopt;  // the device is done with it
+  ASSERT_TRUE(mem.Convert(kData + 0x1000, 0x1000, true, kernel).ok());
+
+  // The same buffers again: the device error, not a pointer into a page
+  // the host mapping refuses.
+  ring.OfferChain(0, {{kData, 16, false}, {kData + 0x1000, 16, true}});
+  absl::StatusOr<std::optional<DescriptorChain>> refused = q.Pop();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("private memory"));
+
+  // A queue whose rings are private does not activate; one reset lets go
+  // of its rings.
+  Virtqueue other;
+  EXPECT_FALSE(other.Activate(&mem, kSize, kData + 0x1000, kAvail, kUsed).ok());
+  q.Reset();
+  EXPECT_TRUE(mem.Convert(kDesc, 0x3000, true, kernel).ok());
 }
 
 TEST(VirtqueueActivate, ChecksSizeAndRings) {

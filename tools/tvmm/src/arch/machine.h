@@ -7,6 +7,7 @@
 #define TVMM_ARCH_MACHINE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,6 +46,15 @@ struct PlatformHooks {
   std::function<void()> on_reset;  // the guest asked for a reset (reboot)
   BootTimer::Clock::time_point start;
   std::function<void(std::chrono::microseconds)> on_boot_time;
+};
+
+// What an architecture's exits may ask of the VM runner.
+struct ExitServices {
+  Bus* pio;
+  // The guest asks to make [gpa, gpa + size) private (@to_private) or
+  // shared: KVM's attribute, then tvmm's view (GuestMemory::Convert(),
+  // whose errors this returns).  Set for a trusted VM only.
+  std::function<absl::Status(uint64_t gpa, uint64_t size, bool to_private)> convert;
 };
 
 class Machine {
@@ -100,10 +110,11 @@ class Machine {
 
   virtual absl::Status SetupVcpu(const Vcpu& vcpu) = 0;
 
-  // An exit only this architecture has (x86: KVM_EXIT_IO, to @pio): true
-  // once handled, false for one it does not know, which the runner then
-  // handles or reports.  An error ends the VM.
-  virtual absl::StatusOr<bool> HandleExit(const Vcpu& vcpu, Bus& pio) = 0;
+  // An exit only this architecture has (x86: KVM_EXIT_IO, to the PIO bus;
+  // KVM_EXIT_HYPERCALL, a trusted VM's conversions): true once handled,
+  // false for one it does not know, which the runner then handles or
+  // reports.  An error ends the VM.
+  virtual absl::StatusOr<bool> HandleExit(const Vcpu& vcpu, const ExitServices& services) = 0;
   // The vCPU's state for an error message ("rip 0x... rsp 0x...").
   virtual std::string DescribeVcpu(const Vcpu& vcpu) const = 0;
 };

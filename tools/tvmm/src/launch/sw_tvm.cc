@@ -2,6 +2,7 @@
 #include "launch/sw_tvm.h"
 
 #include <linux/kvm.h>
+#include <linux/kvm_para.h>
 #include <sys/ioctl.h>
 
 #include <cerrno>
@@ -29,6 +30,12 @@ absl::Status CheckSwTvmSupport(const Kvm& kvm) {
     return UsageError(absl::FailedPreconditionError(
         "--tvm: this KVM's guest_memfd cannot convert pages in place "
         "(KVM_CAP_GUEST_MEMFD_INPLACE_CONVERSION); load tvmm's KVM modules"));
+  }
+  // The guest converts its memory with KVM_HC_MAP_GPA_RANGE, which KVM
+  // hands to tvmm.
+  if (!(kvm.CheckExtension(KVM_CAP_EXIT_HYPERCALL) & (1 << KVM_HC_MAP_GPA_RANGE))) {
+    return UsageError(absl::FailedPreconditionError(
+        "--tvm: this KVM cannot hand KVM_HC_MAP_GPA_RANGE to tvmm (KVM_CAP_EXIT_HYPERCALL)"));
   }
   return absl::OkStatus();
 #else

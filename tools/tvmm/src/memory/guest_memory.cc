@@ -2,10 +2,47 @@
 #include "memory/guest_memory.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 
 namespace tvmm {
+
+struct GuestMemory::Conversions {
+  // Guards the private ranges, the holds, and every access tvmm makes
+  // through Read() and Write().
+  std::mutex mu;
+  std::map<uint64_t, std::vector<GuestRange>> holds;  // by id
+  uint64_t next_id = 1;
+};
+
+GuestMemory::Hold& GuestMemory::Hold::operator=(Hold&& other) noexcept {
+  if (this != &other) {
+    Release();
+    owner_ = std::move(other.owner_);
+    id_ = std::exchange(other.id_, 0);
+  }
+  return *this;
+}
+
+void GuestMemory::Hold::Release() {
+  if (!owner_) return;
+  {
+    std::lock_guard lock(owner_->mu);
+    owner_->holds.erase(id_);
+  }
+  owner_.reset();
+  id_ = 0;
+}
+
+std::unique_lock<std::mutex> GuestMemory::Lock() const {
+  if (!conversions_) return {};
+  return std::unique_lock(conversions_->mu);
+}
+
+void GuestMemory::EnableConversions() {
+  if (!conversions_) conversions_ = std::make_shared<Conversions>();
+}
 
 absl::Status GuestMemory::AddRegion(uint64_t gpa, absl::Span<uint8_t> host) {
   if (host.empty()) return absl::InvalidArgumentError("empty guest memory region");
@@ -24,10 +61,12 @@ absl::Status GuestMemory::AddRegion(uint64_t gpa, absl::Span<uint8_t> host) {
 
 void GuestMemory::SetPrivate(std::vector<std::pair<uint64_t, uint64_t>> ranges) {
   std::sort(ranges.begin(), ranges.end());
+  auto lock = Lock();
   private_ = std::move(ranges);
 }
 
 std::vector<GuestRegion> GuestMemory::SharedRegions() const {
+  auto lock = Lock();
   std::vector<GuestRegion> out;
   for (const GuestRegion& r : regions_) {
     uint64_t at = r.gpa;  // the part of r not handed out yet starts here
@@ -43,6 +82,11 @@ std::vector<GuestRegion> GuestMemory::SharedRegions() const {
 }
 
 absl::StatusOr<absl::Span<uint8_t>> GuestMemory::Slice(uint64_t gpa, uint64_t len) const {
+  auto lock = Lock();
+  return SliceLocked(gpa, len);
+}
+
+absl::StatusOr<absl::Span<uint8_t>> GuestMemory::SliceLocked(uint64_t gpa, uint64_t len) const {
   if (!private_.empty()) {
     // The first private range ending after gpa: it overlaps if it starts
     // before gpa + len (len 0 overlaps nothing).
@@ -69,16 +113,80 @@ absl::StatusOr<absl::Span<uint8_t>> GuestMemory::Slice(uint64_t gpa, uint64_t le
 }
 
 absl::Status GuestMemory::Read(uint64_t gpa, absl::Span<uint8_t> out) const {
-  absl::StatusOr<absl::Span<uint8_t>> src = Slice(gpa, out.size());
+  auto lock = Lock();
+  absl::StatusOr<absl::Span<uint8_t>> src = SliceLocked(gpa, out.size());
   if (!src.ok()) return src.status();
   if (!out.empty()) std::memcpy(out.data(), src->data(), out.size());
   return absl::OkStatus();
 }
 
 absl::Status GuestMemory::Write(uint64_t gpa, absl::Span<const uint8_t> data) const {
-  absl::StatusOr<absl::Span<uint8_t>> dst = Slice(gpa, data.size());
+  auto lock = Lock();
+  absl::StatusOr<absl::Span<uint8_t>> dst = SliceLocked(gpa, data.size());
   if (!dst.ok()) return dst.status();
   if (!data.empty()) std::memcpy(dst->data(), data.data(), data.size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<GuestMemory::Hold> GuestMemory::HoldRanges(
+    absl::Span<const GuestRange> ranges) const {
+  auto lock = Lock();
+  for (const GuestRange& r : ranges) {
+    absl::StatusOr<absl::Span<uint8_t>> s = SliceLocked(r.gpa, r.len);
+    if (!s.ok()) return s.status();
+  }
+  Hold hold;
+  if (!conversions_) return hold;
+  hold.owner_ = conversions_;
+  hold.id_ = conversions_->next_id++;
+  conversions_->holds.emplace(hold.id_, std::vector<GuestRange>(ranges.begin(), ranges.end()));
+  return hold;
+}
+
+absl::Status GuestMemory::Convert(uint64_t gpa, uint64_t size, bool to_private,
+                                  absl::FunctionRef<absl::Status()> kernel) {
+  if (!conversions_) return absl::FailedPreconditionError("this guest's memory does not convert");
+  const uint64_t end = gpa + size;
+  auto it = std::upper_bound(regions_.begin(), regions_.end(), gpa,
+                             [](uint64_t g, const GuestRegion& r) { return g < r.gpa; });
+  if (size == 0 || gpa % kPageSize || size % kPageSize || end < gpa || it == regions_.begin() ||
+      end > std::prev(it)->end()) {
+    return absl::InvalidArgumentError(absl::StrCat("guest range 0x", absl::Hex(gpa), "+0x",
+                                                   absl::Hex(size), " is not page-aligned RAM"));
+  }
+  auto lock = Lock();
+  if (to_private) {
+    for (const auto& [id, held] : conversions_->holds) {
+      for (const GuestRange& r : held) {
+        if (r.len && r.gpa < end && gpa < r.gpa + r.len) {
+          return absl::UnavailableError(absl::StrCat("guest range 0x", absl::Hex(gpa), "+0x",
+                                                     absl::Hex(size), " is in use by a device"));
+        }
+      }
+    }
+  }
+  absl::Status s = kernel();
+  if (!s.ok()) return s;
+  // The private ranges without [gpa, end), then with it if it became
+  // private; sorted, and adjacent ones merged.
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (const auto& [g, n] : private_) {
+    if (g + n <= gpa || g >= end) {
+      ranges.emplace_back(g, n);
+      continue;
+    }
+    if (g < gpa) ranges.emplace_back(g, gpa - g);
+    if (g + n > end) ranges.emplace_back(end, g + n - end);
+  }
+  if (to_private) ranges.emplace_back(gpa, size);
+  std::sort(ranges.begin(), ranges.end());
+  private_.clear();
+  for (const auto& r : ranges) {
+    if (!private_.empty() && private_.back().first + private_.back().second == r.first)
+      private_.back().second += r.second;
+    else
+      private_.push_back(r);
+  }
   return absl::OkStatus();
 }
 

@@ -9,10 +9,12 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
@@ -25,21 +27,72 @@ struct GuestRegion {
   uint64_t end() const { return gpa + host.size(); }
 };
 
+// A guest-physical range: [gpa, gpa + len).
+struct GuestRange {
+  uint64_t gpa;
+  uint64_t len;
+};
+
 class GuestMemory {
+  struct Conversions;
+
  public:
+  // A claim on guest ranges that tvmm reaches through host pointers for a
+  // while: a queue's rings while it is active, a chain's buffers from Pop()
+  // until the device is done with them.  While any Hold covers a page,
+  // Convert() refuses to make it private, so tvmm never touches a page
+  // that the host mapping refuses (SIGBUS).  Move-only; destroying it (on
+  // any thread, also after the GuestMemory is gone) releases the claim.
+  // Empty where conversions are off: then it costs nothing.
+  class Hold {
+   public:
+    Hold() = default;
+    Hold(Hold&& other) noexcept { *this = std::move(other); }
+    Hold& operator=(Hold&& other) noexcept;
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+    ~Hold() { Release(); }
+
+   private:
+    friend class GuestMemory;
+    void Release();
+    std::shared_ptr<Conversions> owner_;
+    uint64_t id_ = 0;
+  };
+
   // Adds [gpa, gpa + host.size()); fails if it overlaps a region, is empty,
   // or wraps around.
   absl::Status AddRegion(uint64_t gpa, absl::Span<uint8_t> host);
 
   // Host memory for [gpa, gpa + len), which must lie inside one region and
-  // outside the private ranges.
+  // outside the private ranges.  With conversions on, the span stays safe
+  // to use only while a Hold covers it (Read() and Write() need none).
   absl::StatusOr<absl::Span<uint8_t>> Slice(uint64_t gpa, uint64_t len) const;
+
+  // Checks each range as Slice() does and, with conversions on, holds them
+  // all until the Hold is destroyed; atomically with respect to Convert().
+  absl::StatusOr<Hold> HoldRanges(absl::Span<const GuestRange> ranges) const;
 
   // Guest-physical ranges that are private to the guest (a TVM's measured
   // image): the host mapping raises SIGBUS there, so Slice() refuses them
   // and a guest that points a device at them gets a device error instead of
   // crashing tvmm.  Set before any device runs.
   void SetPrivate(std::vector<std::pair<uint64_t, uint64_t>> ranges);
+
+  // Lets the guest convert its memory at run time (a trusted VM's
+  // KVM_HC_MAP_GPA_RANGE): from now on the private ranges are read under
+  // a lock, and Hold()s count.  Before any device runs.
+  void EnableConversions();
+  bool conversions_enabled() const { return conversions_ != nullptr; }
+  // Makes [gpa, gpa + size) private (@to_private) or shared: page-aligned,
+  // inside one region.  @kernel changes the attribute in KVM; it runs with
+  // new Holds and accesses shut out, and only then does the range change
+  // here.  Errors: InvalidArgument (not page-aligned RAM),
+  // FailedPrecondition (conversions are off), Unavailable (to private: a
+  // Hold covers part of the range, so a device is using it), else
+  // @kernel's error; the range is then unchanged.
+  absl::Status Convert(uint64_t gpa, uint64_t size, bool to_private,
+                       absl::FunctionRef<absl::Status()> kernel);
 
   absl::Status Read(uint64_t gpa, absl::Span<uint8_t> out) const;
   absl::Status Write(uint64_t gpa, absl::Span<const uint8_t> data) const;
@@ -61,7 +114,8 @@ class GuestMemory {
 
   const std::vector<GuestRegion>& regions() const { return regions_; }
   // The regions with the private ranges cut out: what a device the host
-  // kernel runs (vhost) may be given.
+  // kernel runs (vhost) may be given.  A snapshot: the kernel's own
+  // accesses to a page converted later fail (EFAULT) without harm to tvmm.
   std::vector<GuestRegion> SharedRegions() const;
 
   // Appends every range Slice() hands out (and so every Read() and Write())
@@ -81,10 +135,20 @@ class GuestMemory {
   const std::shared_ptr<const void>& owner() const { return owner_; }
 
  private:
+  static constexpr uint64_t kPageSize = 4096;
+
+  // Slice() without the lock.
+  absl::StatusOr<absl::Span<uint8_t>> SliceLocked(uint64_t gpa, uint64_t len) const;
+  // Held over an access when conversions are on; an empty lock otherwise.
+  std::unique_lock<std::mutex> Lock() const;
+
   std::vector<GuestRegion> regions_;  // sorted by gpa, disjoint
   std::vector<Access>* log_ = nullptr;
   std::shared_ptr<const void> owner_;
-  std::vector<std::pair<uint64_t, uint64_t>> private_;  // (gpa, size), sorted, disjoint
+  // (gpa, size), sorted, disjoint; under conversions_->mu once enabled.
+  std::vector<std::pair<uint64_t, uint64_t>> private_;
+  // Shared with the Holds, which may outlive this.
+  std::shared_ptr<Conversions> conversions_;
 };
 
 }  // namespace tvmm

@@ -445,6 +445,7 @@ absl::StatusOr<bool> VirtioBlk::StartRequest(Engine& e, DescriptorChain& chain) 
     e.free.pop_back();
   }
   req->head = chain.head;
+  req->hold = std::move(chain.hold);
   req->generation = e.generation;
   req->status = status;
   req->iov.clear();
@@ -565,6 +566,7 @@ void VirtioBlk::Engine::CompletionLoop() {
           in_flight_current--;
         }
         in_flight--;
+        req->hold = {};
         free.push_back(std::move(req));
       }
       io_uring_cq_advance(&ring, seen);

@@ -119,6 +119,7 @@ class VirtioBlk : public VirtioDevice {
     uint32_t used_len;  // reported to the driver on success
     uint64_t expect;    // bytes the operation must transfer (0: flush)
     std::vector<iovec> iov;
+    GuestMemory::Hold hold;  // the chain's, until the kernel is done
   };
 
   // One queue's request path: what the kernel and its completion thread

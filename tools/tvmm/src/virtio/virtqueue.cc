@@ -40,11 +40,14 @@ absl::Status Virtqueue::Activate(const GuestMemory* mem, uint16_t size, uint64_t
   }
   if (desc % 16 || avail % 2 || used % 4)
     return absl::InvalidArgumentError("misaligned virtqueue ring");
-  // Rings (with the event fields) must lie in guest memory.
-  if (!mem->Slice(desc, 16ull * size).ok() || !mem->Slice(avail, 6 + 2ull * size).ok() ||
-      !mem->Slice(used, 6 + 8ull * size).ok()) {
-    return absl::InvalidArgumentError("virtqueue ring outside guest memory");
-  }
+  // Rings (with the event fields) must lie in shared guest memory, and
+  // stay there while the queue is active.
+  const GuestRange rings[] = {
+      {desc, 16ull * size}, {avail, 6 + 2ull * size}, {used, 6 + 8ull * size}};
+  absl::StatusOr<GuestMemory::Hold> hold = mem->HoldRanges(rings);
+  if (!hold.ok())
+    return absl::InvalidArgumentError(absl::StrCat("virtqueue ring: ", hold.status().message()));
+  rings_ = *std::move(hold);
   mem_ = mem;
   size_ = size;
   desc_ = desc;
@@ -59,6 +62,7 @@ absl::Status Virtqueue::Activate(const GuestMemory* mem, uint16_t size, uint64_t
 
 void Virtqueue::Reset() {
   mem_ = nullptr;
+  rings_ = {};
   size_ = 0;
   last_avail_ = used_idx_ = signalled_used_ = 0;
   event_idx_ = false;
@@ -100,6 +104,7 @@ absl::StatusOr<std::optional<DescriptorChain>> Virtqueue::Pop() {
 
   DescriptorChain chain;
   chain.head = head;
+  std::vector<GuestRange> held;  // the buffers, if conversions need to know
   uint16_t index = head;
   // A chain visits each descriptor at most once, so it has at most size_ links.
   for (uint32_t n = 0;; n++) {
@@ -113,10 +118,18 @@ absl::StatusOr<std::optional<DescriptorChain>> Virtqueue::Pop() {
     if (!data.ok())
       return Broken(absl::StrCat("descriptor ", index, ": ", data.status().message()));
     chain.buffers.push_back({*data, writable});
+    if (mem_->conversions_enabled()) held.push_back({d.addr, d.len});
     (writable ? chain.writable_bytes : chain.readable_bytes) += d.len;
     if (!(d.flags & kDescNext)) break;
     if (d.next >= size_) return Broken(absl::StrCat("next ", d.next, " out of range"));
     index = d.next;
+  }
+  if (!held.empty()) {
+    // Checked again, now atomically with conversions: one may have made a
+    // buffer private since its Slice().
+    absl::StatusOr<GuestMemory::Hold> hold = mem_->HoldRanges(held);
+    if (!hold.ok()) return Broken(hold.status().message());
+    chain.hold = *std::move(hold);
   }
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
   if (observer_) observer_->Popped(chain);

@@ -23,11 +23,15 @@ struct VirtqBuffer {
   bool device_writable;
 };
 
+// Move-only: while it lives, its buffers cannot be made private (a trusted
+// VM's conversions), so a device keeps it until it has written its last
+// byte into them.
 struct DescriptorChain {
   uint16_t head;
   std::vector<VirtqBuffer> buffers;  // device-readable ones first
   uint64_t readable_bytes = 0;
   uint64_t writable_bytes = 0;
+  GuestMemory::Hold hold;
 };
 
 class Virtqueue {
@@ -45,7 +49,8 @@ class Virtqueue {
   uint64_t avail_addr() const { return avail_; }
   uint64_t used_addr() const { return used_; }
 
-  // Called when the driver sets QueueReady: checks size and ring placement.
+  // Called when the driver sets QueueReady: checks size and ring placement,
+  // and holds the rings (GuestMemory::Hold) until Reset().
   // @event_idx: VIRTIO_RING_F_EVENT_IDX was negotiated (2.7.7, 2.7.10).
   absl::Status Activate(const GuestMemory* mem, uint16_t size, uint64_t desc, uint64_t avail,
                         uint64_t used, bool event_idx = false);
@@ -84,6 +89,7 @@ class Virtqueue {
 
   const uint16_t max_size_;
   const GuestMemory* mem_ = nullptr;
+  GuestMemory::Hold rings_;
   uint16_t size_ = 0;
   uint64_t desc_ = 0, avail_ = 0, used_ = 0;
   uint16_t last_avail_ = 0;

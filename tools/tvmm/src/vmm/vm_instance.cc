@@ -148,8 +148,13 @@ absl::Status VmInstance::Build() {
     TVMM_ASSIGN_OR_RETURN(std::unique_ptr<LaunchImage> image, StageImage(*machine_, config_));
     TVMM_ASSIGN_OR_RETURN(TrustedLaunch launch, machine_->LaunchTrustedVm(*vm_, *image));
     // Devices must not touch what is now private (SIGBUS): a guest that
-    // points them there gets a device error.
+    // points them there gets a device error.  The guest converts more
+    // itself; GuestMemory keeps tvmm off those pages too.
+    memory_.EnableConversions();
     memory_.SetPrivate(std::move(launch.private_ranges));
+    exit_services_.convert = [this](uint64_t gpa, uint64_t size, bool to_private) {
+      return ConvertMemory(gpa, size, to_private);
+    };
     Log(LogLevel::kInfo, "%slaunch digest: sha384:%s (%d pages)", tag_,
         HexDigest(launch.digest.digest()), launch.digest.pages());
     if (!config_.digest_json.empty())
@@ -285,7 +290,7 @@ void VmInstance::ConsoleInput(absl::string_view data) {
 
 absl::Status VmInstance::HandleExit(Vcpu* vcpu) {
   kvm_run* run = vcpu->run();
-  TVMM_ASSIGN_OR_RETURN(bool handled, machine_->HandleExit(*vcpu, pio_));
+  TVMM_ASSIGN_OR_RETURN(bool handled, machine_->HandleExit(*vcpu, exit_services_));
   if (handled) return absl::OkStatus();
   switch (run->exit_reason) {
     case KVM_EXIT_INTR:
@@ -348,6 +353,15 @@ absl::Status VmInstance::HandleExit(Vcpu* vcpu) {
       return absl::InternalError(
           absl::StrCat("vCPU ", vcpu->id(), ": unexpected exit reason ", run->exit_reason));
   }
+}
+
+absl::Status VmInstance::ConvertMemory(uint64_t gpa, uint64_t size, bool to_private) {
+  absl::Status s = memory_.Convert(gpa, size, to_private, [&] {
+    return vm_->SetMemoryAttributes(gpa, size, to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
+  });
+  Log(LogLevel::kDebug, "%sguest memory 0x%x+0x%x to %s: %s", tag_, gpa, size,
+      to_private ? "private" : "shared", s.ok() ? "done" : std::string(s.message()));
+  return s;
 }
 
 void VmInstance::VcpuLoop(Vcpu* vcpu) {

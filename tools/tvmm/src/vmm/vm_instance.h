@@ -109,6 +109,8 @@ class VmInstance {
   // Ends the VM with @error (the first error wins).
   void Fail(absl::Status error);
   absl::Status HandleExit(Vcpu* vcpu);
+  // A trusted VM's request to convert its memory (ExitServices::convert).
+  absl::Status ConvertMemory(uint64_t gpa, uint64_t size, bool to_private);
 
   const Kvm& kvm_;
   const VmConfig config_;
@@ -122,6 +124,7 @@ class VmInstance {
   GuestMemory memory_;
   Bus pio_{"pio"};
   Bus mmio_{"mmio"};
+  ExitServices exit_services_{&pio_, nullptr};
   std::unique_ptr<IrqfdLines> irqs_;
   // Kicks through ioeventfds, one per virtio device: destroyed before the
   // devices (their threads call the transports).

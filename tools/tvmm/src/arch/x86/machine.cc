@@ -4,6 +4,8 @@
 // boot timer, virtio-mmio devices in the 32-bit MMIO hole.
 #include "arch/machine.h"
 
+#include <linux/kvm_para.h>
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +13,7 @@
 #include "arch/x86/boot.h"
 #include "arch/x86/bzimage.h"
 #include "arch/x86/cpuid.h"
+#include "arch/x86/hypercall.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/vcpu.h"
 #include "devices/i8042.h"
@@ -85,8 +88,14 @@ class X86Machine : public Machine {
     return CreateTvmBacking(vm, size);
   }
 
+  // The guest may convert its memory (KVM_HC_MAP_GPA_RANGE): KVM hands
+  // each request to HandleExit().
   absl::StatusOr<TrustedLaunch> LaunchTrustedVm(const Vm& vm,
                                                 const LaunchImage& image) const override {
+    kvm_enable_cap cap = {};
+    cap.cap = KVM_CAP_EXIT_HYPERCALL;
+    cap.args[0] = 1ull << KVM_HC_MAP_GPA_RANGE;
+    TVMM_RETURN_IF_ERROR(vm.Ioctl(KVM_ENABLE_CAP, &cap, "KVM_ENABLE_CAP(KVM_CAP_EXIT_HYPERCALL)"));
     return LaunchSwTvm(vm, image);
   }
 
@@ -144,9 +153,16 @@ class X86Machine : public Machine {
     return WriteGdtAndPageTables(mem);
   }
 
-  absl::StatusOr<bool> HandleExit(const Vcpu& vcpu, Bus& pio) override {
+  absl::StatusOr<bool> HandleExit(const Vcpu& vcpu, const ExitServices& services) override {
     kvm_run* run = vcpu.run();
+    if (run->exit_reason == KVM_EXIT_HYPERCALL) {
+      const auto& a = run->hypercall.args;
+      const uint64_t args[] = {a[0], a[1], a[2], a[3], a[4], a[5]};
+      TVMM_ASSIGN_OR_RETURN(run->hypercall.ret, HandleHypercall(run->hypercall.nr, args, services));
+      return true;
+    }
     if (run->exit_reason != KVM_EXIT_IO) return false;
+    Bus& pio = *services.pio;
     // The data area is inside the kvm_run mapping, at an offset KVM chose;
     // string I/O (REP INS/OUTS) has count items of size bytes there.
     uint8_t* data = reinterpret_cast<uint8_t*>(run) + run->io.data_offset;

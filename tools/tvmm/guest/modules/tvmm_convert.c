@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tvmm_convert: how the tvmm test guest checks that it can convert its own
+ * memory, as a `tvmm run --tvm` guest.
+ *
+ * At load, makes a page private and shared again with KVM_HC_MAP_GPA_RANGE
+ * (Documentation/virt/kvm/x86/hypercalls.rst), which KVM hands to tvmm;
+ * checks that the page kept its content both ways (guest_memfd converts in
+ * place), and that tvmm refuses what it must.  The outcome is
+ * /sys/module/tvmm_convert/parameters/result: "ok", or the step that
+ * failed with what the hypercall returned.
+ */
+#include <linux/gfp.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/string.h>
+#include <asm/kvm_para.h>
+
+/* tvmm loads the kernel's protected-mode code here, measured and private. */
+#define MEASURED_GPA	0x100000ULL
+/* The local APIC's page: never RAM. */
+#define NOT_RAM_GPA	0xfee00000ULL
+
+static char result[160];
+module_param_string(result, result, sizeof(result), 0444);
+MODULE_PARM_DESC(result, "\"ok\", or the step that failed");
+
+static long map_gpa_range(u64 gpa, u64 npages, u64 attrs)
+{
+	return kvm_hypercall3(KVM_HC_MAP_GPA_RANGE, gpa, npages, attrs);
+}
+
+/* Records the first failure; returns whether @got was @want. */
+static bool expect(const char *step, long got, long want)
+{
+	if (got == want)
+		return true;
+	if (!result[0])
+		snprintf(result, sizeof(result), "%s: got %ld, want %ld", step, got, want);
+	return false;
+}
+
+static void check_refusals(u64 gpa)
+{
+	const u64 enc = KVM_MAP_GPA_RANGE_ENCRYPTED;
+
+	/* KVM's own checks, then tvmm's. */
+	expect("a misaligned GPA", map_gpa_range(gpa + 1, 1, enc), -KVM_EINVAL);
+	expect("no pages", map_gpa_range(gpa, 0, enc), -KVM_EINVAL);
+	expect("an unknown attribute", map_gpa_range(gpa, 1, 1 << 5), -KVM_EINVAL);
+	expect("two page sizes",
+	       map_gpa_range(gpa, 1, KVM_MAP_GPA_RANGE_PAGE_SZ_2M | KVM_MAP_GPA_RANGE_PAGE_SZ_1G),
+	       -KVM_EINVAL);
+	expect("a range that is not RAM", map_gpa_range(NOT_RAM_GPA, 1, enc), -KVM_EINVAL);
+	expect("a measured page to shared", map_gpa_range(MEASURED_GPA, 1, 0), -KVM_EPERM);
+}
+
+static int __init tvmm_convert_init(void)
+{
+	struct page *page;
+	u8 *va;
+	u64 gpa;
+
+	if (!kvm_para_available()) {
+		snprintf(result, sizeof(result), "not a KVM guest");
+		return 0;
+	}
+	page = alloc_page(GFP_KERNEL);
+	if (!page) {
+		snprintf(result, sizeof(result), "no page");
+		return 0;
+	}
+	va = page_address(page);
+	gpa = page_to_phys(page);
+	memset(va, 0xa5, PAGE_SIZE);
+	if (!expect("to private", map_gpa_range(gpa, 1, KVM_MAP_GPA_RANGE_ENCRYPTED), 0))
+		goto out;
+	if (memchr_inv(va, 0xa5, PAGE_SIZE))
+		expect("the content kept when made private", 1, 0);
+	memset(va, 0x5a, PAGE_SIZE);
+	/* Still private if this fails: never hand it back to the allocator. */
+	if (!expect("back to shared", map_gpa_range(gpa, 1, 0), 0))
+		return 0;
+	if (memchr_inv(va, 0x5a, PAGE_SIZE))
+		expect("the content kept when made shared", 1, 0);
+	check_refusals(gpa);
+out:
+	__free_page(page);
+	if (!result[0])
+		snprintf(result, sizeof(result), "ok");
+	return 0;
+}
+module_init(tvmm_convert_init);
+
+MODULE_DESCRIPTION("tvmm test guest: convert memory with KVM_HC_MAP_GPA_RANGE");
+MODULE_LICENSE("GPL");
