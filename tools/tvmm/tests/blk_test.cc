@@ -440,6 +440,35 @@ TEST_F(VirtioBlkPipeTest, ResetCancelsReadsTheKernelHolds) {
   EXPECT_EQ(UsedIdx(), 0);
 }
 
+// A trusted VM cannot make a request's buffers private while the kernel
+// still reads into them and tvmm has yet to write the status byte (into a
+// page its mapping would then refuse).  Once the request is back, or
+// cancelled by a reset, they convert.
+TEST_F(VirtioBlkPipeTest, ARequestInFlightHoldsItsBuffers) {
+  auto kernel = [] { return absl::OkStatus(); };
+  mem_.EnableConversions();
+  StartOnPipe();
+  for (uint64_t page : {kData, kData + 0x1000, kData + 0x2000}) {
+    EXPECT_EQ(mem_.Convert(page, 0x1000, true, kernel).code(), absl::StatusCode::kUnavailable)
+        << std::hex << page;
+  }
+  Feed();
+  blk_->WaitIdle();
+  EXPECT_EQ(UsedIdx(), 1);
+  EXPECT_EQ(ram_[kData + 0x2000], kVirtioBlkSOk);
+  EXPECT_TRUE(mem_.Convert(kData, 0x3000, true, kernel).ok());
+  EXPECT_TRUE(mem_.Convert(kData, 0x3000, false, kernel).ok());
+
+  Header(kData, kVirtioBlkTIn, 0);
+  Offer(1, {{kData, 16, false}, {kData + 0x1000, 512, true}, {kData + 0x2000, 1, true}});
+  ASSERT_TRUE(blk_->QueueNotify(0).ok());
+  EXPECT_EQ(mem_.Convert(kData + 0x1000, 0x1000, true, kernel).code(),
+            absl::StatusCode::kUnavailable);
+  blk_->Reset();
+  blk_->WaitIdle();
+  EXPECT_TRUE(mem_.Convert(kData + 0x1000, 0x1000, true, kernel).ok());
+}
+
 // Both queues of a device hold a read the kernel has not finished: one
 // reset cancels both, and neither lands afterwards.
 TEST_F(VirtioBlkPipeTest, ResetCancelsEveryQueuesReads) {
