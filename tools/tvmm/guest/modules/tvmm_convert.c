@@ -11,12 +11,13 @@
  * failed with what the hypercall returned.
  */
 #include <linux/gfp.h>
+#include <linux/io.h>
 #include <linux/kernel.h>
+#include <linux/kvm_para.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/string.h>
-#include <asm/kvm_para.h>
 
 /* tvmm loads the kernel's protected-mode code here, measured and private. */
 #define MEASURED_GPA	0x100000ULL
