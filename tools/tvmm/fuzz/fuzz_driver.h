@@ -24,8 +24,9 @@
 
 namespace tvmm::fuzz {
 
-// Guest RAM: a heap vector of exactly kRam bytes, so that any overrun by
-// tvmm lands in ASan's redzone.
+// Guest RAM: kRam bytes with nothing tvmm may touch on either side (a heap
+// vector, so that an overrun lands in ASan's redzone, or a mapping between
+// PROT_NONE guard pages).
 inline constexpr uint64_t kRam = 0x4000;
 // Where the rings go (any queue size up to 256 fits before kData).
 inline constexpr uint64_t kDesc = 0x0, kAvail = 0x1000, kUsed = 0x1400, kData = 0x2000;

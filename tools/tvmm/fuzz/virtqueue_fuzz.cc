@@ -30,18 +30,30 @@ constexpr uint64_t kPage = 4096;
 // Guest RAM as a guest_memfd that converts in place has it: the guest's
 // view, which the driver writes, and tvmm's mapping of the same pages,
 // which a conversion to private takes away (PROT_NONE here, SIGBUS there).
+// Each view lies between two PROT_NONE guard pages, where an overrun
+// faults as it would in ASan's redzone around a heap buffer.
 struct Ram {
+  struct View {
+    tvmm::Mapping area;  // the view and its guard pages
+    uint8_t* data = nullptr;
+    absl::Span<uint8_t> span() const { return {data, tvmm::fuzz::kRam}; }
+  };
+
   Ram() {
     tvmm::UniqueFd fd(memfd_create("tvmm-fuzz-ram", MFD_CLOEXEC));
     if (!fd.valid() || ftruncate(fd.get(), tvmm::fuzz::kRam)) std::abort();
-    for (tvmm::Mapping* m : {&guest, &host}) {
-      absl::StatusOr<tvmm::Mapping> map =
-          tvmm::Mapping::Map(tvmm::fuzz::kRam, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get());
-      if (!map.ok()) std::abort();
-      *m = std::move(*map);
+    for (View* v : {&guest, &host}) {
+      absl::StatusOr<tvmm::Mapping> area =
+          tvmm::Mapping::Map(tvmm::fuzz::kRam + 2 * kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
+      if (!area.ok()) std::abort();
+      v->area = std::move(*area);
+      v->data = v->area.data() + kPage;
+      if (mmap(v->data, tvmm::fuzz::kRam, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd.get(),
+               0) == MAP_FAILED)
+        std::abort();
     }
   }
-  tvmm::Mapping guest, host;
+  View guest, host;
 };
 
 }  // namespace
@@ -108,7 +120,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         bool to_private = in.ConsumeBool();
         (void)mem.Convert(page * kPage, pages * kPage, to_private, [&]() -> absl::Status {
           int prot = to_private ? PROT_NONE : PROT_READ | PROT_WRITE;
-          if (mprotect(ram.host.data() + page * kPage, pages * kPage, prot))
+          if (mprotect(ram.host.data + page * kPage, pages * kPage, prot))
             return tvmm::ErrnoStatus("mprotect");
           return absl::OkStatus();
         });

@@ -64,6 +64,8 @@ TEST(MapGpaRange, OtherHypercallsAndNoConversionsAreEnosys) {
   EXPECT_EQ(*HandleHypercall(KVM_HC_MAP_GPA_RANGE, args, none), static_cast<uint64_t>(-KVM_ENOSYS));
   ExitServices services{nullptr, [](uint64_t, uint64_t, bool) { return absl::OkStatus(); }};
   EXPECT_EQ(*HandleHypercall(KVM_HC_SEND_IPI, args, services), static_cast<uint64_t>(-KVM_ENOSYS));
+  EXPECT_EQ(*HandleHypercall(KVM_HC_MAP_GPA_RANGE, absl::MakeConstSpan(args, 2), services),
+            static_cast<uint64_t>(-KVM_ENOSYS));
 }
 
 }  // namespace

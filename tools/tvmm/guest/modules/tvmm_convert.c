@@ -3,12 +3,13 @@
  * tvmm_convert: how the tvmm test guest checks that it can convert its own
  * memory, as a `tvmm run --tvm` guest.
  *
- * At load, makes a page private and shared again with KVM_HC_MAP_GPA_RANGE
- * (Documentation/virt/kvm/x86/hypercalls.rst), which KVM hands to tvmm;
+ * At load, if the hypervisor's CPUID offers it, makes a page private and
+ * shared again with KVM_HC_MAP_GPA_RANGE (Documentation/virt/kvm/x86/
+ * hypercalls.rst), which KVM hands to tvmm;
  * checks that the page kept its content both ways (guest_memfd converts in
  * place), and that tvmm refuses what it must.  The outcome is
- * /sys/module/tvmm_convert/parameters/result: "ok", or the step that
- * failed with what the hypercall returned.
+ * /sys/module/tvmm_convert/parameters/result: "ok", "not offered ...",
+ * or the step that failed with what the hypercall returned.
  */
 #include <linux/gfp.h>
 #include <linux/io.h>
@@ -43,6 +44,13 @@ static bool expect(const char *step, long got, long want)
 	return false;
 }
 
+/* Records @step as the first failure, if none is yet. */
+static void fail(const char *step)
+{
+	if (!result[0])
+		snprintf(result, sizeof(result), "%s", step);
+}
+
 static void check_refusals(u64 gpa)
 {
 	const u64 enc = KVM_MAP_GPA_RANGE_ENCRYPTED;
@@ -50,7 +58,7 @@ static void check_refusals(u64 gpa)
 	/* KVM's own checks, then tvmm's. */
 	expect("a misaligned GPA", map_gpa_range(gpa + 1, 1, enc), -KVM_EINVAL);
 	expect("no pages", map_gpa_range(gpa, 0, enc), -KVM_EINVAL);
-	expect("an unknown attribute", map_gpa_range(gpa, 1, 1 << 5), -KVM_EINVAL);
+	expect("an unknown attribute", map_gpa_range(gpa, 1, BIT(5)), -KVM_EINVAL);
 	expect("two page sizes",
 	       map_gpa_range(gpa, 1, KVM_MAP_GPA_RANGE_PAGE_SZ_2M | KVM_MAP_GPA_RANGE_PAGE_SZ_1G),
 	       -KVM_EINVAL);
@@ -64,8 +72,8 @@ static int __init tvmm_convert_init(void)
 	u8 *va;
 	u64 gpa;
 
-	if (!kvm_para_available()) {
-		snprintf(result, sizeof(result), "not a KVM guest");
+	if (!kvm_para_available() || !kvm_para_has_feature(KVM_FEATURE_HC_MAP_GPA_RANGE)) {
+		snprintf(result, sizeof(result), "not offered (KVM_FEATURE_HC_MAP_GPA_RANGE)");
 		return 0;
 	}
 	page = alloc_page(GFP_KERNEL);
@@ -79,13 +87,13 @@ static int __init tvmm_convert_init(void)
 	if (!expect("to private", map_gpa_range(gpa, 1, KVM_MAP_GPA_RANGE_ENCRYPTED), 0))
 		goto out;
 	if (memchr_inv(va, 0xa5, PAGE_SIZE))
-		expect("the content kept when made private", 1, 0);
+		fail("the content was not kept when made private");
 	memset(va, 0x5a, PAGE_SIZE);
 	/* Still private if this fails: never hand it back to the allocator. */
 	if (!expect("back to shared", map_gpa_range(gpa, 1, 0), 0))
 		return 0;
 	if (memchr_inv(va, 0x5a, PAGE_SIZE))
-		expect("the content kept when made shared", 1, 0);
+		fail("the content was not kept when made shared");
 	check_refusals(gpa);
 out:
 	__free_page(page);

@@ -356,8 +356,14 @@ absl::Status VmInstance::HandleExit(Vcpu* vcpu) {
 }
 
 absl::Status VmInstance::ConvertMemory(uint64_t gpa, uint64_t size, bool to_private) {
-  absl::Status s = memory_.Convert(gpa, size, to_private, [&] {
-    return vm_->SetMemoryAttributes(gpa, size, to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
+  absl::Status s = memory_.Convert(gpa, size, to_private, [&]() -> absl::Status {
+    absl::Status k =
+        vm_->SetMemoryAttributes(gpa, size, to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
+    // The guest hears of KVM's refusals (EPERM: a measured page; EBUSY or
+    // EAGAIN: a page the kernel still holds); any other error, EINVAL
+    // among them, is tvmm's or the host's and ends the VM.
+    if (k.ok() || absl::IsPermissionDenied(k) || absl::IsUnavailable(k)) return k;
+    return absl::InternalError(k.message());
   });
   Log(LogLevel::kDebug, "%sguest memory 0x%x+0x%x to %s: %s", tag_, gpa, size,
       to_private ? "private" : "shared", s.ok() ? "done" : std::string(s.message()));

@@ -28,8 +28,6 @@ absl::StatusOr<uint64_t> HandleHypercall(uint64_t nr, absl::Span<const uint64_t>
       return static_cast<uint64_t>(-KVM_EPERM);
     case absl::StatusCode::kUnavailable:
       return static_cast<uint64_t>(kHypercallBusy);
-    case absl::StatusCode::kFailedPrecondition:
-      return static_cast<uint64_t>(-KVM_ENOSYS);
     default:
       return s;
   }

@@ -21,13 +21,15 @@ inline constexpr int64_t kHypercallBusy = -16;
 // The guest's RAX for hypercall @nr with arguments @args (a0, a1, a2, ...):
 // for KVM_HC_MAP_GPA_RANGE (a0 GPA, a1 number of 4 KiB pages, a2
 // attributes: the page-size hint and KVM_MAP_GPA_RANGE_ENCRYPTED, which
-// asks for private), 0 once converted, or
-//   -KVM_EINVAL   attributes with other bits or both page-size bits, a
-//                 range that is not guest RAM or spans two RAM regions;
-//   -KVM_EPERM    KVM refused (a measured page cannot become shared);
-//   kHypercallBusy (-16) as above;
-//   -KVM_ENOSYS   another hypercall, or no conversions (@services).
-// Another error from KVM is returned as an error, which ends the VM.
+// asks for private), 0 once converted, or, by @services.convert's answer:
+//   -KVM_EINVAL   attributes with other bits or both page-size bits; the
+//                 conversion's InvalidArgument (not guest RAM, or over two
+//                 RAM regions);
+//   -KVM_EPERM    its PermissionDenied (KVM refused: a measured page
+//                 cannot become shared);
+//   kHypercallBusy (-16) its Unavailable, as above;
+//   -KVM_ENOSYS   another hypercall, or no @services.convert.
+// Any other answer is returned as an error, which ends the VM.
 absl::StatusOr<uint64_t> HandleHypercall(uint64_t nr, absl::Span<const uint64_t> args,
                                          const ExitServices& services);
 

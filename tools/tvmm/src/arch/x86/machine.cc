@@ -197,6 +197,9 @@ class X86Machine : public Machine {
     std::vector<kvm_cpuid_entry2> cpuid = cpuid_;
     SetTopology(cpuid, id, ncpus_);
     for (kvm_cpuid_entry2& e : cpuid) {
+      // A trusted VM is told that it may convert its memory (tvmm answers
+      // KVM_HC_MAP_GPA_RANGE), as the hypercall's documentation asks.
+      if (e.function == KVM_CPUID_FEATURES && tvm_) e.eax |= 1u << KVM_FEATURE_HC_MAP_GPA_RANGE;
       if (e.function != 1) continue;
       e.ecx |= 1u << 31;  // running on a hypervisor
       if (tsc_deadline_) e.ecx |= 1u << 24;
