@@ -19,6 +19,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/string.h>
+#include <asm/processor.h>
 
 /* tvmm loads the kernel's protected-mode code here, measured and private. */
 #define MEASURED_GPA	0x100000ULL
@@ -69,10 +70,13 @@ static void check_refusals(u64 gpa)
 static int __init tvmm_convert_init(void)
 {
 	struct page *page;
+	u32 base;
 	u8 *va;
 	u64 gpa;
 
-	if (!kvm_para_available() || !kvm_para_has_feature(KVM_FEATURE_HC_MAP_GPA_RANGE)) {
+	/* kvm_para_has_feature() is not for modules: its helper is not exported. */
+	base = hypervisor_cpuid_base(KVM_SIGNATURE, 0);
+	if (!base || !(cpuid_eax(base | KVM_CPUID_FEATURES) & BIT(KVM_FEATURE_HC_MAP_GPA_RANGE))) {
 		snprintf(result, sizeof(result), "not offered (KVM_FEATURE_HC_MAP_GPA_RANGE)");
 		return 0;
 	}
