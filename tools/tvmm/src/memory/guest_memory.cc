@@ -97,19 +97,22 @@ absl::StatusOr<absl::Span<uint8_t>> GuestMemory::SliceLocked(uint64_t gpa, uint6
                                                       absl::Hex(len), " is private memory"));
     }
   }
-  // The last region starting at or below gpa.
-  auto it = std::upper_bound(regions_.begin(), regions_.end(), gpa,
-                             [](uint64_t g, const GuestRegion& r) { return g < r.gpa; });
-  if (it != regions_.begin()) {
-    const GuestRegion& r = *std::prev(it);
-    uint64_t offset = gpa - r.gpa;
-    if (offset < r.host.size() && len <= r.host.size() - offset) {
-      if (log_) log_->push_back({gpa, len});
-      return r.host.subspan(offset, len);
-    }
+  if (const GuestRegion* r = RegionOf(gpa, len)) {
+    if (log_) log_->push_back({gpa, len});
+    return r->host.subspan(gpa - r->gpa, len);
   }
   return absl::OutOfRangeError(absl::StrCat("guest range 0x", absl::Hex(gpa), "+0x",
                                             absl::Hex(len), " is not guest memory"));
+}
+
+const GuestRegion* GuestMemory::RegionOf(uint64_t gpa, uint64_t len) const {
+  // The last region starting at or below gpa.
+  auto it = std::upper_bound(regions_.begin(), regions_.end(), gpa,
+                             [](uint64_t g, const GuestRegion& r) { return g < r.gpa; });
+  if (it == regions_.begin()) return nullptr;
+  const GuestRegion& r = *std::prev(it);
+  uint64_t offset = gpa - r.gpa;
+  return offset < r.host.size() && len <= r.host.size() - offset ? &r : nullptr;
 }
 
 absl::Status GuestMemory::Read(uint64_t gpa, absl::Span<uint8_t> out) const {
@@ -147,10 +150,7 @@ absl::Status GuestMemory::Convert(uint64_t gpa, uint64_t size, bool to_private,
                                   absl::FunctionRef<absl::Status()> kernel) {
   if (!conversions_) return absl::FailedPreconditionError("this guest's memory does not convert");
   const uint64_t end = gpa + size;
-  auto it = std::upper_bound(regions_.begin(), regions_.end(), gpa,
-                             [](uint64_t g, const GuestRegion& r) { return g < r.gpa; });
-  if (size == 0 || gpa % kPageSize || size % kPageSize || end < gpa || it == regions_.begin() ||
-      end > std::prev(it)->end()) {
+  if (size == 0 || gpa % kPageSize || size % kPageSize || !RegionOf(gpa, size)) {
     return absl::InvalidArgumentError(absl::StrCat("guest range 0x", absl::Hex(gpa), "+0x",
                                                    absl::Hex(size), " is not page-aligned RAM"));
   }

@@ -137,6 +137,8 @@ class GuestMemory {
  private:
   static constexpr uint64_t kPageSize = 4096;
 
+  // The region holding all of [gpa, gpa + len), or nullptr.
+  const GuestRegion* RegionOf(uint64_t gpa, uint64_t len) const;
   // Slice() without the lock.
   absl::StatusOr<absl::Span<uint8_t>> SliceLocked(uint64_t gpa, uint64_t len) const;
   // Held over an access when conversions are on; an empty lock otherwise.
