@@ -340,8 +340,8 @@ absl::Status VmInstance::HandleExit(Vcpu* vcpu) {
     }
     case KVM_EXIT_MEMORY_FAULT:
       // KVM could not map guest memory as the guest used it: a TVM's access
-      // to a page whose shared/private attribute tvmm would have to change
-      // (it changes none for the guest), or a page guest_memfd cannot give.
+      // to a page as the other kind than it is (tvmm converts only what the
+      // guest asks for by hypercall), or a page guest_memfd cannot give.
       Log(LogLevel::kError,
           "%svCPU %d: memory fault at 0x%x+0x%x (%s access): KVM cannot map it; %s", tag_,
           vcpu->id(), run->memory_fault.gpa, run->memory_fault.size,
