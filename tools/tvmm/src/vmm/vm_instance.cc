@@ -193,6 +193,7 @@ void VmInstance::Stop(End end) {
   if (stop_event_.valid()) (void)!write(stop_event_.get(), &one, sizeof(one));
   // Threads not started yet see end_ (or immediate_exit) before KVM_RUN.
   for (auto& vcpu : vcpus_) vcpu->run()->immediate_exit = 1;
+  if (hooks_.before_kicks) hooks_.before_kicks();
   size_t started = started_.load();
   for (size_t i = 0; i < started; i++) pthread_kill(threads_[i].native_handle(), kKickSignal);
   {

@@ -52,6 +52,9 @@ class VmInstance {
     std::function<void()> on_end;
     // When the process started: the boot timer's zero.
     std::chrono::steady_clock::time_point start;
+    // For tests: runs in Stop() on the thread that ended the VM, once
+    // end() is set and before any vCPU thread is kicked.
+    std::function<void()> before_kicks;
   };
 
   // Builds the VM of @config: memory, devices, the guest image (measured
