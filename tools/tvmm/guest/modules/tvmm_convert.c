@@ -7,10 +7,16 @@
  * shared again with KVM_HC_MAP_GPA_RANGE (Documentation/virt/kvm/x86/
  * hypercalls.rst), which KVM hands to tvmm;
  * checks that the page kept its content both ways (guest_memfd converts in
- * place), and that tvmm refuses what it must.  The outcome is
+ * place), and that tvmm refuses what it must, among it (with busy_disk)
+ * a page that a device is using: the descriptor ring of a virtio-blk
+ * disk's first queue.  The outcome is
  * /sys/module/tvmm_convert/parameters/result: "ok", "not offered ...",
  * or the step that failed with what the hypercall returned.
  */
+#include <linux/blkdev.h>
+#include <linux/err.h>
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/io.h>
 #include <linux/kernel.h>
@@ -19,6 +25,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/string.h>
+#include <linux/virtio.h>
 #include <asm/processor.h>
 
 /* tvmm loads the kernel's protected-mode code here, measured and private. */
@@ -26,9 +33,16 @@
 /* The local APIC's page: never RAM. */
 #define NOT_RAM_GPA	0xfee00000ULL
 
+/* What tvmm answers a conversion to private of a page a device uses. */
+#define TVMM_BUSY	-16L
+
 static char result[160];
 module_param_string(result, result, sizeof(result), 0444);
 MODULE_PARM_DESC(result, "\"ok\", or the step that failed");
+
+static char busy_disk[64];
+module_param_string(busy_disk, busy_disk, sizeof(busy_disk), 0444);
+MODULE_PARM_DESC(busy_disk, "a virtio-blk disk (/dev/vda) whose ring must not become private");
 
 static long map_gpa_range(u64 gpa, u64 npages, u64 attrs)
 {
@@ -67,6 +81,53 @@ static void check_refusals(u64 gpa)
 	expect("a measured page to shared", map_gpa_range(MEASURED_GPA, 1, 0), -KVM_EPERM);
 }
 
+/*
+ * The guest-physical address of the descriptor ring of @path's first
+ * virtqueue (no DMA API on virtio-mmio without ACCESS_PLATFORM: the ring's
+ * physical address), or 0 after recording why there is none.
+ */
+static u64 disk_ring(const char *path)
+{
+	struct virtio_device *vdev;
+	struct virtqueue *vq;
+	struct device *dev;
+	struct file *file;
+	u64 gpa = 0;
+
+	file = bdev_file_open_by_path(path, BLK_OPEN_READ, NULL, NULL);
+	if (IS_ERR(file)) {
+		fail("busy_disk cannot be opened");
+		return 0;
+	}
+	dev = disk_to_dev(file_bdev(file)->bd_disk)->parent;
+	if (!dev || !dev->bus || strcmp(dev->bus->name, "virtio")) {
+		fail("busy_disk is not a virtio disk");
+		goto out;
+	}
+	vdev = dev_to_virtio(dev);
+	vq = list_first_entry_or_null(&vdev->vqs, struct virtqueue, list);
+	if (!vq)
+		fail("busy_disk has no virtqueue");
+	else
+		gpa = virtqueue_get_desc_addr(vq) & PAGE_MASK;
+out:
+	fput(file);
+	return gpa;
+}
+
+/* A page the device holds (its ring) cannot be made private. */
+static void check_busy(const char *path)
+{
+	u64 gpa = disk_ring(path);
+
+	if (!gpa)
+		return;
+	if (!expect("a virtqueue's ring to private",
+		    map_gpa_range(gpa, 1, KVM_MAP_GPA_RANGE_ENCRYPTED), TVMM_BUSY))
+		/* It was converted: give it back to the device at once. */
+		map_gpa_range(gpa, 1, 0);
+}
+
 static int __init tvmm_convert_init(void)
 {
 	struct page *page;
@@ -99,6 +160,8 @@ static int __init tvmm_convert_init(void)
 	if (memchr_inv(va, 0x5a, PAGE_SIZE))
 		fail("the content was not kept when made shared");
 	check_refusals(gpa);
+	if (busy_disk[0])
+		check_busy(busy_disk);
 out:
 	__free_page(page);
 	if (!result[0])
