@@ -63,34 +63,30 @@ def rss_outside_guest(pid):
     return other, total
 
 
-def thread_report(pid):
-    """Where each thread of @pid is: state, kernel wait channel and stack."""
-    def read(path):
-        try:
-            with open(path) as f:
-                return f.read().strip()
-        except OSError as e:
-            return f"({e.strerror})"
-    try:
-        tids = sorted(os.listdir(f"/proc/{pid}/task"), key=int)
-    except OSError as e:
-        return [f"pid {pid}: {e.strerror}"]
-    lines = []
-    for tid in tids:
-        base = f"/proc/{pid}/task/{tid}"
-        stat = read(f"{base}/stat")
-        state = stat.rsplit(")", 1)[1].split()[0] if ")" in stat else "?"
-        lines.append(f"thread {tid} {read(base + '/comm')}: state {state}, "
-                     f"waits in {read(base + '/wchan')}")
-        lines += [f"    {l}" for l in read(f"{base}/stack").splitlines()]
-    return lines
+def wait_for_hang_report(watch, pid, what):
+    """Asks the watcher (tests/x86_64/scripts/tvmm_bench) for a hang report
+    on @pid and waits, at most 120 s, until it is written; without a
+    watcher there is none."""
+    if not watch:
+        return [f"{what} (no hang report: tests/x86_64/scripts/tvmm_bench writes one)"]
+    done = os.path.join(watch, f"tvmm-bench-hang-{pid}.done")
+    print(f"hang-watch: pid {pid}: {what}", flush=True)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(done) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if not os.path.exists(done):
+        return [f"{what} (no hang report came within 120 s)"]
+    os.unlink(done)
+    return [f"{what} (hang report for pid {pid} above)"]
 
 
-def run_vm(cmd, timeout, env=None):
+def run_vm(cmd, timeout, env=None, watch=""):
     """Runs one VM; returns its console, the measurements and, for a VMM
-    that ran out of time, where its threads were (empty otherwise).  One
-    whose exit the kernel still holds 30 s after SIGKILL is left behind
-    (status "held"), so that one such VMM cannot stop the whole run."""
+    that ran out of time, what became of it (empty otherwise), with a hang
+    report before SIGKILL (wait_for_hang_report()).  One whose exit the
+    kernel still holds 30 s after SIGKILL gets a second report and is left
+    behind (status "held"), so that one such VMM cannot stop the whole
+    run."""
     start = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True, errors="replace",
@@ -117,12 +113,13 @@ def run_vm(cmd, timeout, env=None):
     try:
         p.wait(timeout)
     except subprocess.TimeoutExpired:
-        report = [f"out of time after {timeout} s:"] + thread_report(p.pid)
+        report = wait_for_hang_report(watch, p.pid, f"out of time after {timeout} s")
         p.kill()
         try:
             p.wait(30)
         except subprocess.TimeoutExpired:
-            report += ["still there 30 s after SIGKILL, left behind:"] + thread_report(p.pid)
+            report += wait_for_hang_report(watch, p.pid,
+                                           "still there 30 s after SIGKILL, left behind")
     t.join(5)
     text = "".join(out)
     if r := re.search(r"bench pio (\d+) ns/exit", text):
@@ -154,6 +151,9 @@ def main():
                     help="another tvmm binary (an older commit's), run as \"tvmm_base\" "
                     "with tvmm's arguments and as \"tvmm_base_2q\" with tvmm_2q's: "
                     "the baseline side by side")
+    ap.add_argument("--hang-watch", default="", metavar="DIR",
+                    help="a VMM out of time is reported (\"hang-watch: pid N: ...\" on "
+                    "stdout) and killed once DIR/tvmm-bench-hang-N.done exists")
     ap.add_argument("--vmms", default="",
                     help="comma-separated subset of the VMMs to run (default: all)")
     a = ap.parse_args()
@@ -212,7 +212,7 @@ def main():
         # VMM's boots faster, say) does not favour one VMM.
         for vmm in names[i % len(names):] + names[:i % len(names)]:
             cmd, env = vmms[vmm]
-            text, m, report = run_vm(cmd, a.timeout, env)
+            text, m, report = run_vm(cmd, a.timeout, env, a.hang_watch)
             trials[vmm].append(m)
             print(f"trial {i + 1} {vmm}: " + " ".join(
                 f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
@@ -225,7 +225,7 @@ def main():
                 print(f"trial {i + 1} {vmm} FAILED (missing {missing}, status "
                       f"{m['status']}); its console:")
                 sys.stdout.write("".join(f"   | {l}" for l in text.splitlines(True)[-40:]))
-                sys.stdout.write("".join(f"   hang| {l}\n" for l in report))
+                sys.stdout.write("".join(f"   | {l}\n" for l in report))
     units = {"boot": "s", "boot_timer": "s", "setup": "s", "overhead": "MiB", "rss": "MiB",
              "pio": "ns", "blk": "IOPS"}
     for vmm, ms in trials.items():
