@@ -225,6 +225,108 @@ TEST(GuestMemoryConvert, AHeldRangeIsNotMadePrivate) {
   mem.reset();
 }
 
+// What a watch saw: each call's shared regions as (gpa, size).
+using Shared = std::vector<std::pair<uint64_t, uint64_t>>;
+Shared AsPairs(absl::Span<const GuestRegion> regions) {
+  Shared out;
+  for (const GuestRegion& r : regions) out.emplace_back(r.gpa, r.host.size());
+  return out;
+}
+
+// vhost reaches guest memory by its own table: a page leaves the table
+// before it becomes private (the kernel step sees the new table already),
+// and joins it once it is shared; a failed conversion puts the table back.
+TEST(GuestMemoryWatch, SeesTheSharedRegionsAroundEachConversion) {
+  std::vector<uint8_t> ram(0x4000);
+  GuestMemory mem;
+  ASSERT_TRUE(mem.AddRegion(0, absl::MakeSpan(ram)).ok());
+  mem.EnableConversions();
+  std::vector<Shared> seen;
+  auto watch = mem.WatchShared([&](absl::Span<const GuestRegion> shared) {
+    seen.push_back(AsPairs(shared));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  ASSERT_EQ(seen, (std::vector<Shared>{{{0, 0x4000}}}));
+
+  const Shared without = {{0, 0x1000}, {0x2000, 0x2000}};
+  // The kernel step of both conversions below sees the table without it.
+  auto kernel = [&] {
+    EXPECT_EQ(seen.back(), without) << "the watch saw the page while it was private";
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE(mem.Convert(0x1000, 0x1000, true, kernel).ok());
+  EXPECT_EQ(seen.size(), 2u);
+  // Back to shared: the watch learns it after the kernel step only.
+  ASSERT_TRUE(mem.Convert(0x1000, 0x1000, false, kernel).ok());
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen.back(), (Shared{{0, 0x4000}}));
+
+  // A refused conversion to private: the table of before comes back.
+  EXPECT_FALSE(
+      mem.Convert(0x2000, 0x1000, true, [] { return absl::PermissionDeniedError("no"); }).ok());
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen[3], (Shared{{0, 0x2000}, {0x3000, 0x1000}}));
+  EXPECT_EQ(seen[4], (Shared{{0, 0x4000}}));
+
+  // A refused conversion to shared, and one refused before the kernel
+  // step (a held page), tell it nothing.
+  const GuestRange ring[] = {{0x3000, 0x10}};
+  absl::StatusOr<GuestMemory::Hold> hold = mem.HoldRanges(ring);
+  ASSERT_TRUE(hold.ok());
+  EXPECT_FALSE(mem.Convert(0x3000, 0x1000, true, KernelOk).ok());
+  EXPECT_FALSE(mem.Convert(0x1000, 0x1000, false, [] { return absl::InternalError("no"); }).ok());
+  EXPECT_EQ(seen.size(), 5u);
+
+  // Ended, it is called no more.
+  *watch = GuestMemory::Watch();
+  ASSERT_TRUE(mem.Convert(0x1000, 0x1000, true, KernelOk).ok());
+  EXPECT_EQ(seen.size(), 5u);
+}
+
+// The first call's error is the caller's, and nothing is watched; later
+// errors are the watch's own, and the conversion stands.
+TEST(GuestMemoryWatch, ErrorsOfTheFirstCallAndOfLaterOnes) {
+  std::vector<uint8_t> ram(0x4000);
+  GuestMemory mem;
+  ASSERT_TRUE(mem.AddRegion(0, absl::MakeSpan(ram)).ok());
+  mem.EnableConversions();
+  int calls = 0;
+  auto failing = [&](absl::Span<const GuestRegion>) {
+    calls++;
+    return absl::ResourceExhaustedError("too many regions");
+  };
+  EXPECT_EQ(mem.WatchShared(failing).status().code(), absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(mem.Convert(0x1000, 0x1000, true, KernelOk).ok());
+  EXPECT_EQ(calls, 1);
+
+  bool fail = false;
+  auto watch = mem.WatchShared([&](absl::Span<const GuestRegion>) {
+    calls++;
+    return fail ? absl::ResourceExhaustedError("too many regions") : absl::OkStatus();
+  });
+  ASSERT_TRUE(watch.ok());
+  fail = true;
+  EXPECT_TRUE(mem.Convert(0x2000, 0x1000, true, KernelOk).ok());
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(mem.SharedRegions().size(), 2u);  // 0-0x1000 and 0x3000-0x4000
+}
+
+// Without conversions there is one call, and the watch is empty.
+TEST(GuestMemoryWatch, WithoutConversionsOneCall) {
+  std::vector<uint8_t> ram(0x4000);
+  GuestMemory mem;
+  ASSERT_TRUE(mem.AddRegion(0, absl::MakeSpan(ram)).ok());
+  mem.SetPrivate({{0x1000, 0x1000}});
+  std::vector<Shared> seen;
+  auto watch = mem.WatchShared([&](absl::Span<const GuestRegion> shared) {
+    seen.push_back(AsPairs(shared));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(watch.ok());
+  EXPECT_EQ(seen, (std::vector<Shared>{{{0, 0x1000}, {0x2000, 0x2000}}}));
+}
+
 // The attack: one thread converts pages to private and back while another
 // reads, writes and holds across them.  The "kernel" step takes the pages
 // out of the host mapping as KVM does (here PROT_NONE: any access by tvmm

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -45,8 +46,11 @@ class NoInterrupt : public VirtioInterrupt {
   void SignalUsed(Virtqueue&) override {}
   void SignalUsedByHost() override {}
   void SignalConfigChange() override {}
-  void SignalNeedsReset() override {}
+  void SignalNeedsReset() override { needs_reset++; }
+  std::atomic<int> needs_reset{0};
 };
+
+absl::Status KernelOk() { return absl::OkStatus(); }
 
 // A driver of its own in front of the host's vhost-vsock, and a host
 // socket listening: a connection request the "guest" puts on its TX queue
@@ -189,6 +193,49 @@ TEST_F(VhostVsockTest, ATxBufferInPrivateMemoryIsNeverRead) {
   SendRequest(kPrivate + 0x100);
   EXPECT_FALSE(Connected(std::chrono::seconds(3)));
   EXPECT_EQ(ring_.UsedIdx(), 0);
+}
+
+// A trusted guest converts memory while the device runs: vhost's table
+// follows.  A page made shared after activation is vhost's to read ...
+TEST_F(VhostVsockTest, ARequestInAPageMadeSharedLaterConnects) {
+  mem_.EnableConversions();
+  Activate();
+  ASSERT_TRUE(mem_.Convert(kPrivate, 0x1000, false, KernelOk).ok());
+  SendRequest(kPrivate + 0x100);
+  EXPECT_TRUE(Connected(std::chrono::seconds(10)));
+  EXPECT_EQ(UsedIdxReaching(1, std::chrono::seconds(10)), 1);
+}
+
+// ... and one made private is not: vhost lets go of it before it becomes
+// private, so a request there is never read.
+TEST_F(VhostVsockTest, ARequestInAPageMadePrivateLaterIsNeverRead) {
+  mem_.EnableConversions();
+  Activate();
+  ASSERT_TRUE(mem_.Convert(kShared, 0x1000, true, KernelOk).ok());
+  SendRequest(kShared);
+  EXPECT_FALSE(Connected(std::chrono::seconds(3)));
+  EXPECT_EQ(ring_.UsedIdx(), 0);
+  EXPECT_EQ(irq_.needs_reset.load(), 0);
+}
+
+// The guest cuts its shared memory into more pieces than vhost takes
+// (max_mem_regions, 64 by default): vhost keeps its old table, so it is
+// stopped, the driver is told (DEVICE_NEEDS_RESET), and requests are no
+// longer served.  The conversions themselves stand.
+TEST_F(VhostVsockTest, ATableVhostRefusesStopsTheDevice) {
+  mem_.EnableConversions();
+  Activate();
+  // Every other page of [0x20000, 0x80000) and [0x90000, 0x100000).
+  for (uint64_t gpa = 0x20000; gpa < 0x100000; gpa += 0x2000) {
+    if (gpa >= kPrivate && gpa < kPrivate + kPrivateSize) continue;
+    ASSERT_TRUE(mem_.Convert(gpa, 0x1000, true, KernelOk).ok());
+  }
+  EXPECT_GT(mem_.SharedRegions().size(), 64u);
+  EXPECT_TRUE(WaitUntil([&] { return irq_.needs_reset.load() == 1; }, std::chrono::seconds(10)));
+  SendRequest(kShared);
+  EXPECT_FALSE(Connected(std::chrono::seconds(3)));
+  EXPECT_EQ(ring_.UsedIdx(), 0);
+  EXPECT_EQ(irq_.needs_reset.load(), 1);
 }
 
 // With ioeventfds, rx and tx kicks reach vhost without tvmm (QueueKickFd()),

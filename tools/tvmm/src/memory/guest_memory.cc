@@ -5,18 +5,21 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "util/status.h"
 
 namespace tvmm {
 
 struct GuestMemory::Conversions {
-  // Guards the private ranges, the holds, and every access tvmm makes
-  // through Read() and Write().
+  // Guards the private ranges, the holds, the watches, and every access
+  // tvmm makes through Read() and Write().
   std::mutex mu;
-  std::map<uint64_t, std::vector<GuestRange>> holds;  // by id
+  // By ticket id, which the two share.
+  std::map<uint64_t, std::vector<GuestRange>> holds;
+  std::map<uint64_t, SharedRegionsFn> watches;
   uint64_t next_id = 1;
 };
 
-GuestMemory::Hold& GuestMemory::Hold::operator=(Hold&& other) noexcept {
+GuestMemory::Ticket& GuestMemory::Ticket::operator=(Ticket&& other) noexcept {
   if (this != &other) {
     Release();
     owner_ = std::move(other.owner_);
@@ -25,11 +28,12 @@ GuestMemory::Hold& GuestMemory::Hold::operator=(Hold&& other) noexcept {
   return *this;
 }
 
-void GuestMemory::Hold::Release() {
+void GuestMemory::Ticket::Release() {
   if (!owner_) return;
   {
     std::lock_guard lock(owner_->mu);
     owner_->holds.erase(id_);
+    owner_->watches.erase(id_);
   }
   owner_.reset();
   id_ = 0;
@@ -67,10 +71,15 @@ void GuestMemory::SetPrivate(std::vector<std::pair<uint64_t, uint64_t>> ranges) 
 
 std::vector<GuestRegion> GuestMemory::SharedRegions() const {
   auto lock = Lock();
+  return SharedRegionsWithout(private_);
+}
+
+std::vector<GuestRegion> GuestMemory::SharedRegionsWithout(
+    const std::vector<std::pair<uint64_t, uint64_t>>& private_ranges) const {
   std::vector<GuestRegion> out;
   for (const GuestRegion& r : regions_) {
     uint64_t at = r.gpa;  // the part of r not handed out yet starts here
-    for (const auto& [gpa, size] : private_) {
+    for (const auto& [gpa, size] : private_ranges) {
       uint64_t end = gpa + size;
       if (end <= at || gpa >= r.end()) continue;
       if (gpa > at) out.push_back({at, r.host.subspan(at - r.gpa, gpa - at)});
@@ -146,6 +155,27 @@ absl::StatusOr<GuestMemory::Hold> GuestMemory::HoldRanges(
   return hold;
 }
 
+absl::StatusOr<GuestMemory::Watch> GuestMemory::WatchShared(SharedRegionsFn fn) const {
+  auto lock = Lock();
+  TVMM_RETURN_IF_ERROR(fn(SharedRegionsWithout(private_)));
+  Watch watch;
+  if (!conversions_) return watch;
+  watch.owner_ = conversions_;
+  watch.id_ = conversions_->next_id++;
+  conversions_->watches.emplace(watch.id_, std::move(fn));
+  return watch;
+}
+
+void GuestMemory::TellWatches(
+    const std::vector<std::pair<uint64_t, uint64_t>>& private_ranges) const {
+  if (conversions_->watches.empty()) return;
+  const std::vector<GuestRegion> shared = SharedRegionsWithout(private_ranges);
+  for (const auto& [id, fn] : conversions_->watches) {
+    // Its errors are its own to handle (WatchShared()).
+    fn(shared).IgnoreError();
+  }
+}
+
 absl::Status GuestMemory::Convert(uint64_t gpa, uint64_t size, bool to_private,
                                   absl::FunctionRef<absl::Status()> kernel) {
   if (!conversions_) return absl::FailedPreconditionError("this guest's memory does not convert");
@@ -165,9 +195,7 @@ absl::Status GuestMemory::Convert(uint64_t gpa, uint64_t size, bool to_private,
       }
     }
   }
-  absl::Status s = kernel();
-  if (!s.ok()) return s;
-  // The private ranges without [gpa, end), then with it if it became
+  // The private ranges without [gpa, end), then with it if it becomes
   // private; sorted, and adjacent ones merged.
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   for (const auto& [g, n] : private_) {
@@ -180,13 +208,23 @@ absl::Status GuestMemory::Convert(uint64_t gpa, uint64_t size, bool to_private,
   }
   if (to_private) ranges.emplace_back(gpa, size);
   std::sort(ranges.begin(), ranges.end());
-  private_.clear();
+  std::vector<std::pair<uint64_t, uint64_t>> next;
   for (const auto& r : ranges) {
-    if (!private_.empty() && private_.back().first + private_.back().second == r.first)
-      private_.back().second += r.second;
+    if (!next.empty() && next.back().first + next.back().second == r.first)
+      next.back().second += r.second;
     else
-      private_.push_back(r);
+      next.push_back(r);
   }
+  // Whoever else reaches guest memory (vhost) lets go of a page before it
+  // becomes private, and gets it once it is shared.
+  if (to_private) TellWatches(next);
+  absl::Status s = kernel();
+  if (!s.ok()) {
+    if (to_private) TellWatches(private_);
+    return s;
+  }
+  private_ = std::move(next);
+  if (!to_private) TellWatches(private_);
   return absl::OkStatus();
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <type_traits>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
@@ -36,22 +38,17 @@ struct GuestRange {
 class GuestMemory {
   struct Conversions;
 
- public:
-  // A claim on guest ranges that tvmm reaches through host pointers for a
-  // while: a queue's rings while it is active, a chain's buffers from Pop()
-  // until the device is done with them.  While any Hold covers a page,
-  // Convert() refuses to make it private, so tvmm never touches a page
-  // that the host mapping refuses (SIGBUS).  Move-only; destroying it (on
-  // any thread, also after the GuestMemory is gone) releases the claim.
-  // Empty where conversions are off: then it costs nothing.
-  class Hold {
+  // A registration with the conversions: move-only; destroying it (on any
+  // thread, also after the GuestMemory is gone) ends it.  Empty where
+  // conversions are off.
+  class Ticket {
    public:
-    Hold() = default;
-    Hold(Hold&& other) noexcept { *this = std::move(other); }
-    Hold& operator=(Hold&& other) noexcept;
-    Hold(const Hold&) = delete;
-    Hold& operator=(const Hold&) = delete;
-    ~Hold() { Release(); }
+    Ticket() = default;
+    Ticket(Ticket&& other) noexcept { *this = std::move(other); }
+    Ticket& operator=(Ticket&& other) noexcept;
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+    ~Ticket() { Release(); }
 
    private:
     friend class GuestMemory;
@@ -59,6 +56,20 @@ class GuestMemory {
     std::shared_ptr<Conversions> owner_;
     uint64_t id_ = 0;
   };
+
+ public:
+  // A claim on guest ranges that tvmm reaches through host pointers for a
+  // while: a queue's rings while it is active, a chain's buffers from Pop()
+  // until the device is done with them.  While any Hold covers a page,
+  // Convert() refuses to make it private, so tvmm never touches a page
+  // that the host mapping refuses (SIGBUS).  Where conversions are off it
+  // is empty and costs nothing.
+  class Hold : public Ticket {};
+
+  // Keeps a device that the host kernel runs (vhost) told which memory is
+  // shared (WatchShared()).
+  class Watch : public Ticket {};
+  using SharedRegionsFn = std::function<absl::Status(absl::Span<const GuestRegion> shared)>;
 
   // Adds [gpa, gpa + host.size()); fails if it overlaps a region, is empty,
   // or wraps around.
@@ -93,6 +104,18 @@ class GuestMemory {
   // @kernel's error; the range is then unchanged.
   absl::Status Convert(uint64_t gpa, uint64_t size, bool to_private,
                        absl::FunctionRef<absl::Status()> kernel);
+
+  // Calls @fn with SharedRegions() now and, while the Watch lives, with
+  // the shared regions each conversion leaves: for a conversion to private
+  // before @kernel converts (and again with the regions of before if
+  // @kernel fails), for one to shared after it.  Each call is made under
+  // the lock conversions take, so the calls come in order and a page never
+  // becomes private while @fn's last call still had it.  @fn must not
+  // call into this GuestMemory.  Returns @fn's first error (then nothing
+  // is watched); an error of a later call is @fn's to deal with, and the
+  // conversion stands.  Where conversions are off, @fn is called once and
+  // the Watch is empty.
+  absl::StatusOr<Watch> WatchShared(SharedRegionsFn fn) const;
 
   absl::Status Read(uint64_t gpa, absl::Span<uint8_t> out) const;
   absl::Status Write(uint64_t gpa, absl::Span<const uint8_t> data) const;
@@ -141,6 +164,12 @@ class GuestMemory {
   const GuestRegion* RegionOf(uint64_t gpa, uint64_t len) const;
   // Slice() without the lock.
   absl::StatusOr<absl::Span<uint8_t>> SliceLocked(uint64_t gpa, uint64_t len) const;
+  // The regions without the ranges of @private_ranges (sorted, disjoint).
+  std::vector<GuestRegion> SharedRegionsWithout(
+      const std::vector<std::pair<uint64_t, uint64_t>>& private_ranges) const;
+  // Calls every watch with the regions shared once @private_ranges are
+  // private; under the lock.
+  void TellWatches(const std::vector<std::pair<uint64_t, uint64_t>>& private_ranges) const;
   // Held over an access when conversions are on; an empty lock otherwise.
   std::unique_lock<std::mutex> Lock() const;
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -63,6 +64,7 @@ absl::StatusOr<std::unique_ptr<VirtioVsock>> VirtioVsock::Open(uint64_t guest_ci
     if (!vsock->kick_[i].valid() || !vsock->call_[i].valid()) return ErrnoStatus("eventfd");
   }
   vsock->stop_event_.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  vsock->error_event_.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!vsock->stop_event_.valid()) return ErrnoStatus("eventfd");
   vsock->caller_ = std::thread(&VirtioVsock::CallLoop, vsock.get());
   return vsock;
@@ -72,6 +74,7 @@ VirtioVsock::VirtioVsock(Token, UniqueFd vhost, uint64_t guest_cid, uint64_t vho
     : vhost_(std::move(vhost)), guest_cid_(guest_cid), vhost_features_(vhost_features) {}
 
 VirtioVsock::~VirtioVsock() {
+  watch_ = GuestMemory::Watch();
   if (caller_.joinable()) {
     uint64_t one = 1;
     (void)!write(stop_event_.get(), &one, sizeof(one));
@@ -91,18 +94,12 @@ void VirtioVsock::ReadConfig(uint64_t offset, absl::Span<uint8_t> data) {
 absl::Status VirtioVsock::SetUpVhost(const GuestMemory* mem, uint64_t features) {
   TVMM_RETURN_IF_ERROR(
       VhostIoctl(vhost_.get(), VHOST_SET_FEATURES, &features, "VHOST_SET_FEATURES"));
-  // A TVM's private pages are not the host's to touch, vhost's included.
-  const std::vector<GuestRegion> regions = mem->SharedRegions();
-  std::vector<uint8_t> table(sizeof(vhost_memory) + regions.size() * sizeof(vhost_memory_region));
-  auto* memory = reinterpret_cast<vhost_memory*>(table.data());
-  memory->nregions = regions.size();
-  for (size_t i = 0; i < regions.size(); i++) {
-    memory->regions[i].guest_phys_addr = regions[i].gpa;
-    memory->regions[i].memory_size = regions[i].host.size();
-    memory->regions[i].userspace_addr = reinterpret_cast<uint64_t>(regions[i].host.data());
-  }
-  TVMM_RETURN_IF_ERROR(
-      VhostIoctl(vhost_.get(), VHOST_SET_MEM_TABLE, memory, "VHOST_SET_MEM_TABLE"));
+  // A TVM's private pages are not the host's to touch, vhost's included:
+  // the table has the shared memory, as it is now and after each
+  // conversion.
+  TVMM_ASSIGN_OR_RETURN(watch_, mem->WatchShared([this](absl::Span<const GuestRegion> shared) {
+    return UpdateMemTable(shared);
+  }));
   for (uint32_t i = 0; i < 2; i++) {
     const Virtqueue* q = i < queues_.size() ? queues_[i].get() : nullptr;
     if (!q || !q->active()) return absl::FailedPreconditionError("vsock: rx/tx queue not ready");
@@ -138,6 +135,38 @@ absl::Status VirtioVsock::SetUpVhost(const GuestMemory* mem, uint64_t features) 
   return absl::OkStatus();
 }
 
+absl::Status VirtioVsock::SetMemTable(absl::Span<const GuestRegion> shared) {
+  std::vector<uint8_t> table(sizeof(vhost_memory) + shared.size() * sizeof(vhost_memory_region));
+  auto* memory = reinterpret_cast<vhost_memory*>(table.data());
+  memory->nregions = shared.size();
+  for (size_t i = 0; i < shared.size(); i++) {
+    memory->regions[i].guest_phys_addr = shared[i].gpa;
+    memory->regions[i].memory_size = shared[i].host.size();
+    memory->regions[i].userspace_addr = reinterpret_cast<uint64_t>(shared[i].host.data());
+  }
+  // While vhost runs, this waits for the work in progress on each queue,
+  // which the new table then governs.
+  return VhostIoctl(vhost_.get(), VHOST_SET_MEM_TABLE, memory, "VHOST_SET_MEM_TABLE");
+}
+
+absl::Status VirtioVsock::UpdateMemTable(absl::Span<const GuestRegion> shared) {
+  absl::Status s = SetMemTable(shared);
+  if (s.ok() || !running_) return s;
+  // vhost keeps the old table, which may have a page about to become
+  // private or lack one now shared: it must not go on.  (E2BIG: more
+  // shared regions than vhost's max_mem_regions.)
+  Log(LogLevel::kWarning, "%s (%d shared regions); the device needs a reset", s.message(),
+      shared.size());
+  Stop();
+  {
+    std::lock_guard lock(mu_);
+    needs_reset_ = true;
+  }
+  uint64_t one = 1;
+  (void)!write(error_event_.get(), &one, sizeof(one));
+  return s;
+}
+
 absl::Status VirtioVsock::Activate(const GuestMemory* mem, VirtqueueSet queues, uint64_t features,
                                    VirtioInterrupt* interrupt) {
   {
@@ -146,25 +175,30 @@ absl::Status VirtioVsock::Activate(const GuestMemory* mem, VirtqueueSet queues, 
     interrupt_ = interrupt;
   }
   absl::Status s = SetUpVhost(mem, features);
-  if (!s.ok()) Stop();
+  if (!s.ok()) {
+    watch_ = GuestMemory::Watch();
+    Stop();
+  }
   return s;
 }
 
 void VirtioVsock::Stop() {
-  if (!running_) return;
+  if (!running_.exchange(false)) return;
   int running = 0;
   if (ioctl(vhost_.get(), VHOST_VSOCK_SET_RUNNING, &running) < 0)
     Log(LogLevel::kWarning, "vhost-vsock: stopping: %s", strerror(errno));
-  running_ = false;
 }
 
 VirtqueueSet VirtioVsock::Reset() {
+  // First: a table update in progress finishes, and none comes after.
+  watch_ = GuestMemory::Watch();
   Stop();
   // A signal the call thread is sending belongs to the session that ends
   // here: wait for it, so that none lands after the reset.
   std::unique_lock lock(mu_);
   cv_.wait(lock, [this] { return !signalling_; });
   interrupt_ = nullptr;
+  needs_reset_ = false;
   VirtqueueSet queues;
   queues.swap(queues_);
   return queues;
@@ -179,35 +213,45 @@ absl::Status VirtioVsock::QueueNotify(uint32_t index) {
   return absl::OkStatus();
 }
 
+void VirtioVsock::SignalIfActive(bool needs_reset) {
+  VirtioInterrupt* interrupt;
+  {
+    std::lock_guard lock(mu_);
+    if (!interrupt_ || queues_.size() < 2) return;
+    if (needs_reset && !std::exchange(needs_reset_, false)) return;
+    interrupt = interrupt_;
+    signalling_ = true;
+  }
+  // Outside our lock: the transport takes its own.  vhost signals only
+  // when the driver's EVENT_IDX or NO_INTERRUPT says so.
+  if (needs_reset)
+    interrupt->SignalNeedsReset();
+  else
+    interrupt->SignalUsedByHost();
+  {
+    std::lock_guard lock(mu_);
+    signalling_ = false;
+  }
+  cv_.notify_all();
+}
+
 void VirtioVsock::CallLoop() {
   NameThisThread("vsock-call");
-  pollfd fds[3] = {
-      {call_[0].get(), POLLIN, 0}, {call_[1].get(), POLLIN, 0}, {stop_event_.get(), POLLIN, 0}};
+  pollfd fds[4] = {{call_[0].get(), POLLIN, 0},
+                   {call_[1].get(), POLLIN, 0},
+                   {error_event_.get(), POLLIN, 0},
+                   {stop_event_.get(), POLLIN, 0}};
   for (;;) {
-    if (PollRetrying(fds, 3, -1) < 0) {
+    if (PollRetrying(fds, 4, -1) < 0) {
       Log(LogLevel::kError, "vsock: poll: %s", strerror(errno));
       return;
     }
-    if (fds[2].revents) return;
-    for (int i = 0; i < 2; i++) {
+    if (fds[3].revents) return;
+    for (int i = 0; i < 3; i++) {
       if (!(fds[i].revents & POLLIN)) continue;
       uint64_t count;
-      (void)!read(call_[i].get(), &count, sizeof(count));
-      VirtioInterrupt* interrupt;
-      {
-        std::lock_guard lock(mu_);
-        if (!interrupt_ || queues_.size() < 2) continue;
-        interrupt = interrupt_;
-        signalling_ = true;
-      }
-      // Outside our lock: the transport takes its own.  vhost signals only
-      // when the driver's EVENT_IDX or NO_INTERRUPT says so.
-      interrupt->SignalUsedByHost();
-      {
-        std::lock_guard lock(mu_);
-        signalling_ = false;
-      }
-      cv_.notify_all();
+      (void)!read(fds[i].fd, &count, sizeof(count));
+      SignalIfActive(i == 2);
     }
   }
 }

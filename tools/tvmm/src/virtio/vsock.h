@@ -5,7 +5,10 @@
 //
 // tvmm keeps the virtio-mmio register file and the event queue (which it
 // never uses: no transport reset events are sent).  At DRIVER_OK it gives
-// vhost the guest memory table and the rx/tx rings (their host addresses,
+// vhost the guest memory table (the shared memory only, redone whenever a
+// trusted guest converts memory: GuestMemory::WatchShared(); if vhost
+// refuses a new table, vhost stops and the device needs a reset), the
+// rx/tx rings (their host addresses,
 // checked by the transport to lie in guest memory), a kick eventfd per queue
 // (written when the driver notifies the queue, or by KVM itself with
 // ioeventfds: QueueKickFd()) and a call eventfd per queue,
@@ -15,6 +18,7 @@
 #ifndef TVMM_VIRTIO_VSOCK_H_
 #define TVMM_VIRTIO_VSOCK_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -59,21 +63,38 @@ class VirtioVsock : public VirtioDevice {
 
  private:
   absl::Status SetUpVhost(const GuestMemory* mem, uint64_t features);
+  // vhost's memory table: @shared, the guest's shared memory.
+  absl::Status SetMemTable(absl::Span<const GuestRegion> shared);
+  // A conversion's new table (GuestMemory::WatchShared()); if vhost
+  // refuses it, vhost stops and the call thread sets DEVICE_NEEDS_RESET.
+  absl::Status UpdateMemTable(absl::Span<const GuestRegion> shared);
   void Stop();
   void CallLoop();
+  // On the call thread: the used-buffer interrupt, or (@needs_reset)
+  // DEVICE_NEEDS_RESET if a table update failed since the last reset;
+  // nothing while the device is not active.  Reset() waits for it.
+  void SignalIfActive(bool needs_reset);
 
   UniqueFd vhost_;
   const uint64_t guest_cid_;
   const uint64_t vhost_features_;
   UniqueFd kick_[2], call_[2];
   UniqueFd stop_event_;
+  // Written when vhost refused a table: the call thread signals the error.
+  UniqueFd error_event_;
   std::thread caller_;
-  std::mutex mu_;  // queues_, interrupt_ and signalling_, against the call thread
+  // queues_, interrupt_, signalling_ and needs_reset_, against the call
+  // thread (and UpdateMemTable() for needs_reset_)
+  std::mutex mu_;
   std::condition_variable cv_;  // signalling_ went false
   VirtqueueSet queues_;         // from Activate() to Reset()
   VirtioInterrupt* interrupt_ = nullptr;
   bool signalling_ = false;  // the call thread signals interrupt_ outside mu_
-  bool running_ = false;
+  bool needs_reset_ = false;  // vhost refused a table; cleared by Reset()
+  // vhost runs; read by QueueNotify() and UpdateMemTable() (any vCPU).
+  std::atomic<bool> running_{false};
+  // From Activate() to Reset(): no table update runs once it is destroyed.
+  GuestMemory::Watch watch_;
 };
 
 }  // namespace tvmm
