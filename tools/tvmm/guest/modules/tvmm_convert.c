@@ -24,6 +24,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/virtio.h>
 #include <asm/processor.h>
@@ -105,11 +106,13 @@ static u64 disk_ring(const char *path)
 		goto out;
 	}
 	vdev = dev_to_virtio(dev);
+	spin_lock(&vdev->vqs_list_lock);
 	vq = list_first_entry_or_null(&vdev->vqs, struct virtqueue, list);
-	if (!vq)
-		fail("busy_disk has no virtqueue");
-	else
+	if (vq)
 		gpa = virtqueue_get_desc_addr(vq) & PAGE_MASK;
+	spin_unlock(&vdev->vqs_list_lock);
+	if (!gpa)
+		fail("busy_disk has no virtqueue");
 out:
 	fput(file);
 	return gpa;
@@ -124,7 +127,7 @@ static void check_busy(const char *path)
 		return;
 	if (!expect("a virtqueue's ring to private",
 		    map_gpa_range(gpa, 1, KVM_MAP_GPA_RANGE_ENCRYPTED), TVMM_BUSY))
-		/* It was converted: give it back to the device at once. */
+		/* Converted, perhaps: make sure the device has it back. */
 		map_gpa_range(gpa, 1, 0);
 }
 

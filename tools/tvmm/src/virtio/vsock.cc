@@ -65,7 +65,7 @@ absl::StatusOr<std::unique_ptr<VirtioVsock>> VirtioVsock::Open(uint64_t guest_ci
   }
   vsock->stop_event_.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   vsock->error_event_.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!vsock->stop_event_.valid()) return ErrnoStatus("eventfd");
+  if (!vsock->stop_event_.valid() || !vsock->error_event_.valid()) return ErrnoStatus("eventfd");
   vsock->caller_ = std::thread(&VirtioVsock::CallLoop, vsock.get());
   return vsock;
 }
@@ -74,13 +74,13 @@ VirtioVsock::VirtioVsock(Token, UniqueFd vhost, uint64_t guest_cid, uint64_t vho
     : vhost_(std::move(vhost)), guest_cid_(guest_cid), vhost_features_(vhost_features) {}
 
 VirtioVsock::~VirtioVsock() {
+  Stop();
   watch_ = GuestMemory::Watch();
   if (caller_.joinable()) {
     uint64_t one = 1;
     (void)!write(stop_event_.get(), &one, sizeof(one));
     caller_.join();
   }
-  Stop();
 }
 
 uint64_t VirtioVsock::Features() const { return vhost_features_ & kOffered; }
@@ -132,6 +132,12 @@ absl::Status VirtioVsock::SetUpVhost(const GuestMemory* mem, uint64_t features) 
   TVMM_RETURN_IF_ERROR(
       VhostIoctl(vhost_.get(), VHOST_VSOCK_SET_RUNNING, &running, "VHOST_VSOCK_SET_RUNNING"));
   running_ = true;
+  // A conversion's table that vhost refused while it was being started
+  // (UpdateMemTable() flags it before it stops vhost, so one of the two
+  // sees the other).
+  std::lock_guard lock(mu_);
+  if (needs_reset_)
+    return absl::FailedPreconditionError("vhost-vsock: a memory table was refused while starting");
   return absl::OkStatus();
 }
 
@@ -151,17 +157,18 @@ absl::Status VirtioVsock::SetMemTable(absl::Span<const GuestRegion> shared) {
 
 absl::Status VirtioVsock::UpdateMemTable(absl::Span<const GuestRegion> shared) {
   absl::Status s = SetMemTable(shared);
-  if (s.ok() || !running_) return s;
+  if (s.ok()) return s;
   // vhost keeps the old table, which may have a page about to become
-  // private or lack one now shared: it must not go on.  (E2BIG: more
-  // shared regions than vhost's max_mem_regions.)
+  // private or lack one now shared: it must not go on, nor start if it is
+  // being started.  (E2BIG: more shared regions than vhost's
+  // max_mem_regions.)
   Log(LogLevel::kWarning, "%s (%d shared regions); the device needs a reset", s.message(),
       shared.size());
-  Stop();
   {
     std::lock_guard lock(mu_);
     needs_reset_ = true;
   }
+  Stop();
   uint64_t one = 1;
   (void)!write(error_event_.get(), &one, sizeof(one));
   return s;
@@ -170,14 +177,18 @@ absl::Status VirtioVsock::UpdateMemTable(absl::Span<const GuestRegion> shared) {
 absl::Status VirtioVsock::Activate(const GuestMemory* mem, VirtqueueSet queues, uint64_t features,
                                    VirtioInterrupt* interrupt) {
   {
+    // queues_ is empty (Reset() took them): nothing is destroyed under mu_,
+    // which a conversion takes inside GuestMemory's lock (a Hold's release
+    // takes that lock).
     std::lock_guard lock(mu_);
-    queues_ = std::move(queues);
+    queues_.swap(queues);
     interrupt_ = interrupt;
   }
   absl::Status s = SetUpVhost(mem, features);
   if (!s.ok()) {
-    watch_ = GuestMemory::Watch();
+    // vhost first: it must not run past the end of the watch.
     Stop();
+    watch_ = GuestMemory::Watch();
   }
   return s;
 }
@@ -190,9 +201,11 @@ void VirtioVsock::Stop() {
 }
 
 VirtqueueSet VirtioVsock::Reset() {
-  // First: a table update in progress finishes, and none comes after.
-  watch_ = GuestMemory::Watch();
+  // vhost stops, then the watch ends (a table update in progress finishes,
+  // none comes after): vhost never runs on a table that stopped following
+  // the conversions.
   Stop();
+  watch_ = GuestMemory::Watch();
   // A signal the call thread is sending belongs to the session that ends
   // here: wait for it, so that none lands after the reset.
   std::unique_lock lock(mu_);
