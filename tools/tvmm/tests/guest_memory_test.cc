@@ -110,6 +110,12 @@ TEST(GuestMemory, SharedRegionsCutOutThePrivateRanges) {
 
 absl::Status KernelOk() { return absl::OkStatus(); }
 
+// @ram as guest memory at GPA 0, with conversions on.
+void Convertible(GuestMemory& mem, std::vector<uint8_t>& ram) {
+  ASSERT_TRUE(mem.AddRegion(0, absl::MakeSpan(ram)).ok());
+  mem.EnableConversions();
+}
+
 TEST(GuestMemoryConvert, IsRefusedUnlessEnabled) {
   std::vector<uint8_t> ram(0x4000);
   GuestMemory mem;
@@ -127,8 +133,7 @@ TEST(GuestMemoryConvert, IsRefusedUnlessEnabled) {
 TEST(GuestMemoryConvert, MakesARangePrivateAndShared) {
   std::vector<uint8_t> ram(0x8000);
   GuestMemory mem;
-  ASSERT_TRUE(mem.AddRegion(0, absl::MakeSpan(ram)).ok());
-  mem.EnableConversions();
+  ASSERT_NO_FATAL_FAILURE(Convertible(mem, ram));
   mem.SetPrivate({{0x1000, 0x1000}});
   int calls = 0;
   auto kernel = [&] {
@@ -179,8 +184,7 @@ TEST(GuestMemoryConvert, RefusesWhatIsNotPageAlignedRam) {
 TEST(GuestMemoryConvert, AKernelErrorChangesNothing) {
   std::vector<uint8_t> ram(0x4000);
   GuestMemory mem;
-  ASSERT_TRUE(mem.AddRegion(0, absl::MakeSpan(ram)).ok());
-  mem.EnableConversions();
+  ASSERT_NO_FATAL_FAILURE(Convertible(mem, ram));
   auto eperm = [] { return absl::PermissionDeniedError("measured"); };
   EXPECT_EQ(mem.Convert(0x1000, 0x1000, true, eperm).code(), absl::StatusCode::kPermissionDenied);
   EXPECT_TRUE(mem.Slice(0x1000, 0x1000).ok());
@@ -239,8 +243,7 @@ Shared AsPairs(absl::Span<const GuestRegion> regions) {
 TEST(GuestMemoryWatch, SeesTheSharedRegionsAroundEachConversion) {
   std::vector<uint8_t> ram(0x4000);
   GuestMemory mem;
-  ASSERT_TRUE(mem.AddRegion(0, absl::MakeSpan(ram)).ok());
-  mem.EnableConversions();
+  ASSERT_NO_FATAL_FAILURE(Convertible(mem, ram));
   std::vector<Shared> seen;
   auto watch = mem.WatchShared([&](absl::Span<const GuestRegion> shared) {
     seen.push_back(AsPairs(shared));
@@ -289,8 +292,7 @@ TEST(GuestMemoryWatch, SeesTheSharedRegionsAroundEachConversion) {
 TEST(GuestMemoryWatch, ErrorsOfTheFirstCallAndOfLaterOnes) {
   std::vector<uint8_t> ram(0x4000);
   GuestMemory mem;
-  ASSERT_TRUE(mem.AddRegion(0, absl::MakeSpan(ram)).ok());
-  mem.EnableConversions();
+  ASSERT_NO_FATAL_FAILURE(Convertible(mem, ram));
   int calls = 0;
   auto failing = [&](absl::Span<const GuestRegion>) {
     calls++;
@@ -388,8 +390,7 @@ TEST(GuestMemoryConvert, NoAccessReachesAPageMadePrivate) {
 TEST(GuestMemoryConvert, AccessesWaitForAConversionInProgress) {
   std::vector<uint8_t> ram(0x4000);
   GuestMemory mem;
-  ASSERT_TRUE(mem.AddRegion(0, absl::MakeSpan(ram)).ok());
-  mem.EnableConversions();
+  ASSERT_NO_FATAL_FAILURE(Convertible(mem, ram));
   std::atomic<int> finished{0};
   absl::Status read, write, hold;
   std::vector<std::thread> threads;
