@@ -582,6 +582,9 @@ def run(arch, which, tests, name, tcg_thread=TCG_THREAD, progress=None):
         problems.append(f"guest did not finish (qemu status {status})")
     if re.search(r"qemu-system-\w+: .*(assertion|Assertion)", console):
         problems.append("outer QEMU crashed")
+    walk = outer_walk_from_l1_cr3(console)
+    if walk:
+        problems.append(walk)
     splats = splat_lines(console)
     if splats:
         problems.append(f"kernel log shows {len(splats)} splat line(s): "
@@ -701,11 +704,68 @@ def stock_results(arch, upstream, progress):
     return res
 
 
+NPF_RE = re.compile(r"\s\S+-(\d+)\s+\[\d+\].*kvm_page_fault: vcpu \d+ rip \S+ "
+                    r"address 0x([0-9a-f]+) error_code 0x([0-9a-f]+)")
+NMI_CPU_RE = re.compile(r"CPU: \d+ UID: \d+ PID: (\d+) Comm: (\S+)")
+CR3_RE = re.compile(r"CR2: [0-9a-f]+ CR3: ([0-9a-f]+)")
+HANG_THREAD_RE = re.compile(r"^\s+(\d+) (\S+) [A-Z] \S+ cpu\d+$")
+HANG_COUNT_RE = re.compile(r"^\s+\S+-(\d+) kvm_page_fault: (\d+)$")
+PFERR_GUEST_PAGE = 1 << 33
+OUTER_WALK = "outer QEMU walked a nested guest's page tables from L1's CR3"
+
+
+def outer_walk_from_l1_cr3(console):
+    """The outer emulator's known hang under nested SVM (README, "What
+    nested TCG breaks by itself"), proved from a hang report
+    (tvmm_hostenv): a vCPU thread of the hung process keeps taking nested
+    page faults during the guest's page walk (PFERR_GUEST_PAGE) at one
+    GPA, and that GPA's page is the root of L1's own page tables for that
+    process, the CR3 that sysrq's backtrace shows for a CPU running one of
+    its threads.  A guest's page walk never starts from the host's CR3 by
+    itself: the emulator loaded the wrong root.  "Keeps taking": the
+    thread's last events show the fault and it took at least 1000 in the
+    report's 2 s.  Returns what proves it, or None."""
+    proofs = []
+    for report in re.split(r"== hang report: ", console)[1:]:
+        report = report.split("== end of hang report")[0]
+        faults, counts, cr3s, mine, cpu = set(), {}, {}, set(), None
+        for line in report.splitlines():
+            line = line.rstrip("\r")
+            m = HANG_THREAD_RE.match(line.split("|", 1)[-1])
+            if m:
+                mine.add(int(m.group(1)))
+            m = HANG_COUNT_RE.match(line.split("|", 1)[-1])
+            if m:
+                counts[int(m.group(1))] = int(m.group(2))
+            m = NPF_RE.search(line)
+            if m and int(m.group(3), 16) & PFERR_GUEST_PAGE:
+                faults.add((int(m.group(1)), int(m.group(2), 16)))
+            m = NMI_CPU_RE.search(line)
+            if m:
+                cpu = int(m.group(1))
+                continue
+            m = CR3_RE.search(line)
+            if m and cpu is not None:
+                cr3s[cpu] = int(m.group(1), 16)
+                cpu = None
+        roots = {cr3 & ~0xfff: tid for tid, cr3 in cr3s.items() if tid in mine}
+        for tid, gpa in sorted(faults):
+            if counts.get(tid, 0) >= 1000 and gpa & ~0xfff in roots:
+                proofs.append(f"thread {tid} faults at GPA {gpa:#x} in the guest's "
+                              f"page walk ({counts[tid]} faults in 2 s), and "
+                              f"thread {roots[gpa & ~0xfff]}'s CR3 is "
+                              f"{gpa & ~0xfff:#x}")
+    return f"{OUTER_WALK}: {'; '.join(proofs)}" if proofs else None
+
+
 def tcg_multi_failure(problems):
     """Failures of multi-threaded TCG itself, not of a test: the outer QEMU
-    aborting (PLATFORM.md), or a stale int3 left by cross-modifying code
-    (a static key flipped while another vCPU runs it, see TCG_THREAD)."""
-    return any("outer QEMU crashed" in p or "Oops: int3" in p for p in problems)
+    aborting (PLATFORM.md), a stale int3 left by cross-modifying code
+    (a static key flipped while another vCPU runs it, see TCG_THREAD), or
+    the outer QEMU walking a nested guest's page tables from L1's CR3
+    (outer_walk_from_l1_cr3)."""
+    return any("outer QEMU crashed" in p or "Oops: int3" in p or OUTER_WALK in p
+               for p in problems)
 
 
 def run_multi(arch, tests, progress):
