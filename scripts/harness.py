@@ -704,8 +704,9 @@ def stock_results(arch, upstream, progress):
     return res
 
 
-NPF_RE = re.compile(r"\s\S+-(\d+)\s+\[\d+\].*kvm_page_fault: vcpu \d+ rip \S+ "
+NPF_RE = re.compile(r"\s\S+-(\d+)\s+\[\d+\].*kvm_page_fault: vcpu \d+ rip 0x([0-9a-f]+) "
                     r"address 0x([0-9a-f]+) error_code 0x([0-9a-f]+)")
+SVM_RUN_RE = re.compile(r"-- L1's __svm_vcpu_run: 0x([0-9a-f]+) to 0x([0-9a-f]+)")
 NMI_CPU_RE = re.compile(r"CPU: \d+ UID: \d+ PID: (\d+) Comm: (\S+)")
 CR3_RE = re.compile(r"CR2: [0-9a-f]+ CR3: ([0-9a-f]+)")
 HANG_THREAD_RE = re.compile(r"^\s+(\d+) (\S+) [A-Z] \S+ cpu\d+$")
@@ -724,11 +725,16 @@ def outer_walk_from_l1_cr3(console):
     its threads.  A guest's page walk never starts from the host's CR3 by
     itself: the emulator loaded the wrong root.  "Keeps taking": the
     thread's last events show the fault and it took at least 1000 in the
-    report's 2 s.  Returns what proves it, or None."""
+    report's 2 s.  When the backtraces caught no thread of the process,
+    the fault's RIP proves it instead: the "guest" RIP lies inside L1's
+    __svm_vcpu_run, whose range the report prints from /proc/kallsyms
+    (the emulator saved L1's state as the guest's; README).  Returns what
+    proves it, or None."""
     proofs = []
     for report in re.split(r"== hang report: ", console)[1:]:
         report = report.split("== end of hang report")[0]
         faults, counts, cr3s, mine, cpu = set(), {}, {}, set(), None
+        svm_run = None
         for line in report.splitlines():
             line = line.rstrip("\r")
             m = HANG_THREAD_RE.match(line.split("|", 1)[-1])
@@ -737,9 +743,13 @@ def outer_walk_from_l1_cr3(console):
             m = HANG_COUNT_RE.match(line.split("|", 1)[-1])
             if m:
                 counts[int(m.group(1))] = int(m.group(2))
+            m = SVM_RUN_RE.search(line)
+            if m:
+                svm_run = (int(m.group(1), 16), int(m.group(2), 16))
             m = NPF_RE.search(line)
-            if m and int(m.group(3), 16) & PFERR_GUEST_PAGE:
-                faults.add((int(m.group(1)), int(m.group(2), 16)))
+            if m and int(m.group(4), 16) & PFERR_GUEST_PAGE:
+                faults.add((int(m.group(1)), int(m.group(2), 16),
+                            int(m.group(3), 16)))
             m = NMI_CPU_RE.search(line)
             if m:
                 cpu = int(m.group(1))
@@ -749,12 +759,19 @@ def outer_walk_from_l1_cr3(console):
                 cr3s[cpu] = int(m.group(1), 16)
                 cpu = None
         roots = {cr3 & ~0xfff: tid for tid, cr3 in cr3s.items() if tid in mine}
-        for tid, gpa in sorted(faults):
-            if counts.get(tid, 0) >= 1000 and gpa & ~0xfff in roots:
+        for tid, rip, gpa in sorted(faults):
+            if counts.get(tid, 0) < 1000:
+                continue
+            if gpa & ~0xfff in roots:
                 proofs.append(f"thread {tid} faults at GPA {gpa:#x} in the guest's "
                               f"page walk ({counts[tid]} faults in 2 s), and "
                               f"thread {roots[gpa & ~0xfff]}'s CR3 is "
                               f"{gpa & ~0xfff:#x}")
+            elif svm_run and svm_run[0] <= rip < svm_run[1]:
+                proofs.append(f"thread {tid} faults at GPA {gpa:#x} in the guest's "
+                              f"page walk ({counts[tid]} faults in 2 s) at RIP "
+                              f"{rip:#x}, inside L1's __svm_vcpu_run "
+                              f"({svm_run[0]:#x} to {svm_run[1]:#x})")
     return f"{OUTER_WALK}: {'; '.join(proofs)}" if proofs else None
 
 
