@@ -737,10 +737,11 @@ def outer_walk_from_l1_cr3(console):
         svm_run = None
         for line in report.splitlines():
             line = line.rstrip("\r")
-            m = HANG_THREAD_RE.match(line.split("|", 1)[-1])
+            text = line.split("|", 1)[-1]   # without the console's prefix
+            m = HANG_THREAD_RE.match(text)
             if m:
                 mine.add(int(m.group(1)))
-            m = HANG_COUNT_RE.match(line.split("|", 1)[-1])
+            m = HANG_COUNT_RE.match(text)
             if m:
                 counts[int(m.group(1))] = int(m.group(2))
             m = SVM_RUN_RE.search(line)
@@ -846,9 +847,11 @@ def check(arch, full):
     # same one retry: a skip can be the machine's too.  hyperv_clock and
     # kvm_clock_test skip when the test guest's clocksource is not the TSC,
     # which the clocksource watchdog decided once on a loaded CI machine
-    # (tsc=reliable on the command line now keeps it from deciding).
+    # (tsc=reliable on the command line now keeps it from deciding).  A
+    # test that failed and then skipped on its retry has had its one.
     skipped_anew = [t for t in upstream
-                    if mine["results"][t[0]]["status"] == "skip"
+                    if t not in again
+                    and mine["results"][t[0]]["status"] == "skip"
                     and stock["results"].get(t[0], {}).get("status") == "pass"]
     if skipped_anew:
         retry_once(arch, mine, skipped_anew, "ours-skip-retry", flaky, progress)
