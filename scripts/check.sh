@@ -101,6 +101,19 @@ fi
 echo "{\"passed\": $p_pass, \"failed\": $p_fail, \"skipped\": 0, \"problems\": [$p_problems]}" \
 	> "$BUILD/patches/summary.json"
 
+# Meanwhile: the harness's own verdicts on a scripted guest (what fails,
+# what gets its one retry, what proves the outer QEMU broke a boot).
+mkdir -p "$BUILD/harness"
+h_ok=0
+python3 "$TOP/scripts/harness_test.py" > "$BUILD/harness/check.txt" 2>&1 && h_ok=1
+h_ran=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in .*/\1/p' "$BUILD/harness/check.txt")
+h_fail=$(grep -cE '^(FAIL|ERROR): ' "$BUILD/harness/check.txt" || true)
+if [ "$h_ok" = 1 ] && [ -n "$h_ran" ]; then
+	echo "{\"passed\": $h_ran, \"failed\": 0, \"skipped\": 0, \"problems\": []}"
+else
+	echo "{\"passed\": $((${h_ran:-0} - h_fail)), \"failed\": $((h_fail > 0 ? h_fail : 1)), \"skipped\": 0, \"problems\": [\"harness self-tests failed (build/harness/check.txt)\"]}"
+fi > "$BUILD/harness/summary.json"
+
 # Meanwhile: the VMM's unit tests (built before the guests started), again
 # built with ASan+UBSan and with TSan, and its fuzz targets for a fixed
 # number of inputs from a fixed seed (TVMM_FUZZ_RUNS, TVMM_FUZZ_SEED; --full
@@ -143,8 +156,8 @@ echo "{\"passed\": $passed, \"failed\": $failed, \"skipped\": $skipped, \"proble
 	> "$BUILD/vmm/summary.json"
 
 for p in "${pids[@]}"; do wait "$p" || true; done
-for a in $results vmm patches; do
+for a in $results vmm patches harness; do
 	echo "==== $a"
 	cat "$BUILD/$a/check.txt"
 done
-python3 "$TOP/scripts/harness.py" summary $results vmm patches
+python3 "$TOP/scripts/harness.py" summary $results vmm patches harness

@@ -768,7 +768,7 @@ def outer_walk_from_l1_cr3(console):
                               f"page walk ({counts[tid]} faults in 2 s), and "
                               f"thread {roots[gpa & ~0xfff]}'s CR3 is "
                               f"{gpa & ~0xfff:#x}")
-            elif svm_run and svm_run[0] <= rip < svm_run[1]:
+            elif not roots and svm_run and svm_run[0] <= rip < svm_run[1]:
                 proofs.append(f"thread {tid} faults at GPA {gpa:#x} in the guest's "
                               f"page walk ({counts[tid]} faults in 2 s) at RIP "
                               f"{rip:#x}, inside L1's __svm_vcpu_run "
