@@ -13,7 +13,10 @@ the two ("tvmm_ioeventfd", "tvmm_irqfd"), in QEMU's microvm as it comes
 ("qemu") and in microvm without its RTC ("qemu_nortc": probing it cost the
 guest 5.4 s here, "rtc_cmos: broken or not accessible"), and with 2 vCPUs,
 a 2-queue disk and one blk job per vCPU in tvmm and microvm without its
-RTC ("tvmm_2q", "qemu_2q"; "tvmm_eventfd_2q" with TVMM_NOTIFY=eventfd),
+RTC ("tvmm_2q", "qemu_2q"; "tvmm_eventfd_2q" with TVMM_NOTIFY=eventfd, its
+kicks taken by a thread per queue; "tvmm_eventfd_loop_2q" and, with one
+queue, "tvmm_eventfd_loop" the same with one loop for the VM's queues,
+TVMM_NOTIFY_THREADS=loop),
 one after the other (each trial starting one VMM later than the one
 before), and measures in each run:
 
@@ -188,10 +191,15 @@ def main():
         "tvmm_eventfd": (tvmm(), {"TVMM_NOTIFY": "eventfd"}),
         "tvmm_ioeventfd": (tvmm(), {"TVMM_NOTIFY": "ioeventfd"}),
         "tvmm_irqfd": (tvmm(), {"TVMM_NOTIFY": "irqfd"}),
+        # The kicks taken by one loop instead of a thread per queue.
+        "tvmm_eventfd_loop": (tvmm(), {"TVMM_NOTIFY": "eventfd",
+                                       "TVMM_NOTIFY_THREADS": "loop"}),
         "qemu": (qemu("microvm"), None),
         "qemu_nortc": (qemu("microvm,rtc=off"), None),
         "tvmm_2q": (tvmm(2, guest_2q), None),
         "tvmm_eventfd_2q": (tvmm(2, guest_2q), {"TVMM_NOTIFY": "eventfd"}),
+        "tvmm_eventfd_loop_2q": (tvmm(2, guest_2q), {"TVMM_NOTIFY": "eventfd",
+                                                     "TVMM_NOTIFY_THREADS": "loop"}),
         "qemu_2q": (qemu("microvm,rtc=off", 2, guest_2q), None),
     }
     if a.tvmm_base:

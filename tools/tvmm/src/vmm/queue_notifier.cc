@@ -15,14 +15,20 @@
 
 namespace tvmm {
 
-absl::StatusOr<std::unique_ptr<QueueNotifier>> QueueNotifier::Create(const Vm& vm, uint64_t base,
-                                                                     VirtioMmio* transport) {
-  auto n = std::make_unique<QueueNotifier>(Token{}, vm, base, transport);
+absl::StatusOr<std::unique_ptr<QueueNotifier>> QueueNotifier::Create(const Vm& vm,
+                                                                     NotifyThreads threads) {
+  auto n = std::make_unique<QueueNotifier>(Token{}, vm, threads);
   n->stop_.Reset(eventfd(0, EFD_CLOEXEC));
   if (!n->stop_.valid()) return ErrnoStatus("eventfd");
+  return n;
+}
+
+absl::Status QueueNotifier::Add(uint64_t base, VirtioMmio* transport) {
+  if (started_)
+    return absl::FailedPreconditionError("queue notifier: a device added after Start()");
   const VirtioDevice& device = *transport->device();
-  size_t queues = device.NumQueues();
-  for (uint32_t i = 0; i < queues; i++) {
+  const size_t first = queues_.size();
+  for (uint32_t i = 0; i < device.NumQueues(); i++) {
     UniqueFd fd;
     int kick = device.QueueKickFd(i);
     if (kick < 0) {
@@ -33,57 +39,80 @@ absl::StatusOr<std::unique_ptr<QueueNotifier>> QueueNotifier::Create(const Vm& v
       Log(LogLevel::kDebug, "virtio device %d queue %d: kicks go to the host kernel directly",
           device.DeviceId(), i);
     }
-    n->events_.push_back(std::move(fd));
-    n->kicks_.push_back(kick);
+    queues_.push_back({base, transport, i, std::move(fd), kick});
   }
   // On failure the destructor removes what was assigned.
-  for (size_t i = 0; i < queues; i++) {
+  for (size_t i = first; i < queues_.size(); i++) {
+    const Queue& q = queues_[i];
     TVMM_RETURN_IF_ERROR(
-        vm.IoEventFd(base + VirtioMmio::kQueueNotifyOffset, 4, i, n->kicks_[i], true));
-    n->assigned_++;
+        vm_.IoEventFd(q.base + VirtioMmio::kQueueNotifyOffset, 4, q.index, q.kick, true));
+    assigned_++;
   }
-  n->threads_.reserve(queues);
-  for (uint32_t i = 0; i < queues; i++) {
-    if (!n->events_[i].valid()) {  // the kernel's: no thread
-      n->threads_.emplace_back();
-      continue;
-    }
-    TVMM_ASSIGN_OR_RETURN(Thread t, Thread::Start([p = n.get(), i] { p->Loop(i); },
-                                                  absl::StrCat("vq", i, "-notify")));
-    n->threads_.push_back(std::move(t));
+  return absl::OkStatus();
+}
+
+absl::Status QueueNotifier::Start() {
+  if (started_) return absl::FailedPreconditionError("queue notifier: started twice");
+  started_ = true;
+  if (threads_ == NotifyThreads::kOneLoop) {
+    bool any = false;
+    for (const Queue& q : queues_) any |= q.event.valid();
+    if (!any) return absl::OkStatus();
+    TVMM_ASSIGN_OR_RETURN(Thread t,
+                          Thread::Start([this] { Loop(0, queues_.size()); }, "virtio-notify"));
+    running_.push_back(std::move(t));
+    return absl::OkStatus();
   }
-  return n;
+  running_.reserve(queues_.size());
+  for (size_t i = 0; i < queues_.size(); i++) {
+    if (!queues_[i].event.valid()) continue;  // the kernel's: no thread
+    TVMM_ASSIGN_OR_RETURN(Thread t, Thread::Start([this, i] { Loop(i, i + 1); },
+                                                  absl::StrCat("vq", queues_[i].index, "-notify")));
+    running_.push_back(std::move(t));
+  }
+  return absl::OkStatus();
 }
 
 QueueNotifier::~QueueNotifier() {
   for (size_t i = 0; i < assigned_; i++) {
-    (void)vm_.IoEventFd(base_ + VirtioMmio::kQueueNotifyOffset, 4, i, kicks_[i], false);
+    const Queue& q = queues_[i];
+    (void)vm_.IoEventFd(q.base + VirtioMmio::kQueueNotifyOffset, 4, q.index, q.kick, false);
   }
   uint64_t one = 1;
   if (stop_.valid()) (void)!write(stop_.get(), &one, sizeof(one));
-  JoinAll(threads_, [](size_t i) {
+  JoinAll(running_, [](size_t i) {
     Log(LogLevel::kWarning,
-        "virtio queue %d notifications: the thread's exit waits for I/O it submitted that the "
-        "kernel has not finished (storage that does not answer?); not waiting for it",
+        "virtio notification thread %d: its exit waits for I/O it submitted that the kernel "
+        "has not finished (storage that does not answer?); not waiting for it",
         i);
   });
 }
 
-void QueueNotifier::Loop(uint32_t queue) {
-  pollfd fds[2] = {{events_[queue].get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+void QueueNotifier::Loop(size_t first, size_t last) {
+  // fds[0] is stop_; fds[k] for k > 0 is queues_[served[k - 1]].
+  std::vector<pollfd> fds = {{stop_.get(), POLLIN, 0}};
+  std::vector<size_t> served;
+  for (size_t i = first; i < last; i++) {
+    if (!queues_[i].event.valid()) continue;
+    fds.push_back({queues_[i].event.get(), POLLIN, 0});
+    served.push_back(i);
+  }
   for (;;) {
     // Other errors than EINTR and ENOMEM (waited through: the kicks wait
-    // in the eventfd's counter) cannot happen with these two descriptors.
-    if (PollRetrying(fds, 2, -1) < 0) {
-      Log(LogLevel::kError, "virtio queue %d notifications: poll: %s", queue, strerror(errno));
+    // in the eventfds' counters) cannot happen with these descriptors.
+    if (PollRetrying(fds.data(), fds.size(), -1) < 0) {
+      Log(LogLevel::kError, "virtio notifications: poll: %s", strerror(errno));
       return;
     }
-    if (fds[1].revents) return;
-    // However many kicks the counter holds, one look at the queue serves
-    // them all.
-    uint64_t kicks;
-    if (read(events_[queue].get(), &kicks, sizeof(kicks)) == sizeof(kicks))
-      transport_->Notify(queue);
+    if (fds[0].revents) return;
+    for (size_t k = 1; k < fds.size(); k++) {
+      if (!fds[k].revents) continue;
+      const Queue& q = queues_[served[k - 1]];
+      // However many kicks the counter holds, one look at the queue
+      // serves them all.
+      uint64_t kicks;
+      if (read(q.event.get(), &kicks, sizeof(kicks)) == sizeof(kicks)) q.transport->Notify(q.index);
+    }
   }
 }
 

@@ -35,7 +35,7 @@ absl::StatusOr<std::unique_ptr<VmInstance>> VmInstance::Create(const Kvm& kvm,
 VmInstance::~VmInstance() {
   Stop(End::kStopped);
   Join();
-  notifiers_.clear();
+  notifier_.reset();
   mmio_.Clear();
   pio_.Clear();
   console_.reset();
@@ -97,8 +97,25 @@ absl::Status VmInstance::Build() {
   const bool use_ioeventfds = notify == "eventfd" || notify == "ioeventfd";
   TVMM_ASSIGN_OR_RETURN(irqs_, IrqfdLines::Create(*vm_, use_irqfds));
   const bool ioeventfds = use_ioeventfds && vm_->CheckExtension(KVM_CAP_IOEVENTFD) > 0;
-  Log(LogLevel::kDebug, "%svirtio kicks through %s, interrupts through %s", tag_,
-      ioeventfds ? "ioeventfds" : "MMIO exits", irqs_->irqfds() ? "irqfds" : "KVM_IRQ_LINE");
+  // With ioeventfds, TVMM_NOTIFY_THREADS lays out the threads that take
+  // the kicks: "queue" (the default) a thread per queue, "loop" one event
+  // loop for the VM (QueueNotifier).
+  const char* threads_env = getenv("TVMM_NOTIFY_THREADS");
+  const std::string threads = threads_env ? threads_env : "queue";
+  if (threads != "queue" && threads != "loop") {
+    return UsageError(absl::InvalidArgumentError(
+        absl::StrCat("TVMM_NOTIFY_THREADS: '", threads, "' is not queue or loop")));
+  }
+  if (ioeventfds) {
+    TVMM_ASSIGN_OR_RETURN(
+        notifier_, QueueNotifier::Create(*vm_, threads == "loop" ? NotifyThreads::kOneLoop
+                                                                 : NotifyThreads::kPerQueue));
+  }
+  Log(LogLevel::kDebug, "%svirtio kicks through %s, interrupts through %s%s", tag_,
+      ioeventfds ? "ioeventfds" : "MMIO exits", irqs_->irqfds() ? "irqfds" : "KVM_IRQ_LINE",
+      !ioeventfds         ? ""
+      : threads == "loop" ? "; one loop takes the kicks"
+                          : "; a thread per queue");
   PlatformHooks hooks;
   hooks.console_output = [this](absl::string_view s) {
     if (end_.load() == End::kNone) hooks_.console_output(s, stop_event_.get());
@@ -120,11 +137,7 @@ absl::Status VmInstance::Build() {
     IrqLine* line = irqs_->LevelLine(slot.irq);
     auto transport = std::make_shared<VirtioMmio>(std::move(device), &memory_, line);
     TVMM_RETURN_IF_ERROR(mmio_.Register(slot.base, slot.size, transport));
-    if (ioeventfds) {
-      TVMM_ASSIGN_OR_RETURN(std::unique_ptr<QueueNotifier> notifier,
-                            QueueNotifier::Create(*vm_, slot.base, transport.get()));
-      notifiers_.push_back(std::move(notifier));
-    }
+    if (notifier_) TVMM_RETURN_IF_ERROR(notifier_->Add(slot.base, transport.get()));
     return absl::OkStatus();
   };
   // Disks first: the guest names them vda, vdb, ... in this order.
@@ -141,6 +154,7 @@ absl::Status VmInstance::Build() {
     TVMM_RETURN_IF_ERROR(add_virtio(std::move(vsock)));
   }
 
+  if (notifier_) TVMM_RETURN_IF_ERROR(notifier_->Start());
   TVMM_RETURN_IF_ERROR(irqs_->Start());
 
   if (config_.tvm) {

@@ -129,9 +129,9 @@ class VmInstance {
   Bus mmio_{"mmio"};
   ExitServices exit_services_{&pio_, nullptr};
   std::unique_ptr<IrqfdLines> irqs_;
-  // Kicks through ioeventfds, one per virtio device: destroyed before the
-  // devices (their threads call the transports).
-  std::vector<std::unique_ptr<QueueNotifier>> notifiers_;
+  // Kicks through ioeventfds, if any: destroyed before the devices (its
+  // threads call the transports).
+  std::unique_ptr<QueueNotifier> notifier_;
   std::shared_ptr<Serial> console_;
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   std::vector<Thread> threads_;     // reserved up front: never reallocated
