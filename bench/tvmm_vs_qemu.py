@@ -188,7 +188,7 @@ def main():
         # The default: kicks exit to tvmm, interrupts by KVM_IRQ_LINE.
         "tvmm": (tvmm(), None),
         # KVM's eventfds, both or one: what they are worth, in the same run.
-        "tvmm_eventfd": (tvmm(), {"TVMM_NOTIFY": "eventfd"}),
+        "tvmm_eventfd": (tvmm(), {"TVMM_NOTIFY": "eventfd", "TVMM_NOTIFY_THREADS": "queue"}),
         "tvmm_ioeventfd": (tvmm(), {"TVMM_NOTIFY": "ioeventfd"}),
         "tvmm_irqfd": (tvmm(), {"TVMM_NOTIFY": "irqfd"}),
         # The kicks taken by one loop instead of a thread per queue.
@@ -197,7 +197,8 @@ def main():
         "qemu": (qemu("microvm"), None),
         "qemu_nortc": (qemu("microvm,rtc=off"), None),
         "tvmm_2q": (tvmm(2, guest_2q), None),
-        "tvmm_eventfd_2q": (tvmm(2, guest_2q), {"TVMM_NOTIFY": "eventfd"}),
+        "tvmm_eventfd_2q": (tvmm(2, guest_2q), {"TVMM_NOTIFY": "eventfd",
+                                                "TVMM_NOTIFY_THREADS": "queue"}),
         "tvmm_eventfd_loop_2q": (tvmm(2, guest_2q), {"TVMM_NOTIFY": "eventfd",
                                                      "TVMM_NOTIFY_THREADS": "loop"}),
         "qemu_2q": (qemu("microvm,rtc=off", 2, guest_2q), None),

@@ -105,7 +105,7 @@ echo "{\"passed\": $p_pass, \"failed\": $p_fail, \"skipped\": 0, \"problems\": [
 # what gets its one retry, what proves the outer QEMU broke a boot).
 mkdir -p "$BUILD/harness"
 h_ok=0
-python3 "$TOP/scripts/harness_test.py" > "$BUILD/harness/check.txt" 2>&1 && h_ok=1
+timeout 120 python3 "$TOP/scripts/harness_test.py" > "$BUILD/harness/check.txt" 2>&1 && h_ok=1
 h_ran=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in .*/\1/p' "$BUILD/harness/check.txt")
 h_fail=$(grep -cE '^(FAIL|ERROR): ' "$BUILD/harness/check.txt" || true)
 if [ "$h_ok" = 1 ] && [ -n "$h_ran" ]; then

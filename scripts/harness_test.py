@@ -13,6 +13,7 @@ outer_walk_from_l1_cr3(), run_multi(), retry_once() and check().
   python3 scripts/harness_test.py [-v]       (make check runs it)
   HARNESS=path/to/harness.py python3 scripts/harness_test.py
                                             another harness, e.g. an old one
+                                            (git show REV:scripts/harness.py)
 
 The policy these tests hold (issue 12, item 5): a test of ours that boots
 a real guest under tvmm (tests/x86_64/tvmm-multi.list) gets no free retry;
@@ -133,14 +134,16 @@ class Guest:
 
     def __init__(self, plans):
         self.plans, self.boots, self.pending = plans, [], None
+        self.tcg = {}   # log name: the TCG threading it booted with
 
     def make_initrd(self, arch, which, tests, name):
         self.pending = (name, tests)
         return Path("/nonexistent/initrd")
 
-    def boot(self, *args, **kw):
+    def boot(self, arch, initrd, logfile, timeout, tcg_thread=None, *args, **kw):
         name, tests = self.pending
         self.boots.append(name)
+        self.tcg[name] = tcg_thread
         return console(tests, self.plans.get(name, {})), 0
 
 
@@ -158,6 +161,9 @@ class Harness(unittest.TestCase):
         self.stock = {}
         patches = {
             "BUILD": Path(tmp.name),
+            # This checkout's splat patterns, also for a harness.py
+            # copied out of its tree (HARNESS=).
+            "GUEST": Path(__file__).resolve().parent / "guest",
             "log": self.logged.append,
             "selections": lambda arch, full: (list(self.OURS), list(self.MULTI),
                                               list(self.UPSTREAM), {}, {}),
@@ -241,6 +247,21 @@ class Harness(unittest.TestCase):
         self.assertEqual(self.multi_boots(guest), ["ours-multi", "ours-multi-again"])
         self.assertTrue(any(H.OUTER_WALK in p for p in summary["problems"]))
 
+    def test_nested_boot_is_multi_threaded_and_alone(self):
+        """The tests that boot a real guest run in a boot of their own
+        with multi-threaded TCG (a nested boot takes minutes on one
+        thread); the others in the default boot."""
+        summary, guest = self.check({})
+        self.assertEqual(summary["failed"], 0, summary)
+        self.assertEqual(guest.boots, ["ours", "ours-multi"])
+        self.assertEqual(guest.tcg["ours-multi"], "multi")
+        self.assertEqual(guest.tcg["ours"], H.TCG_THREAD)
+
+    def test_splat_in_the_nested_boot_fails(self):
+        summary, _ = self.check({"ours-multi": {"splat": "BUG: KASAN: use-after-free in x"}})
+        self.assertGreater(summary["failed"], 0)
+        self.assertTrue(any("splat" in p for p in summary["problems"]), summary)
+
     def test_outer_qemu_abort_retries_the_boot_once(self):
         plan = {"tvmm_e2e": ("timeout", [
             "qemu-system-x86_64: ../accel/tcg/cpu-exec.c:1013: "
@@ -289,6 +310,16 @@ class Harness(unittest.TestCase):
                                     stock={"hyperv_clock": "pass"})
         self.assertEqual(self.failures(summary), ["hyperv_clock"])
         self.assertEqual(guest.boots, ["ours", "ours-multi", "ours-retry"])
+
+    def test_splat_in_the_retry_fails_though_the_test_passed(self):
+        summary, _ = self.check({
+            "ours": {"hyperv_clock": "fail"},
+            "ours-retry": {"splat": "WARNING: CPU: 1 PID: 9 at virt/kvm/kvm_main.c:1 x"},
+        })
+        self.assertEqual(self.flaky(summary), ["hyperv_clock"])
+        self.assertGreater(summary["failed"], 0)
+        self.assertTrue(any("retry" in p and "splat" in p for p in summary["problems"]),
+                        summary["problems"])
 
     def test_splat_fails_even_when_every_test_passes(self):
         summary, _ = self.check({

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -124,30 +125,40 @@ class QueueNotifierTest : public ::testing::Test {
     ASSERT_EQ(write(fd, &one, sizeof(one)), static_cast<ssize_t>(sizeof(one)));
   }
 
-  // Two devices, two queues and one; kicks every queue of both, and
-  // returns the threads each device's queues were served on.
-  std::map<std::pair<int, uint32_t>, pthread_t> KickAll(NotifyThreads threads,
-                                                        size_t* thread_count) {
+  using Served = std::map<std::pair<int, uint32_t>, pthread_t>;
+
+  // Two devices, two queues and one: KVM holds each queue's match at its
+  // own device's QueueNotify with its own index, and a kick of each is
+  // served once.  Sets @on to the threads each device's queues were
+  // served on.
+  void KickAll(NotifyThreads threads, size_t* thread_count, Served* on) {
     auto n = QueueNotifier::Create(*vm_, threads);
-    EXPECT_TRUE(n.ok()) << n.status();
-    EXPECT_TRUE((*n)->Add(kBaseA, Transport(std::make_unique<RecordingDevice>(2, 2))).ok());
-    EXPECT_TRUE((*n)->Add(kBaseB, Transport(std::make_unique<RecordingDevice>(4, 1))).ok());
-    EXPECT_TRUE((*n)->Start().ok());
+    ASSERT_TRUE(n.ok()) << n.status();
+    ASSERT_TRUE((*n)->Add(kBaseA, Transport(std::make_unique<RecordingDevice>(2, 2))).ok());
+    ASSERT_TRUE((*n)->Add(kBaseB, Transport(std::make_unique<RecordingDevice>(4, 1))).ok());
+    UniqueFd probe(eventfd(0, EFD_CLOEXEC));
+    ASSERT_TRUE(probe.valid());
+    const uint64_t off = VirtioMmio::kQueueNotifyOffset;
+    const std::pair<uint64_t, uint32_t> taken[] = {{kBaseA, 0}, {kBaseA, 1}, {kBaseB, 0}};
+    for (auto [base, index] : taken)
+      EXPECT_FALSE(vm_->IoEventFd(base + off, 4, index, probe.get(), true).ok()) << index;
+    ASSERT_TRUE(vm_->IoEventFd(kBaseB + off, 4, 1, probe.get(), true).ok());
+    ASSERT_TRUE(vm_->IoEventFd(kBaseB + off, 4, 1, probe.get(), false).ok());
+    ASSERT_TRUE((*n)->Start().ok());
     *thread_count = (*n)->thread_count();
     for (size_t i = 0; i < 3; i++) Kick((*n)->kick_fd(i));
-    EXPECT_TRUE(WaitUntil(
-        [&] { return devices_[0]->calls().size() == 2 && devices_[1]->calls().size() == 1; },
-        std::chrono::seconds(10)));
-    std::map<std::pair<int, uint32_t>, pthread_t> on;
+    auto all = [&] { return devices_[0]->calls().size() == 2 && devices_[1]->calls().size() == 1; };
+    EXPECT_TRUE(WaitUntil(all, std::chrono::seconds(10)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_TRUE(all()) << "a kick served more than once";
     for (int d = 0; d < 2; d++) {
-      for (auto [queue, thread] : devices_[d]->calls()) on[{d, queue}] = thread;
+      for (auto [queue, thread] : devices_[d]->calls()) (*on)[{d, queue}] = thread;
     }
-    return on;
   }
 
   // How many threads served KickAll()'s queues, once each of the three
   // was served and none on the test's own thread.
-  static size_t Distinct(const std::map<std::pair<int, uint32_t>, pthread_t>& on) {
+  static size_t Distinct(const Served& on) {
     EXPECT_TRUE(on.count({0, 0}) && on.count({0, 1}) && on.count({1, 0}));
     std::set<pthread_t> distinct;
     for (auto& [queue, thread] : on) {
@@ -168,16 +179,41 @@ class QueueNotifierTest : public ::testing::Test {
 
 TEST_F(QueueNotifierTest, AThreadPerQueue) {
   size_t threads = 0;
-  auto on = KickAll(NotifyThreads::kPerQueue, &threads);
+  Served on;
+  ASSERT_NO_FATAL_FAILURE(KickAll(NotifyThreads::kPerQueue, &threads, &on));
   EXPECT_EQ(threads, 3u);
   EXPECT_EQ(Distinct(on), 3u);
 }
 
 TEST_F(QueueNotifierTest, OneLoopForTheVm) {
   size_t threads = 0;
-  auto on = KickAll(NotifyThreads::kOneLoop, &threads);
+  Served on;
+  ASSERT_NO_FATAL_FAILURE(KickAll(NotifyThreads::kOneLoop, &threads, &on));
   EXPECT_EQ(threads, 1u);
   EXPECT_EQ(Distinct(on), 1u);
+}
+
+// The loop leaves the kernel's queue alone: its kicks stay in the
+// device's eventfd for the kernel to read, and never reach QueueNotify.
+TEST_F(QueueNotifierTest, TheLoopLeavesTheKernelsQueueAlone) {
+  auto n = QueueNotifier::Create(*vm_, NotifyThreads::kOneLoop);
+  ASSERT_TRUE(n.ok());
+  ASSERT_TRUE(
+      (*n)->Add(kBaseA, Transport(std::make_unique<RecordingDevice>(19, 2, /*kernel_queue=*/1)))
+          .ok());
+  ASSERT_TRUE((*n)->Start().ok());
+  EXPECT_EQ((*n)->thread_count(), 1u);
+  RecordingDevice* d = devices_.back();
+  ASSERT_EQ((*n)->kick_fd(1), d->kernel_kick());
+  Kick((*n)->kick_fd(1));
+  Kick((*n)->kick_fd(0));
+  EXPECT_TRUE(WaitUntil([&] { return d->calls().size() == 1; }, std::chrono::seconds(10)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(d->calls().size(), 1u);
+  EXPECT_EQ(d->calls()[0].first, 0u);
+  uint64_t kicks = 0;
+  EXPECT_EQ(read(d->kernel_kick(), &kicks, sizeof(kicks)), static_cast<ssize_t>(sizeof(kicks)));
+  EXPECT_EQ(kicks, 1u);
 }
 
 // Kicks that came before Start() wait in the eventfds and are served.
@@ -192,6 +228,9 @@ TEST_F(QueueNotifierTest, KicksBeforeStartAreServed) {
     ASSERT_TRUE((*n)->Start().ok());
     RecordingDevice* d = devices_.back();
     EXPECT_TRUE(WaitUntil([&] { return d->calls().size() == 1; }, std::chrono::seconds(10)));
+    // Two kicks in the counter, one look at the queue.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(d->calls().size(), 1u);
   }
 }
 
@@ -244,11 +283,20 @@ TEST_F(QueueNotifierTest, DestructionRemovesTheIoeventfds) {
   }
   {
     // Queue 1's match is taken by the fd assigned here, so Add() fails
-    // at queue 1, after it assigned queue 0's.
+    // at queue 1, after it assigned queue 0's, which it takes back at
+    // once: the notifier is as before, and serves a device added next.
     ASSERT_TRUE(vm_->IoEventFd(notify, 4, 1, fd.get(), true).ok());
     auto n = QueueNotifier::Create(*vm_, NotifyThreads::kPerQueue);
     ASSERT_TRUE(n.ok());
     EXPECT_FALSE((*n)->Add(kBaseA, Transport(std::make_unique<RecordingDevice>(2, 2))).ok());
+    EXPECT_TRUE(vm_->IoEventFd(notify, 4, 0, fd.get(), true).ok());
+    EXPECT_TRUE(vm_->IoEventFd(notify, 4, 0, fd.get(), false).ok());
+    ASSERT_TRUE((*n)->Add(kBaseB, Transport(std::make_unique<RecordingDevice>(4, 1))).ok());
+    ASSERT_TRUE((*n)->Start().ok());
+    EXPECT_EQ((*n)->thread_count(), 1u);
+    Kick((*n)->kick_fd(0));
+    RecordingDevice* d = devices_.back();
+    EXPECT_TRUE(WaitUntil([&] { return d->calls().size() == 1; }, std::chrono::seconds(10)));
   }
   EXPECT_TRUE(vm_->IoEventFd(notify, 4, 1, fd.get(), false).ok());
   EXPECT_TRUE(vm_->IoEventFd(notify, 4, 0, fd.get(), true).ok());

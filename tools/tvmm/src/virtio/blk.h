@@ -5,7 +5,7 @@
 // lock, a request table and a completion thread, so that queues share
 // nothing on the request path but the image's file descriptor.  Requests
 // are parsed on the thread that delivers the driver's notification (a vCPU
-// thread, or the queue's notifier thread with ioeventfds), under the
+// thread, or a notifier thread with ioeventfds), under the
 // queue's engine lock: every chain made available since the last
 // notification is validated and queued to the queue's io_uring, and all of
 // them are submitted with one io_uring_enter(), so a driver that batches

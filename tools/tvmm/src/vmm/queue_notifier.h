@@ -12,11 +12,12 @@
 // ioeventfd and no thread of tvmm's: KVM kicks vhost directly, as kvmtool
 // does.
 //
-// Two layouts of the threads (NotifyThreads), compared in bench/RESULTS.md:
-// a thread per queue ("vqN-notify"), so that queues are served side by
-// side, as crosvm and Cloud Hypervisor serve devices; or one event loop
-// for every queue of the VM ("virtio-notify"), as Firecracker's VMM
-// thread does, one thread less per queue but one queue's work at a time.
+// Two layouts of the threads (NotifyThreads), compared in bench/RESULTS.md
+// (2026-12-07, "one loop against a thread per queue"): a thread per queue
+// ("vqN-notify"), so that queues are served side by side, as crosvm and
+// Cloud Hypervisor serve devices; or one event loop for the VM's queues
+// that the kernel does not take ("virtio-notify"), as Firecracker's VMM
+// thread does: fewer threads, but one queue's work at a time.
 #ifndef TVMM_VMM_QUEUE_NOTIFIER_H_
 #define TVMM_VMM_QUEUE_NOTIFIER_H_
 
@@ -44,7 +45,8 @@ class QueueNotifier {
   static absl::StatusOr<std::unique_ptr<QueueNotifier>> Create(const Vm& vm, NotifyThreads threads);
   // Assigns @transport's ioeventfds (its registers at @base); before
   // Start() only.  @transport must outlive the notifier.  Kicks from then
-  // on wait in the eventfds until Start().
+  // on wait in the eventfds until Start().  All or nothing: an error
+  // leaves none of the device's queues assigned or added.
   absl::Status Add(uint64_t base, VirtioMmio* transport);
   // Starts the threads; once.
   absl::Status Start();
@@ -74,6 +76,8 @@ class QueueNotifier {
     int kick;        // the ioeventfd: event or the device's
   };
 
+  // Add()'s work, which may stop half way (Add() undoes it).
+  absl::Status AddQueues(uint64_t base, VirtioMmio* transport);
   // Serves queues_[@first, @last) (those with an event of their own) until
   // stop_ is signalled.
   void Loop(size_t first, size_t last);

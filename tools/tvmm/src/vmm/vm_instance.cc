@@ -82,7 +82,7 @@ absl::Status VmInstance::Build() {
   TVMM_RETURN_IF_ERROR(machine_->SetupVm(*vm_));
   // Kicks as MMIO exits and interrupts by KVM_IRQ_LINE, unless
   // TVMM_NOTIFY asks for KVM's eventfds: "eventfd" both (kicks through
-  // ioeventfds to a thread per queue, interrupts through resampling
+  // ioeventfds to QueueNotifier's threads, interrupts through resampling
   // irqfds), "ioeventfd" or "irqfd" one of them.  Not the default: with
   // both, 3 of 11 two-vCPU benchmark runs under nested TCG failed (the
   // guest triple-faulted once, hung once, the test guest's kernel
