@@ -26,32 +26,18 @@ absl::StatusOr<std::unique_ptr<QueueNotifier>> QueueNotifier::Create(const Vm& v
 absl::Status QueueNotifier::Add(uint64_t base, VirtioMmio* transport) {
   if (started_)
     return absl::FailedPreconditionError("queue notifier: a device added after Start()");
-  const VirtioDevice& device = *transport->device();
+  // All or nothing: on failure the notifier is as it was before.
   const size_t first = queues_.size();
-  // All or nothing: on failure, what this call assigned is removed again
-  // and the notifier is as it was before it.
   absl::Status status = AddQueues(base, transport);
   if (!status.ok()) {
-    for (size_t i = first; i < assigned_; i++) {
-      const Queue& q = queues_[i];
-      (void)vm_.IoEventFd(q.base + VirtioMmio::kQueueNotifyOffset, 4, q.index, q.kick, false);
-    }
-    assigned_ = first;
+    Unassign(first);
     queues_.resize(first);
-    return status;
   }
-  for (size_t i = first; i < queues_.size(); i++) {
-    if (!queues_[i].event.valid()) {
-      Log(LogLevel::kDebug, "virtio device %d queue %d: kicks go to the host kernel directly",
-          device.DeviceId(), queues_[i].index);
-    }
-  }
-  return absl::OkStatus();
+  return status;
 }
 
 absl::Status QueueNotifier::AddQueues(uint64_t base, VirtioMmio* transport) {
   const VirtioDevice& device = *transport->device();
-  const size_t first = queues_.size();
   for (uint32_t i = 0; i < device.NumQueues(); i++) {
     UniqueFd fd;
     int kick = device.QueueKickFd(i);
@@ -59,16 +45,23 @@ absl::Status QueueNotifier::AddQueues(uint64_t base, VirtioMmio* transport) {
       fd.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
       if (!fd.valid()) return ErrnoStatus("eventfd");
       kick = fd.get();
+    } else {
+      Log(LogLevel::kDebug, "virtio device %d queue %d: kicks go to the host kernel directly",
+          device.DeviceId(), i);
     }
     queues_.push_back({base, transport, i, std::move(fd), kick});
-  }
-  for (size_t i = first; i < queues_.size(); i++) {
-    const Queue& q = queues_[i];
-    TVMM_RETURN_IF_ERROR(
-        vm_.IoEventFd(q.base + VirtioMmio::kQueueNotifyOffset, 4, q.index, q.kick, true));
+    TVMM_RETURN_IF_ERROR(vm_.IoEventFd(base + VirtioMmio::kQueueNotifyOffset, 4, i, kick, true));
     assigned_++;
   }
   return absl::OkStatus();
+}
+
+void QueueNotifier::Unassign(size_t first) {
+  for (size_t i = first; i < assigned_; i++) {
+    const Queue& q = queues_[i];
+    (void)vm_.IoEventFd(q.base + VirtioMmio::kQueueNotifyOffset, 4, q.index, q.kick, false);
+  }
+  assigned_ = first;
 }
 
 absl::Status QueueNotifier::Start() {
@@ -94,10 +87,7 @@ absl::Status QueueNotifier::Start() {
 }
 
 QueueNotifier::~QueueNotifier() {
-  for (size_t i = 0; i < assigned_; i++) {
-    const Queue& q = queues_[i];
-    (void)vm_.IoEventFd(q.base + VirtioMmio::kQueueNotifyOffset, 4, q.index, q.kick, false);
-  }
+  Unassign(0);
   uint64_t one = 1;
   if (stop_.valid()) (void)!write(stop_.get(), &one, sizeof(one));
   JoinAll(running_, [](size_t i) {

@@ -78,6 +78,8 @@ class QueueNotifier {
 
   // Add()'s work, which may stop half way (Add() undoes it).
   absl::Status AddQueues(uint64_t base, VirtioMmio* transport);
+  // Takes queues_[@first, assigned_)'s ioeventfds out of KVM.
+  void Unassign(size_t first);
   // Serves queues_[@first, @last) (those with an event of their own) until
   // stop_ is signalled.
   void Loop(size_t first, size_t last);
@@ -86,7 +88,7 @@ class QueueNotifier {
   const NotifyThreads threads_;
   UniqueFd stop_;
   std::vector<Queue> queues_;
-  size_t assigned_ = 0;  // queues_[i].kick assigned for i < assigned_
+  size_t assigned_ = 0;  // queues_[i].kick assigned in KVM for i < assigned_
   bool started_ = false;
   std::vector<Thread> running_;
 };

@@ -106,16 +106,17 @@ absl::Status VmInstance::Build() {
     return UsageError(absl::InvalidArgumentError(
         absl::StrCat("TVMM_NOTIFY_THREADS: '", threads, "' is not queue or loop")));
   }
+  const bool one_loop = threads == "loop";
   if (ioeventfds) {
     TVMM_ASSIGN_OR_RETURN(
-        notifier_, QueueNotifier::Create(*vm_, threads == "loop" ? NotifyThreads::kOneLoop
-                                                                 : NotifyThreads::kPerQueue));
+        notifier_,
+        QueueNotifier::Create(*vm_, one_loop ? NotifyThreads::kOneLoop : NotifyThreads::kPerQueue));
   }
   Log(LogLevel::kDebug, "%svirtio kicks through %s, interrupts through %s%s", tag_,
       ioeventfds ? "ioeventfds" : "MMIO exits", irqs_->irqfds() ? "irqfds" : "KVM_IRQ_LINE",
-      !ioeventfds         ? ""
-      : threads == "loop" ? "; one loop takes the kicks"
-                          : "; a thread per queue");
+      !ioeventfds ? ""
+      : one_loop  ? "; one loop takes the kicks"
+                  : "; a thread per queue");
   PlatformHooks hooks;
   hooks.console_output = [this](absl::string_view s) {
     if (end_.load() == End::kNone) hooks_.console_output(s, stop_event_.get());
