@@ -10,7 +10,9 @@ report of tests/x86_64/scripts/tvmm_hostenv); everything between the
 console and the verdict is the harness's own code: run(), parse(),
 outer_walk_from_l1_cr3(), run_multi(), retry_once() and check().
 
-  python3 scripts/harness_test.py [-v]       (make check runs it)
+  python3 scripts/harness_test.py [-v] [--summary FILE]
+                                            (make check runs it; FILE: its
+                                            result as a summary.json)
   HARNESS=path/to/harness.py python3 scripts/harness_test.py
                                             another harness, e.g. an old one
                                             (git show REV:scripts/harness.py)
@@ -25,6 +27,7 @@ broke it.  A harness that retried such a test and called it flaky, as
 import contextlib
 import importlib.util
 import io
+import json
 import os
 import sys
 import tempfile
@@ -390,5 +393,24 @@ class Quiet:
         return lambda *args, **kw: None
 
 
+def main():
+    """unittest's command line, and with --summary FILE the result as the
+    harness's summary.json (make check's line for these tests)."""
+    argv, summary = list(sys.argv), None
+    if "--summary" in argv:
+        i = argv.index("--summary")
+        summary = Path(argv[i + 1])
+        del argv[i:i + 2]
+    result = unittest.main(argv=argv, exit=False).result
+    bad = len(result.failures) + len(result.errors)
+    if summary:
+        summary.write_text(json.dumps({
+            "passed": result.testsRun - bad - len(result.skipped), "failed": bad,
+            "skipped": len(result.skipped),
+            "problems": [f"harness self-test {t.id()} failed"
+                         for t, _ in result.failures + result.errors]}))
+    return 0 if result.wasSuccessful() else 1
+
+
 if __name__ == "__main__":
-    unittest.main()
+    sys.exit(main())
