@@ -32,6 +32,7 @@ import os
 import sys
 import tempfile
 import unittest
+from unittest import mock
 from pathlib import Path
 
 HARNESS = Path(os.environ.get("HARNESS",
@@ -175,20 +176,21 @@ class Harness(unittest.TestCase):
             "Progress": Quiet,
         }
         for attr, value in patches.items():
-            had = hasattr(H, attr)
-            old = getattr(H, attr, None)
-            setattr(H, attr, value)
-            self.addCleanup(setattr if had else delattr, H, attr,
-                            *([old] if had else []))
+            self.patch(attr, value)
+
+    def patch(self, attr, value):
+        """The harness's @attr is @value for this test (also one an old
+        harness lacks)."""
+        patcher = mock.patch.object(H, attr, value, create=True)
+        patcher.start()
+        self.addCleanup(patcher.stop)
 
     def check(self, plans, stock=None):
         """check() on a guest that answers plans; returns (summary, guest)."""
         guest = Guest(plans)
         self.stock = {n: {"status": s} for n, s in (stock or {}).items()}
         for attr in ("make_initrd", "boot"):
-            old = getattr(H, attr)
-            setattr(H, attr, getattr(guest, attr))
-            self.addCleanup(setattr, H, attr, old)
+            self.patch(attr, getattr(guest, attr))
         with contextlib.redirect_stdout(io.StringIO()):
             summary = H.check("x86_64", False)
         return summary, guest
